@@ -1,0 +1,316 @@
+// Package api serves the Open API: REST over the node's state and mempool.
+// It talks to the node through the CometBFT RPC client interface, so the same
+// server runs inside the node or in front of a remote one.
+package api
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/tx"
+)
+
+// Node is the part of CometBFT's RPC client the API uses.
+type Node interface {
+	Status(ctx context.Context) (*ctypes.ResultStatus, error)
+	ABCIQuery(ctx context.Context, path string, data cmtbytes.HexBytes) (*ctypes.ResultABCIQuery, error)
+	BroadcastTxSync(ctx context.Context, tx cmttypes.Tx) (*ctypes.ResultBroadcastTx, error)
+	Tx(ctx context.Context, hash []byte, prove bool) (*ctypes.ResultTx, error)
+	Block(ctx context.Context, height *int64) (*ctypes.ResultBlock, error)
+}
+
+// Server is the REST API.
+type Server struct {
+	node Node
+	mux  *http.ServeMux
+	// CommitTimeout bounds how long POST /v1/txs waits for inclusion.
+	CommitTimeout time.Duration
+}
+
+// New builds the API over a node.
+func New(node Node) *Server {
+	s := &Server{node: node, mux: http.NewServeMux(), CommitTimeout: 30 * time.Second}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /v1/status", s.status)
+	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)
+	s.mux.HandleFunc("GET /v1/accounts/{address}", s.account)
+	s.mux.HandleFunc("GET /v1/params", s.query("params"))
+	s.mux.HandleFunc("GET /v1/supply", s.query("supply"))
+	s.mux.HandleFunc("POST /v1/txs", s.postTx)
+	s.mux.HandleFunc("GET /v1/txs/{hash}", s.getTx)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	ABCICode uint32 `json:"abci_code,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, ErrorBody{Code: code, Message: msg})
+}
+
+// writeContractError maps a contract code to an HTTP status.
+func writeContractError(w http.ResponseWriter, code contract.Code, msg string) {
+	status := http.StatusBadRequest
+	switch code {
+	case contract.CodeNotFound:
+		status = http.StatusNotFound
+	case contract.CodeUnauthorized, contract.CodeBadSignature:
+		status = http.StatusForbidden
+	case contract.CodeInternal:
+		status = http.StatusInternalServerError
+	case contract.CodeBadSequence, contract.CodeAlreadyExists, contract.CodeWrongState:
+		status = http.StatusConflict
+	case contract.CodeTxTooLarge:
+		status = http.StatusRequestEntityTooLarge
+	}
+	writeJSON(w, status, ErrorBody{Code: code.Name(), Message: msg, ABCICode: uint32(code)})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	st, err := s.node.Status(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "height": st.SyncInfo.LatestBlockHeight, "catching_up": st.SyncInfo.CatchingUp})
+}
+
+// Status is GET /v1/status.
+type Status struct {
+	ChainID         string    `json:"chain_id"`
+	NodeID          string    `json:"node_id"`
+	Moniker         string    `json:"moniker"`
+	Height          int64     `json:"height"`
+	AppHash         string    `json:"app_hash"`
+	LatestBlockTime time.Time `json:"latest_block_time"`
+	CatchingUp      bool      `json:"catching_up"`
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	st, err := s.node.Status(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, Status{
+		ChainID:         st.NodeInfo.Network,
+		NodeID:          string(st.NodeInfo.DefaultNodeID),
+		Moniker:         st.NodeInfo.Moniker,
+		Height:          st.SyncInfo.LatestBlockHeight,
+		AppHash:         hex.EncodeToString(st.SyncInfo.LatestAppHash),
+		LatestBlockTime: st.SyncInfo.LatestBlockTime.UTC(),
+		CatchingUp:      st.SyncInfo.CatchingUp,
+	})
+}
+
+// Block is GET /v1/blocks/{height}. AppHash is the state hash after the
+// previous block, as CometBFT headers carry it.
+type Block struct {
+	Height  int64     `json:"height"`
+	Hash    string    `json:"hash"`
+	AppHash string    `json:"app_hash"`
+	Time    time.Time `json:"time"`
+	NumTxs  int       `json:"num_txs"`
+}
+
+func (s *Server) block(w http.ResponseWriter, r *http.Request) {
+	h, err := strconv.ParseInt(r.PathValue("height"), 10, 64)
+	if err != nil || h < 1 {
+		writeError(w, http.StatusBadRequest, "invalid_query", "height must be a positive integer")
+		return
+	}
+	b, err := s.node.Block(r.Context(), &h)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, Block{
+		Height: b.Block.Height, Hash: hex.EncodeToString(b.BlockID.Hash),
+		AppHash: hex.EncodeToString(b.Block.AppHash), Time: b.Block.Time.UTC(), NumTxs: len(b.Block.Txs),
+	})
+}
+
+// abciQuery runs a contract query and writes its JSON or its error.
+func (s *Server) abciQuery(w http.ResponseWriter, r *http.Request, path string) {
+	res, err := s.node.ABCIQuery(r.Context(), "/"+path, nil)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	if res.Response.Code != 0 {
+		writeContractError(w, contract.Code(res.Response.Code), res.Response.Log)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Flashback-Height", strconv.FormatInt(res.Response.Height, 10))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(res.Response.Value)
+	_, _ = w.Write([]byte("\n"))
+}
+
+func (s *Server) query(path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.abciQuery(w, r, path) }
+}
+
+func (s *Server) account(w http.ResponseWriter, r *http.Request) {
+	s.abciQuery(w, r, "account/"+r.PathValue("address"))
+}
+
+// TxRequest is the body of POST /v1/txs.
+type TxRequest struct {
+	// Tx is the signed tx bytes, base64.
+	Tx []byte `json:"tx"`
+	// Wait for the tx to be committed (default true).
+	Wait *bool `json:"wait,omitempty"`
+}
+
+// TxResult is a tx's outcome: Code 0 means every message succeeded.
+type TxResult struct {
+	Hash     string           `json:"hash"`
+	Height   int64            `json:"height"`
+	Code     uint32           `json:"code"`
+	CodeName string           `json:"code_name"`
+	Log      string           `json:"log"`
+	Events   []contract.Event `json:"events"`
+}
+
+const maxRequestBody = 2 * tx.MaxTxBytes
+
+func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	if len(body) > maxRequestBody {
+		writeContractError(w, contract.CodeTxTooLarge, fmt.Sprintf("request is over %d bytes", maxRequestBody))
+		return
+	}
+	var req TxRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "body must be JSON {\"tx\": \"<base64 signed tx>\"}: "+err.Error())
+		return
+	}
+	if len(req.Tx) == 0 {
+		writeError(w, http.StatusBadRequest, "invalid_request", "tx is empty")
+		return
+	}
+	res, err := s.node.BroadcastTxSync(r.Context(), req.Tx)
+	if err != nil {
+		if strings.Contains(err.Error(), "tx already exists in cache") {
+			writeContractError(w, contract.CodeBadSequence, "this exact tx was already submitted")
+			return
+		}
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	hash := strings.ToUpper(hex.EncodeToString(res.Hash))
+	if res.Code != 0 {
+		writeContractError(w, contract.Code(res.Code), res.Log)
+		return
+	}
+	if req.Wait != nil && !*req.Wait {
+		writeJSON(w, http.StatusAccepted, TxResult{Hash: hash, Code: 0, CodeName: "ok"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.CommitTimeout)
+	defer cancel()
+	for delay := 20 * time.Millisecond; ; delay = min(delay*2, 250*time.Millisecond) {
+		tr, err := s.node.Tx(ctx, res.Hash, false)
+		if err == nil {
+			writeJSON(w, http.StatusOK, txResult(tr))
+			return
+		}
+		if !isNotFound(err) {
+			writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+			return
+		}
+		select {
+		case <-ctx.Done():
+			writeJSON(w, http.StatusGatewayTimeout, ErrorBody{Code: "timeout",
+				Message: fmt.Sprintf("tx %s accepted into the mempool but not committed within %s; query GET /v1/txs/%s", hash, s.CommitTimeout, hash)})
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+func isNotFound(err error) bool { return err != nil && strings.Contains(err.Error(), "not found") }
+
+func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
+	hash, err := hex.DecodeString(r.PathValue("hash"))
+	if err != nil || len(hash) != 32 {
+		writeError(w, http.StatusBadRequest, "invalid_query", "hash must be 64 hex characters")
+		return
+	}
+	tr, err := s.node.Tx(r.Context(), hash, false)
+	if err != nil {
+		if isNotFound(err) {
+			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no committed tx %X", hash))
+			return
+		}
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, txResult(tr))
+}
+
+func txResult(tr *ctypes.ResultTx) TxResult {
+	code := contract.Code(tr.TxResult.Code)
+	return TxResult{
+		Hash:     strings.ToUpper(hex.EncodeToString(tr.Hash)),
+		Height:   tr.Height,
+		Code:     tr.TxResult.Code,
+		CodeName: code.Name(),
+		Log:      tr.TxResult.Log,
+		Events:   fromABCI(tr.TxResult.Events),
+	}
+}
+
+func fromABCI(evs []abci.Event) []contract.Event {
+	out := make([]contract.Event, 0, len(evs))
+	for _, e := range evs {
+		ce := contract.Event{Type: e.Type, Attrs: []contract.Attr{}}
+		for _, a := range e.Attributes {
+			ce.Attrs = append(ce.Attrs, contract.Attr{Key: a.Key, Value: a.Value})
+		}
+		out = append(out, ce)
+	}
+	return out
+}

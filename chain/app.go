@@ -1,0 +1,202 @@
+// Package chain runs the contract as a CometBFT ABCI application: it turns
+// ABCI calls into contract calls, keeps state in a merkle store, and wires the
+// node. Like CometBFT's kvstore example, it stays thin: every rule lives in
+// the contract.
+package chain
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/flashback-network/flashback/contract"
+)
+
+// Version is the application version reported to CometBFT.
+const Version = "0.1.0"
+
+var keyChainID = []byte("meta/chain_id")
+var keyLastTime = []byte("meta/last_block_time")
+
+// App is the ABCI application.
+type App struct {
+	abci.BaseApplication
+
+	// mu guards everything below. CometBFT's local client already serializes
+	// ABCI calls; the lock also covers direct callers such as tests.
+	mu      sync.Mutex
+	store   *Store
+	chainID string
+	// check is the mempool's view: committed state plus the ante effects of
+	// txs accepted since the last commit.
+	check    *contract.Cache
+	lastTime time.Time
+	// pending holds the block being finalized until Commit.
+
+	// AfterBlock, when set, is called after each FinalizeBlock with the
+	// block's state (tests use it to check invariants).
+	AfterBlock func(kv contract.KV, height int64)
+}
+
+// NewApp wraps a store. The chain id is read from state when the chain has
+// been initialized before.
+func NewApp(store *Store) (*App, error) {
+	a := &App{store: store}
+	kv, err := store.Committed()
+	if err != nil {
+		return nil, err
+	}
+	a.chainID = string(kv.Get(keyChainID))
+	if b := kv.Get(keyLastTime); len(b) > 0 {
+		_ = a.lastTime.UnmarshalBinary(b)
+	}
+	if err := a.resetCheck(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) resetCheck() error {
+	kv, err := a.store.Committed()
+	if err != nil {
+		return err
+	}
+	a.check = contract.NewCache(kv)
+	return nil
+}
+
+// Info tells CometBFT where the app is, so it replays only missing blocks.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return &abci.ResponseInfo{
+		Data:             "flashback",
+		Version:          Version,
+		AppVersion:       1,
+		LastBlockHeight:  a.store.Version(),
+		LastBlockAppHash: a.store.Hash(),
+	}, nil
+}
+
+// InitChain writes genesis into the working tree; it is saved with block 1.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var g contract.Genesis
+	if err := json.Unmarshal(req.AppStateBytes, &g); err != nil {
+		return nil, fmt.Errorf("genesis app_state: %w", err)
+	}
+	kv := a.store.Working()
+	if err := contract.InitGenesis(kv, g); err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	kv.Set(keyChainID, []byte(req.ChainId))
+	a.chainID = req.ChainId
+	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
+}
+
+func (a *App) nextBlock() contract.Block {
+	return contract.Block{ChainID: a.chainID, Height: a.store.Version() + 1, Time: a.lastTime}
+}
+
+// CheckTx runs the ante checks against the mempool view.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	res := contract.ExecTx(a.check, a.nextBlock(), req.Tx, contract.Check)
+	return &abci.ResponseCheckTx{Code: uint32(res.Code), Codespace: codespace(res.Code), Log: res.Log}, nil
+}
+
+// FinalizeBlock executes a decided block and returns the new app hash.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	blk := contract.Block{ChainID: a.chainID, Height: req.Height, Time: req.Time}
+	if want := a.store.Version() + 1; req.Height != want {
+		return nil, fmt.Errorf("finalize block %d: state is at %d", req.Height, want-1)
+	}
+	cache := contract.NewCache(a.store.Working())
+	resp := &abci.ResponseFinalizeBlock{}
+	resp.Events = append(resp.Events, toABCI(contract.BeginBlock(cache, blk))...)
+	for _, raw := range req.Txs {
+		res := contract.ExecTx(cache, blk, raw, contract.Deliver)
+		resp.TxResults = append(resp.TxResults, &abci.ExecTxResult{
+			Code:      uint32(res.Code),
+			Codespace: codespace(res.Code),
+			Log:       res.Log,
+			Events:    toABCI(res.Events),
+		})
+	}
+	resp.Events = append(resp.Events, toABCI(contract.EndBlock(cache, blk))...)
+	tb, _ := req.Time.MarshalBinary()
+	cache.Set(keyLastTime, tb)
+	cache.Write()
+	if a.AfterBlock != nil {
+		a.AfterBlock(a.store.Working(), req.Height)
+	}
+	a.lastTime = req.Time
+	resp.AppHash = a.store.WorkingHash()
+	return resp, nil
+}
+
+// Commit persists the finalized block's state.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, _, err := a.store.Commit(); err != nil {
+		return nil, err
+	}
+	if err := a.resetCheck(); err != nil {
+		return nil, err
+	}
+	return &abci.ResponseCommit{}, nil
+}
+
+// Query answers reads from the last committed state. The path is a contract
+// query path such as "/account/fb1…".
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	a.mu.Lock()
+	kv, err := a.store.Committed()
+	height := a.store.Version()
+	a.mu.Unlock()
+	if err != nil {
+		return &abci.ResponseQuery{Code: uint32(contract.CodeInternal), Log: err.Error()}, nil
+	}
+	// The committed snapshot is immutable, so the query runs unlocked.
+	out, err := contract.Query(kv, req.Path)
+	if err != nil {
+		code := contract.CodeOf(err)
+		return &abci.ResponseQuery{Code: uint32(code), Codespace: codespace(code), Log: err.Error(), Height: height}, nil
+	}
+	return &abci.ResponseQuery{Value: out, Height: height}, nil
+}
+
+// ChainID is the chain this app runs.
+func (a *App) ChainID() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.chainID
+}
+
+func codespace(c contract.Code) string {
+	if c == contract.CodeOK {
+		return ""
+	}
+	return contract.Codespace
+}
+
+func toABCI(evs []contract.Event) []abci.Event {
+	out := make([]abci.Event, 0, len(evs))
+	for _, e := range evs {
+		ae := abci.Event{Type: e.Type}
+		for _, at := range e.Attrs {
+			ae.Attributes = append(ae.Attributes, abci.EventAttribute{Key: at.Key, Value: at.Value, Index: true})
+		}
+		out = append(out, ae)
+	}
+	return out
+}

@@ -1,0 +1,105 @@
+package chain
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	cfg "github.com/cometbft/cometbft/config"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
+)
+
+// NodeOptions override parts of the home's configuration at start.
+type NodeOptions struct {
+	// BlockTime, when non-zero, overrides timeout_commit.
+	BlockTime time.Duration
+	// LogLevel is CometBFT's level filter: "error" (default), "info", "debug".
+	LogLevel string
+	// Logger output; stderr when nil.
+	LogOutput *os.File
+}
+
+// Node is a running CometBFT node with the contract as its app.
+type Node struct {
+	Home  string
+	App   *App
+	RPC   *rpclocal.Local
+	cmt   *node.Node
+	store *Store
+}
+
+// StartNode opens the home's state and starts consensus, p2p and the mempool.
+func StartNode(home string, o NodeOptions) (*Node, error) {
+	c, err := LoadCometConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	if o.BlockTime > 0 {
+		setBlockTime(c, o.BlockTime)
+	}
+	out := o.LogOutput
+	if out == nil {
+		out = os.Stderr
+	}
+	logger := cmtlog.NewTMLogger(cmtlog.NewSyncWriter(out))
+	level := o.LogLevel
+	if level == "" {
+		level = "error"
+	}
+	opt, err := cmtlog.AllowLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	logger = cmtlog.NewFilter(logger, opt)
+
+	store, err := OpenStore(filepath.Join(home, "data"))
+	if err != nil {
+		return nil, err
+	}
+	app, err := NewApp(store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+	n, err := node.NewNode(c, pv, nodeKey,
+		proxy.NewLocalClientCreator(app),
+		node.DefaultGenesisDocProviderFunc(c),
+		cfg.DefaultDBProvider,
+		node.DefaultMetricsProvider(c.Instrumentation),
+		logger,
+	)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("create node: %w", err)
+	}
+	if err := n.Start(); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	return &Node{Home: home, App: app, RPC: rpclocal.New(n), cmt: n, store: store}, nil
+}
+
+// Stop stops consensus and closes the state database.
+func (n *Node) Stop() error {
+	var err error
+	if n.cmt.IsRunning() {
+		err = n.cmt.Stop()
+		n.cmt.Wait()
+	}
+	if cerr := n.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

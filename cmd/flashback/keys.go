@@ -1,0 +1,183 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flashback-network/flashback/keyring"
+)
+
+func (g *globals) keyring() (*keyring.Keyring, error) {
+	return keyring.Open(filepath.Join(g.home, "keyring"))
+}
+
+// privKey loads a key for signing, asking for the passphrase if it is encrypted.
+func (g *globals) privKey(name string) (ed25519.PrivateKey, error) {
+	kr, err := g.keyring()
+	if err != nil {
+		return nil, err
+	}
+	k, err := kr.Show(name)
+	if err != nil {
+		return nil, fmt.Errorf("key %q: %w (list keys with `flashback keys list --home %s`)", name, err, g.home)
+	}
+	var pass []byte
+	if k.Encrypted {
+		if pass, err = keyring.ReadPassphrase(fmt.Sprintf("passphrase for key %s: ", name), false); err != nil {
+			return nil, err
+		}
+	}
+	return kr.PrivKey(name, pass)
+}
+
+func keysCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage the account keys in the home's keyring"}
+	var unencrypted bool
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Create a new key (encrypted with a passphrase unless --unencrypted)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			kr, err := g.keyring()
+			if err != nil {
+				return err
+			}
+			var pass []byte
+			if !unencrypted {
+				if pass, err = keyring.ReadPassphrase("new passphrase: ", true); err != nil {
+					return err
+				}
+				if len(pass) == 0 {
+					return fmt.Errorf("empty passphrase: use --unencrypted for a dev key")
+				}
+			} else {
+				fmt.Fprintln(os.Stderr, "WARNING: storing key UNENCRYPTED (dev keyring)")
+			}
+			k, err := kr.Add(args[0], pass)
+			if err != nil {
+				return err
+			}
+			return g.print(k, func(w io.Writer) { fmt.Fprintf(w, "%s %s\n", k.Name, k.Address) })
+		},
+	}
+	add.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without encryption (dev only)")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List keys", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return printKeys(g) },
+	}
+	show := &cobra.Command{
+		Use: "show NAME", Short: "Print a key's fb1… address", Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			kr, err := g.keyring()
+			if err != nil {
+				return err
+			}
+			k, err := kr.Show(args[0])
+			if err != nil {
+				return err
+			}
+			return g.print(k, func(w io.Writer) { fmt.Fprintln(w, k.Address) })
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete NAME", Short: "Delete a key", Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			kr, err := g.keyring()
+			if err != nil {
+				return err
+			}
+			return kr.Delete(args[0])
+		},
+	}
+	export := &cobra.Command{
+		Use: "export NAME", Short: "Print the key as a passphrase-encrypted armored block", Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			kr, err := g.keyring()
+			if err != nil {
+				return err
+			}
+			k, err := kr.Show(args[0])
+			if err != nil {
+				return err
+			}
+			var pass []byte
+			if k.Encrypted {
+				if pass, err = keyring.ReadPassphrase("passphrase of key "+k.Name+": ", false); err != nil {
+					return err
+				}
+			}
+			exp, err := keyring.ReadPassphrase("export passphrase: ", true)
+			if err != nil {
+				return err
+			}
+			armor, err := kr.Export(args[0], pass, exp)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(g.out, armor)
+			if !strings.HasSuffix(armor, "\n") {
+				fmt.Fprintln(g.out)
+			}
+			return nil
+		},
+	}
+	var hexKey bool
+	imp := &cobra.Command{
+		Use:   "import NAME FILE",
+		Short: "Import an armored key (from `keys export`), or a hex ed25519 seed with --hex; FILE - reads stdin",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			kr, err := g.keyring()
+			if err != nil {
+				return err
+			}
+			var data []byte
+			if args[1] == "-" {
+				data, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+			} else {
+				data, err = os.ReadFile(args[1])
+			}
+			if err != nil {
+				return err
+			}
+			var exp []byte
+			if !hexKey {
+				if exp, err = keyring.ReadPassphrase("export passphrase: ", false); err != nil {
+					return err
+				}
+			}
+			var store []byte
+			if !unencrypted {
+				if store, err = keyring.ReadPassphrase("new passphrase for the keyring: ", true); err != nil {
+					return err
+				}
+			}
+			var k keyring.Key
+			if hexKey {
+				seed, err := hex.DecodeString(strings.TrimSpace(string(data)))
+				if err != nil || len(seed) != ed25519.SeedSize {
+					return fmt.Errorf("--hex wants %d bytes of hex-encoded ed25519 seed", ed25519.SeedSize)
+				}
+				k, err = kr.Import(args[0], ed25519.NewKeyFromSeed(seed), store)
+				if err != nil {
+					return err
+				}
+			} else if k, err = kr.ImportArmor(args[0], string(data), exp, store); err != nil {
+				return err
+			}
+			return g.print(k, func(w io.Writer) { fmt.Fprintf(w, "%s %s\n", k.Name, k.Address) })
+		},
+	}
+	imp.Flags().BoolVar(&hexKey, "hex", false, "FILE holds a hex ed25519 seed instead of an armored key")
+	imp.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without encryption (dev only)")
+	cmd.AddCommand(add, list, show, del, export, imp)
+	return cmd
+}

@@ -1,0 +1,113 @@
+// Command flashback is the platform's single binary: node, CLI, and (as the
+// platform grows) bridge, oracle and dev environment.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flashback-network/flashback/chain"
+	"github.com/flashback-network/flashback/client"
+)
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	home   string
+	node   string
+	output string
+	out    io.Writer
+}
+
+func defaultHome() string {
+	if h := os.Getenv("FLASHBACK_HOME"); h != "" {
+		return h
+	}
+	dir, err := os.UserHomeDir()
+	if err != nil {
+		return ".flashback"
+	}
+	return filepath.Join(dir, ".flashback")
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{out: os.Stdout}
+	root := &cobra.Command{
+		Use:           "flashback",
+		Short:         "Flashback: a decentralized marketplace for SLA-backed storage",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if g.output != "text" && g.output != "json" {
+				return fmt.Errorf("-o must be text or json, not %q", g.output)
+			}
+			g.out = cmd.OutOrStdout()
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "node home directory (config, data, keyring); env FLASHBACK_HOME")
+	root.PersistentFlags().StringVar(&g.node, "node", os.Getenv("FLASHBACK_NODE"), "REST API URL of a node (default: the home's api_addr, else http://127.0.0.1:1317); env FLASHBACK_NODE")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	root.AddCommand(
+		initCmd(g), nodeCmd(g), devCmd(g), testnetCmd(g),
+		keysCmd(g), txCmd(g), queryCmd(g), statusCmd(g), versionCmd(g),
+	)
+	return root
+}
+
+// apiURL resolves --node: the flag, else the home's configured API address.
+func (g *globals) apiURL() string {
+	if g.node != "" {
+		return g.node
+	}
+	if c, err := chain.LoadAppConfig(g.home); err == nil && c.APIAddr != "" {
+		return "http://" + c.APIAddr
+	}
+	return "http://" + chain.DefaultAPIAddr
+}
+
+func (g *globals) client() *client.Client { return client.New(g.apiURL()) }
+
+// print writes v as indented JSON with -o json, or calls text otherwise.
+func (g *globals) print(v any, text func(w io.Writer)) error {
+	if g.output == "json" {
+		enc := json.NewEncoder(g.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text(g.out)
+	return nil
+}
+
+func versionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return g.print(map[string]string{"version": chain.Version}, func(w io.Writer) { fmt.Fprintln(w, chain.Version) })
+		},
+	}
+}
+
+// explain turns API errors into one readable line with the stable code.
+func explain(err error) error {
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		return fmt.Errorf("%s (%s)", strings.TrimSpace(ae.Message), ae.Code)
+	}
+	return err
+}

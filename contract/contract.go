@@ -1,0 +1,262 @@
+// Package contract is the orchestrator: a deterministic state machine that
+// takes signed transactions and block boundaries in and writes state and
+// events out. It does no I/O, reads no clock and starts no goroutines; the
+// chain package feeds it blocks and persists what it writes.
+package contract
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/tx"
+)
+
+// Msg is one action in a transaction. Every message acts for the tx signer:
+// authorization is "is the signer allowed to do this to that object".
+type Msg interface {
+	// ValidateBasic checks the message alone, without state.
+	ValidateBasic() error
+	// Handle applies the message. On error the caller drops its writes.
+	Handle(ctx *Context, signer []byte) error
+}
+
+// registry maps message type names (stable, part of the wire format) to
+// constructors.
+var registry = map[string]func() Msg{}
+var typeNames = map[reflect.Type]string{}
+
+// Register adds a message type. Called from init functions only.
+func Register(name string, newMsg func() Msg) {
+	if _, dup := registry[name]; dup {
+		panic("contract: duplicate message type " + name)
+	}
+	registry[name] = newMsg
+	typeNames[reflect.TypeOf(newMsg())] = name
+}
+
+func init() {
+	Register("bank/send", func() Msg { return new(MsgSend) })
+}
+
+// MsgTypes lists the registered message type names, sorted.
+func MsgTypes() []string {
+	out := make([]string, 0, len(registry))
+	for k := range registry {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Wrap encodes a message into the envelope's form with its registered name.
+func Wrap(m Msg) (tx.Msg, error) {
+	name, ok := typeNames[reflect.TypeOf(m)]
+	if !ok {
+		return tx.Msg{}, fmt.Errorf("message type %T is not registered", m)
+	}
+	v, err := json.Marshal(m)
+	if err != nil {
+		return tx.Msg{}, fmt.Errorf("encode %s: %w", name, err)
+	}
+	return tx.Msg{Type: name, Value: v}, nil
+}
+
+// DecodeMsg turns an envelope message into a validated Msg.
+func DecodeMsg(m tx.Msg) (Msg, error) {
+	newMsg, ok := registry[m.Type]
+	if !ok {
+		return nil, Errf(CodeUnknownMessage, "unknown message type %q (known: %s)", m.Type, strings.Join(MsgTypes(), ", "))
+	}
+	msg := newMsg()
+	if err := tx.StrictUnmarshal(m.Value, msg); err != nil {
+		return nil, Errf(CodeInvalidMessage, "%s: %v", m.Type, err)
+	}
+	if err := msg.ValidateBasic(); err != nil {
+		if CodeOf(err) == CodeInternal {
+			return nil, Errf(CodeInvalidMessage, "%s: %v", m.Type, err)
+		}
+		return nil, fmt.Errorf("%s: %w", m.Type, err)
+	}
+	return msg, nil
+}
+
+// Params are the chain's tunables, fixed in genesis.
+type Params struct {
+	// TxFee is the flat fee every tx pays to the validators' pool.
+	TxFee Amount `json:"tx_fee"`
+}
+
+// DefaultParams are used when genesis leaves a param unset.
+func DefaultParams() Params {
+	return Params{TxFee: 1000}
+}
+
+// GetParams reads the params from state.
+func GetParams(kv KV) Params {
+	p := DefaultParams()
+	if b := kv.Get(keyParams); b != nil {
+		_ = json.Unmarshal(b, &p) // written by us from a valid Params
+	}
+	return p
+}
+
+func setParams(kv KV, p Params) {
+	b, _ := json.Marshal(p)
+	kv.Set(keyParams, b)
+}
+
+// Genesis is the contract's initial state (the app_state of genesis.json).
+type Genesis struct {
+	Params   Params           `json:"params"`
+	Accounts []GenesisAccount `json:"accounts"`
+	// Pools pre-funds pools, e.g. the rewards pool.
+	Pools map[string]Amount `json:"pools,omitempty"`
+}
+
+// GenesisAccount is a funded account at genesis.
+type GenesisAccount struct {
+	Address string `json:"address"`
+	Balance Amount `json:"balance"`
+}
+
+// InitGenesis writes the initial state.
+func InitGenesis(kv KV, g Genesis) error {
+	setParams(kv, g.Params)
+	var supply Amount
+	seen := map[string]bool{}
+	for _, a := range g.Accounts {
+		raw, err := address.Parse(a.Address)
+		if err != nil {
+			return fmt.Errorf("genesis account: %w", err)
+		}
+		if seen[string(raw)] {
+			return fmt.Errorf("genesis account %s listed twice", a.Address)
+		}
+		seen[string(raw)] = true
+		SetAccount(kv, raw, Account{Balance: a.Balance})
+		var err2 error
+		if supply, err2 = Add(supply, a.Balance); err2 != nil {
+			return fmt.Errorf("genesis supply: %w", err2)
+		}
+	}
+	pools := make([]string, 0, len(g.Pools))
+	for p := range g.Pools {
+		pools = append(pools, p)
+	}
+	sort.Strings(pools)
+	for _, p := range pools {
+		setPool(kv, p, g.Pools[p])
+		var err error
+		if supply, err = Add(supply, g.Pools[p]); err != nil {
+			return fmt.Errorf("genesis supply: %w", err)
+		}
+	}
+	setSupply(kv, supply)
+	return nil
+}
+
+// Mode says whether a tx is being checked for the mempool or executed in a
+// block. Check runs only the ante checks (and applies sequence and fee to
+// the check state so that a signer can queue several txs).
+type Mode int
+
+const (
+	Check Mode = iota
+	Deliver
+)
+
+// Result is the outcome of one tx.
+type Result struct {
+	Code   Code
+	Log    string
+	Events []Event
+	Signer string
+}
+
+func fail(err error) Result {
+	return Result{Code: CodeOf(err), Log: err.Error()}
+}
+
+// ExecTx checks and (in Deliver mode) executes a tx against kv. Ante effects
+// (sequence, fee) are written to kv when the ante checks pass; message
+// effects only when every message succeeds.
+func ExecTx(kv KV, blk Block, raw []byte, mode Mode) Result {
+	d, err := tx.Decode(raw)
+	if err != nil {
+		code := CodeTxDecode
+		if de, ok := err.(*tx.DecodeError); ok && de.Kind == tx.TooLarge {
+			code = CodeTxTooLarge
+		}
+		return fail(Errf(code, "%v", err))
+	}
+	if d.Body.ChainID != blk.ChainID {
+		return fail(Errf(CodeWrongChainID, "tx is signed for chain %q, this chain is %q", d.Body.ChainID, blk.ChainID))
+	}
+	if !d.VerifySignature() {
+		return fail(Errf(CodeBadSignature, "signature does not match the body and pub_key (signed for another chain, sequence or key?)"))
+	}
+	msgs := make([]Msg, len(d.Body.Msgs))
+	for i, m := range d.Body.Msgs {
+		if msgs[i], err = DecodeMsg(m); err != nil {
+			return fail(fmt.Errorf("message %d: %w", i, err))
+		}
+	}
+	signer := address.Raw(d.Tx.PubKey)
+	signerStr := address.Encode(signer)
+	acc := GetAccount(kv, signer)
+	switch {
+	case d.Body.Sequence < acc.Sequence:
+		return fail(Errf(CodeBadSequence, "sequence %d was already used; account %s is at sequence %d", d.Body.Sequence, signerStr, acc.Sequence))
+	case d.Body.Sequence > acc.Sequence:
+		return fail(Errf(CodeBadSequence, "sequence %d is ahead; account %s is at sequence %d", d.Body.Sequence, signerStr, acc.Sequence))
+	}
+	fee, _ := ParseAmount(d.Body.Fee) // shape checked by tx.Decode
+	params := GetParams(kv)
+	if fee < params.TxFee {
+		return fail(Errf(CodeInsufficientFee, "fee %d%s is below the minimum tx fee %d%s", fee, Denom, params.TxFee, Denom))
+	}
+	if acc.Balance < fee {
+		return fail(Errf(CodeInsufficientFunds, "account %s has %d%s, cannot pay the %d%s fee", signerStr, acc.Balance, Denom, fee, Denom))
+	}
+	acc.Balance -= fee
+	acc.Sequence++
+	SetAccount(kv, signer, acc)
+	if err := addPool(kv, PoolFees, fee); err != nil {
+		return fail(err)
+	}
+	res := Result{Signer: signerStr}
+	res.Events = append(res.Events, Event{Type: "tx", Attrs: []Attr{
+		{Key: "signer", Value: signerStr},
+		{Key: "sequence", Value: fmt.Sprint(d.Body.Sequence)},
+		{Key: "fee", Value: fee.String()},
+	}})
+	if mode == Check {
+		return res
+	}
+	cache := NewCache(kv)
+	ctx := &Context{KV: cache, Block: blk}
+	for i, m := range msgs {
+		if err := m.Handle(ctx, signer); err != nil {
+			res.Code = CodeOf(err)
+			res.Log = fmt.Sprintf("message %d (%s): %v", i, d.Body.Msgs[i].Type, err)
+			return res
+		}
+	}
+	cache.Write()
+	res.Events = append(res.Events, ctx.Events()...)
+	return res
+}
+
+// BeginBlock runs block-start work. Later modules hook in here.
+func BeginBlock(kv KV, blk Block) []Event {
+	return nil
+}
+
+// EndBlock runs block-end work (epoch boundaries, expiry queues).
+func EndBlock(kv KV, blk Block) []Event {
+	return nil
+}
