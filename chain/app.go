@@ -86,7 +86,8 @@ func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, erro
 func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var g contract.Genesis
+	// Params absent from genesis keep their defaults.
+	g := contract.Genesis{Params: contract.DefaultParams()}
 	if err := json.Unmarshal(req.AppStateBytes, &g); err != nil {
 		return nil, fmt.Errorf("genesis app_state: %w", err)
 	}

@@ -35,6 +35,10 @@ type InitOptions struct {
 	// Accounts are extra genesis accounts.
 	Accounts []contract.GenesisAccount
 	Params   *contract.Params
+	// BasePort, when set, puts P2P on BasePort, CometBFT RPC on +1 and the
+	// REST API on +2 (unless APIAddr is given), so several nodes can share
+	// a machine.
+	BasePort int
 }
 
 // Init writes a single-validator home: config, validator and node keys, and
@@ -51,6 +55,14 @@ func Init(o InitOptions) error {
 		return err
 	}
 	api := o.APIAddr
+	if o.BasePort > 0 {
+		c.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", o.BasePort)
+		c.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", o.BasePort+1)
+		cfg.WriteConfigFile(filepath.Join(o.Home, "config", "config.toml"), c)
+		if api == "" {
+			api = fmt.Sprintf("127.0.0.1:%d", o.BasePort+2)
+		}
+	}
 	if api == "" {
 		api = DefaultAPIAddr
 	}

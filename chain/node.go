@@ -58,6 +58,9 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 	}
 	logger = cmtlog.NewFilter(logger, opt)
 
+	if err := reindexRecent(c); err != nil {
+		return nil, fmt.Errorf("re-index recent blocks: %w", err)
+	}
 	store, err := OpenStore(filepath.Join(home, "data"))
 	if err != nil {
 		return nil, err

@@ -216,6 +216,6 @@ func (m *MsgSend) Handle(ctx *Context, signer []byte) error {
 	if err := Transfer(ctx.KV, signer, to, m.Amount); err != nil {
 		return err
 	}
-	ctx.Emit("transfer", "sender", address.Encode(signer), "recipient", m.To, "amount", m.Amount.String())
+	ctx.Emit("transfer", "sender", address.Encode(signer), "recipient", address.Encode(to), "amount", m.Amount.String())
 	return nil
 }

@@ -5,6 +5,7 @@
 package contract
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -80,6 +81,11 @@ func DecodeMsg(m tx.Msg) (Msg, error) {
 			return nil, Errf(CodeInvalidMessage, "%s: %v", m.Type, err)
 		}
 		return nil, fmt.Errorf("%s: %w", m.Type, err)
+	}
+	// One message, one encoding: what a wallet shows is what executes
+	// (no case-folded or duplicate keys, no alternative number forms).
+	if canon, err := json.Marshal(msg); err != nil || !bytes.Equal(canon, m.Value) {
+		return nil, Errf(CodeInvalidMessage, "%s: value is not in canonical form (encode it with compact JSON in field order, as contract.Wrap does)", m.Type)
 	}
 	return msg, nil
 }

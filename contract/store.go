@@ -59,9 +59,10 @@ func (c *Cache) Iterate(start, end []byte, fn func(key, value []byte) bool) {
 	sort.Strings(keys)
 	i := 0
 	stopped := false
-	// emit pending cache keys below limit (all of them when limit is nil).
-	flush := func(limit []byte) bool {
-		for i < len(keys) && (limit == nil || keys[i] < string(limit)) {
+	// emit pending cache keys below limit (all of them when all is set; a
+	// nil limit can be the empty key, so it cannot mean "no bound").
+	flush := func(limit []byte, all bool) bool {
+		for i < len(keys) && (all || keys[i] < string(limit)) {
 			k := keys[i]
 			i++
 			if v := c.writes[k]; v != nil {
@@ -73,7 +74,7 @@ func (c *Cache) Iterate(start, end []byte, fn func(key, value []byte) bool) {
 		return true
 	}
 	c.parent.Iterate(start, end, func(k, v []byte) bool {
-		if !flush(k) {
+		if !flush(k, false) {
 			stopped = true
 			return false
 		}
@@ -96,7 +97,7 @@ func (c *Cache) Iterate(start, end []byte, fn func(key, value []byte) bool) {
 		return true
 	})
 	if !stopped {
-		flush(nil)
+		flush(nil, true)
 	}
 }
 
@@ -150,7 +151,7 @@ func (m *MemKV) Get(key []byte) []byte {
 }
 
 func (m *MemKV) Set(key, value []byte) {
-	m.t.ReplaceOrInsert(kvItem{k: append([]byte(nil), key...), v: append([]byte(nil), value...)})
+	m.t.ReplaceOrInsert(kvItem{k: append([]byte{}, key...), v: append([]byte{}, value...)})
 }
 
 func (m *MemKV) Delete(key []byte) { m.t.Delete(kvItem{k: key}) }

@@ -138,6 +138,9 @@ func Decode(raw []byte) (*Decoded, error) {
 	if err := strictUnmarshal(t.Body, &b); err != nil {
 		return nil, malformed("tx body: %v", err)
 	}
+	if canon, err := EncodeBody(b); err != nil || !bytes.Equal(canon, t.Body) {
+		return nil, malformed("tx body is not in canonical form (compact JSON, fields in order chain_id, sequence, fee, memo, msgs, as tx.EncodeBody writes)")
+	}
 	if err := checkBody(&b); err != nil {
 		return nil, err
 	}

@@ -23,13 +23,14 @@ import (
 func initCmd(g *globals) *cobra.Command {
 	var chainID, moniker, apiAddr string
 	var dev bool
+	var basePort int
 	var blockTime time.Duration
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a node home: config, validator key, genesis (and funded dev keys with --dev)",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if err := chain.Init(chain.InitOptions{Home: g.home, ChainID: chainID, Moniker: moniker, Dev: dev, BlockTime: blockTime, APIAddr: apiAddr}); err != nil {
+			if err := chain.Init(chain.InitOptions{Home: g.home, ChainID: chainID, Moniker: moniker, Dev: dev, BlockTime: blockTime, APIAddr: apiAddr, BasePort: basePort}); err != nil {
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "initialized chain %s in %s\n", chainID, g.home)
@@ -42,7 +43,8 @@ func initCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "chain id (required)")
 	cmd.Flags().StringVar(&moniker, "moniker", "flashback", "node name")
-	cmd.Flags().StringVar(&apiAddr, "api-addr", chain.DefaultAPIAddr, "REST API listen address written to config/app.json")
+	cmd.Flags().StringVar(&apiAddr, "api-addr", "", "REST API listen address written to config/app.json (default 127.0.0.1:1317)")
+	cmd.Flags().IntVar(&basePort, "base-port", 0, "put P2P on this port, CometBFT RPC on +1 and the REST API on +2 (default 26656, 26657, 1317)")
 	cmd.Flags().BoolVar(&dev, "dev", false, "also create unencrypted dev keys (alice, bob, provider, oracle) funded in genesis")
 	cmd.Flags().DurationVar(&blockTime, "block-time", 0, "target block interval (default 1s, 500ms with --dev)")
 	_ = cmd.MarkFlagRequired("chain-id")

@@ -1,0 +1,171 @@
+// Package e2e runs the real flashback binary: nodes as subprocesses on
+// 127.0.0.1, driven through the REST API with the Go client.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flashback-network/flashback/client"
+	"github.com/flashback-network/flashback/keyring"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "flashback-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "flashback")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/flashback")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build flashback:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run executes the binary and returns stdout, failing the test on error.
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := runErr(args...)
+	if err != nil {
+		t.Fatalf("flashback %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func runErr(args ...string) (string, error) {
+	cmd := exec.Command(binary, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+// freeBase finds n*10 consecutive free ports starting at a multiple of 10.
+func freeBase(t *testing.T, n int) int {
+	t.Helper()
+	for try := 0; try < 200; try++ {
+		base := 20000 + 10*int(time.Now().UnixNano()%3000)
+		ok := true
+		for p := base; p < base+10*n && ok; p++ {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			ln.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
+// proc is a running node subprocess.
+type proc struct {
+	cmd  *exec.Cmd
+	home string
+	log  *os.File
+	api  string
+	done chan struct{}
+}
+
+func startNode(t *testing.T, home, api string) *proc {
+	t.Helper()
+	logf, err := os.OpenFile(filepath.Join(home, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "node", "--home", home)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, home: home, log: logf, api: api, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+func (p *proc) kill() {
+	select {
+	case <-p.done:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+	}
+	p.log.Close()
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("node %s did not stop on SIGTERM", p.home)
+	}
+	p.log.Close()
+}
+
+// waitHeight waits until the node's API reports at least height h.
+func waitHeight(t *testing.T, c *client.Client, h int64, timeout time.Duration) int64 {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, err := c.Status(ctx)
+		cancel()
+		if err == nil && st.Height >= h && !st.CatchingUp {
+			return st.Height
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node did not reach height %d in %s (last: %+v, err %v)", h, timeout, st, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func devKey(t *testing.T, home, name string) ed25519.PrivateKey {
+	t.Helper()
+	kr, err := keyring.Open(filepath.Join(home, "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := kr.PrivKey(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func dumpLog(t *testing.T, home string) {
+	b, _ := os.ReadFile(filepath.Join(home, "node.log"))
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	t.Logf("%s/node.log tail:\n%s", home, b)
+}
