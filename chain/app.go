@@ -97,6 +97,8 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	}
 	kv.Set(keyChainID, []byte(req.ChainId))
 	a.chainID = req.ChainId
+	// Until block 1 commits, the mempool must see genesis, not empty state.
+	a.check = contract.NewCache(kv)
 	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
 }
 

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	cfg "github.com/cometbft/cometbft/config"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/node"
@@ -13,6 +15,8 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
+
+	"github.com/flashback-network/flashback/contract"
 )
 
 // NodeOptions override parts of the home's configuration at start.
@@ -23,6 +27,9 @@ type NodeOptions struct {
 	LogLevel string
 	// Logger output; stderr when nil.
 	LogOutput *os.File
+	// AfterBlock, when set, runs after every block with its state (tests
+	// check invariants here).
+	AfterBlock func(kv contract.KV, height int64)
 }
 
 // Node is a running CometBFT node with the contract as its app.
@@ -32,6 +39,34 @@ type Node struct {
 	RPC   *rpclocal.Local
 	cmt   *node.Node
 	store *Store
+	dbs   *dbTracker
+}
+
+// dbTracker remembers the databases CometBFT opens: CometBFT v0.38 leaves
+// the tx index open at Stop, which would keep its file lock and prevent a
+// restart in the same process.
+type dbTracker struct {
+	mu  sync.Mutex
+	dbs []dbm.DB
+}
+
+func (t *dbTracker) provide(ctx *cfg.DBContext) (dbm.DB, error) {
+	db, err := cfg.DefaultDBProvider(ctx)
+	if err == nil {
+		t.mu.Lock()
+		t.dbs = append(t.dbs, db)
+		t.mu.Unlock()
+	}
+	return db, err
+}
+
+func (t *dbTracker) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, db := range t.dbs {
+		_ = db.Close() // already-closed ones report an error; nothing to do
+	}
+	t.dbs = nil
 }
 
 // StartNode opens the home's state and starts consensus, p2p and the mempool.
@@ -70,16 +105,18 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
+	app.AfterBlock = o.AfterBlock
 	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("node key: %w", err)
 	}
 	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+	dbs := &dbTracker{}
 	n, err := node.NewNode(c, pv, nodeKey,
 		proxy.NewLocalClientCreator(app),
 		node.DefaultGenesisDocProviderFunc(c),
-		cfg.DefaultDBProvider,
+		dbs.provide,
 		node.DefaultMetricsProvider(c.Instrumentation),
 		logger,
 	)
@@ -88,10 +125,11 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 		return nil, fmt.Errorf("create node: %w", err)
 	}
 	if err := n.Start(); err != nil {
+		dbs.closeAll()
 		store.Close()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	return &Node{Home: home, App: app, RPC: rpclocal.New(n), cmt: n, store: store}, nil
+	return &Node{Home: home, App: app, RPC: rpclocal.New(n), cmt: n, store: store, dbs: dbs}, nil
 }
 
 // Stop stops consensus and closes the state database.
@@ -101,6 +139,7 @@ func (n *Node) Stop() error {
 		err = n.cmt.Stop()
 		n.cmt.Wait()
 	}
+	n.dbs.closeAll()
 	if cerr := n.store.Close(); err == nil {
 		err = cerr
 	}
