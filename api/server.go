@@ -66,22 +66,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// ErrorBody is the JSON shape of every error response.
+// ErrorBody is every error response: an RFC 9457 problem document
+// (application/problem+json) extended with the stable error code. Type and
+// title derive from the code; detail says what to fix.
 type ErrorBody struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail"`
 	Code     string `json:"code"`
-	Message  string `json:"message"`
 	ABCICode uint32 `json:"abci_code,omitempty"`
+}
+
+// problem builds an ErrorBody for a stable code.
+func problem(status int, code, detail string) ErrorBody {
+	return ErrorBody{Type: "urn:flashback:error:" + code, Title: code, Status: status, Detail: detail, Code: code}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	if _, ok := v.(ErrorBody); ok {
+		w.Header().Set("Content-Type", "application/problem+json")
+	}
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v)
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, ErrorBody{Code: code, Message: msg})
+	writeJSON(w, status, problem(status, code, msg))
 }
 
 // writeContractError maps a contract code to an HTTP status.
@@ -99,7 +112,9 @@ func writeContractError(w http.ResponseWriter, code contract.Code, msg string) {
 	case contract.CodeTxTooLarge:
 		status = http.StatusRequestEntityTooLarge
 	}
-	writeJSON(w, status, ErrorBody{Code: code.Name(), Message: msg, ABCICode: uint32(code)})
+	p := problem(status, code.Name(), msg)
+	p.ABCICode = uint32(code)
+	writeJSON(w, status, p)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -263,8 +278,8 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case <-ctx.Done():
-			writeJSON(w, http.StatusGatewayTimeout, ErrorBody{Code: "timeout",
-				Message: fmt.Sprintf("tx %s accepted into the mempool but not committed within %s; query GET /v1/txs/%s", hash, s.CommitTimeout, hash)})
+			writeError(w, http.StatusGatewayTimeout, "timeout",
+				fmt.Sprintf("tx %s accepted into the mempool but not committed within %s; query GET /v1/txs/%s", hash, s.CommitTimeout, hash))
 			return
 		case <-time.After(delay):
 		}

@@ -95,7 +95,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		if json.Unmarshal(data, &eb) != nil || eb.Code == "" {
 			return &Error{Status: resp.StatusCode, Code: "http_error", Message: strings.TrimSpace(string(data))}
 		}
-		return &Error{Status: resp.StatusCode, Code: eb.Code, Message: eb.Message, ABCICode: contract.Code(eb.ABCICode)}
+		return &Error{Status: resp.StatusCode, Code: eb.Code, Message: eb.Detail, ABCICode: contract.Code(eb.ABCICode)}
 	}
 	if out == nil {
 		return nil

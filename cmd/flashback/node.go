@@ -186,10 +186,9 @@ func testnetCmd(g *globals) *cobra.Command {
 			}
 			return g.print(homes, func(w io.Writer) {
 				fmt.Fprintf(w, "wrote %d validator homes for chain %s:\n", len(homes), chainID)
-				for i, h := range homes {
+				for _, h := range homes {
 					c, _ := chain.LoadAppConfig(h)
 					fmt.Fprintf(w, "  flashback node --home %s   # REST API http://%s\n", h, c.APIAddr)
-					_ = i
 				}
 				fmt.Fprintf(w, "dev keys (alice, bob, provider, oracle) are in %s/keyring\n", homes[0])
 			})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,8 +67,13 @@ func queryCmd(g *globals) *cobra.Command {
 			}
 			return g.print(s, func(w io.Writer) {
 				fmt.Fprintf(w, "supply: %s uflash\n", s.Supply)
-				for name, v := range s.Pools {
-					fmt.Fprintf(w, "  pool %-10s %s uflash\n", name, v)
+				names := make([]string, 0, len(s.Pools))
+				for name := range s.Pools {
+					names = append(names, name)
+				}
+				sort.Strings(names)
+				for _, name := range names {
+					fmt.Fprintf(w, "  pool %-10s %s uflash\n", name, s.Pools[name])
 				}
 			})
 		},
