@@ -34,28 +34,44 @@ type Node interface {
 
 // Server is the REST API.
 type Server struct {
-	node Node
-	mux  *http.ServeMux
+	node   Node
+	mux    *http.ServeMux
+	routes []Route
 	// CommitTimeout bounds how long POST /v1/txs waits for inclusion.
 	CommitTimeout time.Duration
+}
+
+// Route is one served endpoint. The list is what the OpenAPI test compares
+// with openapi.json, so the spec and the server cannot drift apart.
+type Route struct {
+	Method, Path string
 }
 
 // New builds the API over a node.
 func New(node Node) *Server {
 	s := &Server{node: node, mux: http.NewServeMux(), CommitTimeout: 30 * time.Second}
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /v1/status", s.status)
-	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)
-	s.mux.HandleFunc("GET /v1/accounts/{address}", s.account)
-	s.mux.HandleFunc("GET /v1/params", s.query("params"))
-	s.mux.HandleFunc("GET /v1/supply", s.query("supply"))
-	s.mux.HandleFunc("POST /v1/txs", s.postTx)
-	s.mux.HandleFunc("GET /v1/txs/{hash}", s.getTx)
+	s.handle("GET", "/healthz", s.healthz)
+	s.handle("GET", "/openapi.json", serveSpec)
+	s.handle("GET", "/v1/status", s.status)
+	s.handle("GET", "/v1/blocks/{height}", s.block)
+	s.handle("GET", "/v1/accounts/{address}", s.account)
+	s.handle("GET", "/v1/params", s.query("params"))
+	s.handle("GET", "/v1/supply", s.query("supply"))
+	s.handle("POST", "/v1/txs", s.postTx)
+	s.handle("GET", "/v1/txs/{hash}", s.getTx)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s (see GET /openapi.json)", r.Method, r.URL.Path))
 	})
 	return s
 }
+
+func (s *Server) handle(method, path string, h http.HandlerFunc) {
+	s.routes = append(s.routes, Route{Method: method, Path: path})
+	s.mux.HandleFunc(method+" "+path, h)
+}
+
+// Routes lists the served endpoints.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
