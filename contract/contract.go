@@ -41,6 +41,7 @@ func Register(name string, newMsg func() Msg) {
 
 func init() {
 	Register("bank/send", func() Msg { return new(MsgSend) })
+	registerMarket()
 }
 
 // MsgTypes lists the registered message type names, sorted.
@@ -94,18 +95,51 @@ func DecodeMsg(m tx.Msg) (Msg, error) {
 type Params struct {
 	// TxFee is the flat fee every tx pays to the validators' pool.
 	TxFee Amount `json:"tx_fee"`
+
+	// Market (see market.go). Omitted means zero; a zero epoch_seconds,
+	// accept_timeout, max_term or settle_lag_epochs means its default.
+	// EpochSeconds is the settlement and QoS epoch length.
+	EpochSeconds int64 `json:"epoch_seconds,omitempty"`
+	// FeeBps is the platform fee on every payment to a provider, in basis
+	// points, paid by the consumer on top of the price, to the treasury.
+	FeeBps uint32 `json:"fee_bps,omitempty"`
+	// MinUnitStake is the bonded stake a provider needs per live unit.
+	MinUnitStake Amount `json:"min_unit_stake,omitempty"`
+	// UnbondingPeriod is how long unstaked tokens stay slashable (seconds).
+	UnbondingPeriod int64 `json:"unbonding_period,omitempty"`
+	// AcceptTimeout is how long a pending reservation waits for the
+	// provider before it expires with a full refund (seconds).
+	AcceptTimeout int64 `json:"accept_timeout,omitempty"`
+	// MaxTerm is the longest reservation term (seconds).
+	MaxTerm int64 `json:"max_term,omitempty"`
+	// SettleLagEpochs is how many past epochs QoS may still mark breached;
+	// revenue of older epochs is final and claimable.
+	SettleLagEpochs int64 `json:"settle_lag_epochs,omitempty"`
 }
 
 // DefaultParams are used when genesis leaves a param unset.
 func DefaultParams() Params {
-	return Params{TxFee: 1000}
+	return Params{
+		TxFee:           1000,
+		EpochSeconds:    3600,
+		FeeBps:          200,
+		MinUnitStake:    1_000_000_000, // 1,000 FLASH
+		UnbondingPeriod: 21 * 24 * 3600,
+		AcceptTimeout:   24 * 3600,
+		MaxTerm:         3 * 365 * 24 * 3600,
+		SettleLagEpochs: 2,
+	}
 }
 
 // GetParams reads the params from state.
 func GetParams(kv KV) Params {
 	p := DefaultParams()
 	if b := kv.Get(keyParams); b != nil {
-		_ = json.Unmarshal(b, &p) // written by us from a valid Params
+		// Written by us from a valid Params. Fields omitted there are zero
+		// (the market reads zero epoch_seconds, accept_timeout, max_term
+		// and settle_lag_epochs as their defaults).
+		p = Params{}
+		_ = json.Unmarshal(b, &p)
 	}
 	return p
 }
@@ -259,10 +293,10 @@ func ExecTx(kv KV, blk Block, raw []byte, mode Mode) Result {
 
 // BeginBlock runs block-start work. Later modules hook in here.
 func BeginBlock(kv KV, blk Block) []Event {
-	return nil
+	return marketBeginBlock(kv, blk)
 }
 
 // EndBlock runs block-end work (epoch boundaries, expiry queues).
 func EndBlock(kv KV, blk Block) []Event {
-	return nil
+	return marketEndBlock(kv, blk)
 }

@@ -35,6 +35,7 @@ const (
 	CodeAlreadyExists     Code = 18
 	CodeInvalidAmount     Code = 19
 	CodeInvalidQuery      Code = 20
+	CodeInsufficientStake Code = 21
 )
 
 var codeNames = map[Code]string{
@@ -59,6 +60,7 @@ var codeNames = map[Code]string{
 	CodeAlreadyExists:     "already_exists",
 	CodeInvalidAmount:     "invalid_amount",
 	CodeInvalidQuery:      "invalid_query",
+	CodeInsufficientStake: "insufficient_stake",
 }
 
 // Name returns the stable snake_case name of a code.

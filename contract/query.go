@@ -2,6 +2,7 @@ package contract
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 
 	"github.com/flashback-network/flashback/address"
@@ -21,9 +22,23 @@ type SupplyView struct {
 }
 
 // Query answers a read-only request against kv. Paths look like REST paths
-// without the version prefix: "account/fb1…", "params", "supply".
+// without the version prefix: "account/fb1…", "params", "supply", and the
+// market's "providers", "providers/fb1…", "units", "units/unit-1",
+// "reservations", "reservations/res-1", "quote" (list paths take a query
+// string, e.g. "units?region=eu&sort=price&limit=10").
 func Query(kv KV, path string) ([]byte, error) {
+	var q url.Values
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		var err error
+		if q, err = url.ParseQuery(path[i+1:]); err != nil {
+			return nil, Errf(CodeInvalidQuery, "query string of %q: %v", path, err)
+		}
+		path = path[:i]
+	}
 	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if out, ok, err := marketQuery(kv, parts, q); ok {
+		return out, err
+	}
 	switch {
 	case len(parts) == 2 && parts[0] == "account":
 		raw, err := address.Parse(parts[1])

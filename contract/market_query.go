@@ -1,0 +1,448 @@
+package contract
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"math/big"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/flashback-network/flashback/address"
+)
+
+// Page sizes of list queries.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+	maxScan         = 10_000 // index entries a filtered list reads per page
+)
+
+// ProviderView is a provider with derived fields.
+type ProviderView struct {
+	Provider
+	UnbondingTotal Amount `json:"unbonding_total"`
+}
+
+// UnitView is a unit with derived fields.
+type UnitView struct {
+	Unit
+	FreeBytes uint64 `json:"free_bytes"`
+	Claimable Amount `json:"claimable"`
+}
+
+// ReservationView is a reservation with derived fields as of the last block.
+type ReservationView struct {
+	Reservation
+	// Paid is storage (with fee) accrued so far plus egress paid (with fee).
+	Paid            Amount `json:"paid"`
+	RemainingEscrow Amount `json:"remaining_escrow"`
+	AsOf            int64  `json:"as_of"`
+}
+
+// QuoteItem is one unit that fits a quote request and what it would cost.
+type QuoteItem struct {
+	Unit         string `json:"unit"`
+	Provider     string `json:"provider"`
+	Kind         string `json:"kind"`
+	Region       string `json:"region"`
+	Country      string `json:"country"`
+	StoragePrice Amount `json:"storage_price"`
+	EgressPrice  Amount `json:"egress_price"`
+	Score        uint32 `json:"score"`
+	FreeBytes    uint64 `json:"free_bytes"`
+	Cost         Cost   `json:"cost"`
+}
+
+func providerView(p *Provider) ProviderView {
+	if p.Unbonding == nil {
+		p.Unbonding = []UnbondingEntry{}
+	}
+	return ProviderView{Provider: *p, UnbondingTotal: p.UnbondingTotal()}
+}
+
+func unitView(kv KV, u *Unit) UnitView {
+	v := UnitView{Unit: *u, FreeBytes: u.Capacity - u.Reserved}
+	if u.Status != UnitDeleted {
+		v.Claimable = UnitClaimable(kv, u, max(marketNow(kv), u.Settlement.AccruedTo))
+	}
+	return v
+}
+
+func reservationView(kv KV, r *Reservation) ReservationView {
+	now := marketNow(kv)
+	v := ReservationView{Reservation: *r, AsOf: now}
+	storage := r.StoragePaid
+	if r.Status == ResActive {
+		if u, ok := GetUnit(kv, r.Unit); ok {
+			t := min(max(now, r.SettledTo), r.End)
+			pbs := accruedPBS(kv, u, r, t, getMarketParams(kv))
+			storage, _ = toAmount(grossCeil(pbs, r.FeeBps), "storage")
+			storage = min(storage, r.StorageEsc)
+		}
+	}
+	v.Paid = storage + r.EgressPaid + r.EgressFee
+	v.RemainingEscrow = r.Escrowed - r.Refunded - v.Paid
+	return v
+}
+
+func qInt(q url.Values, name string, def int64, parse func(string) (int64, error)) (int64, error) {
+	s := q.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := parse(s)
+	if err != nil || v < 0 {
+		return 0, Errf(CodeInvalidQuery, "%s=%q: %v", name, s, err)
+	}
+	return v, nil
+}
+
+func plainInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+func pageLimit(q url.Values) (int, error) {
+	l, err := qInt(q, "limit", DefaultPageSize, plainInt)
+	if err != nil {
+		return 0, err
+	}
+	if l <= 0 {
+		l = DefaultPageSize
+	}
+	return int(min(l, MaxPageSize)), nil
+}
+
+// scanPage walks keys under prefix from the cursor (hex of the key suffix),
+// calling visit with the suffix until visit has accepted limit items or
+// maxScan keys were read; it returns the cursor of the next page ("" at the
+// end).
+func scanPage(kv KV, prefix []byte, cursor string, limit int, visit func(suffix []byte) bool) (string, error) {
+	start := prefix
+	if cursor != "" {
+		c, err := hex.DecodeString(cursor)
+		if err != nil {
+			return "", Errf(CodeInvalidQuery, "cursor %q is not one this API returned", cursor)
+		}
+		start = mkKey(prefix, c)
+	}
+	taken, scanned := 0, 0
+	next := ""
+	kv.Iterate(start, PrefixEnd(prefix), func(k, _ []byte) bool {
+		suffix := k[len(prefix):]
+		if taken >= limit || scanned >= maxScan {
+			next = hex.EncodeToString(suffix)
+			return false
+		}
+		scanned++
+		if visit(suffix) {
+			taken++
+		}
+		return true
+	})
+	return next, nil
+}
+
+// ProvidersPage is the "providers" query result.
+type ProvidersPage struct {
+	Providers  []ProviderView `json:"providers"`
+	NextCursor string         `json:"next_cursor"`
+}
+
+// UnitsPage is the "units" query result.
+type UnitsPage struct {
+	Units      []UnitView `json:"units"`
+	NextCursor string     `json:"next_cursor"`
+}
+
+// ReservationsPage is the "reservations" query result.
+type ReservationsPage struct {
+	Reservations []ReservationView `json:"reservations"`
+	NextCursor   string            `json:"next_cursor"`
+}
+
+// QuotePage is the "quote" query result.
+type QuotePage struct {
+	Bytes  uint64      `json:"bytes"`
+	Term   int64       `json:"term_seconds"`
+	Egress uint64      `json:"egress_bytes"`
+	Quotes []QuoteItem `json:"quotes"`
+}
+
+// marketQuery answers the market's query paths; ok is false for paths
+// that are not the market's.
+func marketQuery(kv KV, parts []string, q url.Values) (out []byte, ok bool, err error) {
+	switch {
+	case len(parts) == 1 && parts[0] == "providers":
+		out, err = queryProviders(kv, q)
+	case len(parts) == 2 && parts[0] == "providers":
+		raw, perr := address.Parse(parts[1])
+		if perr != nil {
+			return nil, true, Errf(CodeInvalidAddress, "%v", perr)
+		}
+		p, found := GetProvider(kv, raw)
+		if !found {
+			return nil, true, Errf(CodeNotFound, "%s is not a provider", parts[1])
+		}
+		out, err = json.Marshal(providerView(p))
+	case len(parts) == 1 && parts[0] == "units":
+		out, err = queryUnits(kv, q)
+	case len(parts) == 2 && parts[0] == "units":
+		u, found := GetUnit(kv, parts[1])
+		if !found {
+			return nil, true, Errf(CodeNotFound, "unit %q not found", parts[1])
+		}
+		out, err = json.Marshal(unitView(kv, u))
+	case len(parts) == 1 && parts[0] == "reservations":
+		out, err = queryReservations(kv, q)
+	case len(parts) == 2 && parts[0] == "reservations":
+		r, found := GetReservation(kv, parts[1])
+		if !found {
+			return nil, true, Errf(CodeNotFound, "reservation %q not found", parts[1])
+		}
+		out, err = json.Marshal(reservationView(kv, r))
+	case len(parts) == 1 && parts[0] == "quote":
+		out, err = queryQuote(kv, q)
+	default:
+		return nil, false, nil
+	}
+	return out, true, err
+}
+
+func queryProviders(kv KV, q url.Values) ([]byte, error) {
+	limit, err := pageLimit(q)
+	if err != nil {
+		return nil, err
+	}
+	page := ProvidersPage{Providers: []ProviderView{}}
+	page.NextCursor, err = scanPage(kv, keyProvider, q.Get("cursor"), limit, func(suffix []byte) bool {
+		p, ok := GetProvider(kv, suffix)
+		if !ok || (p.Deregistered && q.Get("all") != "true") {
+			return false
+		}
+		page.Providers = append(page.Providers, providerView(p))
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(page)
+}
+
+func queryUnits(kv KV, q url.Values) ([]byte, error) {
+	limit, err := pageLimit(q)
+	if err != nil {
+		return nil, err
+	}
+	minFree, err := qInt(q, "min_free", 0, ParseSize)
+	if err != nil {
+		return nil, err
+	}
+	maxPrice, err := qInt(q, "max_price", -1, plainInt)
+	if err != nil {
+		return nil, err
+	}
+	minScore, err := qInt(q, "min_score", 0, plainInt)
+	if err != nil {
+		return nil, err
+	}
+	region, country, kind, status, prov := q.Get("region"), q.Get("country"), q.Get("kind"), q.Get("status"), q.Get("provider")
+	var prefix []byte
+	idOffset := 0
+	switch q.Get("sort") {
+	case "", "id":
+		prefix = keyUnit
+	case "price":
+		prefix, idOffset = keyUnitPriceIdx, 8
+	case "score":
+		prefix, idOffset = keyUnitScoreIdx, 1
+	default:
+		return nil, Errf(CodeInvalidQuery, "sort=%q: use price, score or id", q.Get("sort"))
+	}
+	page := UnitsPage{Units: []UnitView{}}
+	page.NextCursor, err = scanPage(kv, prefix, q.Get("cursor"), limit, func(suffix []byte) bool {
+		if len(suffix) < idOffset+8 {
+			return false
+		}
+		u, ok := getUnitN(kv, beU64(suffix[idOffset:idOffset+8]))
+		if !ok {
+			return false
+		}
+		switch {
+		case status == "" && u.Status == UnitDeleted,
+			status != "" && u.Status != status,
+			region != "" && u.Region != region,
+			country != "" && !strings.EqualFold(u.Country, country),
+			kind != "" && u.Kind != kind,
+			prov != "" && u.Provider != prov,
+			u.Capacity-u.Reserved < uint64(minFree),
+			maxPrice >= 0 && uint64(u.StoragePrice) > uint64(maxPrice),
+			int64(u.Score) < minScore:
+			return false
+		}
+		page.Units = append(page.Units, unitView(kv, u))
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(page)
+}
+
+func queryReservations(kv KV, q url.Values) ([]byte, error) {
+	limit, err := pageLimit(q)
+	if err != nil {
+		return nil, err
+	}
+	consumer, provider, unit, status := q.Get("consumer"), q.Get("provider"), q.Get("unit"), q.Get("status")
+	prefix := keyRes
+	switch {
+	case consumer != "":
+		raw, err := address.Parse(consumer)
+		if err != nil {
+			return nil, Errf(CodeInvalidAddress, "consumer: %v", err)
+		}
+		prefix = mkKey(keyResConsumer, raw)
+	case provider != "":
+		raw, err := address.Parse(provider)
+		if err != nil {
+			return nil, Errf(CodeInvalidAddress, "provider: %v", err)
+		}
+		prefix = mkKey(keyResProvider, raw)
+	case unit != "":
+		n, err := parseUnitID(unit)
+		if err != nil {
+			return nil, Errf(CodeInvalidQuery, "unit: %v", err)
+		}
+		prefix = mkKey(keyResUnit, be8(n))
+	}
+	page := ReservationsPage{Reservations: []ReservationView{}}
+	page.NextCursor, err = scanPage(kv, prefix, q.Get("cursor"), limit, func(suffix []byte) bool {
+		if len(suffix) != 8 {
+			return false
+		}
+		r, ok := GetReservation(kv, resIDString(beU64(suffix)))
+		if !ok {
+			return false
+		}
+		if (consumer != "" && r.Consumer != consumer) || (provider != "" && r.Provider != provider) ||
+			(unit != "" && r.Unit != unit) || (status != "" && r.Status != status) {
+			return false
+		}
+		page.Reservations = append(page.Reservations, reservationView(kv, r))
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(page)
+}
+
+func queryQuote(kv KV, q url.Values) ([]byte, error) {
+	bytes, err := qInt(q, "bytes", 0, ParseSize)
+	if err != nil {
+		return nil, err
+	}
+	term, err := qInt(q, "term", 0, ParseDuration)
+	if err != nil {
+		return nil, err
+	}
+	egress, err := qInt(q, "egress", 0, ParseSize)
+	if err != nil {
+		return nil, err
+	}
+	if bytes <= 0 || term <= 0 {
+		return nil, Errf(CodeInvalidQuery, "bytes and term are required and must be positive (e.g. bytes=10GiB&term=30d)")
+	}
+	limit, err := qInt(q, "limit", 5, plainInt)
+	if err != nil {
+		return nil, err
+	}
+	limit = max(1, min(limit, MaxPageSize))
+	mp := getMarketParams(kv)
+	if term > mp.MaxTerm {
+		return nil, Errf(CodeInvalidQuery, "term %d is longer than max_term %d", term, mp.MaxTerm)
+	}
+	region, country, kind := q.Get("region"), q.Get("country"), q.Get("kind")
+	page := QuotePage{Bytes: uint64(bytes), Term: term, Egress: uint64(egress), Quotes: []QuoteItem{}}
+	scanned := 0
+	kv.Iterate(keyUnitPriceIdx, PrefixEnd(keyUnitPriceIdx), func(k, _ []byte) bool {
+		scanned++
+		if scanned > maxScan {
+			return false
+		}
+		u, ok := getUnitN(kv, beU64(k[len(keyUnitPriceIdx)+8:]))
+		if !ok || u.Status != UnitAvailable || u.Capacity-u.Reserved < uint64(bytes) ||
+			(region != "" && u.Region != region) || (country != "" && !strings.EqualFold(u.Country, country)) ||
+			(kind != "" && u.Kind != kind) {
+			return true
+		}
+		c, err := QuoteCost(u.StoragePrice, u.EgressPrice, u.FeeBps, uint64(bytes), term, uint64(egress))
+		if err != nil {
+			return true
+		}
+		page.Quotes = append(page.Quotes, QuoteItem{
+			Unit: u.ID, Provider: u.Provider, Kind: u.Kind, Region: u.Region, Country: u.Country,
+			StoragePrice: u.StoragePrice, EgressPrice: u.EgressPrice, Score: u.Score,
+			FreeBytes: u.Capacity - u.Reserved, Cost: c,
+		})
+		return true
+	})
+	sort.SliceStable(page.Quotes, func(i, j int) bool { return page.Quotes[i].Cost.Total < page.Quotes[j].Cost.Total })
+	if len(page.Quotes) > int(limit) {
+		page.Quotes = page.Quotes[:limit]
+	}
+	return json.Marshal(page)
+}
+
+// ParseSize reads a byte count: plain digits or a number with a unit
+// B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB, PiB (powers of
+// 1024), e.g. "10GiB".
+func ParseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mul    int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"PiB", 1 << 50},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"PB", 1e15}, {"B", 1},
+	}
+	return parseWithUnit(s, units)
+}
+
+// ParseDuration reads seconds: plain digits or a number with a unit
+// s, m, h, d, w, mo (30 days), y (365 days), e.g. "30d".
+func ParseDuration(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mul    int64
+	}{
+		{"mo", MonthSeconds}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 7 * 86400}, {"y", 365 * 86400},
+	}
+	return parseWithUnit(s, units)
+}
+
+func parseWithUnit(s string, units []struct {
+	suffix string
+	mul    int64
+}) (int64, error) {
+	s = strings.TrimSpace(s)
+	mul := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mul = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mul
+			break
+		}
+	}
+	if s == "" {
+		return 0, strconv.ErrSyntax
+	}
+	// Allow decimals such as 1.5GiB, exactly.
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || r.Sign() < 0 {
+		return 0, strconv.ErrSyntax
+	}
+	r.Mul(r, new(big.Rat).SetInt64(mul))
+	if !r.IsInt() || r.Num().BitLen() > 62 {
+		return 0, strconv.ErrRange
+	}
+	return r.Num().Int64(), nil
+}
