@@ -397,6 +397,7 @@ func finishRes(ctx *Context, u *Unit, r *Reservation, t int64, status string, mp
 	r.Refunded += refund
 	r.Status = status
 	r.ClosedAt = t
+	dropReservationKeys(ctx, r.ID)
 	u.Reserved -= r.Bytes
 	if u.Used >= r.StoredBytes {
 		u.Used -= r.StoredBytes

@@ -39,6 +39,9 @@ func Query(kv KV, path string) ([]byte, error) {
 	if out, ok, err := marketQuery(kv, parts, q); ok {
 		return out, err
 	}
+	if out, ok, err := accessKeyQuery(kv, parts, q); ok {
+		return out, err
+	}
 	switch {
 	case len(parts) == 2 && parts[0] == "account":
 		raw, err := address.Parse(parts[1])
