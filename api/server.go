@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +22,7 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/contract"
 	"github.com/flashback-network/flashback/tx"
 )
@@ -59,6 +63,13 @@ func New(node Node) *Server {
 	s.handle("GET", "/v1/supply", s.query("supply"))
 	s.handle("POST", "/v1/txs", s.postTx)
 	s.handle("GET", "/v1/txs/{hash}", s.getTx)
+	s.handle("GET", "/v1/providers", s.list("providers", providersParams))
+	s.handle("GET", "/v1/providers/{address}", s.provider)
+	s.handle("GET", "/v1/units", s.list("units", unitsParams))
+	s.handle("GET", "/v1/units/{id}", s.byID("units", "unit", "unit-", unitIDPattern))
+	s.handle("GET", "/v1/reservations", s.list("reservations", reservationsParams))
+	s.handle("GET", "/v1/reservations/{id}", s.byID("reservations", "reservation", "res-", resIDPattern))
+	s.handle("GET", "/v1/quote", s.list("quote", quoteParams, "bytes", "term"))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s (see GET /openapi.json)", r.Method, r.URL.Path))
 	})
@@ -344,4 +355,229 @@ func fromABCI(evs []abci.Event) []contract.Event {
 		out = append(out, ce)
 	}
 	return out
+}
+
+// ---- market ----
+
+// A queryParam checks one query-string parameter of a list endpoint and
+// returns it in the form the contract reads. The tables below are what
+// api/spec/market.json documents.
+type queryParam func(v string) (string, error)
+
+var (
+	unitIDPattern = regexp.MustCompile(`^unit-[1-9][0-9]{0,19}$`)
+	resIDPattern  = regexp.MustCompile(`^res-[1-9][0-9]{0,19}$`)
+	hexPattern    = regexp.MustCompile(`^[0-9a-f]+$`)
+)
+
+func pLimit(v string) (string, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > contract.MaxPageSize {
+		return "", fmt.Errorf("must be an integer from 1 to %d", contract.MaxPageSize)
+	}
+	return strconv.Itoa(n), nil
+}
+
+func pCursor(v string) (string, error) {
+	if len(v) > 512 || !hexPattern.MatchString(v) || len(v)%2 != 0 {
+		return "", fmt.Errorf("is not a cursor this API returned (pass next_cursor unchanged)")
+	}
+	return v, nil
+}
+
+func pAddress(v string) (string, error) {
+	raw, err := address.Parse(v)
+	if err != nil {
+		return "", fmt.Errorf("is not an fb1… address: %v", err)
+	}
+	return address.Encode(raw), nil
+}
+
+func pPattern(re *regexp.Regexp, example string) queryParam {
+	return func(v string) (string, error) {
+		if !re.MatchString(v) {
+			return "", fmt.Errorf("must look like %s", example)
+		}
+		return v, nil
+	}
+}
+
+func pEnum(values ...string) queryParam {
+	return func(v string) (string, error) {
+		for _, x := range values {
+			if v == x {
+				return v, nil
+			}
+		}
+		return "", fmt.Errorf("must be one of %s", strings.Join(values, ", "))
+	}
+}
+
+func pText(max int) queryParam {
+	return func(v string) (string, error) {
+		if v == "" || len(v) > max {
+			return "", fmt.Errorf("must be 1 to %d characters", max)
+		}
+		return v, nil
+	}
+}
+
+func pCountry(v string) (string, error) {
+	u := strings.ToUpper(v)
+	if len(u) != 2 || u[0] < 'A' || u[0] > 'Z' || u[1] < 'A' || u[1] > 'Z' {
+		return "", fmt.Errorf("must be an ISO 3166 alpha-2 code such as DE")
+	}
+	return u, nil
+}
+
+// pSize takes bytes as digits or with a unit (10GiB, 1.5TB).
+func pSize(positive bool) queryParam {
+	return func(v string) (string, error) {
+		n, err := contract.ParseSize(v)
+		if err != nil || (positive && n <= 0) {
+			return "", fmt.Errorf("must be a byte count such as 1073741824 or 10GiB")
+		}
+		return strconv.FormatInt(n, 10), nil
+	}
+}
+
+// pDuration takes seconds as digits or with a unit (30d, 12h, 1mo).
+func pDuration(v string) (string, error) {
+	n, err := contract.ParseDuration(v)
+	if err != nil || n <= 0 {
+		return "", fmt.Errorf("must be a positive duration such as 2592000 or 30d")
+	}
+	return strconv.FormatInt(n, 10), nil
+}
+
+func pAmount(v string) (string, error) {
+	a, err := contract.ParseAmount(v)
+	if err != nil {
+		return "", fmt.Errorf("must be a decimal string of uflash: %v", err)
+	}
+	return a.String(), nil
+}
+
+func pIntRange(lo, hi int) queryParam {
+	return func(v string) (string, error) {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return "", fmt.Errorf("must be an integer from %d to %d", lo, hi)
+		}
+		return strconv.Itoa(n), nil
+	}
+}
+
+func pBool(v string) (string, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return "", fmt.Errorf("must be true or false")
+	}
+	return strconv.FormatBool(b), nil
+}
+
+var (
+	providersParams = map[string]queryParam{"limit": pLimit, "cursor": pCursor, "all": pBool}
+	unitsParams     = map[string]queryParam{
+		"limit": pLimit, "cursor": pCursor,
+		"region": pText(64), "country": pCountry, "kind": pEnum(contract.UnitKinds...),
+		"status":   pEnum(contract.UnitAvailable, contract.UnitMaintenance, contract.UnitDecommissioning, contract.UnitDeleted),
+		"provider": pAddress, "min_free": pSize(false), "max_price": pAmount, "min_score": pIntRange(0, 100),
+		"sort": pEnum("id", "price", "score"),
+	}
+	reservationsParams = map[string]queryParam{
+		"limit": pLimit, "cursor": pCursor,
+		"consumer": pAddress, "provider": pAddress, "unit": pPattern(unitIDPattern, "unit-1"),
+		"status": pEnum(contract.ResPending, contract.ResActive, contract.ResCompleted, contract.ResCancelled, contract.ResRejected, contract.ResExpired),
+	}
+	quoteParams = map[string]queryParam{
+		"bytes": pSize(true), "term": pDuration, "egress": pSize(false),
+		"region": pText(64), "country": pCountry, "kind": pEnum(contract.UnitKinds...),
+		"limit": pLimit,
+	}
+)
+
+// checkQuery validates a list endpoint's query string against its table:
+// unknown or repeated parameters and malformed values are 400 invalid_query
+// (invalid_address for addresses), so a typo never silently widens a filter.
+// It returns the canonical query string the contract reads.
+func checkQuery(raw string, params map[string]queryParam, required []string) (string, contract.Code, error) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return "", contract.CodeInvalidQuery, fmt.Errorf("query string: %v", err)
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := url.Values{}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		check, ok := params[k]
+		if !ok {
+			return "", contract.CodeInvalidQuery, fmt.Errorf("unknown query parameter %q; this endpoint takes %s", k, strings.Join(names, ", "))
+		}
+		if len(q[k]) != 1 {
+			return "", contract.CodeInvalidQuery, fmt.Errorf("query parameter %q is given %d times; give it once", k, len(q[k]))
+		}
+		v, err := check(q[k][0])
+		if err != nil {
+			code := contract.CodeInvalidQuery
+			if k == "consumer" || k == "provider" {
+				code = contract.CodeInvalidAddress
+			}
+			return "", code, fmt.Errorf("%s=%q %v", k, q[k][0], err)
+		}
+		out.Set(k, v)
+	}
+	for _, k := range required {
+		if out.Get(k) == "" {
+			return "", contract.CodeInvalidQuery, fmt.Errorf("query parameter %s is required", k)
+		}
+	}
+	return out.Encode(), contract.CodeOK, nil
+}
+
+// list serves a market list endpoint: the query string is validated, then
+// forwarded to the contract query path.
+func (s *Server) list(path string, params map[string]queryParam, required ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		qs, code, err := checkQuery(r.URL.RawQuery, params, required)
+		if err != nil {
+			writeContractError(w, code, err.Error())
+			return
+		}
+		full := path
+		if qs != "" {
+			full += "?" + qs
+		}
+		s.abciQuery(w, r, full)
+	}
+}
+
+func (s *Server) provider(w http.ResponseWriter, r *http.Request) {
+	addr, err := pAddress(r.PathValue("address"))
+	if err != nil {
+		writeContractError(w, contract.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
+		return
+	}
+	s.abciQuery(w, r, "providers/"+addr)
+}
+
+// byID serves GET /v1/{collection}/{id}. An id that cannot exist is
+// not_found, like an id that does not.
+func (s *Server) byID(collection, what, prefix string, re *regexp.Regexp) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !re.MatchString(id) {
+			writeContractError(w, contract.CodeNotFound, fmt.Sprintf("%s %q not found (%s ids look like %s1)", what, id, what, prefix))
+			return
+		}
+		s.abciQuery(w, r, collection+"/"+id)
+	}
 }

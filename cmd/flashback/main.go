@@ -61,9 +61,12 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "node home directory (config, data, keyring); env FLASHBACK_HOME")
 	root.PersistentFlags().StringVar(&g.node, "node", os.Getenv("FLASHBACK_NODE"), "REST API URL of a node (default: the home's api_addr, else http://127.0.0.1:1317); env FLASHBACK_NODE")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	tx, query := txCmd(g), queryCmd(g)
+	tx.AddCommand(marketTxCmds(g)...)
+	query.AddCommand(marketQueryCmds(g)...)
 	root.AddCommand(
 		initCmd(g), nodeCmd(g), devCmd(g), testnetCmd(g),
-		keysCmd(g), txCmd(g), queryCmd(g), statusCmd(g), versionCmd(g),
+		keysCmd(g), tx, query, statusCmd(g), versionCmd(g),
 	)
 	return root
 }
