@@ -70,6 +70,8 @@ func New(node Node) *Server {
 	s.handle("GET", "/v1/reservations", s.list("reservations", reservationsParams))
 	s.handle("GET", "/v1/reservations/{id}", s.byID("reservations", "reservation", "res-", resIDPattern))
 	s.handle("GET", "/v1/quote", s.list("quote", quoteParams, "bytes", "term"))
+	s.handle("GET", "/v1/accesskeys", s.accessKeys)
+	s.handle("GET", "/v1/accesskeys/{id}", s.byID("accesskeys", "access key", "FB", accessKeyIDPattern))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s (see GET /openapi.json)", r.Method, r.URL.Path))
 	})
@@ -231,7 +233,12 @@ func (s *Server) query(path string) http.HandlerFunc {
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
-	s.abciQuery(w, r, "account/"+r.PathValue("address"))
+	addr, err := pAddress(r.PathValue("address"))
+	if err != nil {
+		writeContractError(w, contract.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
+		return
+	}
+	s.abciQuery(w, r, "account/"+addr)
 }
 
 // TxRequest is the body of POST /v1/txs.
@@ -365,9 +372,10 @@ func fromABCI(evs []abci.Event) []contract.Event {
 type queryParam func(v string) (string, error)
 
 var (
-	unitIDPattern = regexp.MustCompile(`^unit-[1-9][0-9]{0,19}$`)
-	resIDPattern  = regexp.MustCompile(`^res-[1-9][0-9]{0,19}$`)
-	hexPattern    = regexp.MustCompile(`^[0-9a-f]+$`)
+	accessKeyIDPattern = regexp.MustCompile(`^[A-Z0-9]{16,32}$`)
+	unitIDPattern      = regexp.MustCompile(`^unit-[1-9][0-9]{0,19}$`)
+	resIDPattern       = regexp.MustCompile(`^res-[1-9][0-9]{0,19}$`)
+	hexPattern         = regexp.MustCompile(`^[0-9a-f]+$`)
 )
 
 func pLimit(v string) (string, error) {
@@ -490,6 +498,10 @@ var (
 		"consumer": pAddress, "provider": pAddress, "unit": pPattern(unitIDPattern, "unit-1"),
 		"status": pEnum(contract.ResPending, contract.ResActive, contract.ResCompleted, contract.ResCancelled, contract.ResRejected, contract.ResExpired),
 	}
+	accessKeysParams = map[string]queryParam{
+		"limit": pLimit, "cursor": pCursor,
+		"reservation": pPattern(resIDPattern, "res-1"), "provider": pAddress,
+	}
 	quoteParams = map[string]queryParam{
 		"bytes": pSize(true), "term": pDuration, "egress": pSize(false),
 		"region": pText(64), "country": pCountry, "kind": pEnum(contract.UnitKinds...),
@@ -558,6 +570,17 @@ func (s *Server) list(path string, params map[string]queryParam, required ...str
 		}
 		s.abciQuery(w, r, full)
 	}
+}
+
+// accessKeys lists keys of one reservation (its consumer's view) or of one
+// provider (its bridges' view); exactly one of the two filters is required.
+func (s *Server) accessKeys(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if (q.Get("reservation") == "") == (q.Get("provider") == "") {
+		writeContractError(w, contract.CodeInvalidQuery, "give exactly one of reservation= or provider=")
+		return
+	}
+	s.list("accesskeys", accessKeysParams)(w, r)
 }
 
 func (s *Server) provider(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,16 @@ var DevKeys = []string{"alice", "bob", "provider", "oracle"}
 // DevBalance is what each dev key gets in genesis: 1,000,000 FLASH.
 const DevBalance = contract.Amount(1_000_000_000_000)
 
+// DevParams are the defaults with time scaled down so that a developer sees
+// epochs end, revenue settle and unbonding finish within minutes.
+func DevParams() contract.Params {
+	p := contract.DefaultParams()
+	p.EpochSeconds = 10
+	p.AcceptTimeout = 600
+	p.UnbondingPeriod = 120
+	return p
+}
+
 // InitOptions configure a new node home.
 type InitOptions struct {
 	Home      string
@@ -89,6 +99,9 @@ func Init(o InitOptions) error {
 		}
 	}
 	params := contract.DefaultParams()
+	if o.Dev {
+		params = DevParams()
+	}
 	if o.Params != nil {
 		params = *o.Params
 	}

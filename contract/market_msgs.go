@@ -962,7 +962,6 @@ func (m *MsgClaim) Handle(ctx *Context, signer []byte) error {
 			}
 		}
 	}
-	var totNet, totFee Amount
 	for _, u := range units {
 		if u.Status == UnitDeleted {
 			continue
@@ -973,14 +972,10 @@ func (m *MsgClaim) Handle(ctx *Context, signer []byte) error {
 			return err
 		}
 		setUnit(kv, u)
-		totNet += net
-		totFee += fee
 		if net > 0 || fee > 0 {
 			ctx.Emit("claim", "unit", u.ID, "provider", u.Provider, "amount", net.String(), "fee", fee.String())
 		}
 	}
-	_ = totNet
-	_ = totFee
 	return nil
 }
 

@@ -99,6 +99,16 @@ func qInt(q url.Values, name string, def int64, parse func(string) (int64, error
 	return v, nil
 }
 
+// canonAddr lower-cases a valid address so filters match stored ones (bech32
+// allows an all-upper-case form); an invalid one is returned as is, for the
+// caller's parse to reject with its own message.
+func canonAddr(s string) string {
+	if raw, err := address.Parse(s); err == nil {
+		return address.Encode(raw)
+	}
+	return s
+}
+
 func plainInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 
 func pageLimit(q url.Values) (int, error) {
@@ -245,7 +255,7 @@ func queryUnits(kv KV, q url.Values) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	region, country, kind, status, prov := q.Get("region"), q.Get("country"), q.Get("kind"), q.Get("status"), q.Get("provider")
+	region, country, kind, status, prov := q.Get("region"), q.Get("country"), q.Get("kind"), q.Get("status"), canonAddr(q.Get("provider"))
 	var prefix []byte
 	idOffset := 0
 	switch q.Get("sort") {
@@ -293,7 +303,7 @@ func queryReservations(kv KV, q url.Values) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	consumer, provider, unit, status := q.Get("consumer"), q.Get("provider"), q.Get("unit"), q.Get("status")
+	consumer, provider, unit, status := canonAddr(q.Get("consumer")), canonAddr(q.Get("provider")), q.Get("unit"), q.Get("status")
 	prefix := keyRes
 	switch {
 	case consumer != "":

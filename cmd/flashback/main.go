@@ -63,7 +63,9 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	tx, query := txCmd(g), queryCmd(g)
 	tx.AddCommand(marketTxCmds(g)...)
+	tx.AddCommand(accessKeyTxCmd(g))
 	query.AddCommand(marketQueryCmds(g)...)
+	query.AddCommand(accessKeyQueryCmd(g))
 	root.AddCommand(
 		initCmd(g), nodeCmd(g), devCmd(g), testnetCmd(g),
 		keysCmd(g), tx, query, statusCmd(g), versionCmd(g),

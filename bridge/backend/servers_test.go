@@ -1,0 +1,244 @@
+package backend
+
+// Test harness for the real storage servers the conformance suite runs
+// against: MinIO, fake-gcs-server and Azurite, installed (and cached) by
+// scripts/test-servers.sh install. Each server is started on a free
+// 127.0.0.1 port in a temporary directory and stopped when the test ends.
+//
+// A missing server skips its test, or fails it when FLASHBACK_REQUIRE_SERVERS=1
+// (CI sets it).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const installHint = "scripts/test-servers.sh install"
+
+// serverPaths are the binaries scripts/test-servers.sh installs, per the
+// versions file and cache layout it uses.
+type serverPaths struct{ minio, fakeGCS, azurite string }
+
+func testServerPaths(t *testing.T) serverPaths {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "scripts", "test-servers.versions"))
+	if err != nil {
+		t.Fatalf("reading pinned server versions: %v", err)
+	}
+	defer f.Close()
+	v := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, val, ok := strings.Cut(line, "="); ok {
+			v[k] = val
+		}
+	}
+	cache := os.Getenv("FLASHBACK_CACHE")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache = filepath.Join(home, ".cache", "flashback")
+	}
+	return serverPaths{
+		minio:   filepath.Join(cache, "bin", "minio-"+v["MINIO_VERSION"]),
+		fakeGCS: filepath.Join(cache, "bin", "fake-gcs-server-"+v["FAKE_GCS_VERSION"]),
+		azurite: filepath.Join(cache, "azurite-"+v["AZURITE_VERSION"], "node_modules", ".bin", "azurite-blob"),
+	}
+}
+
+// requireBinary skips (or, with FLASHBACK_REQUIRE_SERVERS=1, fails) the test
+// when a server binary is missing.
+func requireBinary(t *testing.T, name, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	msg := fmt.Sprintf("%s is not installed (%s missing): run %s", name, path, installHint)
+	if os.Getenv("FLASHBACK_REQUIRE_SERVERS") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// server is a running test server process.
+type server struct {
+	name string
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
+}
+
+// startServer runs bin with args (and extra env), waits until ready(url)
+// succeeds, and registers its stop with t.Cleanup.
+func startServer(t *testing.T, name, bin string, args, env []string, ready func() error) *server {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &syncWriter{w: &log}, &syncWriter{w: &log}
+	// Own process group (stop kills the whole tree: Azurite is node under a
+	// shell shim), and die with the test binary.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	s := &server{name: name, cmd: cmd, log: &log, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(s.done) }()
+	t.Cleanup(s.stop)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := ready()
+		if err == nil {
+			break
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("%s exited before being ready: %v\n%s", name, cmd.ProcessState, s.logTail())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after 60s: %v\n%s", name, err, s.logTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("%s ready in %v (pid %d)", name, time.Since(start).Round(time.Millisecond), cmd.Process.Pid)
+	return s
+}
+
+func (s *server) stop() {
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+func (s *server) logTail() string {
+	logMu.Lock()
+	defer logMu.Unlock()
+	b := s.log.Bytes()
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// syncWriter serializes the stdout and stderr copies into one buffer.
+type syncWriter struct{ w *bytes.Buffer }
+
+var logMu sync.Mutex
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return s.w.Write(p)
+}
+
+func httpReady(url string, ok func(status int) bool) func() error {
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if !ok(resp.StatusCode) {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+const (
+	minioUser     = "flashbackadmin"
+	minioPassword = "flashback-secret-key"
+	// Azurite's well-known development account.
+	azuriteAccount = "devstoreaccount1"
+	azuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// startMinIO runs MinIO and returns its endpoint URL.
+func startMinIO(t *testing.T) string {
+	t.Helper()
+	bin := testServerPaths(t).minio
+	requireBinary(t, "MinIO", bin)
+	port, cport := freePort(t), freePort(t)
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	startServer(t, "minio", bin,
+		[]string{"server", t.TempDir(), "--address", fmt.Sprintf("127.0.0.1:%d", port),
+			"--console-address", fmt.Sprintf("127.0.0.1:%d", cport), "--quiet"},
+		[]string{"MINIO_ROOT_USER=" + minioUser, "MINIO_ROOT_PASSWORD=" + minioPassword,
+			"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1"},
+		httpReady(endpoint+"/minio/health/ready", func(s int) bool { return s == 200 }))
+	return endpoint
+}
+
+// startFakeGCS runs fake-gcs-server and returns its JSON API endpoint.
+func startFakeGCS(t *testing.T) string {
+	t.Helper()
+	bin := testServerPaths(t).fakeGCS
+	requireBinary(t, "fake-gcs-server", bin)
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	startServer(t, "fake-gcs-server", bin,
+		[]string{"-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(port),
+			"-backend", "memory",
+			"-public-host", fmt.Sprintf("127.0.0.1:%d", port), "-external-url", base, "-log-level", "error"},
+		nil,
+		httpReady(base+"/storage/v1/b", func(s int) bool { return s == 200 }))
+	return base + "/storage/v1/"
+}
+
+// startAzurite runs Azurite's blob service and returns a connection string.
+func startAzurite(t *testing.T) string {
+	t.Helper()
+	bin := testServerPaths(t).azurite
+	requireBinary(t, "Azurite", bin)
+	if _, err := exec.LookPath("node"); err != nil {
+		requireBinary(t, "node (for Azurite)", "node")
+	}
+	port := freePort(t)
+	dir := t.TempDir()
+	base := fmt.Sprintf("http://127.0.0.1:%d/%s", port, azuriteAccount)
+	startServer(t, "azurite", bin,
+		[]string{"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", dir,
+			"--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry"},
+		nil,
+		// Any HTTP answer (an unauthenticated request gets an error) means up.
+		httpReady(base+"?comp=list", func(int) bool { return true }))
+	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;",
+		azuriteAccount, azuriteKey, base)
+}

@@ -1,0 +1,204 @@
+// Package bridge is the S3 protocol front of the Flashback bridge: it serves
+// every reservation as an S3 bucket named after it, stores its objects in
+// the unit's storage backend under "<reservation>/", authenticates access
+// keys (SigV4 headers, presigned URLs, aws-chunked payloads with trailing
+// checksums) and authorizes them against their reservation, enforces the
+// reservation's quota and egress allowance, and meters usage.
+//
+// The S3 protocol itself (routing, SigV4, chunked payloads, XML, errors) is
+// versitygw's s3api (github.com/versity/versitygw), built with its
+// lower-level constructor so that several bridges can run in one process;
+// this package provides its storage backend (gateway.go) and its IAM
+// (iam.go).
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/gofiber/fiber/v3"
+	"github.com/versity/versitygw/s3api"
+	"github.com/versity/versitygw/s3api/middlewares"
+)
+
+// Config configures a Bridge.
+type Config struct {
+	Addr   string // listen address for ListenAndServe
+	Region string // SigV4 region clients must sign for; default "us-east-1"
+	// Backends maps unit ids to their storage backends; a reservation is
+	// served only if its unit has one. Backend, when set, serves units not
+	// in Backends.
+	Backends     map[string]backend.Backend
+	Backend      backend.Backend
+	Keys         Keys
+	Reservations Reservations
+	// VirtualHostDomain enables virtual-host style addressing
+	// (<bucket>.<domain>) besides path style.
+	VirtualHostDomain string
+	// MaxConnections caps open client connections (default 10000);
+	// MaxInFlight caps requests being handled at once, beyond which clients
+	// get 503 SlowDown (default 2048).
+	MaxConnections, MaxInFlight int
+}
+
+// Bridge is an S3 endpoint over the reservations of some units.
+type Bridge struct {
+	cfg     Config
+	region  string
+	started time.Time
+	srv     *s3api.S3ApiServer
+	app     *fiber.App
+	metrics *metrics
+	locks   keyLocks
+
+	mu     sync.Mutex
+	states map[string]*resState
+}
+
+// New builds a Bridge; it serves nothing until Serve.
+func New(cfg Config) (*Bridge, error) {
+	if cfg.Keys == nil || cfg.Reservations == nil {
+		return nil, errors.New("bridge: config needs Keys and Reservations")
+	}
+	if cfg.Backend == nil && len(cfg.Backends) == 0 {
+		return nil, errors.New("bridge: config needs a backend")
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = 10000
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 2048
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	b := &Bridge{cfg: cfg, region: cfg.Region, started: time.Now().UTC(), states: make(map[string]*resState)}
+	b.metrics = newMetrics(b)
+
+	// versitygw's root account bypasses all authorization; nobody gets it:
+	// its credentials are random and never leave this process.
+	root := middlewares.RootUserConfig{Access: "FBROOT" + randHex(12), Secret: randHex(32)}
+	opts := []s3api.Option{
+		s3api.WithQuiet(),
+		s3api.WithKeepAlive(),
+		s3api.WithDisableACL(),
+		s3api.WithConcurrencyLimiter(cfg.MaxConnections, cfg.MaxInFlight),
+		s3api.WithMiddleware("/", b.middleware),
+	}
+	if cfg.VirtualHostDomain != "" {
+		opts = append(opts, s3api.WithHostStyle(cfg.VirtualHostDomain))
+	}
+	srv, err := s3api.New(&gateway{b: b}, root, cfg.Region, &iam{keys: cfg.Keys}, nil, nil, nil, opTracker, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	app, err := fiberApp(srv)
+	if err != nil {
+		return nil, err
+	}
+	b.srv, b.app = srv, app
+	return b, nil
+}
+
+var opTracker opManager
+
+// fiberApp returns the fiber app inside an S3ApiServer. versitygw only
+// serves it on addresses it binds itself (ServeMultiPort); to serve on a
+// caller's listener we need the app, an unexported field (checked here, so
+// a versitygw upgrade that moves it fails loudly in New, and in the tests).
+func fiberApp(srv *s3api.S3ApiServer) (*fiber.App, error) {
+	f := reflect.ValueOf(srv).Elem().FieldByName("app")
+	if !f.IsValid() || f.Type() != reflect.TypeOf((*fiber.App)(nil)) {
+		return nil, errors.New("bridge: versitygw S3ApiServer has no app field of type *fiber.App")
+	}
+	app := *(**fiber.App)(unsafe.Pointer(f.UnsafeAddr()))
+	if app == nil {
+		return nil, errors.New("bridge: versitygw S3ApiServer has a nil app")
+	}
+	return app, nil
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// Serve serves S3 on ln until Shutdown (then it returns nil).
+func (b *Bridge) Serve(ln net.Listener) error {
+	return b.app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+}
+
+// ListenAndServe listens on Config.Addr and serves.
+func (b *Bridge) ListenAndServe() error {
+	ln, err := net.Listen("tcp", b.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return b.Serve(ln)
+}
+
+// Shutdown stops accepting connections and waits for requests in flight
+// until ctx is done.
+func (b *Bridge) Shutdown(ctx context.Context) error {
+	return b.app.ShutdownWithContext(ctx)
+}
+
+// lookupRes resolves a bucket name to a reservation served by this bridge.
+func (b *Bridge) lookupRes(bucket string) (Reservation, backend.Backend, bool) {
+	if bucket == "" {
+		return Reservation{}, nil, false
+	}
+	res, ok := b.cfg.Reservations.Get(bucket)
+	if !ok || res.ID != bucket {
+		return Reservation{}, nil, false
+	}
+	be, ok := b.cfg.Backends[res.Unit]
+	if !ok {
+		be = b.cfg.Backend
+	}
+	if be == nil {
+		return Reservation{}, nil, false
+	}
+	return res, be, true
+}
+
+func (b *Bridge) state(res Reservation) *resState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.states[res.ID]
+	if st == nil {
+		st = &resState{id: res.ID, unit: res.Unit}
+		b.states[res.ID] = st
+	}
+	return st
+}
+
+// Usage returns what was metered per reservation (those used since the
+// bridge started), keyed by reservation id.
+func (b *Bridge) Usage() map[string]Usage {
+	b.mu.Lock()
+	states := make([]*resState, 0, len(b.states))
+	for _, st := range b.states {
+		states = append(states, st)
+	}
+	b.mu.Unlock()
+	sort.Slice(states, func(i, j int) bool { return states[i].id < states[j].id })
+	out := make(map[string]Usage, len(states))
+	for _, st := range states {
+		out[st.id] = st.usage()
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flashback-network/flashback/contract"
+)
+
+// accessKeyTxCmd is `flashback tx accesskey create|revoke`.
+func accessKeyTxCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "accesskey", Short: "S3 access keys for your reservations"}
+	var from, perm string
+	create := &cobra.Command{
+		Use:   "create RESERVATION",
+		Short: "Create an S3 key pair; only the secret sealed to the provider's bridge goes on chain; the secret is printed once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			priv, err := g.privKey(from)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			k, err := g.client().Signer(priv).CreateAccessKey(ctx, args[0], perm)
+			if err != nil {
+				return explain(err)
+			}
+			return g.print(k, func(w io.Writer) {
+				fmt.Fprintf(w, "access key for %s (%s), committed at height %d\n", k.Reservation, k.Perm, k.Tx.Height)
+				fmt.Fprintf(w, "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  AWS_ENDPOINT_URL=%s\n  bucket: %s\n", k.AccessKeyID, k.Secret, k.Endpoint, k.Reservation)
+				fmt.Fprintln(w, "The secret is shown only now; store it safely.")
+			})
+		},
+	}
+	create.Flags().StringVar(&from, "from", "", "the reservation's consumer key (required)")
+	create.Flags().StringVar(&perm, "perm", contract.PermWrite, "read, write or admin")
+	_ = create.MarkFlagRequired("from")
+
+	var revokeFrom string
+	revoke := &cobra.Command{
+		Use:   "revoke ACCESS_KEY_ID",
+		Short: "Revoke a key; the bridge refuses it from the next block",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return g.submit(revokeFrom, &contract.MsgRevokeAccessKey{ID: args[0]})
+		},
+	}
+	revoke.Flags().StringVar(&revokeFrom, "from", "", "the key owner's key (required)")
+	_ = revoke.MarkFlagRequired("from")
+	cmd.AddCommand(create, revoke)
+	return cmd
+}
+
+// accessKeyQueryCmd is `flashback query accesskeys --reservation ID | --provider ADDR`.
+func accessKeyQueryCmd(g *globals) *cobra.Command {
+	var res, prov, cursor string
+	cmd := &cobra.Command{
+		Use:   "accesskeys",
+		Short: "List access keys of a reservation or a provider (secrets are never shown)",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			ctx, cancel := ctx10()
+			defer cancel()
+			page, err := g.client().AccessKeys(ctx, res, prov, cursor)
+			if err != nil {
+				return explain(err)
+			}
+			return g.print(page, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ACCESS KEY ID\tRESERVATION\tPERM\tCREATED")
+				for _, k := range page.AccessKeys {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Reservation, k.Perm, time.Unix(k.CreatedAt, 0).UTC().Format(time.RFC3339))
+				}
+				tw.Flush()
+				if page.NextCursor != "" {
+					fmt.Fprintf(w, "more: --cursor %s\n", page.NextCursor)
+				}
+			})
+		},
+	}
+	cmd.Flags().StringVar(&res, "reservation", "", "reservation id")
+	cmd.Flags().StringVar(&prov, "provider", "", "provider address")
+	cmd.Flags().StringVar(&cursor, "cursor", "", "next_cursor from the previous page")
+	return cmd
+}
