@@ -23,7 +23,9 @@ const maxMsgsPerTx = 32
 // as the amounts since the last report.
 type Reporter struct {
 	View   *View
-	Bridge interface{ Usage() map[string]bridge.Usage }
+	Bridge interface {
+		Usage() map[string]bridge.Usage
+	}
 	Signer *client.Signer
 
 	lastEpoch int64
