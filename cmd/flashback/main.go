@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,7 +69,7 @@ func newRoot() *cobra.Command {
 	query.AddCommand(accessKeyQueryCmd(g))
 	root.AddCommand(
 		initCmd(g), nodeCmd(g), devCmd(g), testnetCmd(g),
-		keysCmd(g), tx, query, statusCmd(g), versionCmd(g),
+		keysCmd(g), tx, query, statusCmd(g), versionCmd(g), bridgeCmd(g),
 	)
 	return root
 }
@@ -115,4 +116,12 @@ func explain(err error) error {
 		return fmt.Errorf("%s (%s)", strings.TrimSpace(ae.Message), ae.Code)
 	}
 	return err
+}
+
+// jsonUnmarshalStrict decodes JSON refusing unknown fields, so a typo in a
+// config file is an error rather than a silently ignored setting.
+func jsonUnmarshalStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }

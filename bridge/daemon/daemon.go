@@ -1,0 +1,248 @@
+// Package daemon runs a provider's bridge as a service: it reads the bridge
+// config, opens the units' backends, follows the chain for reservations and
+// access keys, serves S3, reports usage each epoch and serves /metrics.
+package daemon
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/flashback-network/flashback/bridge"
+	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/flashback-network/flashback/bridge/chainview"
+	"github.com/flashback-network/flashback/client"
+	"github.com/flashback-network/flashback/sealed"
+)
+
+// Config is HOME/bridge/config.json.
+type Config struct {
+	// Node is the REST API of a node to follow.
+	Node string `json:"node"`
+	// ProviderKey names the keyring key that owns the units and signs
+	// usage reports.
+	ProviderKey string `json:"provider_key"`
+	// Listen is the S3 endpoint; MetricsListen serves /metrics and /healthz.
+	Listen        string `json:"listen"`
+	MetricsListen string `json:"metrics_listen,omitempty"`
+	Region        string `json:"region,omitempty"`
+	// VirtualHostDomain enables <bucket>.<domain> addressing.
+	VirtualHostDomain string `json:"virtual_host_domain,omitempty"`
+	// Units maps on-chain unit ids to the backend holding their data.
+	// Credentials stay here, on the provider's machine.
+	Units map[string]backend.Config `json:"units"`
+}
+
+// KeyFile holds the bridge's X25519 key pair; consumers seal S3 secrets to
+// the public half, which the provider registers on chain.
+type KeyFile struct {
+	PublicKey  []byte `json:"public_key"`
+	PrivateKey []byte `json:"private_key"`
+}
+
+// Paths of the bridge's files under a home directory.
+func ConfigPath(home string) string { return filepath.Join(home, "bridge", "config.json") }
+func KeyPath(home string) string    { return filepath.Join(home, "bridge", "key.json") }
+
+// LoadConfig reads and checks the config.
+func LoadConfig(home string) (*Config, error) {
+	b, err := os.ReadFile(ConfigPath(home))
+	if err != nil {
+		return nil, fmt.Errorf("bridge config: %w (create it with `flashback bridge init`)", err)
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", ConfigPath(home), err)
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:9000"
+	}
+	if c.ProviderKey == "" {
+		return nil, fmt.Errorf("%s: provider_key is required", ConfigPath(home))
+	}
+	return &c, nil
+}
+
+// SaveConfig writes the config (0600: it holds backend credentials).
+func SaveConfig(home string, c *Config) error {
+	if err := os.MkdirAll(filepath.Dir(ConfigPath(home)), 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(ConfigPath(home), append(b, '\n'))
+}
+
+// LoadOrCreateKey returns the bridge key pair, creating it on first use.
+func LoadOrCreateKey(home string) (pub, priv *[sealed.KeySize]byte, err error) {
+	path := KeyPath(home)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if pub, priv, err = sealed.GenerateKey(); err != nil {
+			return nil, nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, nil, err
+		}
+		data, _ := json.MarshalIndent(KeyFile{PublicKey: pub[:], PrivateKey: priv[:]}, "", "  ")
+		return pub, priv, writeFileAtomic(path, append(data, '\n'))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var kf KeyFile
+	if err := json.Unmarshal(b, &kf); err != nil || len(kf.PublicKey) != sealed.KeySize || len(kf.PrivateKey) != sealed.KeySize {
+		return nil, nil, fmt.Errorf("%s is not a bridge key file", path)
+	}
+	pub, priv = new([sealed.KeySize]byte), new([sealed.KeySize]byte)
+	copy(pub[:], kf.PublicKey)
+	copy(priv[:], kf.PrivateKey)
+	return pub, priv, nil
+}
+
+// PublicKeyBase64 is how the public key is given to `provider register`.
+func PublicKeyBase64(pub *[sealed.KeySize]byte) string {
+	return base64.StdEncoding.EncodeToString(pub[:])
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Options are what the caller resolves outside the config.
+type Options struct {
+	ProviderPriv ed25519.PrivateKey
+	Log          io.Writer
+	// Ready is called with the S3 and metrics URLs once serving.
+	Ready func(s3URL, metricsURL string)
+	// SyncInterval is how often the chain's height is polled (default 250ms).
+	SyncInterval time.Duration
+}
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, home string, cfg *Config, o Options) error {
+	logf := func(format string, args ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "bridge: "+format+"\n", args...)
+		}
+	}
+	pub, priv, err := LoadOrCreateKey(home)
+	if err != nil {
+		return err
+	}
+	backends := map[string]backend.Backend{}
+	units := make([]string, 0, len(cfg.Units))
+	for id := range cfg.Units {
+		units = append(units, id)
+	}
+	sort.Strings(units)
+	for _, id := range units {
+		be, err := backend.New(cfg.Units[id])
+		if err != nil {
+			return fmt.Errorf("unit %s backend: %w", id, err)
+		}
+		if c, ok := be.(io.Closer); ok {
+			defer c.Close()
+		}
+		backends[id] = be
+	}
+	c := client.New(cfg.Node)
+	signer := c.Signer(o.ProviderPriv)
+	view := chainview.New(c, signer.Address(), pub, priv)
+	if err := view.Sync(ctx); err != nil {
+		return fmt.Errorf("first sync with %s: %w", cfg.Node, err)
+	}
+	b, err := bridge.New(bridge.Config{
+		Region: cfg.Region, Backends: backends, Keys: view.Keys(), Reservations: view.Reservations(),
+		VirtualHostDomain: cfg.VirtualHostDomain,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("S3 listen: %w", err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- b.Serve(ln) }()
+
+	var msrv *http.Server
+	metricsURL := ""
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			_ = b.Shutdown(context.Background())
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", b.MetricsHandler())
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, "{\"status\":\"ok\",\"height\":%d}\n", view.Height())
+		})
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- msrv.Serve(mln) }()
+		metricsURL = "http://" + mln.Addr().String()
+	}
+	interval := o.SyncInterval
+	if interval == 0 {
+		interval = 250 * time.Millisecond
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go view.Run(runCtx, interval, func(err error) { logf("sync: %v", err) })
+	rep := &chainview.Reporter{View: view, Bridge: b, Signer: signer}
+	go rep.Run(runCtx, time.Second, func(err error) { logf("usage report: %v", err) })
+
+	s3URL := "http://" + ln.Addr().String()
+	logf("serving S3 at %s for provider %s, units %v", s3URL, signer.Address(), units)
+	if o.Ready != nil {
+		o.Ready(s3URL, metricsURL)
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	_ = b.Shutdown(sctx)
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/flashback-network/flashback/client"
+)
+
+// TestBridgeOnChain is the data plane end to end: a provider runs
+// `flashback bridge` for a local unit, a consumer reserves it and creates an
+// access key on chain (only the sealed secret goes on chain), then uses S3
+// through the bridge with aws-sdk-go-v2 and the aws CLI; revoking the key
+// shuts it out within a few blocks; the bridge reports usage on chain.
+func TestBridgeOnChain(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	base := freeBase(t, 2)
+	run(t, "init", "--home", home, "--chain-id", "e2e-bridge", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d", base+2)
+	startNode(t, home, apiURL)
+	c := client.New(apiURL)
+	waitHeight(t, c, 2, 60*time.Second)
+	ctx := context.Background()
+	fb := func(args ...string) string {
+		t.Helper()
+		return run(t, append(args, "--home", home)...)
+	}
+
+	s3Addr := fmt.Sprintf("127.0.0.1:%d", base+10)
+	dataDir := filepath.Join(t.TempDir(), "unit-data")
+	var initOut struct {
+		PubKey string `json:"bridge_pub_key"`
+	}
+	if err := json.Unmarshal([]byte(fb("bridge", "init", "--unit", "unit-1="+"local:"+dataDir, "--listen", s3Addr,
+		"--metrics-listen", fmt.Sprintf("127.0.0.1:%d", base+11), "-o", "json")), &initOut); err != nil || initOut.PubKey == "" {
+		t.Fatalf("bridge init: %v %+v", err, initOut)
+	}
+	fb("tx", "provider", "register", "--name", "bridge e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", initOut.PubKey, "--from", "provider")
+	fb("tx", "provider", "stake", "1000FLASH", "--from", "provider")
+	fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
+		"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
+	fb("tx", "reserve", "unit-1", "--size", "1MiB", "--term", "1d", "--egress", "1MiB", "--from", "alice")
+
+	// The bridge, as its own process.
+	logf, err := os.Create(filepath.Join(home, "bridge.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := exec.Command(binary, "bridge", "--home", home, "--node", apiURL)
+	br.Stdout, br.Stderr = logf, logf
+	if err := br.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = br.Process.Kill(); _ = br.Wait(); logf.Close() })
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(home, "bridge.log"))
+			t.Logf("bridge.log:\n%s", b)
+		}
+	}()
+
+	var key client.CreatedKey
+	if err := json.Unmarshal([]byte(fb("tx", "accesskey", "create", "res-1", "--perm", "write", "--from", "alice", "-o", "json")), &key); err != nil {
+		t.Fatal(err)
+	}
+	// Only the sealed secret is on chain.
+	ak, err := c.AccessKeys(ctx, "res-1", "", "")
+	if err != nil || len(ak.AccessKeys) != 1 || ak.AccessKeys[0].ID != key.AccessKeyID {
+		t.Fatalf("access keys on chain: %+v %v", ak, err)
+	}
+	if bytes.Contains(ak.AccessKeys[0].SealedSecret, []byte(key.Secret)) {
+		t.Fatal("plaintext secret on chain")
+	}
+
+	s3c := s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String("http://" + s3Addr), UsePathStyle: true,
+		Credentials:                credentials.NewStaticCredentialsProvider(key.AccessKeyID, key.Secret, ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+	})
+	body := bytes.Repeat([]byte("flashback "), 10_000) // 100 kB
+	eventually(t, 20*time.Second, func() error {
+		_, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-1"), Key: aws.String("docs/a.txt"), Body: bytes.NewReader(body)})
+		return err
+	})
+	got, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("res-1"), Key: aws.String("docs/a.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	if !bytes.Equal(data, body) {
+		t.Fatalf("read back %d bytes, wrote %d", len(data), len(body))
+	}
+	// The real aws CLI, configured only through the environment.
+	if _, err := exec.LookPath("aws"); err == nil {
+		src := filepath.Join(t.TempDir(), "b.txt")
+		if err := os.WriteFile(src, []byte("hello from the aws cli\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		awsCmd := func(args ...string) (string, error) {
+			cmd := exec.Command("aws", append([]string{"--endpoint-url", "http://" + s3Addr}, args...)...)
+			cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+key.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+key.Secret,
+				"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		if out, err := awsCmd("s3", "cp", src, "s3://res-1/docs/b.txt"); err != nil {
+			t.Fatalf("aws s3 cp: %v\n%s", err, out)
+		}
+		out, err := awsCmd("s3", "ls", "s3://res-1/docs/")
+		if err != nil || !strings.Contains(out, "a.txt") || !strings.Contains(out, "b.txt") {
+			t.Fatalf("aws s3 ls: %v\n%s", err, out)
+		}
+	}
+	// Over quota (1 MiB reserved): refused, nothing stored.
+	_, err = s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-1"), Key: aws.String("big"), Body: bytes.NewReader(make([]byte, 2<<20))})
+	if code := apiCode(err); code != "QuotaExceeded" {
+		t.Fatalf("over-quota put: %v", err)
+	}
+
+	// Usage reaches the chain once an epoch (10 s on a dev chain) ends.
+	eventually(t, 40*time.Second, func() error {
+		r, err := c.Reservation(ctx, "res-1")
+		if err != nil {
+			return err
+		}
+		if r.StoredBytes < uint64(len(body)) || r.EgressUsed < uint64(len(body)) || r.IngressBytes < uint64(len(body)) {
+			return fmt.Errorf("reservation usage not reported yet: stored %d ingress %d egress %d", r.StoredBytes, r.IngressBytes, r.EgressUsed)
+		}
+		return nil
+	})
+
+	// Revocation shuts the key out within a few blocks.
+	fb("tx", "accesskey", "revoke", key.AccessKeyID, "--from", "alice")
+	eventually(t, 10*time.Second, func() error {
+		_, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("res-1"), Key: aws.String("docs/a.txt")})
+		if code := apiCode(err); code != "InvalidAccessKeyId" {
+			return fmt.Errorf("after revoke: %v", err)
+		}
+		return nil
+	})
+}
+
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func eventually(t *testing.T, d time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", d, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
