@@ -3,7 +3,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: dev build test test-short bench lint fuzz
+.PHONY: dev build test test-short test-servers bench lint fuzz
 
 build:
 	$(GO) build -o bin/flashback ./cmd/flashback
@@ -11,15 +11,21 @@ build:
 dev:
 	$(GO) run ./cmd/flashback dev
 
-test:
+# Real MinIO, fake-gcs-server and Azurite for the backend conformance suite;
+# built once into ~/.cache/flashback (about 16 minutes cold, instant after).
+test-servers:
+	bash scripts/test-servers.sh install
+
+test: test-servers
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	FLASHBACK_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 45m $(PKGS)
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./chain/ ./contract/
+	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 30m ./chain/
+	$(GO) test -run '^$$' -bench . -benchtime 300x -timeout 30m ./contract/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)

@@ -209,7 +209,7 @@ func (a *Azure) put(ctx context.Context, key string, r io.Reader, size int64, me
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	pr := newPutReader(ctx, r, size)
+	pr := newPutReader(ctx, r, size, true)
 	firstLen := a.blockSize
 	if size >= 0 && size < firstLen {
 		firstLen = size

@@ -299,20 +299,26 @@ func (p *partsReader) Close() error {
 	return nil
 }
 
-// putReader wraps the body of a Put: it hashes (MD5) and counts what goes
-// through, enforces the declared size, and fails once ctx is done. Its errors
-// are sticky.
+// putReader wraps the body of a Put: it counts (and optionally hashes with
+// MD5) what goes through, enforces the declared size, and fails once ctx is
+// done. Its errors are sticky.
 type putReader struct {
 	ctx  context.Context
 	r    io.Reader
 	size int64 // -1: unknown
 	n    int64
-	md5  hash.Hash
+	md5  hash.Hash // nil: not hashing
 	err  error
 }
 
-func newPutReader(ctx context.Context, r io.Reader, size int64) *putReader {
-	return &putReader{ctx: ctx, r: r, size: size, md5: md5.New()}
+// newPutReader wraps r; the MD5 is only computed when hashMD5 (a backend
+// whose service reports the content MD5 itself need not spend the CPU).
+func newPutReader(ctx context.Context, r io.Reader, size int64, hashMD5 bool) *putReader {
+	p := &putReader{ctx: ctx, r: r, size: size}
+	if hashMD5 {
+		p.md5 = md5.New()
+	}
+	return p
 }
 
 func (p *putReader) Read(b []byte) (int, error) {
@@ -333,7 +339,9 @@ func (p *putReader) Read(b []byte) (int, error) {
 		}
 	}
 	n, err := p.r.Read(b)
-	p.md5.Write(b[:n])
+	if p.md5 != nil {
+		p.md5.Write(b[:n])
+	}
 	p.n += int64(n)
 	if p.size >= 0 {
 		if err == nil && p.n == p.size {
@@ -373,8 +381,13 @@ func (p *putReader) probeEOF() error {
 	return io.EOF
 }
 
-// sum is the hex MD5 of what was read so far.
-func (p *putReader) sum() string { return hex.EncodeToString(p.md5.Sum(nil)) }
+// sum is the hex MD5 of what was read so far ("" when not hashing).
+func (p *putReader) sum() string {
+	if p.md5 == nil {
+		return ""
+	}
+	return hex.EncodeToString(p.md5.Sum(nil))
+}
 
 // check is called after a backend consumed the body, before it commits the
 // object: it reports a sticky error (reader failure), a cancelled context,

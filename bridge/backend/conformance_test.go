@@ -592,6 +592,21 @@ func testInterruptedPut(t *testing.T, b Backend) {
 			}
 		}
 	}
+	// Failing before the first byte, and a context cancelled before the Put.
+	for _, declared := range []int64{size, -1} {
+		key := fmt.Sprintf("fail-at-start-%d", declared)
+		r := &genReader{size: size, hook: func(int64) error { return errBoom }}
+		if _, err := b.Put(tctx(t), key, r, declared, ObjectMeta{}); !errors.Is(err, errBoom) {
+			t.Errorf("reader failing at once (size %d): %v", declared, err)
+		}
+		checkAbsent(t, b, key)
+		ctx, cancel := context.WithCancel(tctx(t))
+		cancel()
+		if _, err := b.Put(ctx, key, &genReader{size: 10}, 10, ObjectMeta{}); !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled context: %v", err)
+		}
+		checkAbsent(t, b, key)
+	}
 	checkNoLeftovers(t, b)
 }
 

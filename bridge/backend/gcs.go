@@ -133,7 +133,8 @@ func (g *GCS) Put(ctx context.Context, key string, r io.Reader, size int64, meta
 	w.ChunkSize = g.chunkSize
 	w.ContentType = meta.ContentType
 	w.Metadata = normMeta(meta.UserMeta)
-	pr := newPutReader(ctx, r, size)
+	// GCS computes the MD5 itself; the client checks the upload's CRC32C.
+	pr := newPutReader(ctx, r, size, false)
 	bp := copyBufPool.Get().(*[]byte)
 	_, err = io.CopyBuffer(onlyWriter{w}, pr, *bp)
 	copyBufPool.Put(bp)
@@ -153,13 +154,6 @@ func (g *GCS) Put(ctx context.Context, key string, r io.Reader, size int64, meta
 		return ObjectInfo{}, gcsErr(err, key)
 	}
 	attrs := w.Attrs()
-	if sum := pr.sum(); len(attrs.MD5) > 0 && hex.EncodeToString(attrs.MD5) != sum {
-		// Corrupted on the way: remove what we wrote, unless replaced since.
-		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		o.If(storage.Conditions{GenerationMatch: attrs.Generation}).Delete(dctx)
-		dcancel()
-		return ObjectInfo{}, fmt.Errorf("backend gcs: %q: stored MD5 %x differs from the data sent (%s)", key, attrs.MD5, sum)
-	}
 	return gcsInfo(key, attrs), nil
 }
 

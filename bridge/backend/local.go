@@ -292,7 +292,7 @@ func syncDir(dir string) {
 
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, meta ObjectMeta) (ObjectInfo, error) {
 	return l.write(ctx, key, func(f *os.File) (localTrailer, error) {
-		pr := newPutReader(ctx, r, size)
+		pr := newPutReader(ctx, r, size, true)
 		bp := copyBufPool.Get().(*[]byte)
 		defer copyBufPool.Put(bp)
 		if _, err := io.CopyBuffer(onlyWriter{f}, pr, *bp); err != nil {

@@ -204,9 +204,12 @@ func (b *S3) put(ctx context.Context, key string, r io.Reader, size int64, meta 
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	pr := newPutReader(ctx, r, size)
 	info := ObjectInfo{Key: key, ContentType: meta.ContentType, UserMeta: normMeta(meta.UserMeta)}
-	if size >= 0 && size <= b.maxSinglePut {
+	// S3 reports the MD5 as the ETag of a single PutObject; only uploads
+	// that may go multipart need to compute it here.
+	single := size >= 0 && size <= b.maxSinglePut
+	pr := newPutReader(ctx, r, size, !single)
+	if single {
 		// Known size: one streamed PutObject, nothing buffered.
 		var body io.Reader = pr
 		if size == 0 {

@@ -73,6 +73,9 @@ type runOptions struct {
 	logLevel  string
 	// ready, when set, is called once the node and API serve.
 	ready func(n *chain.Node, apiURL string)
+	// background, when set, runs beside the node (for example a bridge)
+	// until ctx is cancelled at shutdown; its error stops the node.
+	background func(ctx context.Context, apiURL string) error
 }
 
 // runNode starts the node and its API and blocks until SIGINT/SIGTERM.
@@ -101,6 +104,12 @@ func runNode(g *globals, o runOptions) error {
 	if o.ready != nil {
 		o.ready(n, apiURL)
 	}
+	bgCtx, bgCancel := context.WithCancel(context.Background())
+	defer bgCancel()
+	bgDone := make(chan error, 1)
+	if o.background != nil {
+		go func() { bgDone <- o.background(bgCtx, apiURL) }()
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {
@@ -109,6 +118,14 @@ func runNode(g *globals, o runOptions) error {
 	case err = <-errc:
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
+		}
+	case err = <-bgDone:
+		o.background = nil
+	}
+	bgCancel()
+	if o.background != nil {
+		if berr := <-bgDone; berr != nil && err == nil && !errors.Is(berr, context.Canceled) {
+			err = berr
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -130,43 +147,6 @@ func nodeCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.apiAddr, "api-addr", "", "REST API listen address (default: config/app.json, 127.0.0.1:1317)")
 	cmd.Flags().DurationVar(&o.blockTime, "block-time", 0, "override the configured block interval")
-	cmd.Flags().StringVar(&o.logLevel, "log-level", "error", "consensus log level: error, info or debug")
-	return cmd
-}
-
-func devCmd(g *globals) *cobra.Command {
-	var reset bool
-	var o runOptions
-	cmd := &cobra.Command{
-		Use:   "dev",
-		Short: "Run the whole platform locally: a single validator with funded dev keys and the REST API",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if !c.Flags().Changed("home") && os.Getenv("FLASHBACK_HOME") == "" {
-				g.home = filepath.Join(filepath.Dir(defaultHome()), ".flashback-dev")
-			}
-			if reset {
-				if err := os.RemoveAll(g.home); err != nil {
-					return err
-				}
-			}
-			if _, err := os.Stat(filepath.Join(g.home, "config", "genesis.json")); os.IsNotExist(err) {
-				if err := chain.Init(chain.InitOptions{Home: g.home, ChainID: "flashback-dev", Moniker: "dev", Dev: true, APIAddr: o.apiAddr}); err != nil {
-					return err
-				}
-			}
-			o.ready = func(n *chain.Node, apiURL string) {
-				fmt.Fprintf(g.out, "\nFlashback dev network is up.\n  REST API:  %s\n  home:      %s\n  dev keys (UNENCRYPTED, for local use only):\n", apiURL, g.home)
-				_ = printKeys(&globals{home: g.home, output: "text", out: g.out})
-				fmt.Fprintf(g.out, "\nTry:\n  flashback --home %s status\n  flashback --home %s tx bank send $(flashback --home %s keys show bob) 1.5FLASH --from alice\n  curl %s/v1/status\n\nCtrl-C stops the network; state persists (use --reset to start over).\n",
-					g.home, g.home, g.home, apiURL)
-			}
-			return runNode(g, o)
-		},
-	}
-	cmd.Flags().BoolVar(&reset, "reset", false, "delete the dev home and start a fresh chain")
-	cmd.Flags().StringVar(&o.apiAddr, "api-addr", "", "REST API listen address (default 127.0.0.1:1317)")
-	cmd.Flags().DurationVar(&o.blockTime, "block-time", 0, "block interval (default 500ms)")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "error", "consensus log level: error, info or debug")
 	return cmd
 }

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/flashback-network/flashback/bridge/daemon"
+	"github.com/flashback-network/flashback/chain"
+	"github.com/flashback-network/flashback/client"
+	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/keyring"
+)
+
+// The dev network's ready-made market: the provider's local unit and the
+// reservation alice holds on it.
+const (
+	devUnitSize = 100 << 30
+	devResSize  = 10 << 30
+	devResTerm  = 30 * 86400
+)
+
+func devCmd(g *globals) *cobra.Command {
+	var reset bool
+	var o runOptions
+	var s3Addr, metricsAddr string
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the whole platform locally: a validator, a provider with a local-disk unit behind a bridge, a funded consumer with a ready reservation and S3 key, and the REST API",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if !c.Flags().Changed("home") && os.Getenv("FLASHBACK_HOME") == "" {
+				g.home = filepath.Join(filepath.Dir(defaultHome()), ".flashback-dev")
+			}
+			if reset {
+				if err := os.RemoveAll(g.home); err != nil {
+					return err
+				}
+			}
+			if _, err := os.Stat(filepath.Join(g.home, "config", "genesis.json")); os.IsNotExist(err) {
+				if err := chain.Init(chain.InitOptions{Home: g.home, ChainID: "flashback-dev", Moniker: "dev", Dev: true, APIAddr: o.apiAddr}); err != nil {
+					return err
+				}
+			}
+			o.background = func(ctx context.Context, apiURL string) error {
+				return runDevPlatform(ctx, g, apiURL, s3Addr, metricsAddr)
+			}
+			return runNode(g, o)
+		},
+	}
+	cmd.Flags().BoolVar(&reset, "reset", false, "delete the dev home and start a fresh chain")
+	cmd.Flags().StringVar(&o.apiAddr, "api-addr", "", "REST API listen address (default 127.0.0.1:1317)")
+	cmd.Flags().StringVar(&s3Addr, "s3-addr", "127.0.0.1:9000", "the bridge's S3 listen address")
+	cmd.Flags().StringVar(&metricsAddr, "bridge-metrics-addr", "127.0.0.1:9100", "the bridge's /metrics listen address")
+	cmd.Flags().DurationVar(&o.blockTime, "block-time", 0, "block interval (default 500ms)")
+	cmd.Flags().StringVar(&o.logLevel, "log-level", "error", "consensus log level: error, info or debug")
+	return cmd
+}
+
+// runDevPlatform provisions the dev market (once; later runs reuse it) and
+// runs the provider's bridge until ctx ends.
+func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr string) error {
+	c := client.New(apiURL)
+	if err := waitForHeight(ctx, c, 2); err != nil {
+		return err
+	}
+	kr, err := keyring.Open(filepath.Join(g.home, "keyring"))
+	if err != nil {
+		return err
+	}
+	key := func(name string) ed25519.PrivateKey {
+		k, kerr := kr.PrivKey(name, nil)
+		if kerr != nil && err == nil {
+			err = fmt.Errorf("dev key %s: %w", name, kerr)
+		}
+		return k
+	}
+	prov, alice := c.Signer(key("provider")), c.Signer(key("alice"))
+	if err != nil {
+		return err
+	}
+	pub, _, err := daemon.LoadOrCreateKey(g.home)
+	if err != nil {
+		return err
+	}
+	// Provider and stake.
+	if _, err := c.Provider(ctx, prov.Address()); client.CodeOf(err) == "not_found" {
+		if _, err := prov.Submit(ctx,
+			&contract.MsgRegisterProvider{Name: "dev provider", Description: "local disk of this machine", Website: "https://localhost", Endpoint: "http://" + s3Addr, BridgePubKey: pub[:]},
+			&contract.MsgStake{Amount: 10_000_000_000}); err != nil {
+			return fmt.Errorf("register dev provider: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	// A local unit.
+	units, err := c.Units(ctx, client.UnitFilter{Provider: prov.Address(), Status: contract.UnitAvailable})
+	if err != nil {
+		return err
+	}
+	var unit string
+	if len(units.Units) > 0 {
+		unit = units.Units[0].ID
+	} else {
+		res, err := prov.Submit(ctx, &contract.MsgAddUnit{Kind: "local", Region: "local", Country: "US", Capacity: devUnitSize,
+			StoragePrice: 1_000_000, EgressPrice: 10_000, AutoAccept: true,
+			SLA: contract.SLAOffer{MaxP95LatencyMs: 1000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 500, Durability: true}})
+		if err != nil {
+			return fmt.Errorf("add dev unit: %w", err)
+		}
+		unit = client.EventAttr(res, "unit_added", "unit")
+	}
+	cfg := &daemon.Config{Node: apiURL, ProviderKey: "provider", Listen: s3Addr, MetricsListen: metricsAddr, Region: "us-east-1",
+		Units: map[string]backend.Config{unit: {Kind: backend.KindLocal, Local: &backend.LocalConfig{Root: filepath.Join(g.home, "unit-data", unit)}}}}
+	if err := daemon.SaveConfig(g.home, cfg); err != nil {
+		return err
+	}
+	// Alice's reservation and its S3 key.
+	rs, err := c.Reservations(ctx, client.ReservationFilter{Consumer: alice.Address(), Status: contract.ResActive})
+	if err != nil {
+		return err
+	}
+	var resID string
+	if len(rs.Reservations) > 0 {
+		resID = rs.Reservations[0].ID
+	} else {
+		res, err := alice.Submit(ctx, &contract.MsgReserve{Unit: unit, Bytes: devResSize, Term: devResTerm, EgressBytes: devResSize, MaxPrice: 1_000_000})
+		if err != nil {
+			return fmt.Errorf("dev reservation: %w", err)
+		}
+		resID = client.EventAttr(res, "reservation_created", "id")
+	}
+	envPath := filepath.Join(g.home, "dev.env")
+	env, _ := readEnvFile(envPath)
+	if keys, err := c.AccessKeys(ctx, resID, "", ""); err != nil || !hasKey(keys, env["AWS_ACCESS_KEY_ID"]) || env["FLASHBACK_BUCKET"] != resID {
+		k, err := alice.CreateAccessKey(ctx, resID, contract.PermWrite)
+		if err != nil {
+			return fmt.Errorf("dev access key: %w", err)
+		}
+		env = map[string]string{"AWS_ACCESS_KEY_ID": k.AccessKeyID, "AWS_SECRET_ACCESS_KEY": k.Secret}
+	}
+	env["FLASHBACK_API"] = apiURL
+	env["AWS_ENDPOINT_URL"] = "http://" + s3Addr
+	env["AWS_REGION"] = "us-east-1"
+	env["AWS_DEFAULT_REGION"] = "us-east-1"
+	env["FLASHBACK_BUCKET"] = resID
+	if err := writeEnvFile(envPath, env); err != nil {
+		return err
+	}
+	return daemon.Run(ctx, g.home, cfg, daemon.Options{ProviderPriv: key("provider"), Log: os.Stderr,
+		Ready: func(s3URL, metricsURL string) {
+			fmt.Fprintf(g.out, `
+Flashback dev platform is up.
+  REST API     %s   (spec: %s/openapi.json)
+  S3 endpoint  %s   (bridge metrics: %s/metrics)
+  home         %s
+  unit         %s (local disk, provider %s)
+  reservation  %s (bucket), consumer alice %s
+  S3 key       %s (secret in %s)
+Dev keys are UNENCRYPTED, for local use only:
+`, apiURL, apiURL, s3URL, metricsURL, g.home, unit, prov.Address(), resID, alice.Address(), env["AWS_ACCESS_KEY_ID"], envPath)
+			_ = printKeys(&globals{home: g.home, output: "text", out: g.out})
+			fmt.Fprintf(g.out, `
+Try:
+  source %s
+  echo hello > hello.txt && aws s3 cp hello.txt s3://$FLASHBACK_BUCKET/ && aws s3 ls s3://$FLASHBACK_BUCKET/
+  flashback --home %s query units
+  flashback --home %s query reservation %s
+  flashback --home %s tx bank send $(flashback --home %s keys show bob) 1.5FLASH --from alice
+Ctrl-C stops everything; state persists (flashback dev --reset starts over).
+`, envPath, g.home, g.home, resID, g.home, g.home)
+		}})
+}
+
+func waitForHeight(ctx context.Context, c *client.Client, h int64) error {
+	for {
+		st, err := c.Status(ctx)
+		if err == nil && st.Height >= h {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func hasKey(p *contract.AccessKeysPage, id string) bool {
+	if p == nil || id == "" {
+		return false
+	}
+	for _, k := range p.AccessKeys {
+		if k.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func readEnvFile(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	out := map[string]string{}
+	if err != nil {
+		return out, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimPrefix(strings.TrimSpace(line), "export ")
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") {
+			out[k] = strings.Trim(v, `'"`)
+		}
+	}
+	return out, nil
+}
+
+// writeEnvFile writes KEY=value lines a shell can source (0600: it holds
+// the S3 secret).
+func writeEnvFile(path string, env map[string]string) error {
+	var b strings.Builder
+	b.WriteString("# Flashback dev platform: source this file to use the S3 endpoint and API.\n")
+	for _, k := range []string{"FLASHBACK_API", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION", "FLASHBACK_BUCKET"} {
+		fmt.Fprintf(&b, "export %s='%s'\n", k, env[k])
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}
