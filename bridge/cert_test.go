@@ -14,7 +14,7 @@ import (
 )
 
 // testCert is a throwaway self-signed certificate for 127.0.0.1.
-func testCert(t *testing.T) tls.Certificate {
+func testCert(t testing.TB) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -37,7 +37,7 @@ const (
 
 // fixture is a running bridge over a local backend in a temp dir.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	b      *Bridge
 	url    string // http://127.0.0.1:port
 	addr   string
@@ -55,7 +55,7 @@ type fixtureOpts struct {
 	backendFor func(dir string) backend.Backend
 }
 
-func newFixture(t *testing.T, o fixtureOpts) *fixture {
+func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
 	dir := o.dir
 	if dir == "" {
@@ -115,7 +115,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	return f
 }
 
-func waitUp(t *testing.T, addr string) {
+func waitUp(t testing.TB, addr string) {
 	for i := 0; i < 100; i++ {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {

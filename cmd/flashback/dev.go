@@ -145,6 +145,10 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 			return fmt.Errorf("dev access key: %w", err)
 		}
 		env = map[string]string{"AWS_ACCESS_KEY_ID": k.AccessKeyID, "AWS_SECRET_ACCESS_KEY": k.Secret}
+		// Also where `flashback cp/ls/rm` look for keys.
+		if err := g.saveS3Key(resID, storedFromCreated(k)); err != nil {
+			return err
+		}
 	}
 	env["FLASHBACK_API"] = apiURL
 	env["AWS_ENDPOINT_URL"] = "http://" + s3Addr

@@ -71,6 +71,7 @@ func newRoot() *cobra.Command {
 		initCmd(g), nodeCmd(g), devCmd(g), testnetCmd(g),
 		keysCmd(g), tx, query, statusCmd(g), versionCmd(g), bridgeCmd(g),
 	)
+	root.AddCommand(consumerCmds(g)...)
 	return root
 }
 
