@@ -70,6 +70,12 @@ func New(node Node) *Server {
 	s.handle("GET", "/v1/reservations", s.list("reservations", reservationsParams))
 	s.handle("GET", "/v1/reservations/{id}", s.byID("reservations", "reservation", "res-", resIDPattern))
 	s.handle("GET", "/v1/quote", s.list("quote", quoteParams, "bytes", "term"))
+	s.handle("GET", "/v1/stats", s.query("stats"))
+	s.handle("GET", "/v1/stats/epochs", s.list("stats/epochs", epochRangeParams))
+	s.handle("GET", "/v1/units/{id}/qos", s.unitQoS)
+	s.handle("GET", "/v1/providers/{address}/score", s.providerScore)
+	s.handle("GET", "/v1/oracles", s.list("oracles", providersParams))
+	s.handle("GET", "/v1/oracles/{address}", s.oracle)
 	s.handle("GET", "/v1/accesskeys", s.accessKeys)
 	s.handle("GET", "/v1/accesskeys/{id}", s.byID("accesskeys", "access key", "FB", accessKeyIDPattern))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -498,6 +504,7 @@ var (
 		"consumer": pAddress, "provider": pAddress, "unit": pPattern(unitIDPattern, "unit-1"),
 		"status": pEnum(contract.ResPending, contract.ResActive, contract.ResCompleted, contract.ResCancelled, contract.ResRejected, contract.ResExpired),
 	}
+	epochRangeParams = map[string]queryParam{"from": pIntRange(0, 1<<53), "to": pIntRange(0, 1<<53)}
 	accessKeysParams = map[string]queryParam{
 		"limit": pLimit, "cursor": pCursor,
 		"reservation": pPattern(resIDPattern, "res-1"), "provider": pAddress,
@@ -582,6 +589,31 @@ func (s *Server) accessKeys(w http.ResponseWriter, r *http.Request) {
 	}
 	s.list("accesskeys", accessKeysParams)(w, r)
 }
+
+func (s *Server) unitQoS(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !unitIDPattern.MatchString(id) {
+		writeContractError(w, contract.CodeNotFound, fmt.Sprintf("unit %q not found (unit ids look like unit-1)", id))
+		return
+	}
+	s.list("units/"+id+"/qos", epochRangeParams)(w, r)
+}
+
+// addressed serves GET paths of the form PREFIX/{address}SUFFIX.
+func (s *Server) addressed(w http.ResponseWriter, r *http.Request, prefix, suffix string) {
+	addr, err := pAddress(r.PathValue("address"))
+	if err != nil {
+		writeContractError(w, contract.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
+		return
+	}
+	s.abciQuery(w, r, prefix+addr+suffix)
+}
+
+func (s *Server) providerScore(w http.ResponseWriter, r *http.Request) {
+	s.addressed(w, r, "providers/", "/score")
+}
+
+func (s *Server) oracle(w http.ResponseWriter, r *http.Request) { s.addressed(w, r, "oracles/", "") }
 
 func (s *Server) provider(w http.ResponseWriter, r *http.Request) {
 	addr, err := pAddress(r.PathValue("address"))

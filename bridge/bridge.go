@@ -18,15 +18,19 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/flashback-network/flashback/bridge/backend"
 	"github.com/gofiber/fiber/v3"
+	"github.com/valyala/fasthttp"
 	"github.com/versity/versitygw/s3api"
 	"github.com/versity/versitygw/s3api/middlewares"
 )
@@ -107,7 +111,37 @@ func New(cfg Config) (*Bridge, error) {
 		return nil, err
 	}
 	b.srv, b.app = srv, app
+	if fs := app.Server(); fs != nil {
+		fs.ErrorHandler = connError
+	}
 	return b, nil
+}
+
+// connError answers requests fasthttp could not parse (a garbled request
+// line, oversized headers, a body cut short of its Content-Length). Fiber
+// would hand these to versitygw's error handler, which calls every non-S3
+// error a 500 InternalError; they are the client's fault, so they get the
+// 4xx S3 error that says so.
+func connError(ctx *fasthttp.RequestCtx, err error) {
+	status, code, msg := http.StatusBadRequest, "BadRequest", "The request could not be parsed as HTTP."
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		status, code, msg = http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size."
+	case errors.As(err, &netErr) && netErr.Timeout():
+		status, code, msg = http.StatusRequestTimeout, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period."
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, code, msg = http.StatusRequestEntityTooLarge, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size."
+	case errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected EOF"):
+		status, code, msg = http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header."
+	case strings.Contains(err.Error(), "unsupported http request method"):
+		status, code, msg = http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented."
+	}
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/xml")
+	ctx.SetBodyString(fmt.Sprintf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>", code, msg))
 }
 
 var opTracker opManager
