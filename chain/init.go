@@ -31,6 +31,7 @@ func DevParams() contract.Params {
 	p.EpochSeconds = 10
 	p.AcceptTimeout = 600
 	p.UnbondingPeriod = 120
+	p.ScorePeriodEpochs = 6 // scores move every minute
 	return p
 }
 

@@ -42,6 +42,7 @@ func Register(name string, newMsg func() Msg) {
 func init() {
 	Register("bank/send", func() Msg { return new(MsgSend) })
 	registerMarket()
+	registerQoS()
 }
 
 // MsgTypes lists the registered message type names, sorted.
@@ -115,6 +116,43 @@ type Params struct {
 	// SettleLagEpochs is how many past epochs QoS may still mark breached;
 	// revenue of older epochs is final and claimable.
 	SettleLagEpochs int64 `json:"settle_lag_epochs,omitempty"`
+
+	// QoS (see qos.go). Omitted or zero means the default, except
+	// quorum_bps (0: two thirds of the active oracles, rounded up) and
+	// report_grace_epochs (0: only the epoch that just ended; capped at
+	// settle_lag_epochs-2).
+	// MinOracleStake is the bond an oracle registers with.
+	MinOracleStake Amount `json:"min_oracle_stake,omitempty"`
+	// QuorumBps is the share of active oracles whose reports a unit needs
+	// in an epoch to be judged (at least one report).
+	QuorumBps uint32 `json:"quorum_bps,omitempty"`
+	// ReportGraceEpochs is how many epochs before the one that just ended
+	// still take reports.
+	ReportGraceEpochs int64 `json:"report_grace_epochs,omitempty"`
+	// MaxUnitsPerReport bounds one report tx.
+	MaxUnitsPerReport uint32 `json:"max_units_per_report,omitempty"`
+	// UptimeWindowEpochs is the rolling window uptime is measured over.
+	UptimeWindowEpochs int64 `json:"uptime_window_epochs,omitempty"`
+	// SlashFractionBps of a unit's stake is slashed per breached epoch.
+	SlashFractionBps uint32 `json:"slash_fraction_bps,omitempty"`
+	// OracleShareBps of every slash and of platform fees goes to the
+	// oracles whose reports entered the median.
+	OracleShareBps uint32 `json:"oracle_share_bps,omitempty"`
+	// ScorePeriodEpochs is the scoring (and reputation reward) period.
+	ScorePeriodEpochs int64 `json:"score_period_epochs,omitempty"`
+	// WarnScore: below it a unit gets score_warning events.
+	WarnScore uint32 `json:"warn_score,omitempty"`
+	// SuspendScore: below it a unit takes no new reservations.
+	SuspendScore uint32 `json:"suspend_score,omitempty"`
+	// DecayPerMonth is how many points a score without data moves toward
+	// 50 per 30 days.
+	DecayPerMonth uint32 `json:"decay_per_month,omitempty"`
+	// OutlierBps: a reporter more than this far from the median (p95
+	// latency, download or upload, relative) earns no oracle reward.
+	OutlierBps uint32 `json:"outlier_bps,omitempty"`
+	// HistoryEpochs is how many epochs of stats and per-unit QoS history
+	// the chain keeps.
+	HistoryEpochs int64 `json:"history_epochs,omitempty"`
 }
 
 // DefaultParams are used when genesis leaves a param unset.
@@ -128,6 +166,18 @@ func DefaultParams() Params {
 		AcceptTimeout:   24 * 3600,
 		MaxTerm:         3 * 365 * 24 * 3600,
 		SettleLagEpochs: 2,
+
+		MinOracleStake:     1_000_000_000, // 1,000 FLASH
+		MaxUnitsPerReport:  1000,
+		UptimeWindowEpochs: 24,
+		SlashFractionBps:   100, // 1 % of the unit's stake per breached epoch
+		OracleShareBps:     1000,
+		ScorePeriodEpochs:  24,
+		WarnScore:          40,
+		SuspendScore:       20,
+		DecayPerMonth:      10,
+		OutlierBps:         5000,
+		HistoryEpochs:      720,
 	}
 }
 
@@ -293,10 +343,12 @@ func ExecTx(kv KV, blk Block, raw []byte, mode Mode) Result {
 
 // BeginBlock runs block-start work. Later modules hook in here.
 func BeginBlock(kv KV, blk Block) []Event {
-	return marketBeginBlock(kv, blk)
+	ev := marketBeginBlock(kv, blk)
+	return append(ev, qosBeginBlock(kv, blk)...)
 }
 
 // EndBlock runs block-end work (epoch boundaries, expiry queues).
 func EndBlock(kv KV, blk Block) []Event {
-	return marketEndBlock(kv, blk)
+	ev := marketEndBlock(kv, blk)
+	return append(ev, qosEndBlock(kv, blk)...)
 }

@@ -36,6 +36,12 @@ const (
 	CodeInvalidAmount     Code = 19
 	CodeInvalidQuery      Code = 20
 	CodeInsufficientStake Code = 21
+	CodeNotOracle         Code = 22
+	CodeFutureEpoch       Code = 23
+	CodeLateReport        Code = 24
+	CodeDuplicateReport   Code = 25
+	CodeTooManyUnits      Code = 26
+	CodeUnitSuspended     Code = 27
 )
 
 var codeNames = map[Code]string{
@@ -61,6 +67,12 @@ var codeNames = map[Code]string{
 	CodeInvalidAmount:     "invalid_amount",
 	CodeInvalidQuery:      "invalid_query",
 	CodeInsufficientStake: "insufficient_stake",
+	CodeNotOracle:         "not_oracle",
+	CodeFutureEpoch:       "future_epoch",
+	CodeLateReport:        "late_report",
+	CodeDuplicateReport:   "duplicate_report",
+	CodeTooManyUnits:      "too_many_units",
+	CodeUnitSuspended:     "unit_suspended",
 }
 
 // Name returns the stable snake_case name of a code.

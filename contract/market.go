@@ -266,14 +266,18 @@ type ringEntry struct {
 // price-byte-seconds: storage price (uflash per GiB-month) x bytes x
 // seconds; 1 uflash of provider revenue = GiB x MonthSeconds pbs.
 type Settlement struct {
-	SumRate      string      `json:"sum_rate"` // pbs per second of active reservations
-	Accrued      string      `json:"accrued"`  // pbs accrued through AccruedTo
-	AccruedTo    int64       `json:"accrued_to"`
-	Ring         []ringEntry `json:"ring,omitempty"`
-	ClaimedNet   Amount      `json:"claimed"`     // paid to the provider
-	ClaimedFee   Amount      `json:"claimed_fee"` // paid to the treasury
-	BreachCount  uint64      `json:"breach_count"`
-	EgressEarned Amount      `json:"egress_earned"`
+	SumRate     string      `json:"sum_rate"` // pbs per second of active reservations
+	Accrued     string      `json:"accrued"`  // pbs accrued through AccruedTo
+	AccruedTo   int64       `json:"accrued_to"`
+	Ring        []ringEntry `json:"ring,omitempty"`
+	ClaimedNet  Amount      `json:"claimed"`     // paid to the provider
+	ClaimedFee  Amount      `json:"claimed_fee"` // paid to the treasury
+	BreachCount uint64      `json:"breach_count"`
+	// LastBreach is the latest breached epoch + 1 (0: unknown, e.g. state
+	// written before the field existed); it lets MarkEpochBreached skip
+	// its index scans when marking a newer epoch, the QoS common case.
+	LastBreach   int64  `json:"last_breach,omitempty"`
+	EgressEarned Amount `json:"egress_earned"`
 }
 
 // Unit is a data unit.
@@ -336,6 +340,7 @@ type Reservation struct {
 	Escrowed     Amount   `json:"escrowed"`     // everything the consumer put in
 	Refunded     Amount   `json:"refunded"`
 	Compensation Amount   `json:"compensation"`
+	CompStart    int64    `json:"comp_start_epoch,omitempty"` // first epoch whose breaches it is compensated for (qos_comp.go)
 	ClosedAt     int64    `json:"closed_at,omitempty"`
 }
 
@@ -375,7 +380,10 @@ func GetProvider(kv KV, owner []byte) (*Provider, bool) {
 	return &p, true
 }
 
-func setProvider(kv KV, owner []byte, p *Provider) { setJSON(kv, providerKey(owner), p) }
+func setProvider(kv KV, owner []byte, p *Provider) {
+	statsProviderChanged(kv, providerKey(owner), p) // QoS stats (qos_stats.go)
+	setJSON(kv, providerKey(owner), p)
+}
 
 // GetUnit reads a unit by id ("unit-N").
 func GetUnit(kv KV, id string) (*Unit, bool) {
@@ -396,6 +404,7 @@ func getUnitN(kv KV, n uint64) (*Unit, bool) {
 
 func setUnit(kv KV, u *Unit) {
 	n, _ := parseUnitID(u.ID)
+	statsUnitChanged(kv, unitKey(n), u) // QoS stats and provider score sums (qos_stats.go)
 	setJSON(kv, unitKey(n), u)
 }
 

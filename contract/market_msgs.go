@@ -373,6 +373,7 @@ func (m *MsgUpdateUnit) Handle(ctx *Context, signer []byte) error {
 		u.EgressPrice = *m.EgressPrice
 	}
 	if m.SLA != nil {
+		qosNoteSLA(ctx.KV, u, *m.SLA, ctx.Now()) // QoS keeps judging by the old terms (qos_epoch.go)
 		u.SLA = *m.SLA
 	}
 	if m.Features != nil {
@@ -457,6 +458,7 @@ func (m *MsgUnitMaintenance) Handle(ctx *Context, signer []byte) error {
 	}
 	u.UpdatedAt = now
 	setUnit(ctx.KV, u)
+	qosNoteMaintenance(ctx.KV, u, m.Action, now) // QoS maintenance log (qos_epoch.go)
 	ctx.Emit("unit_maintenance", "unit", u.ID, "action", m.Action, "status", u.Status)
 	return nil
 }
@@ -563,6 +565,9 @@ func (m *MsgReserve) Handle(ctx *Context, signer []byte) error {
 	if u.Status != UnitAvailable {
 		return Errf(CodeWrongState, "unit %s is %s; only available units take reservations", u.ID, u.Status)
 	}
+	if err := checkNotSuspended(kv, u); err != nil { // QoS (qos_epoch.go)
+		return err
+	}
 	consumer := address.Encode(signer)
 	if u.Provider == consumer {
 		return Errf(CodeUnauthorized, "a provider cannot reserve its own unit %s", u.ID)
@@ -633,6 +638,7 @@ func activate(u *Unit, r *Reservation, now int64, mp marketParams, kv KV) {
 	u.Settlement.SumRate = bs(sr)
 	r.Status = ResActive
 	r.Start, r.End, r.SettledTo = now, now+r.Term, now
+	compOnActivate(kv, u, r, now) // QoS compensation base (qos_comp.go)
 	if r.AcceptBy != 0 {
 		n, _ := parseResID(r.ID)
 		kv.Delete(mkKey(keyQueueAccept, be8(uint64(r.AcceptBy)), be8(n)))
@@ -888,6 +894,9 @@ func (m *MsgResize) Handle(ctx *Context, signer []byte) error {
 	if r.Status == ResActive {
 		accrueUnit(u, now, mp)
 		settleRes(kv, u, r, now, mp)
+		if _, err := compCollect(ctx, u, r, compResize, grow); err != nil { // QoS compensation (qos_comp.go)
+			return err
+		}
 		sr := bi(u.Settlement.SumRate)
 		sr.Add(sr, dRate)
 		u.Settlement.SumRate = bs(sr)
@@ -1039,6 +1048,7 @@ func (m *MsgReportUsage) Handle(ctx *Context, signer []byte) error {
 		}
 	}
 	r.EgressUsed, r.EgressPaid, r.EgressFee = used, netTot, feeTot
+	statsPaid(kv, dNet, dFee)
 	if u.Used >= r.StoredBytes {
 		u.Used -= r.StoredBytes
 	} else {

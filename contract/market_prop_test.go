@@ -114,9 +114,16 @@ func checkMarketInvariants(t *testing.T, kv KV, now int64) {
 		stake += p.Stake + p.UnbondingTotal()
 		return true
 	})
+	kv.Iterate(keyOracle, PrefixEnd(keyOracle), func(_, v []byte) bool {
+		var o Oracle
+		mustUnmarshal(t, v, &o)
+		stake += o.Stake + o.UnbondingTotal()
+		return true
+	})
 	if stake != PoolBalance(kv, PoolStake) {
-		t.Fatalf("stake pool %d, providers hold %d", PoolBalance(kv, PoolStake), stake)
+		t.Fatalf("stake pool %d, providers and oracles hold %d", PoolBalance(kv, PoolStake), stake)
 	}
+	checkQoSInvariants(t, kv)
 }
 
 func mustUnmarshal(t *testing.T, b []byte, v any) {

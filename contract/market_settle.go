@@ -199,18 +199,25 @@ func MarkEpochBreached(kv KV, unitID string, e int64, now int64) error {
 	s.Ring[i].Accrued = "0"
 	s.Ring[i].Breached = true
 	// Index: count before e, and shift later (recent) breaches by one.
-	before := breachesBefore(kv, n, s.BreachCount, e)
-	var later [][]byte
-	var laterV []uint64
-	kv.Iterate(breachKey(n, e), PrefixEnd(mkKey(keyBreach, be8(n))), func(k, v []byte) bool {
-		later = append(later, append([]byte(nil), k...))
-		laterV = append(laterV, beU64(v))
-		return true
-	})
-	for j, k := range later {
-		kv.Set(k, be8(laterV[j]+1))
+	// Marking an epoch newer than every breached one needs no scan.
+	before := s.BreachCount
+	if s.BreachCount > 0 && (s.LastBreach == 0 || e+1 <= s.LastBreach) {
+		before = breachesBefore(kv, n, s.BreachCount, e)
+		var later [][]byte
+		var laterV []uint64
+		kv.Iterate(breachKey(n, e), PrefixEnd(mkKey(keyBreach, be8(n))), func(k, v []byte) bool {
+			later = append(later, append([]byte(nil), k...))
+			laterV = append(laterV, beU64(v))
+			return true
+		})
+		for j, k := range later {
+			kv.Set(k, be8(laterV[j]+1))
+		}
 	}
 	kv.Set(breachKey(n, e), be8(before))
+	if s.BreachCount == 0 || s.LastBreach > 0 {
+		s.LastBreach = max(s.LastBreach, e+1)
+	}
 	s.BreachCount++
 	setUnit(kv, u)
 	return nil
@@ -362,6 +369,9 @@ func finishRes(ctx *Context, u *Unit, r *Reservation, t int64, status string, mp
 	var refund Amount
 	if r.Status == ResActive {
 		settleRes(kv, u, r, t, mp)
+		if _, err := compCollect(ctx, u, r, compFinish); err != nil { // QoS compensation (qos_comp.go)
+			return err
+		}
 		sr := bi(u.Settlement.SumRate)
 		sr.Sub(sr, resRate(r))
 		u.Settlement.SumRate = bs(sr)
@@ -433,6 +443,7 @@ func claimUnit(kv KV, u *Unit, owner []byte) (net, fee Amount, err error) {
 		}
 	}
 	s.ClaimedNet, s.ClaimedFee = totNet, totFee
+	statsPaid(kv, net, fee)
 	return net, fee, nil
 }
 

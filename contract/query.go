@@ -25,7 +25,9 @@ type SupplyView struct {
 // without the version prefix: "account/fb1…", "params", "supply", and the
 // market's "providers", "providers/fb1…", "units", "units/unit-1",
 // "reservations", "reservations/res-1", "quote" (list paths take a query
-// string, e.g. "units?region=eu&sort=price&limit=10").
+// string, e.g. "units?region=eu&sort=price&limit=10"), and QoS's "stats",
+// "stats/epochs?from=&to=", "units/unit-1/qos?from=&to=",
+// "providers/fb1…/score", "oracles", "oracles/fb1…".
 func Query(kv KV, path string) ([]byte, error) {
 	var q url.Values
 	if i := strings.IndexByte(path, '?'); i >= 0 {
@@ -36,6 +38,9 @@ func Query(kv KV, path string) ([]byte, error) {
 		path = path[:i]
 	}
 	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if out, ok, err := qosQuery(kv, parts, q); ok {
+		return out, err
+	}
 	if out, ok, err := marketQuery(kv, parts, q); ok {
 		return out, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/flashback-network/flashback/bridge/backend"
 	"github.com/flashback-network/flashback/bridge/chainview"
 	"github.com/flashback-network/flashback/client"
+	"github.com/flashback-network/flashback/probe"
 	"github.com/flashback-network/flashback/sealed"
 )
 
@@ -32,7 +33,11 @@ type Config struct {
 	// ProviderKey names the keyring key that owns the units and signs
 	// usage reports.
 	ProviderKey string `json:"provider_key"`
-	// Listen is the S3 endpoint; MetricsListen serves /metrics and /healthz.
+	// Listen is the S3 endpoint; MetricsListen (the ops listener) serves
+	// /metrics, /healthz and the oracles' probe endpoint /probe/{unit}
+	// (package probe). Oracles reach it at the provider's bridge_endpoint
+	// host with the port plus 100 unless told otherwise (package oracle),
+	// so with S3 on :9000 put it on :9100, reachable by oracles.
 	Listen        string `json:"listen"`
 	MetricsListen string `json:"metrics_listen,omitempty"`
 	Region        string `json:"region,omitempty"`
@@ -212,6 +217,13 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, "{\"status\":\"ok\",\"height\":%d}\n", view.Height())
 		})
+		// The oracles' probe endpoint (package probe): signed requests from
+		// active oracles only, through the same backends as S3.
+		mux.Handle("/probe/", probe.NewHandler(probe.Config{
+			Backend:  probe.BackendMap(backends),
+			IsOracle: probe.CachedIsOracle(probe.ChainIsOracle(cfg.Node), 5*time.Second),
+			Log:      logf,
+		}))
 		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- msrv.Serve(mln) }()
 		metricsURL = "http://" + mln.Addr().String()

@@ -17,6 +17,7 @@ import (
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract"
 	"github.com/flashback-network/flashback/keyring"
+	"github.com/flashback-network/flashback/oracle"
 )
 
 // The dev network's ready-made market: the provider's local unit and the
@@ -158,8 +159,19 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	if err := writeEnvFile(envPath, env); err != nil {
 		return err
 	}
+	// The oracle: probes the unit through the bridge every epoch and reports.
+	orc := oracle.New(apiURL, key("oracle"), oracle.Options{Pings: 5, ProbeBytes: 256 << 10, BudgetPerUnit: 4 << 20})
+	orc.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
+	if p, err := c.Params(ctx); err != nil {
+		return err
+	} else if _, err := orc.EnsureRegistered(ctx, p.MinOracleStake); err != nil {
+		return fmt.Errorf("register dev oracle: %w", err)
+	}
+
 	return daemon.Run(ctx, g.home, cfg, daemon.Options{ProviderPriv: key("provider"), Log: os.Stderr,
 		Ready: func(s3URL, metricsURL string) {
+			// Probe only once the bridge serves, or startup reads as downtime.
+			go func() { _ = orc.Run(ctx) }()
 			fmt.Fprintf(g.out, `
 Flashback dev platform is up.
   REST API     %s   (spec: %s/openapi.json)
@@ -168,8 +180,9 @@ Flashback dev platform is up.
   unit         %s (local disk, provider %s)
   reservation  %s (bucket), consumer alice %s
   S3 key       %s (secret in %s)
+  oracle       %s probes the unit every 10 s epoch (GET %s/v1/units/%s/qos)
 Dev keys are UNENCRYPTED, for local use only:
-`, apiURL, apiURL, s3URL, metricsURL, g.home, unit, prov.Address(), resID, alice.Address(), env["AWS_ACCESS_KEY_ID"], envPath)
+`, apiURL, apiURL, s3URL, metricsURL, g.home, unit, prov.Address(), resID, alice.Address(), env["AWS_ACCESS_KEY_ID"], envPath, orc.Address(), apiURL, unit)
 			_ = printKeys(&globals{home: g.home, output: "text", out: g.out})
 			fmt.Fprintf(g.out, `
 Try:

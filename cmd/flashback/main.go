@@ -69,7 +69,7 @@ func newRoot() *cobra.Command {
 	query.AddCommand(accessKeyQueryCmd(g))
 	root.AddCommand(
 		initCmd(g), nodeCmd(g), devCmd(g), testnetCmd(g),
-		keysCmd(g), tx, query, statusCmd(g), versionCmd(g), bridgeCmd(g),
+		keysCmd(g), tx, query, statusCmd(g), versionCmd(g), bridgeCmd(g), oracleCmd(g),
 	)
 	root.AddCommand(consumerCmds(g)...)
 	return root
