@@ -74,4 +74,3 @@ func FuzzS3Request(f *testing.F) {
 		}
 	})
 }
-

@@ -2,9 +2,9 @@ package chain_test
 
 import (
 	"context"
-	"os"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flashback-network/flashback/client"
+)
+
+// qosQueryCmds are the QoS and stats queries: why a score moved, what the
+// network holds, who reports.
+func qosQueryCmds(g *globals) []*cobra.Command {
+	var from, to int64
+	rng := func(c *cobra.Command) {
+		c.Flags().Int64Var(&from, "from", 0, "first epoch (default: the latest ones)")
+		c.Flags().Int64Var(&to, "to", 0, "last epoch")
+	}
+	stats := &cobra.Command{
+		Use: "stats", Short: "Network totals: capacity, reservations, escrow, payments, fees, slashes, rewards", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			ctx, cancel := ctx10()
+			defer cancel()
+			s, err := g.client().Stats(ctx)
+			if err != nil {
+				return explain(err)
+			}
+			return g.print(s, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(tw, "epoch\t%d (QoS final through %d)\n", s.Epoch, s.Frontier)
+				fmt.Fprintf(tw, "providers / units / oracles\t%d / %d / %d active\n", s.Providers, s.Units, s.ActiveOracles)
+				fmt.Fprintf(tw, "capacity offered / reserved / used\t%s / %s / %s\n", gib(s.CapacityOffered), gib(s.CapacityReserved), gib(s.CapacityUsed))
+				fmt.Fprintf(tw, "live reservations\t%d\n", s.LiveReservations)
+				for _, r := range []struct {
+					k string
+					v uint64
+				}{{"escrowed", uint64(s.Escrowed)}, {"staked", uint64(s.Staked)}, {"paid to providers", uint64(s.Paid)}, {"platform fees", uint64(s.Fees)},
+					{"slashed", uint64(s.Slashed)}, {"compensation", uint64(s.Compensation)}, {"oracle rewards", uint64(s.OracleRewards)},
+					{"reputation rewards", uint64(s.Rewarded)}, {"reputation slashed", uint64(s.ReputationSlashed)}, {"rewards pool", uint64(s.RewardsPool)}} {
+					fmt.Fprintf(tw, "%s\t%d uflash\n", r.k, r.v)
+				}
+				tw.Flush()
+			})
+		},
+	}
+	epochs := &cobra.Command{
+		Use: "epochs", Short: "Per-epoch network series", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			ctx, cancel := ctx10()
+			defer cancel()
+			p, err := g.client().EpochStats(ctx, client.EpochRange{From: from, To: to})
+			if err != nil {
+				return explain(err)
+			}
+			return g.print(p, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "EPOCH\tUNITS\tRESERVATIONS\tPAID\tSLASHED\tREPORTED\tCOMPLIANT\tBREACHED\tNO QUORUM")
+				for _, e := range p.Epochs {
+					fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\n", e.Epoch, e.Units, e.LiveReservations, e.Paid, e.Slashed,
+						e.QoS.Reported, e.QoS.Compliant, e.QoS.Breached, e.QoS.NoQuorum)
+				}
+				tw.Flush()
+			})
+		},
+	}
+	rng(epochs)
+	qos := &cobra.Command{
+		Use: "qos UNIT", Short: "A unit's QoS: score, sub-metrics and per-epoch history", Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			ctx, cancel := ctx10()
+			defer cancel()
+			v, err := g.client().UnitQoS(ctx, args[0], client.EpochRange{From: from, To: to})
+			if err != nil {
+				return explain(err)
+			}
+			return g.print(v, func(w io.Writer) {
+				fmt.Fprintf(w, "unit %s (%s), provider %s, score %d, compliance %.2f%%\n", v.Unit, v.Status, v.Provider, v.Score, float64(v.ComplianceBps)/100)
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "EPOCH\tSTATUS\tREPORTERS\tOK/PROBES\tP95 MS\tDOWN MB/S\tUP MB/S\tUPTIME\tBREACHED\tSLASHED\tSCORE")
+				for _, h := range v.History {
+					fmt.Fprintf(tw, "%d\t%s\t%d\t%d/%d\t%d\t%d\t%d\t%.2f%%\t%v\t%s\t%d\n", h.Epoch, h.Status, h.Reporters, h.Successes, h.Probes,
+						h.P95Ms, h.DownMbps, h.UpMbps, float64(h.UptimeBps)/100, h.Terms, h.Slashed, h.Score)
+				}
+				tw.Flush()
+			})
+		},
+	}
+	rng(qos)
+	score := &cobra.Command{
+		Use: "score PROVIDER", Short: "A provider's score and its units' scores", Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			ctx, cancel := ctx10()
+			defer cancel()
+			v, err := g.client().ProviderScore(ctx, args[0])
+			if err != nil {
+				return explain(err)
+			}
+			return g.print(v, func(w io.Writer) {
+				fmt.Fprintf(w, "provider %s: score %d over %d units\n", v.Provider, v.Score, v.Units)
+				for _, u := range v.PerUnit {
+					fmt.Fprintf(w, "  %s\t%d\t%s suspended=%v\n", u.Unit, u.Score, u.Status, u.Suspended)
+				}
+			})
+		},
+	}
+	var all bool
+	var cursor string
+	oracles := &cobra.Command{
+		Use: "oracles", Short: "QoS oracles", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			ctx, cancel := ctx10()
+			defer cancel()
+			p, err := g.client().Oracles(ctx, all, cursor)
+			if err != nil {
+				return explain(err)
+			}
+			return g.print(p, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ADDRESS\tSTAKE\tACTIVE")
+				for _, o := range p.Oracles {
+					fmt.Fprintf(tw, "%s\t%s\t%v\n", o.Address, o.Stake, o.Active)
+				}
+				tw.Flush()
+				if p.NextCursor != "" {
+					fmt.Fprintf(w, "more: --cursor %s\n", p.NextCursor)
+				}
+			})
+		},
+	}
+	oracles.Flags().BoolVar(&all, "all", false, "include deregistered oracles")
+	oracles.Flags().StringVar(&cursor, "cursor", "", "next_cursor of the previous page")
+	return []*cobra.Command{stats, epochs, qos, score, oracles}
+}
+
+func gib(b uint64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
