@@ -67,6 +67,7 @@ func newRoot() *cobra.Command {
 	tx.AddCommand(accessKeyTxCmd(g))
 	query.AddCommand(marketQueryCmds(g)...)
 	query.AddCommand(accessKeyQueryCmd(g))
+	query.AddCommand(qosQueryCmds(g)...)
 	root.AddCommand(
 		initCmd(g), nodeCmd(g), devCmd(g), testnetCmd(g),
 		keysCmd(g), tx, query, statusCmd(g), versionCmd(g), bridgeCmd(g), oracleCmd(g),
