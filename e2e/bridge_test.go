@@ -28,13 +28,8 @@ import (
 // through the bridge with aws-sdk-go-v2 and the aws CLI; revoking the key
 // shuts it out within a few blocks; the bridge reports usage on chain.
 func TestBridgeOnChain(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
 	base := freeBase(t, 2)
-	run(t, "init", "--home", home, "--chain-id", "e2e-bridge", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
-	apiURL := fmt.Sprintf("http://127.0.0.1:%d", base+2)
-	startNode(t, home, apiURL)
-	c := client.New(apiURL)
-	waitHeight(t, c, 2, 60*time.Second)
+	home, apiURL, c := startDevNode(t, "e2e-bridge", base)
 	ctx := context.Background()
 	fb := func(args ...string) string {
 		t.Helper()
@@ -57,22 +52,7 @@ func TestBridgeOnChain(t *testing.T) {
 	fb("tx", "reserve", "unit-1", "--size", "1MiB", "--term", "1d", "--egress", "1MiB", "--from", "alice")
 
 	// The bridge, as its own process.
-	logf, err := os.Create(filepath.Join(home, "bridge.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := exec.Command(binary, "bridge", "--home", home, "--node", apiURL)
-	br.Stdout, br.Stderr = logf, logf
-	if err := br.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = br.Process.Kill(); _ = br.Wait(); logf.Close() })
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(home, "bridge.log"))
-			t.Logf("bridge.log:\n%s", b)
-		}
-	}()
+	startBridge(t, home, apiURL)
 
 	var key client.CreatedKey
 	if err := json.Unmarshal([]byte(fb("tx", "accesskey", "create", "res-1", "--perm", "write", "--from", "alice", "-o", "json")), &key); err != nil {

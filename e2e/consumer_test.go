@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flashback-network/flashback/client"
 )
@@ -22,13 +21,8 @@ import (
 // ways and through stdin/stdout, rm, keys created on demand, clear errors;
 // and the SDK's multipart and streaming uploads through the same bridge.
 func TestConsumerCLI(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
 	base := freeBase(t, 2)
-	run(t, "init", "--home", home, "--chain-id", "e2e-consumer", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
-	apiURL := fmt.Sprintf("http://127.0.0.1:%d", base+2)
-	startNode(t, home, apiURL)
-	c := client.New(apiURL)
-	waitHeight(t, c, 2, 60*time.Second)
+	home, apiURL, c := startDevNode(t, "e2e-consumer", base)
 	fb := func(args ...string) string {
 		t.Helper()
 		return run(t, append(args, "--home", home)...)
@@ -50,22 +44,7 @@ func TestConsumerCLI(t *testing.T) {
 	fb("tx", "provider", "stake", "1000FLASH", "--from", "provider")
 	fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
 		"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
-	logf, err := os.Create(filepath.Join(home, "bridge.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := exec.Command(binary, "bridge", "--home", home, "--node", apiURL)
-	br.Stdout, br.Stderr = logf, logf
-	if err := br.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = br.Process.Kill(); _ = br.Wait(); logf.Close() })
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(home, "bridge.log"))
-			t.Logf("bridge.log:\n%s", b)
-		}
-	}()
+	startBridge(t, home, apiURL)
 
 	// store: two files in one reservation.
 	dir := t.TempDir()

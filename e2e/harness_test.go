@@ -169,3 +169,42 @@ func dumpLog(t *testing.T, home string) {
 	}
 	t.Logf("%s/node.log tail:\n%s", home, b)
 }
+
+// startDevNode inits a dev home (funded keys alice, bob, provider, oracle)
+// with P2P, RPC and REST on base, base+1, base+2, starts its node and waits
+// for it to produce blocks.
+func startDevNode(t *testing.T, chainID string, base int) (home, apiURL string, c *client.Client) {
+	t.Helper()
+	home = filepath.Join(t.TempDir(), "home")
+	run(t, "init", "--home", home, "--chain-id", chainID, "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
+	apiURL = fmt.Sprintf("http://127.0.0.1:%d", base+2)
+	startNode(t, home, apiURL)
+	c = client.New(apiURL)
+	waitHeight(t, c, 2, 60*time.Second)
+	return home, apiURL, c
+}
+
+// startBridge runs `flashback bridge` for the home (configured beforehand
+// with `bridge init`) as a subprocess; its log is printed if the test fails.
+func startBridge(t *testing.T, home, apiURL string) {
+	t.Helper()
+	logPath := filepath.Join(home, "bridge.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := exec.Command(binary, "bridge", "--home", home, "--node", apiURL)
+	br.Stdout, br.Stderr = logf, logf
+	if err := br.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = br.Process.Kill()
+		_ = br.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("bridge.log:\n%s", b)
+		}
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"math/big"
 	"net/http"
 	"os"
@@ -25,13 +24,8 @@ import (
 // the provider claims. The balances of consumer, provider and treasury must
 // match the settlement arithmetic to the uflash.
 func TestMarketEndToEnd(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
 	base := freeBase(t, 1)
-	run(t, "init", "--home", home, "--chain-id", "e2e-market", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
-	apiURL := fmt.Sprintf("http://127.0.0.1:%d", base+2)
-	startNode(t, home, apiURL)
-	c := client.New(apiURL)
-	waitHeight(t, c, 2, 60*time.Second)
+	home, apiURL, c := startDevNode(t, "e2e-market", base)
 	ctx := context.Background()
 	defer func() {
 		if t.Failed() {
@@ -321,13 +315,8 @@ func checkProblem(t *testing.T, url string, status int, code string) {
 // update, a unit that needs acceptance, reject and accept, top-up, extend,
 // resize, maintenance, decommission and delete, unstake and deregister.
 func TestMarketLifecycleCLI(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
 	base := freeBase(t, 1)
-	run(t, "init", "--home", home, "--chain-id", "e2e-market-cli", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
-	apiURL := fmt.Sprintf("http://127.0.0.1:%d", base+2)
-	startNode(t, home, apiURL)
-	c := client.New(apiURL)
-	waitHeight(t, c, 2, 60*time.Second)
+	home, _, c := startDevNode(t, "e2e-market-cli", base)
 	ctx := context.Background()
 	defer func() {
 		if t.Failed() {

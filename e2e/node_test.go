@@ -16,13 +16,7 @@ import (
 
 // TestCLIEndToEnd drives a dev node with the CLI exactly as a user would.
 func TestCLIEndToEnd(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	base := freeBase(t, 1)
-	run(t, "init", "--home", home, "--chain-id", "e2e-cli", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
-	api := fmt.Sprintf("http://127.0.0.1:%d", base+2)
-	startNode(t, home, api)
-	c := client.New(api)
-	waitHeight(t, c, 2, 60*time.Second)
+	home, _, _ := startDevNode(t, "e2e-cli", freeBase(t, 1))
 
 	bob := strings.TrimSpace(run(t, "keys", "show", "bob", "--home", home))
 	if !strings.HasPrefix(bob, "fb1") {
@@ -61,13 +55,7 @@ func TestCLIEndToEnd(t *testing.T) {
 
 // TestReplayRejectedOverAPI submits the same signed tx twice.
 func TestReplayRejectedOverAPI(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	base := freeBase(t, 1)
-	run(t, "init", "--home", home, "--chain-id", "e2e-replay", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
-	api := fmt.Sprintf("http://127.0.0.1:%d", base+2)
-	startNode(t, home, api)
-	c := client.New(api)
-	waitHeight(t, c, 2, 60*time.Second)
+	home, _, c := startDevNode(t, "e2e-replay", freeBase(t, 1))
 	ctx := context.Background()
 	s := c.Signer(devKey(t, home, "alice"))
 	bob := c.Signer(devKey(t, home, "bob")).Address()

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,13 +23,8 @@ import (
 // registration on chain), and reports the epoch: unit-1 healthy, unit-2
 // failed. The report is on chain.
 func TestOracleOnChain(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
 	base := freeBase(t, 12) // S3 on base+10, ops on base+110
-	run(t, "init", "--home", home, "--chain-id", "e2e-oracle", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
-	apiURL := fmt.Sprintf("http://127.0.0.1:%d", base+2)
-	startNode(t, home, apiURL)
-	c := client.New(apiURL)
-	waitHeight(t, c, 2, 60*time.Second)
+	home, apiURL, c := startDevNode(t, "e2e-oracle", base)
 	ctx := context.Background()
 	fb := func(args ...string) string {
 		t.Helper()
@@ -63,22 +56,7 @@ func TestOracleOnChain(t *testing.T) {
 			"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
 	}
 
-	logf, err := os.Create(filepath.Join(home, "bridge.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := exec.Command(binary, "bridge", "--home", home, "--node", apiURL)
-	br.Stdout, br.Stderr = logf, logf
-	if err := br.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = br.Process.Kill(); _ = br.Wait(); logf.Close() })
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(home, "bridge.log"))
-			t.Logf("bridge.log:\n%s", b)
-		}
-	}()
+	startBridge(t, home, apiURL)
 	eventually(t, 20*time.Second, func() error {
 		resp, err := http.Get("http://" + opsAddr + "/healthz")
 		if err != nil {
