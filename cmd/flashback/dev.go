@@ -32,6 +32,7 @@ func devCmd(g *globals) *cobra.Command {
 	var reset bool
 	var o runOptions
 	var s3Addr, metricsAddr string
+	var basePort int
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole platform locally: a validator, a provider with a local-disk unit behind a bridge, a funded consumer with a ready reservation and S3 key, and the REST API",
@@ -46,7 +47,7 @@ func devCmd(g *globals) *cobra.Command {
 				}
 			}
 			if _, err := os.Stat(filepath.Join(g.home, "config", "genesis.json")); os.IsNotExist(err) {
-				if err := chain.Init(chain.InitOptions{Home: g.home, ChainID: "flashback-dev", Moniker: "dev", Dev: true, APIAddr: o.apiAddr}); err != nil {
+				if err := chain.Init(chain.InitOptions{Home: g.home, ChainID: "flashback-dev", Moniker: "dev", Dev: true, APIAddr: o.apiAddr, BasePort: basePort}); err != nil {
 					return err
 				}
 			}
@@ -58,6 +59,7 @@ func devCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&reset, "reset", false, "delete the dev home and start a fresh chain")
 	cmd.Flags().StringVar(&o.apiAddr, "api-addr", "", "REST API listen address (default 127.0.0.1:1317)")
+	cmd.Flags().IntVar(&basePort, "base-port", 0, "at first start: P2P on this port, CometBFT RPC on +1 (default 26656, 26657)")
 	cmd.Flags().StringVar(&s3Addr, "s3-addr", "127.0.0.1:9000", "the bridge's S3 listen address")
 	cmd.Flags().StringVar(&metricsAddr, "bridge-metrics-addr", "127.0.0.1:9100", "the bridge's /metrics listen address")
 	cmd.Flags().DurationVar(&o.blockTime, "block-time", 0, "block interval (default 500ms)")

@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readmeBlocks returns the README's ```sh blocks, each keyed by the
+// heading it stands under.
+func readmeBlocks(t *testing.T) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string][]string{}
+	heading := ""
+	re := regexp.MustCompile("(?s)```sh\n(.*?)```")
+	lines := strings.Split(string(b), "\n")
+	text := ""
+	for _, l := range lines {
+		if strings.HasPrefix(l, "#") {
+			for _, m := range re.FindAllStringSubmatch(text, -1) {
+				blocks[heading] = append(blocks[heading], m[1])
+			}
+			heading, text = strings.TrimSpace(strings.TrimLeft(l, "#")), ""
+			continue
+		}
+		text += l + "\n"
+	}
+	for _, m := range re.FindAllStringSubmatch(text, -1) {
+		blocks[heading] = append(blocks[heading], m[1])
+	}
+	return blocks
+}
+
+// TestReadmeWalkthrough runs the README's quickstart and "Using it" blocks,
+// as written, against a real `flashback dev` platform (the README's run
+// command, on free ports and a temp home instead of ~/.flashback-dev), so
+// the README cannot drift from what the binary does.
+func TestReadmeWalkthrough(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the README's walkthrough uses the aws CLI")
+	}
+	blocks := readmeBlocks(t)
+	quick, using := blocks["Quickstart"], blocks["Using it"]
+	if len(quick) < 2 || len(using) < 1 {
+		t.Fatalf("README blocks not found: quickstart %d, using %d", len(quick), len(using))
+	}
+	if !strings.Contains(quick[0], "make dev") || !strings.Contains(quick[0], "go run ./cmd/flashback dev") {
+		t.Fatalf("quickstart run command changed:\n%s", quick[0])
+	}
+
+	home := filepath.Join(t.TempDir(), "devhome")
+	base := freeBase(t, 12)
+	s3 := base + 10
+	dev := exec.Command(binary, "dev", "--home", home, "--base-port", fmt.Sprint(base),
+		"--s3-addr", fmt.Sprintf("127.0.0.1:%d", s3), "--bridge-metrics-addr", fmt.Sprintf("127.0.0.1:%d", s3+100))
+	logf, err := os.Create(filepath.Join(t.TempDir(), "dev.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Stdout, dev.Stderr = logf, logf
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dev.Process.Kill(); _ = dev.Wait(); logf.Close() })
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("flashback dev output:\n%s", b)
+		}
+	}()
+	envFile := filepath.Join(home, "dev.env")
+	eventually(t, 90*time.Second, func() error {
+		b, err := os.ReadFile(logf.Name())
+		if err != nil || !strings.Contains(string(b), "Flashback dev platform is up") {
+			return fmt.Errorf("dev platform not up yet")
+		}
+		_, err = os.Stat(envFile)
+		return err
+	})
+
+	// The binary stands in for `go build -o bin/flashback`.
+	work := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(work, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(binary, filepath.Join(work, "bin", "flashback")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "hello.txt"), []byte("hello from the README\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := func(block string) string {
+		var out []string
+		for _, l := range strings.Split(block, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "go build -o bin/flashback") {
+				continue // built once by the test harness
+			}
+			out = append(out, strings.ReplaceAll(l, "~/.flashback-dev", home))
+		}
+		return strings.Join(out, "\n")
+	}
+	runBlock := func(name, block string) string {
+		t.Helper()
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", script(block))
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Join(work, "bin")+":"+os.Getenv("PATH"),
+			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("README %s block failed: %v\n--- script\n%s\n--- output\n%s", name, err, script(block), out)
+		}
+		return string(out)
+	}
+	out := runBlock("quickstart", quick[1])
+	if !strings.Contains(out, "hello.txt") {
+		t.Fatalf("quickstart listing lacks the uploaded file:\n%s", out)
+	}
+	// "Using it" talks to the API on 127.0.0.1:1317 in the README (curl);
+	// point that one line at this platform's API.
+	using0 := strings.ReplaceAll(using[0], "localhost:1317", fmt.Sprintf("127.0.0.1:%d", base+2))
+	out = runBlock("using it", using0)
+	for _, want := range []string{"chain_id:", "alice", "committed at height", `"balance"`, `"chain_id"`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("README walkthrough output lacks %q:\n%s", want, out)
+		}
+	}
+}
