@@ -223,16 +223,30 @@ func (s *Signer) Sign(ctx context.Context, memo string, msgs ...contract.Msg) ([
 
 // Submit signs msgs into one tx, broadcasts it and waits for commit.
 func (s *Signer) Submit(ctx context.Context, msgs ...contract.Msg) (*api.TxResult, error) {
-	raw, err := s.Sign(ctx, "", msgs...)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.c.BroadcastTx(ctx, raw, true)
-	if CodeOf(err) == contract.CodeBadSequence.Name() {
-		// Someone else used this key, or a previous tx was dropped: resync.
+	for attempt := 0; ; attempt++ {
+		raw, err := s.Sign(ctx, "", msgs...)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.c.BroadcastTx(ctx, raw, true)
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Code != contract.CodeBadSequence.Name() {
+			return res, err
+		}
+		// The mempool refused the sequence: another process signs with this
+		// key (a provider's bridge reporting usage while the provider
+		// claims), or an earlier tx was dropped. Nothing reached state, so
+		// resync and sign again.
 		s.mu.Lock()
 		s.synced = false
 		s.mu.Unlock()
+		if attempt == 4 {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(100*(attempt+1)) * time.Millisecond):
+		}
 	}
-	return res, err
 }

@@ -73,6 +73,7 @@ func newRoot() *cobra.Command {
 		keysCmd(g), tx, query, statusCmd(g), versionCmd(g), bridgeCmd(g), oracleCmd(g),
 	)
 	root.AddCommand(consumerCmds(g)...)
+	root.AddCommand(demoCmd(g))
 	return root
 }
 
