@@ -18,6 +18,7 @@ import (
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/keyring"
+	"github.com/flashback-network/flashback/oracle"
 )
 
 func initCmd(g *globals) *cobra.Command {
@@ -139,12 +140,30 @@ func runNode(g *globals, o runOptions) error {
 
 func nodeCmd(g *globals) *cobra.Command {
 	var o runOptions
+	var oracleKey string
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "Run a validator node (CometBFT + the orchestrator contract) and its REST API",
 		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return runNode(g, o) },
+		RunE: func(*cobra.Command, []string) error {
+			if oracleKey != "" {
+				// The QoS oracle inside the node process, reporting with
+				// oracleKey (registered beforehand, e.g. with
+				// `flashback oracle --register`).
+				priv, err := g.privKey(oracleKey)
+				if err != nil {
+					return err
+				}
+				o.background = func(ctx context.Context, apiURL string) error {
+					d := oracle.New(apiURL, priv, oracle.Options{})
+					d.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
+					return d.Run(ctx)
+				}
+			}
+			return runNode(g, o)
+		},
 	}
+	cmd.Flags().StringVar(&oracleKey, "oracle", "", "also run the QoS oracle in this process, signing with this keyring key")
 	cmd.Flags().StringVar(&o.apiAddr, "api-addr", "", "REST API listen address (default: config/app.json, 127.0.0.1:1317)")
 	cmd.Flags().DurationVar(&o.blockTime, "block-time", 0, "override the configured block interval")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "error", "consensus log level: error, info or debug")
