@@ -738,6 +738,19 @@ func (m *MsgRejectReservation) Handle(ctx *Context, signer []byte) error {
 	return nil
 }
 
+// escrowMore moves delta from the consumer into escrow for r.
+func escrowMore(kv KV, consumer []byte, r *Reservation, delta Amount) error {
+	total, err := Add(r.Escrowed, delta)
+	if err != nil {
+		return err
+	}
+	if err := ToPool(kv, consumer, PoolEscrow, delta); err != nil {
+		return err
+	}
+	r.Escrowed = total
+	return nil
+}
+
 // MsgTopUp adds egress allowance to a reservation (escrowed at its price).
 type MsgTopUp struct {
 	Reservation string `json:"reservation"`
@@ -771,10 +784,7 @@ func (m *MsgTopUp) Handle(ctx *Context, signer []byte) error {
 	if err != nil {
 		return err
 	}
-	if r.Escrowed, err = Add(r.Escrowed, delta); err != nil {
-		return err
-	}
-	if err := ToPool(ctx.KV, signer, PoolEscrow, delta); err != nil {
+	if err := escrowMore(ctx.KV, signer, r, delta); err != nil {
 		return err
 	}
 	r.EgressBytes, r.EgressEsc, r.EgressFeeEsc = allow, eNet, eFee
@@ -819,10 +829,7 @@ func (m *MsgExtend) Handle(ctx *Context, signer []byte) error {
 		return err
 	}
 	delta := sEsc - r.StorageEsc
-	if r.Escrowed, err = Add(r.Escrowed, delta); err != nil {
-		return err
-	}
-	if err := ToPool(kv, signer, PoolEscrow, delta); err != nil {
+	if err := escrowMore(kv, signer, r, delta); err != nil {
 		return err
 	}
 	r.Commitment, r.StorageEsc = bs(commit), sEsc
@@ -885,10 +892,7 @@ func (m *MsgResize) Handle(ctx *Context, signer []byte) error {
 		return err
 	}
 	delta := sEsc - r.StorageEsc
-	if r.Escrowed, err = Add(r.Escrowed, delta); err != nil {
-		return err
-	}
-	if err := ToPool(kv, signer, PoolEscrow, delta); err != nil {
+	if err := escrowMore(kv, signer, r, delta); err != nil {
 		return err
 	}
 	if r.Status == ResActive {
