@@ -49,21 +49,10 @@ func marketBeginBlock(kv KV, blk Block) []Event {
 		n := beU64(k[len(keyQueueEnd)+8:])
 		events = append(events, runIsolated(kv, blk, "expire "+resIDString(n), func(ctx *Context) error {
 			ctx.KV.Delete(k)
-			r, ok := GetReservation(ctx.KV, resIDString(n))
-			if !ok || r.Status != ResActive {
-				return nil
-			}
-			u, ok := GetUnit(ctx.KV, r.Unit)
-			if !ok {
-				return fmt.Errorf("unit %s missing", r.Unit)
-			}
-			accrueUnit(u, r.End, mp)
-			if err := finishRes(ctx, u, r, r.End, ResCompleted, mp); err != nil {
-				return err
-			}
-			setUnit(ctx.KV, u)
-			setReservation(ctx.KV, r)
-			return nil
+			return finishQueued(ctx, n, ResActive, ResCompleted, mp, func(u *Unit, r *Reservation) int64 {
+				accrueUnit(u, r.End, mp)
+				return r.End
+			})
 		})...)
 	}
 	return events
@@ -79,20 +68,7 @@ func marketEndBlock(kv KV, blk Block) []Event {
 		n := beU64(k[len(keyQueueAccept)+8:])
 		events = append(events, runIsolated(kv, blk, "accept timeout "+resIDString(n), func(ctx *Context) error {
 			ctx.KV.Delete(k)
-			r, ok := GetReservation(ctx.KV, resIDString(n))
-			if !ok || r.Status != ResPending {
-				return nil
-			}
-			u, ok := GetUnit(ctx.KV, r.Unit)
-			if !ok {
-				return fmt.Errorf("unit %s missing", r.Unit)
-			}
-			if err := finishRes(ctx, u, r, now, ResExpired, mp); err != nil {
-				return err
-			}
-			setUnit(ctx.KV, u)
-			setReservation(ctx.KV, r)
-			return nil
+			return finishQueued(ctx, n, ResPending, ResExpired, mp, func(*Unit, *Reservation) int64 { return now })
 		})...)
 	}
 	for _, k := range dueKeys(kv, keyQueueUnbond, now) {
@@ -104,25 +80,57 @@ func marketEndBlock(kv KV, blk Block) []Event {
 			if !ok {
 				return nil
 			}
-			for i, e := range p.Unbonding {
-				if e.Seq != seq {
-					continue
-				}
-				if err := FromPool(ctx.KV, PoolStake, owner, e.Amount); err != nil {
-					return err
-				}
-				p.Unbonding = append(p.Unbonding[:i], p.Unbonding[i+1:]...)
-				if len(p.Unbonding) == 0 {
-					p.Unbonding = nil
-				}
-				setProvider(ctx.KV, owner, p)
-				ctx.Emit("unbonded", "provider", p.Address, "amount", e.Amount.String())
-				return nil
+			left, amt, found, err := releaseUnbonding(ctx.KV, owner, p.Unbonding, seq)
+			if err != nil || !found {
+				return err
 			}
+			p.Unbonding = left
+			setProvider(ctx.KV, owner, p)
+			ctx.Emit("unbonded", "provider", p.Address, "amount", amt.String())
 			return nil
 		})...)
 	}
 	return events
+}
+
+// finishQueued ends reservation n from a time queue if it is still in
+// state want: at returns the end time (after any accrual it needs).
+func finishQueued(ctx *Context, n uint64, want, status string, mp marketParams, at func(*Unit, *Reservation) int64) error {
+	r, ok := GetReservation(ctx.KV, resIDString(n))
+	if !ok || r.Status != want {
+		return nil
+	}
+	u, ok := GetUnit(ctx.KV, r.Unit)
+	if !ok {
+		return fmt.Errorf("unit %s missing", r.Unit)
+	}
+	if err := finishRes(ctx, u, r, at(u, r), status, mp); err != nil {
+		return err
+	}
+	setUnit(ctx.KV, u)
+	setReservation(ctx.KV, r)
+	return nil
+}
+
+// releaseUnbonding pays out the unbonding entry seq of owner (a provider or
+// an oracle) from the stake pool and returns the remaining entries.
+func releaseUnbonding(kv KV, owner []byte, entries []UnbondingEntry, seq uint64) (rest []UnbondingEntry, amt Amount, found bool, err error) {
+	for i, e := range entries {
+		if e.Seq != seq {
+			continue
+		}
+		if e.Amount > 0 {
+			if err := FromPool(kv, PoolStake, owner, e.Amount); err != nil {
+				return entries, 0, false, err
+			}
+		}
+		rest = append(entries[:i:i], entries[i+1:]...)
+		if len(rest) == 0 {
+			rest = nil
+		}
+		return rest, e.Amount, true, nil
+	}
+	return entries, 0, false, nil
 }
 
 // marketNow is the time of the last block, for queries.

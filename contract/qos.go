@@ -451,23 +451,13 @@ func qosEndBlock(kv KV, blk Block) []Event {
 			if !ok {
 				return nil
 			}
-			for i, e := range o.Unbonding {
-				if e.Seq != seq {
-					continue
-				}
-				if e.Amount > 0 {
-					if err := FromPool(ctx.KV, PoolStake, owner, e.Amount); err != nil {
-						return err
-					}
-				}
-				o.Unbonding = append(o.Unbonding[:i], o.Unbonding[i+1:]...)
-				if len(o.Unbonding) == 0 {
-					o.Unbonding = nil
-				}
-				setOracle(ctx.KV, owner, o)
-				ctx.Emit("oracle_unbonded", "oracle", o.Address, "amount", e.Amount.String())
-				return nil
+			left, amt, found, err := releaseUnbonding(ctx.KV, owner, o.Unbonding, seq)
+			if err != nil || !found {
+				return err
 			}
+			o.Unbonding = left
+			setOracle(ctx.KV, owner, o)
+			ctx.Emit("oracle_unbonded", "oracle", o.Address, "amount", amt.String())
 			return nil
 		})...)
 	}
