@@ -28,44 +28,25 @@ type Keys interface {
 
 // StaticKeys is a map-backed Keys, safe for concurrent use; Set and Delete
 // take effect for the next request.
-type StaticKeys struct {
-	mu sync.RWMutex
-	m  map[string]Key
-}
+type StaticKeys struct{ m staticMap[Key] }
 
 // NewStaticKeys returns a StaticKeys holding keys.
 func NewStaticKeys(keys ...Key) *StaticKeys {
-	s := &StaticKeys{m: make(map[string]Key)}
+	s := &StaticKeys{}
 	for _, k := range keys {
-		s.m[k.AccessKeyID] = k
+		s.Set(k)
 	}
 	return s
 }
 
 // Lookup implements Keys.
-func (s *StaticKeys) Lookup(id string) (Key, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	k, ok := s.m[id]
-	return k, ok
-}
+func (s *StaticKeys) Lookup(id string) (Key, bool) { return s.m.get(id) }
 
 // Set adds or replaces a key.
-func (s *StaticKeys) Set(k Key) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = make(map[string]Key)
-	}
-	s.m[k.AccessKeyID] = k
-}
+func (s *StaticKeys) Set(k Key) { s.m.set(k.AccessKeyID, k) }
 
 // Delete revokes a key.
-func (s *StaticKeys) Delete(accessKeyID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, accessKeyID)
-}
+func (s *StaticKeys) Delete(accessKeyID string) { s.m.delete(accessKeyID) }
 
 // Reservation is what the bridge needs to know about a reservation: its
 // bucket (ID), the unit whose backend stores it, and its allowances.
@@ -91,41 +72,51 @@ type Reservations interface {
 }
 
 // StaticReservations is a map-backed Reservations, safe for concurrent use.
-type StaticReservations struct {
-	mu sync.RWMutex
-	m  map[string]Reservation
-}
+type StaticReservations struct{ m staticMap[Reservation] }
 
 // NewStaticReservations returns a StaticReservations holding rs.
 func NewStaticReservations(rs ...Reservation) *StaticReservations {
-	s := &StaticReservations{m: make(map[string]Reservation)}
+	s := &StaticReservations{}
 	for _, r := range rs {
-		s.m[r.ID] = r
+		s.Set(r)
 	}
 	return s
 }
 
 // Get implements Reservations.
-func (s *StaticReservations) Get(id string) (Reservation, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, ok := s.m[id]
-	return r, ok
-}
+func (s *StaticReservations) Get(id string) (Reservation, bool) { return s.m.get(id) }
 
 // Set adds or replaces a reservation.
-func (s *StaticReservations) Set(r Reservation) {
+func (s *StaticReservations) Set(r Reservation) { s.m.set(r.ID, r) }
+
+// Delete forgets a reservation.
+func (s *StaticReservations) Delete(id string) { s.m.delete(id) }
+
+// staticMap is a string-keyed map safe for concurrent use; its zero value
+// is ready.
+type staticMap[V any] struct {
+	mu sync.RWMutex
+	m  map[string]V
+}
+
+func (s *staticMap[V]) get(k string) (V, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.m[k]
+	return v, ok
+}
+
+func (s *staticMap[V]) set(k string, v V) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
-		s.m = make(map[string]Reservation)
+		s.m = make(map[string]V)
 	}
-	s.m[r.ID] = r
+	s.m[k] = v
 }
 
-// Delete forgets a reservation.
-func (s *StaticReservations) Delete(id string) {
+func (s *staticMap[V]) delete(k string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, id)
+	delete(s.m, k)
 }
