@@ -73,6 +73,16 @@ func invalidKey(key, why string) error {
 }
 
 // objectKey validates a client's object key.
+// object resolves a request's bucket and object key together.
+func (g *gateway) object(ctx context.Context, bucket, key *string) (bucketRef, string, error) {
+	br, err := g.bucket(ctx, deref(bucket))
+	if err != nil {
+		return bucketRef{}, "", err
+	}
+	k, err := objectKey(key)
+	return br, k, err
+}
+
 func objectKey(p *string) (string, error) {
 	if p == nil || *p == "" {
 		return "", s3err.GetAPIError(s3err.ErrNoSuchKey)
@@ -361,11 +371,7 @@ func (g *gateway) write(ctx context.Context, br bucketRef, bkey string, body io.
 }
 
 func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (s3response.PutObjectOutput, error) {
-	br, err := g.bucket(ctx, deref(in.Bucket))
-	if err != nil {
-		return s3response.PutObjectOutput{}, err
-	}
-	key, err := objectKey(in.Key)
+	br, key, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
@@ -422,11 +428,7 @@ func hasPreconditions(p vbackend.PreConditions) bool {
 }
 
 func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.GetObjectOutput, error) {
-	br, err := g.bucket(ctx, deref(in.Bucket))
-	if err != nil {
-		return nil, err
-	}
-	key, err := objectKey(in.Key)
+	br, key, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -509,11 +511,7 @@ func nonEmpty(s string) *string {
 }
 
 func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.HeadObjectOutput, error) {
-	br, err := g.bucket(ctx, deref(in.Bucket))
-	if err != nil {
-		return nil, err
-	}
-	key, err := objectKey(in.Key)
+	br, key, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -568,11 +566,7 @@ func (g *gateway) deleteKey(ctx context.Context, br bucketRef, bkey string) erro
 }
 
 func (g *gateway) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*s3.DeleteObjectOutput, error) {
-	br, err := g.bucket(ctx, deref(in.Bucket))
-	if err != nil {
-		return nil, err
-	}
-	key, err := objectKey(in.Key)
+	br, key, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -611,11 +605,7 @@ func (g *gateway) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput) 
 
 func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput) (s3response.CopyObjectOutput, error) {
 	var out s3response.CopyObjectOutput
-	dst, err := g.bucket(ctx, deref(in.Bucket))
-	if err != nil {
-		return out, err
-	}
-	dstKey, err := objectKey(in.Key)
+	dst, dstKey, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return out, err
 	}

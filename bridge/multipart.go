@@ -89,11 +89,7 @@ func (g *gateway) upload(ctx context.Context, br bucketRef, id, key string) (upl
 
 func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.CreateMultipartUploadInput) (s3response.InitiateMultipartUploadResult, error) {
 	var out s3response.InitiateMultipartUploadResult
-	br, err := g.bucket(ctx, deref(in.Bucket))
-	if err != nil {
-		return out, err
-	}
-	key, err := objectKey(in.Key)
+	br, key, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return out, err
 	}
@@ -115,11 +111,7 @@ func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 }
 
 func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.UploadPartOutput, error) {
-	br, err := g.bucket(ctx, deref(in.Bucket))
-	if err != nil {
-		return nil, err
-	}
-	key, err := objectKey(in.Key)
+	br, key, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +176,7 @@ func (g *gateway) parts(ctx context.Context, br bucketRef, id string, afterPart 
 
 func (g *gateway) ListParts(ctx context.Context, in *s3.ListPartsInput) (s3response.ListPartsResult, error) {
 	var out s3response.ListPartsResult
-	br, err := g.bucket(ctx, deref(in.Bucket))
-	if err != nil {
-		return out, err
-	}
-	key, err := objectKey(in.Key)
+	br, key, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return out, err
 	}
@@ -314,11 +302,7 @@ func (g *gateway) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipar
 
 func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (s3response.CompleteMultipartUploadResult, string, error) {
 	var out s3response.CompleteMultipartUploadResult
-	br, err := g.bucket(ctx, deref(in.Bucket))
-	if err != nil {
-		return out, "", err
-	}
-	key, err := objectKey(in.Key)
+	br, key, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return out, "", err
 	}
