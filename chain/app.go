@@ -37,6 +37,9 @@ type App struct {
 	lastTime time.Time
 	// pending holds the block being finalized until Commit.
 
+	// archive, when set, keeps the QoS history that state prunes.
+	archive *Archive
+
 	// AfterBlock, when set, is called after each FinalizeBlock with the
 	// block's state (tests use it to check invariants).
 	AfterBlock func(kv contract.KV, height int64)
@@ -58,6 +61,14 @@ func NewApp(store *Store) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// UseArchive makes the app feed every block's QoS history writes to ar and
+// serve history older than state keeps from it.
+func (a *App) UseArchive(ar *Archive) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.archive = ar
 }
 
 func (a *App) resetCheck() error {
@@ -137,6 +148,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	resp.Events = append(resp.Events, toABCI(contract.EndBlock(cache, blk))...)
 	tb, _ := req.Time.MarshalBinary()
 	cache.Set(keyLastTime, tb)
+	if a.archive != nil {
+		if err := a.archive.add(cache); err != nil {
+			return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
+		}
+	}
 	cache.Write()
 	if a.AfterBlock != nil {
 		a.AfterBlock(a.store.Working(), req.Height)
@@ -161,16 +177,29 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 
 // Query answers reads from the last committed state. The path is a contract
 // query path such as "/account/fb1…".
-func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (resp *abci.ResponseQuery, _ error) {
 	a.mu.Lock()
 	kv, err := a.store.Committed()
 	height := a.store.Version()
+	var archive contract.KV
+	if a.archive != nil {
+		archive = a.archive.KV()
+	}
 	a.mu.Unlock()
 	if err != nil {
 		return &abci.ResponseQuery{Code: uint32(contract.CodeInternal), Log: err.Error()}, nil
 	}
-	// The committed snapshot is immutable, so the query runs unlocked.
-	out, err := contract.Query(kv, req.Path)
+	// A broken database panics in the KV adapters; a query reports it
+	// rather than take the node down.
+	defer func() {
+		if v := recover(); v != nil {
+			resp = &abci.ResponseQuery{Code: uint32(contract.CodeInternal), Codespace: contract.Codespace, Log: fmt.Sprint("query: ", v), Height: height}
+		}
+	}()
+	// The committed snapshot is immutable, so the query runs unlocked. The
+	// archive may already hold the writes of the block being finalized:
+	// they are the values that block commits.
+	out, err := contract.QueryArchived(kv, archive, req.Path)
 	if err != nil {
 		code := contract.CodeOf(err)
 		return &abci.ResponseQuery{Code: uint32(code), Codespace: codespace(code), Log: err.Error(), Height: height}, nil

@@ -39,7 +39,9 @@ type Node struct {
 	RPC   *rpclocal.Local
 	cmt   *node.Node
 	store *Store
-	dbs   *dbTracker
+	// archive keeps the QoS history state prunes (see Archive).
+	archive *Archive
+	dbs     *dbTracker
 }
 
 // dbTracker remembers the databases CometBFT opens: CometBFT v0.38 leaves
@@ -105,10 +107,20 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
-	app.AfterBlock = o.AfterBlock
-	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
+	archive, err := OpenArchive(filepath.Join(home, "data"))
 	if err != nil {
 		store.Close()
+		return nil, err
+	}
+	app.UseArchive(archive)
+	app.AfterBlock = o.AfterBlock
+	closeStores := func() {
+		store.Close()
+		archive.Close()
+	}
+	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
+	if err != nil {
+		closeStores()
 		return nil, fmt.Errorf("node key: %w", err)
 	}
 	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
@@ -121,15 +133,15 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 		logger,
 	)
 	if err != nil {
-		store.Close()
+		closeStores()
 		return nil, fmt.Errorf("create node: %w", err)
 	}
 	if err := n.Start(); err != nil {
 		dbs.closeAll()
-		store.Close()
+		closeStores()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	return &Node{Home: home, App: app, RPC: rpclocal.New(n), cmt: n, store: store, dbs: dbs}, nil
+	return &Node{Home: home, App: app, RPC: rpclocal.New(n), cmt: n, store: store, archive: archive, dbs: dbs}, nil
 }
 
 // Stop stops consensus and closes the state database.
@@ -141,6 +153,9 @@ func (n *Node) Stop() error {
 	}
 	n.dbs.closeAll()
 	if cerr := n.store.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := n.archive.Close(); err == nil {
 		err = cerr
 	}
 	return err
