@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,5 +135,55 @@ func TestReadmeWalkthrough(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Fatalf("README walkthrough output lacks %q:\n%s", want, out)
 		}
+	}
+
+	// "The market", in order, with H (and F) as the reader's shell has
+	// them after the blocks above.
+	setVars := fmt.Sprintf("H=%s\nF=\"bin/flashback --home $H\"\n", home)
+	for _, step := range []struct {
+		heading string
+		want    []string // in the block's output
+	}{
+		{"As a provider", []string{"unit: unit-2", "My disks"}},
+		{"As a consumer", []string{"reservation: res-2", "unit-2", "FB"}}, // the access key id
+		{"Files from the command line", []string{"res-3", "notes.txt", "my notes"}},
+		{"Leaving the market", []string{"committed at height"}},
+		{"QoS, scores and stats", []string{"unit-1", "committed at height"}},
+	} {
+		bs := blocks[step.heading]
+		if len(bs) != 1 {
+			t.Fatalf("README has %d sh blocks under %q, want 1", len(bs), step.heading)
+		}
+		out := runBlock(step.heading, setVars+bs[0])
+		for _, want := range step.want {
+			if !strings.Contains(out, want) {
+				t.Fatalf("README %q output lacks %q:\n%s", step.heading, want, out)
+			}
+		}
+	}
+	// The walkthrough's end state, read back through the API.
+	var unit2 struct {
+		Status string `json:"status"`
+	}
+	getJSON(t, fmt.Sprintf("http://127.0.0.1:%d/v1/units/unit-2", base+2), &unit2)
+	if unit2.Status != "deleted" {
+		t.Fatalf("unit-2 after the walkthrough: status %q, want deleted", unit2.Status)
+	}
+}
+
+// getJSON GETs url and decodes its JSON body into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }

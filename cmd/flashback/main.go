@@ -64,7 +64,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	tx, query := txCmd(g), queryCmd(g)
 	tx.AddCommand(marketTxCmds(g)...)
-	tx.AddCommand(accessKeyTxCmd(g))
+	tx.AddCommand(accessKeyTxCmd(g), oracleTxCmd(g))
 	query.AddCommand(marketQueryCmds(g)...)
 	query.AddCommand(accessKeyQueryCmd(g))
 	query.AddCommand(qosQueryCmds(g)...)
