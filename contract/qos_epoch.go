@@ -329,7 +329,8 @@ func evaluate(sla SLAOffer, med UnitMeasurement, uptime, errRate uint32) slaEval
 	if med.IntegrityFailed > 0 {
 		v.terms = append(v.terms, "integrity")
 	}
-	v.beat = offered > 0 && beaten == offered
+	// An unreachable unit measured nothing: its zero latency beats no term.
+	v.beat = !v.unreachable && offered > 0 && beaten == offered
 	return v
 }
 

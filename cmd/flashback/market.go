@@ -434,7 +434,7 @@ func reserveCmd(g *globals) *cobra.Command {
 }
 
 func reservationTxCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "reservation", Short: "Manage a reservation: accept or reject (provider); close, top up, extend, resize (consumer)"}
+	cmd := &cobra.Command{Use: "reservation", Short: "Manage a reservation: accept or reject (provider); close, top up, extend, resize, claim compensation (consumer)"}
 	accept := leaf(g, "accept ID", "Accept a pending reservation on your unit; its term starts now", cobra.ExactArgs(1),
 		func(_ *cobra.Command, args []string) (contract.Msg, error) {
 			var m contract.MsgAcceptReservation
@@ -486,7 +486,11 @@ func reservationTxCmd(g *globals) *cobra.Command {
 		})
 	resize.Flags().StringVar(&size, "size", "", "new total size: bytes or with a unit (20GiB)")
 	_ = resize.MarkFlagRequired("size")
-	cmd.AddCommand(accept, reject, closeCmd, topup, extend, resize)
+	claimComp := leaf(g, "claim-compensation ID", "Collect the SLA-breach compensation your active reservation is owed (fails with not_found when there is none)", cobra.ExactArgs(1),
+		func(_ *cobra.Command, args []string) (contract.Msg, error) {
+			return &contract.MsgClaimCompensation{Reservation: args[0]}, nil
+		})
+	cmd.AddCommand(accept, reject, closeCmd, topup, extend, resize, claimComp)
 	return cmd
 }
 

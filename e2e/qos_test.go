@@ -1,0 +1,402 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/client"
+	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/oracle"
+)
+
+// qosEpochSeconds and friends shorten the dev genesis (10 s epochs, 6-epoch
+// scoring periods) so that scores move within the test: a scoring period
+// is 2 epochs of 5 s, and its score change lands 2 epochs after it ends.
+const (
+	qosEpochSeconds = 5
+	qosScorePeriod  = 2
+	qosUptimeWindow = 4
+)
+
+// TestQoSTwoOraclesTwoBridges is issue 4's acceptance on a real node
+// process: two providers, each with one unit behind its own `flashback
+// bridge` process — provider A's unit on a local disk (healthy), provider
+// B's unit on an S3 backend pointing at a closed 127.0.0.1 port (every probe
+// fails) — and two oracles as separate `flashback oracle` processes (the dev
+// `oracle` key and a second key created and funded here). alice reserves on
+// both units. After a few epochs, through the REST API: A's epochs are
+// compliant with both oracles' reports in the median and A is paid and
+// scored up; B's epochs are breached, B's stake slashed, alice compensated
+// and B scored down; the network stats add up.
+func TestQoSTwoOraclesTwoBridges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a network with two bridges and two oracles for about a minute")
+	}
+	t0 := time.Now()
+	base := freeBase(t, 13) // node base..+2; bridge A S3 base+10, ops +110; bridge B S3 base+20, ops +120
+	home, apiURL, c := startQoSNode(t, base)
+	fb := func(args ...string) string {
+		t.Helper()
+		return run(t, append(args, "--home", home, "--node", apiURL)...)
+	}
+	// Bridge B is another provider's: its own home and keyring.
+	homeB := filepath.Join(t.TempDir(), "provider-b")
+	fbB := func(args ...string) string {
+		t.Helper()
+		return run(t, append(args, "--home", homeB, "--node", apiURL)...)
+	}
+	ctx := t.Context()
+	p, err := c.Params(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.EpochSeconds != qosEpochSeconds || p.ScorePeriodEpochs != qosScorePeriod {
+		t.Fatalf("params: epoch %d s, score period %d epochs; the genesis patch did not take", p.EpochSeconds, p.ScorePeriodEpochs)
+	}
+
+	// Keys: provider B in its own home, a second oracle next to the dev one;
+	// both funded by alice.
+	fbB("keys", "add", "provider", "--unencrypted")
+	provA, provB := strings.TrimSpace(fb("keys", "show", "provider")), strings.TrimSpace(fbB("keys", "show", "provider"))
+	fb("keys", "add", "oracle2", "--unencrypted")
+	orc1, orc2 := strings.TrimSpace(fb("keys", "show", "oracle")), strings.TrimSpace(fb("keys", "show", "oracle2"))
+	alice := strings.TrimSpace(fb("keys", "show", "alice"))
+	fb("tx", "bank", "send", provB, "5000FLASH", "--from", "alice")
+	fb("tx", "bank", "send", orc2, "1500FLASH", "--from", "alice")
+	if a, err := c.Account(ctx, orc2); err != nil || a.Balance != 1_500_000_000 {
+		t.Fatalf("oracle2 funded: %+v %v", a, err)
+	}
+
+	// Bridges: A serves unit-1 from a local disk, B serves unit-2 from an
+	// S3 endpoint nothing listens on. The units get these ids in this order
+	// on a fresh chain (checked below).
+	s3A, opsA := fmt.Sprintf("127.0.0.1:%d", base+10), fmt.Sprintf("127.0.0.1:%d", base+10+oracle.PortOffset)
+	s3B, opsB := fmt.Sprintf("127.0.0.1:%d", base+20), fmt.Sprintf("127.0.0.1:%d", base+20+oracle.PortOffset)
+	badBackend := filepath.Join(t.TempDir(), "unreachable-s3.json")
+	if err := os.WriteFile(badBackend, []byte(`{"kind":"s3","s3":{"endpoint":"http://127.0.0.1:1","bucket":"gone","path_style":true,"access_key_id":"x","secret_access_key":"x"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bridgePub := func(out string) string {
+		t.Helper()
+		var v struct {
+			PubKey string `json:"bridge_pub_key"`
+		}
+		if err := json.Unmarshal([]byte(out), &v); err != nil || v.PubKey == "" {
+			t.Fatalf("bridge init: %v\n%s", err, out)
+		}
+		return v.PubKey
+	}
+	pubA := bridgePub(fb("bridge", "init", "--unit", "unit-1=local:"+filepath.Join(t.TempDir(), "unit-1"), "--listen", s3A, "--metrics-listen", opsA, "-o", "json"))
+	pubB := bridgePub(fbB("bridge", "init", "--unit", "unit-2=@"+badBackend, "--listen", s3B, "--metrics-listen", opsB, "-o", "json"))
+
+	addUnit := func(f func(...string) string, kind string) string {
+		t.Helper()
+		var out struct {
+			Unit string `json:"unit"`
+		}
+		if err := json.Unmarshal([]byte(f("tx", "unit", "add", "--kind", kind, "--region", "eu-central", "--country", "DE", "--capacity", "100GiB",
+			"--price", "2FLASH", "--egress-price", "0.01FLASH", "--sla-latency-ms", "5000", "--sla-uptime", "50", "--durability",
+			"--auto-accept", "--from", "provider", "-o", "json")), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Unit
+	}
+	fb("tx", "provider", "register", "--name", "healthy", "--endpoint", "http://"+s3A, "--bridge-pubkey", pubA, "--from", "provider")
+	fb("tx", "provider", "stake", "1000FLASH", "--from", "provider")
+	unitA := addUnit(fb, "local")
+	fbB("tx", "provider", "register", "--name", "failing", "--endpoint", "http://"+s3B, "--bridge-pubkey", pubB, "--from", "provider")
+	fbB("tx", "provider", "stake", "1000FLASH", "--from", "provider")
+	unitB := addUnit(fbB, "s3")
+	if unitA != "unit-1" || unitB != "unit-2" {
+		t.Fatalf("units %q and %q, want unit-1 and unit-2 (the bridges were configured for those)", unitA, unitB)
+	}
+	startBridge(t, home, apiURL)
+	startBridge(t, homeB, apiURL)
+	for _, ops := range []string{opsA, opsB} {
+		eventually(t, 20*time.Second, func() error {
+			resp, err := http.Get("http://" + ops + "/healthz")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			return nil
+		})
+	}
+
+	// alice reserves on both units.
+	reserve := func(unit string) string {
+		t.Helper()
+		var out struct {
+			Reservation string `json:"reservation"`
+		}
+		if err := json.Unmarshal([]byte(fb("tx", "reserve", unit, "--size", "10GiB", "--term", "30d", "--egress", "1GiB", "--from", "alice", "-o", "json")), &out); err != nil || out.Reservation == "" {
+			t.Fatalf("reserve on %s: %v %+v", unit, err, out)
+		}
+		return out.Reservation
+	}
+	resA, resB := reserve(unitA), reserve(unitB)
+
+	// The two oracles, each its own process, register themselves.
+	for _, key := range []string{"oracle", "oracle2"} {
+		startProcess(t, home, "oracle-"+key, "oracle", "--home", home, "--node", apiURL, "--from", key, "--register", "1000FLASH",
+			"--interval", "250ms", "--pings", "5", "--probe-bytes", "256KiB", "--budget-per-unit", "4MiB")
+	}
+	eventually(t, 20*time.Second, func() error {
+		st, err := c.Stats(ctx)
+		if err != nil {
+			return err
+		}
+		if st.ActiveOracles != 2 {
+			return fmt.Errorf("%d active oracles", st.ActiveOracles)
+		}
+		return nil
+	})
+	t.Logf("network ready after %s: %s (healthy, %s) and %s (failing, %s), oracles %s and %s",
+		time.Since(t0).Round(time.Second), unitA, provA, unitB, provB, orc1, orc2)
+
+	// Epochs pass: wait until A has two compliant epochs judged with both
+	// reports, B two breached ones, and both scoring periods moved.
+	var qa, qb *contract.UnitQoSView
+	twoReporters := func(q *contract.UnitQoSView, status string) int {
+		n := 0
+		for _, h := range q.History {
+			if h.Status == status && h.Reporters == 2 && h.Quorum == 2 {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, 75*time.Second, func() error {
+		var err error
+		if qa, err = c.UnitQoS(ctx, unitA, client.EpochRange{}); err != nil {
+			return err
+		}
+		if qb, err = c.UnitQoS(ctx, unitB, client.EpochRange{}); err != nil {
+			return err
+		}
+		if twoReporters(qa, contract.QoSCompliant) < 2 || twoReporters(qb, contract.QoSBreached) < 2 || qa.Score <= 50 || qb.Score >= 50 {
+			return fmt.Errorf("A: score %d, history %+v; B: score %d, history %+v", qa.Score, qa.History, qb.Score, qb.History)
+		}
+		return nil
+	})
+	t.Logf("QoS judged after %s: A score %d, %d compliant; B score %d, %d breached", time.Since(t0).Round(time.Second), qa.Score, qa.Compliant, qb.Score, qb.Breached)
+
+	// A: every judged epoch compliant, none breached; reports from both
+	// oracles whenever there was a quorum.
+	for _, h := range qa.History {
+		switch h.Status {
+		case contract.QoSCompliant:
+			if h.Reporters != 2 || h.Successes == 0 || h.IntegrityPassed == 0 {
+				t.Errorf("%s epoch %d compliant with %+v", unitA, h.Epoch, h)
+			}
+		case contract.QoSNoQuorum:
+			// An oracle joined mid-epoch: not the provider's fault.
+		default:
+			t.Errorf("%s (healthy) epoch %d is %s: %+v", unitA, h.Epoch, h.Status, h)
+		}
+	}
+	if qa.Breached != 0 || qa.Slashed != 0 {
+		t.Errorf("%s (healthy): %d breached epochs, %d slashed", unitA, qa.Breached, qa.Slashed)
+	}
+	// B: every judged epoch breached on reachability, slashed each time.
+	for _, h := range qb.History {
+		switch h.Status {
+		case contract.QoSBreached:
+			if h.Reporters != 2 || h.Successes != 0 || h.Slashed == 0 || !slices.Contains(h.Terms, "reachability") {
+				t.Errorf("%s epoch %d breached with %+v", unitB, h.Epoch, h)
+			}
+		case contract.QoSNoQuorum:
+		default:
+			t.Errorf("%s (failing) epoch %d is %s: %+v", unitB, h.Epoch, h.Status, h)
+		}
+	}
+	if qb.Slashed == 0 || qb.Compensation == 0 {
+		t.Errorf("%s (failing): slashed %d, compensation %d", unitB, qb.Slashed, qb.Compensation)
+	}
+
+	// Scores through the providers' view.
+	for _, pc := range []struct {
+		addr string
+		up   bool
+	}{{provA, true}, {provB, false}} {
+		ps, err := c.ProviderScore(ctx, pc.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc.up && ps.Score <= 50 || !pc.up && ps.Score >= 50 || ps.Units != 1 {
+			t.Errorf("provider %s score %+v (want %s 50)", pc.addr, ps, map[bool]string{true: "above", false: "below"}[pc.up])
+		}
+	}
+
+	// Both oracles' reports entered the median.
+	for _, o := range []string{orc1, orc2} {
+		ov, err := c.Oracle(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ov.Active || ov.Reports < 2 || ov.InMedian == 0 {
+			t.Errorf("oracle %s: %+v", o, ov.Oracle)
+		}
+	}
+
+	// A is paid: alice's reservation on A pays, and provider A claims its
+	// final revenue; its balance grows by the claim less its own tx fees.
+	ra, err := c.Reservation(ctx, resA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ra.Paid == 0 || ra.Status != contract.ResActive {
+		t.Errorf("%s on the healthy unit: paid %d, status %s", resA, ra.Paid, ra.Status)
+	}
+	eventually(t, 30*time.Second, func() error {
+		u, err := c.Unit(ctx, unitA)
+		if err != nil {
+			return err
+		}
+		if u.Claimable == 0 {
+			return fmt.Errorf("%s has no final revenue yet", unitA)
+		}
+		return nil
+	})
+	accBefore, err := c.Account(ctx, provA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := txEventAmount(t, fb("tx", "provider", "claim", "--unit", unitA, "--from", "provider", "-o", "json"), "claim")
+	accAfter, err := c.Account(ctx, provA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fees := contract.Amount(accAfter.Sequence-accBefore.Sequence) * p.TxFee // the claim, and any usage report of A's bridge meanwhile
+	if claimed == 0 || accAfter.Balance != accBefore.Balance+claimed-fees {
+		t.Errorf("provider A claimed %d: balance %d -> %d with %d in tx fees", claimed, accBefore.Balance, accAfter.Balance, fees)
+	}
+
+	// alice collects B's compensation; the reservation records it and her
+	// balance grows by it less the fee.
+	aliceBefore, err := c.Account(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp := txEventAmount(t, fb("tx", "reservation", "claim-compensation", resB, "--from", "alice", "-o", "json"), "compensation_paid")
+	aliceAfter, err := c.Account(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comp == 0 || aliceAfter.Balance != aliceBefore.Balance+comp-p.TxFee {
+		t.Errorf("alice compensated %d: balance %d -> %d (tx fee %d)", comp, aliceBefore.Balance, aliceAfter.Balance, p.TxFee)
+	}
+	rb, err := c.Reservation(ctx, resB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Compensation != comp {
+		t.Errorf("%s compensation %d, want the %d claimed", resB, rb.Compensation, comp)
+	}
+	// The healthy unit was never breached: nothing to claim there, refused
+	// with the stable code.
+	if out, err := runErr("tx", "reservation", "claim-compensation", resA, "--from", "alice", "--home", home, "--node", apiURL); err == nil || !strings.Contains(out, "not_found") {
+		t.Errorf("claim on the healthy unit's reservation: %v\n%s", err, out)
+	}
+
+	// Network stats.
+	st, err := c.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Slashed == 0 || st.Compensation == 0 || st.Paid == 0 || st.ActiveOracles != 2 || st.Compensation > st.Slashed || st.OracleRewards == 0 {
+		t.Errorf("stats: %+v", st)
+	}
+	if st.Paid < claimed {
+		t.Errorf("stats paid %d < the %d claimed by provider A", st.Paid, claimed)
+	}
+	t.Logf("done after %s: claimed %d, compensation %d; stats slashed %d, compensation %d, paid %d, oracle rewards %d",
+		time.Since(t0).Round(time.Second), claimed, comp, st.Slashed, st.Compensation, st.Paid, st.OracleRewards)
+}
+
+// startQoSNode is startDevNode with the shorter QoS params patched into
+// the dev genesis before the node's first start.
+func startQoSNode(t *testing.T, base int) (home, apiURL string, c *client.Client) {
+	t.Helper()
+	home = filepath.Join(t.TempDir(), "home")
+	run(t, "init", "--home", home, "--chain-id", "e2e-qos", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
+	path := filepath.Join(home, "config", "genesis.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g map[string]any
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	params := g["app_state"].(map[string]any)["params"].(map[string]any)
+	params["epoch_seconds"], params["score_period_epochs"], params["uptime_window_epochs"] = qosEpochSeconds, qosScorePeriod, qosUptimeWindow
+	if b, err = json.MarshalIndent(g, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	apiURL = fmt.Sprintf("http://127.0.0.1:%d", base+2)
+	startNode(t, home, apiURL)
+	c = client.New(apiURL)
+	waitHeight(t, c, 2, 60*time.Second)
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpLog(t, home)
+		}
+	})
+	return home, apiURL, c
+}
+
+// startProcess runs the binary with args until the test ends; its output
+// goes to dir/name.log, printed if the test fails.
+func startProcess(t *testing.T, dir, name string, args ...string) {
+	t.Helper()
+	logPath := filepath.Join(dir, name+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("%s:\n%s", logPath, b)
+		}
+	})
+}
+
+// txEventAmount reads a `-o json` tx result and returns the amount
+// attribute of its first event of type typ.
+func txEventAmount(t *testing.T, out, typ string) contract.Amount {
+	t.Helper()
+	var res api.TxResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("tx output: %v\n%s", err, out)
+	}
+	v, err := contract.ParseAmount(client.EventAttr(&res, typ, "amount"))
+	if err != nil {
+		t.Fatalf("no %s event with an amount (%v) in\n%s", typ, err, out)
+	}
+	return v
+}
