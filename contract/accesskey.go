@@ -42,7 +42,7 @@ type AccessKey struct {
 	Owner        string `json:"owner"`
 	Perm         string `json:"perm"`
 	SealedSecret []byte `json:"sealed_secret"`
-	CreatedAt    int64  `json:"created_at"`
+	CreatedAt    Time   `json:"created_at"`
 }
 
 // ValidAccessKeyID reports whether s has the shape of an access key id:
@@ -114,7 +114,7 @@ func (m *MsgCreateAccessKey) Handle(ctx *Context, signer []byte) error {
 		return Errf(CodeInternal, "reservation %s provider: %v", r.ID, err)
 	}
 	k := AccessKey{ID: m.ID, Reservation: r.ID, Unit: r.Unit, Provider: r.Provider, Owner: r.Consumer,
-		Perm: m.Perm, SealedSecret: m.SealedSecret, CreatedAt: ctx.Now()}
+		Perm: m.Perm, SealedSecret: m.SealedSecret, CreatedAt: Time(ctx.Now())}
 	setJSON(ctx.KV, akKey(m.ID), &k)
 	ctx.KV.Set(mkKey(resPrefix, []byte(m.ID)), []byte{})
 	ctx.KV.Set(mkKey(keyAKProv, provRaw, []byte(m.ID)), []byte{})

@@ -191,7 +191,7 @@ func getMarketParams(kv KV) marketParams {
 // slashable until released.
 type UnbondingEntry struct {
 	Amount    Amount `json:"amount"`
-	ReleaseAt int64  `json:"release_at"`
+	ReleaseAt Time   `json:"release_at"`
 	Seq       uint64 `json:"seq"`
 }
 
@@ -208,8 +208,8 @@ type Provider struct {
 	LiveUnits    uint64           `json:"live_units"`
 	Score        uint32           `json:"score"`
 	Deregistered bool             `json:"deregistered"`
-	RegisteredAt int64            `json:"registered_at"`
-	UpdatedAt    int64            `json:"updated_at"`
+	RegisteredAt Time             `json:"registered_at"`
+	UpdatedAt    Time             `json:"updated_at"`
 }
 
 // UnbondingTotal is the sum of the provider's unbonding entries.
@@ -250,8 +250,8 @@ type Features struct {
 
 // MaintenanceWindow is an announced maintenance period (unix seconds).
 type MaintenanceWindow struct {
-	Start int64 `json:"start"`
-	End   int64 `json:"end"`
+	Start Time `json:"start"`
+	End   Time `json:"end"`
 }
 
 // ringEntry is the not-yet-final accrual of one recent epoch (see
@@ -268,7 +268,7 @@ type ringEntry struct {
 type Settlement struct {
 	SumRate     string      `json:"sum_rate"` // pbs per second of active reservations
 	Accrued     string      `json:"accrued"`  // pbs accrued through AccruedTo
-	AccruedTo   int64       `json:"accrued_to"`
+	AccruedTo   Time        `json:"accrued_to"`
 	Ring        []ringEntry `json:"ring,omitempty"`
 	ClaimedNet  Amount      `json:"claimed"`     // paid to the provider
 	ClaimedFee  Amount      `json:"claimed_fee"` // paid to the treasury
@@ -300,8 +300,8 @@ type Unit struct {
 	Score            uint32             `json:"score"`
 	FeeBps           uint32             `json:"fee_bps"`
 	LiveReservations uint64             `json:"live_reservations"`
-	CreatedAt        int64              `json:"created_at"`
-	UpdatedAt        int64              `json:"updated_at"`
+	CreatedAt        Time               `json:"created_at"`
+	UpdatedAt        Time               `json:"updated_at"`
 	Settlement       Settlement         `json:"settlement"`
 }
 
@@ -324,11 +324,11 @@ type Reservation struct {
 	SLA          SLAOffer `json:"sla"`
 	Features     Features `json:"features"`
 	Status       string   `json:"status"`
-	CreatedAt    int64    `json:"created_at"`
-	AcceptBy     int64    `json:"accept_by,omitempty"` // pending: expires at
-	Start        int64    `json:"start"`               // 0 while pending
-	End          int64    `json:"end"`
-	SettledTo    int64    `json:"settled_to"`
+	CreatedAt    Time     `json:"created_at"`
+	AcceptBy     Time     `json:"accept_by,omitempty"` // pending: expires at
+	Start        Time     `json:"start"`               // 0 while pending
+	End          Time     `json:"end"`
+	SettledTo    Time     `json:"settled_to"`
 	Commitment   string   `json:"commitment_pbs"` // pbs the storage escrow covers
 	PaidPBS      string   `json:"paid_pbs"`       // pbs settled so far
 	StorageEsc   Amount   `json:"storage_escrow"` // storage + its fee
@@ -341,7 +341,7 @@ type Reservation struct {
 	Refunded     Amount   `json:"refunded"`
 	Compensation Amount   `json:"compensation"`
 	CompStart    int64    `json:"comp_start_epoch,omitempty"` // first epoch whose breaches it is compensated for (qos_comp.go)
-	ClosedAt     int64    `json:"closed_at,omitempty"`
+	ClosedAt     Time     `json:"closed_at,omitempty"`
 }
 
 func (r *Reservation) live() bool { return r.Status == ResPending || r.Status == ResActive }

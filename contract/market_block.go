@@ -50,8 +50,8 @@ func marketBeginBlock(kv KV, blk Block) []Event {
 		events = append(events, runIsolated(kv, blk, "expire "+resIDString(n), func(ctx *Context) error {
 			ctx.KV.Delete(k)
 			return finishQueued(ctx, n, ResActive, ResCompleted, mp, func(u *Unit, r *Reservation) int64 {
-				accrueUnit(u, r.End, mp)
-				return r.End
+				accrueUnit(u, r.End.Unix(), mp)
+				return r.End.Unix()
 			})
 		})...)
 	}

@@ -72,7 +72,7 @@ func (m *MsgRegisterProvider) Handle(ctx *Context, signer []byte) error {
 	}
 	p.Name, p.Description, p.Website, p.Endpoint, p.BridgePubKey = m.Name, m.Description, m.Website, m.Endpoint, m.BridgePubKey
 	p.Deregistered = false
-	p.RegisteredAt, p.UpdatedAt = ctx.Now(), ctx.Now()
+	p.RegisteredAt, p.UpdatedAt = Time(ctx.Now()), Time(ctx.Now())
 	setProvider(ctx.KV, signer, p)
 	ctx.Emit("provider_registered", "provider", p.Address)
 	return nil
@@ -139,7 +139,7 @@ func (m *MsgUpdateProvider) Handle(ctx *Context, signer []byte) error {
 	if m.BridgePubKey != nil {
 		p.BridgePubKey = m.BridgePubKey
 	}
-	p.UpdatedAt = ctx.Now()
+	p.UpdatedAt = Time(ctx.Now())
 	setProvider(ctx.KV, signer, p)
 	ctx.Emit("provider_updated", "provider", p.Address)
 	return nil
@@ -191,7 +191,7 @@ func startUnbonding(ctx *Context, signer []byte, p *Provider, amt Amount) {
 	seq := nextSeq(ctx.KV, keySeqUnbond)
 	at := ctx.Now() + mp.Unbonding
 	p.Stake -= amt
-	p.Unbonding = append(p.Unbonding, UnbondingEntry{Amount: amt, ReleaseAt: at, Seq: seq})
+	p.Unbonding = append(p.Unbonding, UnbondingEntry{Amount: amt, ReleaseAt: Time(at), Seq: seq})
 	ctx.KV.Set(mkKey(keyQueueUnbond, be8(uint64(at)), signer, be8(seq)), []byte{})
 	ctx.Emit("unbond", "provider", p.Address, "amount", amt.String(), "release_at", itoa(at))
 }
@@ -235,7 +235,7 @@ func (m *MsgDeregisterProvider) Handle(ctx *Context, signer []byte) error {
 		startUnbonding(ctx, signer, p, p.Stake)
 	}
 	p.Deregistered = true
-	p.UpdatedAt = ctx.Now()
+	p.UpdatedAt = Time(ctx.Now())
 	setProvider(ctx.KV, signer, p)
 	ctx.Emit("provider_deregistered", "provider", p.Address)
 	return nil
@@ -296,8 +296,8 @@ func (m *MsgAddUnit) Handle(ctx *Context, signer []byte) error {
 		ID: unitIDString(n), Provider: p.Address, Kind: m.Kind, Region: m.Region, Country: m.Country,
 		Capacity: m.Capacity, StoragePrice: m.StoragePrice, EgressPrice: m.EgressPrice, SLA: m.SLA,
 		Features: m.Features, AutoAccept: m.AutoAccept, Status: UnitAvailable, Score: DefaultScore,
-		FeeBps: mp.FeeBps, CreatedAt: now, UpdatedAt: now,
-		Settlement: Settlement{SumRate: "0", Accrued: "0", AccruedTo: now},
+		FeeBps: mp.FeeBps, CreatedAt: Time(now), UpdatedAt: Time(now),
+		Settlement: Settlement{SumRate: "0", Accrued: "0", AccruedTo: Time(now)},
 	}
 	setUnit(ctx.KV, u)
 	indexUnit(ctx.KV, u)
@@ -382,7 +382,7 @@ func (m *MsgUpdateUnit) Handle(ctx *Context, signer []byte) error {
 	if m.AutoAccept != nil {
 		u.AutoAccept = *m.AutoAccept
 	}
-	u.UpdatedAt = ctx.Now()
+	u.UpdatedAt = Time(ctx.Now())
 	indexUnit(ctx.KV, u)
 	setUnit(ctx.KV, u)
 	ctx.Emit("unit_updated", "unit", u.ID)
@@ -440,7 +440,7 @@ func (m *MsgUnitMaintenance) Handle(ctx *Context, signer []byte) error {
 			return Errf(CodeInvalidMessage, "window_end %d is not in the future (now %d)", m.WindowEnd, now)
 		}
 		u.Status = UnitMaintenance
-		u.Maintenance = &MaintenanceWindow{Start: start, End: m.WindowEnd}
+		u.Maintenance = &MaintenanceWindow{Start: Time(start), End: Time(m.WindowEnd)}
 	case MaintenanceEnd:
 		if u.Status != UnitMaintenance {
 			return Errf(CodeWrongState, "unit %s is %s, not in maintenance", u.ID, u.Status)
@@ -454,9 +454,9 @@ func (m *MsgUnitMaintenance) Handle(ctx *Context, signer []byte) error {
 		if m.WindowStart < now {
 			return Errf(CodeInvalidMessage, "window_start %d is in the past (now %d)", m.WindowStart, now)
 		}
-		u.Maintenance = &MaintenanceWindow{Start: m.WindowStart, End: m.WindowEnd}
+		u.Maintenance = &MaintenanceWindow{Start: Time(m.WindowStart), End: Time(m.WindowEnd)}
 	}
-	u.UpdatedAt = now
+	u.UpdatedAt = Time(now)
 	setUnit(ctx.KV, u)
 	qosNoteMaintenance(ctx.KV, u, m.Action, now) // QoS maintenance log (qos_epoch.go)
 	ctx.Emit("unit_maintenance", "unit", u.ID, "action", m.Action, "status", u.Status)
@@ -480,7 +480,7 @@ func (m *MsgDecommissionUnit) Handle(ctx *Context, signer []byte) error {
 		return Errf(CodeWrongState, "unit %s is %s; only available or maintenance units can be decommissioned", u.ID, u.Status)
 	}
 	u.Status = UnitDecommissioning
-	u.UpdatedAt = ctx.Now()
+	u.UpdatedAt = Time(ctx.Now())
 	setUnit(ctx.KV, u)
 	ctx.Emit("unit_decommissioning", "unit", u.ID)
 	return nil
@@ -520,7 +520,7 @@ func (m *MsgDeleteUnit) Handle(ctx *Context, signer []byte) error {
 	}
 	unindexUnit(ctx.KV, u)
 	u.Status = UnitDeleted
-	u.UpdatedAt = ctx.Now()
+	u.UpdatedAt = Time(ctx.Now())
 	setUnit(ctx.KV, u)
 	p, _ := GetProvider(ctx.KV, signer)
 	p.LiveUnits--
@@ -606,7 +606,7 @@ func (m *MsgReserve) Handle(ctx *Context, signer []byte) error {
 		ID: resIDString(n), Unit: u.ID, Provider: u.Provider, Consumer: consumer,
 		Bytes: m.Bytes, Term: m.Term, EgressBytes: m.EgressBytes, LastUsage: -1,
 		StoragePrice: u.StoragePrice, EgressPrice: u.EgressPrice, FeeBps: u.FeeBps,
-		SLA: u.SLA, Features: u.Features, Status: ResPending, CreatedAt: now,
+		SLA: u.SLA, Features: u.Features, Status: ResPending, CreatedAt: Time(now),
 		Commitment: bs(commit), PaidPBS: "0", StorageEsc: sEsc, EgressEsc: eNet, EgressFeeEsc: eFee,
 		Escrowed: total,
 	}
@@ -620,13 +620,13 @@ func (m *MsgReserve) Handle(ctx *Context, signer []byte) error {
 	if u.AutoAccept {
 		activate(u, r, now, mp, kv)
 	} else {
-		r.AcceptBy = now + mp.Accept
+		r.AcceptBy = Time(now + mp.Accept)
 		kv.Set(mkKey(keyQueueAccept, be8(uint64(r.AcceptBy)), be8(n)), []byte{})
 	}
 	setUnit(kv, u)
 	setReservation(kv, r)
 	ctx.Emit("reservation_created", "id", r.ID, "unit", u.ID, "consumer", consumer, "provider", u.Provider,
-		"status", r.Status, "escrow", total.String(), "bytes", utoa(r.Bytes), "end", itoa(r.End))
+		"status", r.Status, "escrow", total.String(), "bytes", utoa(r.Bytes), "end", itoa(r.End.Unix()))
 	return nil
 }
 
@@ -637,7 +637,7 @@ func activate(u *Unit, r *Reservation, now int64, mp marketParams, kv KV) {
 	sr.Add(sr, resRate(r))
 	u.Settlement.SumRate = bs(sr)
 	r.Status = ResActive
-	r.Start, r.End, r.SettledTo = now, now+r.Term, now
+	r.Start, r.End, r.SettledTo = Time(now), Time(now+r.Term), Time(now)
 	compOnActivate(kv, u, r, now) // QoS compensation base (qos_comp.go)
 	if r.AcceptBy != 0 {
 		n, _ := parseResID(r.ID)
@@ -714,7 +714,7 @@ func (m *MsgAcceptReservation) Handle(ctx *Context, signer []byte) error {
 	activate(u, r, ctx.Now(), getMarketParams(ctx.KV), ctx.KV)
 	setUnit(ctx.KV, u)
 	setReservation(ctx.KV, r)
-	ctx.Emit("reservation_accepted", "id", r.ID, "unit", u.ID, "end", itoa(r.End))
+	ctx.Emit("reservation_accepted", "id", r.ID, "unit", u.ID, "end", itoa(r.End.Unix()))
 	return nil
 }
 
@@ -837,11 +837,11 @@ func (m *MsgExtend) Handle(ctx *Context, signer []byte) error {
 	if r.Status == ResActive {
 		n, _ := parseResID(r.ID)
 		kv.Delete(mkKey(keyQueueEnd, be8(uint64(r.End)), be8(n)))
-		r.End += m.ExtraSeconds
+		r.End += Time(m.ExtraSeconds)
 		kv.Set(mkKey(keyQueueEnd, be8(uint64(r.End)), be8(n)), []byte{})
 	}
 	setReservation(kv, r)
-	ctx.Emit("reservation_extended", "id", r.ID, "end", itoa(r.End), "escrow", delta.String())
+	ctx.Emit("reservation_extended", "id", r.ID, "end", itoa(r.End.Unix()), "escrow", delta.String())
 	return nil
 }
 
@@ -882,7 +882,7 @@ func (m *MsgResize) Handle(ctx *Context, signer []byte) error {
 	now := ctx.Now()
 	remaining := r.Term
 	if r.Status == ResActive {
-		remaining = r.End - now
+		remaining = r.End.Unix() - now
 	}
 	dRate := new(big.Int).Mul(bu(uint64(r.StoragePrice)), bu(grow))
 	commit := bi(r.Commitment)

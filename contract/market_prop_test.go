@@ -57,7 +57,7 @@ func checkMarketInvariants(t *testing.T, kv KV, now int64) {
 			if r.StorageEsc+r.EgressEsc+r.EgressFeeEsc != r.Escrowed || r.Refunded != 0 {
 				t.Fatalf("%s: active escrow mismatch %+v", r.ID, r)
 			}
-			if r.End <= now {
+			if r.End.Unix() <= now {
 				t.Fatalf("%s: active after its end %d (now %d)", r.ID, r.End, now)
 			}
 			acc := accruedPBS(kv, u, &r, now, mp)
@@ -92,8 +92,8 @@ func checkMarketInvariants(t *testing.T, kv KV, now int64) {
 			continue
 		}
 		acc := bi(u.Settlement.Accrued)
-		if now > u.Settlement.AccruedTo {
-			acc.Add(acc, new(big.Int).Mul(bi(u.Settlement.SumRate), bi64(now-u.Settlement.AccruedTo)))
+		if now > u.Settlement.AccruedTo.Unix() {
+			acc.Add(acc, new(big.Int).Mul(bi(u.Settlement.SumRate), bi64(now-u.Settlement.AccruedTo.Unix())))
 		}
 		term := new(big.Int).Mul(acc, bi64(int64(BpsDenom)+int64(u.FeeBps)))
 		term.Sub(term, new(big.Int).Mul(bu(uint64(u.Settlement.ClaimedNet+u.Settlement.ClaimedFee)), bigDx))

@@ -38,7 +38,7 @@ type ReservationView struct {
 	// Paid is storage (with fee) accrued so far plus egress paid (with fee).
 	Paid            Amount `json:"paid"`
 	RemainingEscrow Amount `json:"remaining_escrow"`
-	AsOf            int64  `json:"as_of"`
+	AsOf            Time   `json:"as_of"`
 }
 
 // QuoteItem is one unit that fits a quote request and what it would cost.
@@ -65,18 +65,18 @@ func providerView(p *Provider) ProviderView {
 func unitView(kv KV, u *Unit) UnitView {
 	v := UnitView{Unit: *u, FreeBytes: u.Capacity - u.Reserved}
 	if u.Status != UnitDeleted {
-		v.Claimable = UnitClaimable(kv, u, max(marketNow(kv), u.Settlement.AccruedTo))
+		v.Claimable = UnitClaimable(kv, u, max(marketNow(kv), u.Settlement.AccruedTo.Unix()))
 	}
 	return v
 }
 
 func reservationView(kv KV, r *Reservation) ReservationView {
 	now := marketNow(kv)
-	v := ReservationView{Reservation: *r, AsOf: now}
+	v := ReservationView{Reservation: *r, AsOf: Time(now)}
 	storage := r.StoragePaid
 	if r.Status == ResActive {
 		if u, ok := GetUnit(kv, r.Unit); ok {
-			t := min(max(now, r.SettledTo), r.End)
+			t := min(max(now, r.SettledTo.Unix()), r.End.Unix())
 			pbs := accruedPBS(kv, u, r, t, getMarketParams(kv))
 			storage, _ = toAmount(grossCeil(pbs, r.FeeBps), "storage")
 			storage = min(storage, r.StorageEsc)

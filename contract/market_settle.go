@@ -101,17 +101,17 @@ func compliantSeconds(kv KV, u *Unit, a, b, epoch int64) int64 {
 // entries that became final.
 func accrueUnit(u *Unit, t int64, mp marketParams) {
 	s := &u.Settlement
-	if t < s.AccruedTo {
+	if t < s.AccruedTo.Unix() {
 		panic("contract: unit accrual would go back in time")
 	}
 	rate := bi(s.SumRate)
-	if rate.Sign() > 0 && t > s.AccruedTo {
+	if rate.Sign() > 0 && t > s.AccruedTo.Unix() {
 		acc := bi(s.Accrued)
-		acc.Add(acc, new(big.Int).Mul(rate, bi64(t-s.AccruedTo)))
+		acc.Add(acc, new(big.Int).Mul(rate, bi64(t-s.AccruedTo.Unix())))
 		s.Accrued = bs(acc)
 		first := epochOf(t, mp.Epoch) - mp.Lag
-		for e := max(epochOf(s.AccruedTo, mp.Epoch), first); e*mp.Epoch < t; e++ {
-			lo, hi := max(e*mp.Epoch, s.AccruedTo), min((e+1)*mp.Epoch, t)
+		for e := max(epochOf(s.AccruedTo.Unix(), mp.Epoch), first); e*mp.Epoch < t; e++ {
+			lo, hi := max(e*mp.Epoch, s.AccruedTo.Unix()), min((e+1)*mp.Epoch, t)
 			if hi <= lo {
 				continue
 			}
@@ -121,8 +121,8 @@ func accrueUnit(u *Unit, t int64, mp marketParams) {
 			s.Ring[i].Accrued = bs(v)
 		}
 	}
-	if t > s.AccruedTo {
-		s.AccruedTo = t
+	if t > s.AccruedTo.Unix() {
+		s.AccruedTo = Time(t)
 	}
 	trimRing(s, epochOf(t, mp.Epoch)-mp.Lag)
 }
@@ -188,7 +188,7 @@ func MarkEpochBreached(kv KV, unitID string, e int64, now int64) error {
 	if isBreached(kv, n, e) {
 		return Errf(CodeAlreadyExists, "epoch %d of unit %s is already marked breached", e, unitID)
 	}
-	if u.Settlement.AccruedTo < now {
+	if u.Settlement.AccruedTo.Unix() < now {
 		accrueUnit(u, now, mp)
 	}
 	s := &u.Settlement
@@ -229,14 +229,14 @@ func MarkEpochBreached(kv KV, unitID string, e int64, now int64) error {
 // accrued exactly to t): its compliant time is added to paid pbs and its
 // share is removed from the unit's ring, fixing its charge.
 func settleRes(kv KV, u *Unit, r *Reservation, t int64, mp marketParams) {
-	if r.Status != ResActive || t <= r.SettledTo {
+	if r.Status != ResActive || t <= r.SettledTo.Unix() {
 		return
 	}
-	if u.Settlement.AccruedTo != t {
+	if u.Settlement.AccruedTo.Unix() != t {
 		panic("contract: settle a reservation against a unit not accrued to the same time")
 	}
 	rate := resRate(r)
-	c := compliantSeconds(kv, u, r.SettledTo, t, mp.Epoch)
+	c := compliantSeconds(kv, u, r.SettledTo.Unix(), t, mp.Epoch)
 	paid := bi(r.PaidPBS)
 	paid.Add(paid, new(big.Int).Mul(rate, bi64(c)))
 	r.PaidPBS = bs(paid)
@@ -246,7 +246,7 @@ func settleRes(kv KV, u *Unit, r *Reservation, t int64, mp marketParams) {
 			continue
 		}
 		e := s.Ring[i].Epoch
-		lo, hi := max(e*mp.Epoch, r.SettledTo), min((e+1)*mp.Epoch, t)
+		lo, hi := max(e*mp.Epoch, r.SettledTo.Unix()), min((e+1)*mp.Epoch, t)
 		if hi <= lo {
 			continue
 		}
@@ -257,7 +257,7 @@ func settleRes(kv KV, u *Unit, r *Reservation, t int64, mp marketParams) {
 		}
 		s.Ring[i].Accrued = bs(v)
 	}
-	r.SettledTo = t
+	r.SettledTo = Time(t)
 }
 
 func resRate(r *Reservation) *big.Int {
@@ -267,8 +267,8 @@ func resRate(r *Reservation) *big.Int {
 // accruedPBS is what the reservation owes for storage through t (>= settled_to).
 func accruedPBS(kv KV, u *Unit, r *Reservation, t int64, mp marketParams) *big.Int {
 	p := bi(r.PaidPBS)
-	if r.Status == ResActive && t > r.SettledTo {
-		p.Add(p, new(big.Int).Mul(resRate(r), bi64(compliantSeconds(kv, u, r.SettledTo, t, mp.Epoch))))
+	if r.Status == ResActive && t > r.SettledTo.Unix() {
+		p.Add(p, new(big.Int).Mul(resRate(r), bi64(compliantSeconds(kv, u, r.SettledTo.Unix(), t, mp.Epoch))))
 	}
 	return p
 }
@@ -406,7 +406,7 @@ func finishRes(ctx *Context, u *Unit, r *Reservation, t int64, status string, mp
 	}
 	r.Refunded += refund
 	r.Status = status
-	r.ClosedAt = t
+	r.ClosedAt = Time(t)
 	dropReservationKeys(ctx, r.ID)
 	u.Reserved -= r.Bytes
 	if u.Used >= r.StoredBytes {
@@ -451,7 +451,7 @@ func claimUnit(kv KV, u *Unit, owner []byte) (net, fee Amount, err error) {
 func UnitClaimable(kv KV, u *Unit, now int64) Amount {
 	c := *u
 	c.Settlement.Ring = append([]ringEntry(nil), u.Settlement.Ring...)
-	if now > c.Settlement.AccruedTo {
+	if now > c.Settlement.AccruedTo.Unix() {
 		accrueUnit(&c, now, getMarketParams(kv))
 	}
 	tot := new(big.Int).Quo(finalAccrued(&c.Settlement), bigD)

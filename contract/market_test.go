@@ -237,7 +237,7 @@ func TestMarketProviderMessages(t *testing.T) {
 	runCases(t, []mktCase{
 		{name: "register ok", signer: "carol", msg: regProvider("carol"), check: func(t *testing.T, h *mkt) {
 			p, ok := GetProvider(h.blk, mktRaw("carol"))
-			if !ok || p.Name != "carol" || p.Score != DefaultScore || p.RegisteredAt != h.now {
+			if !ok || p.Name != "carol" || p.Score != DefaultScore || p.RegisteredAt.Unix() != h.now {
 				t.Fatalf("%+v", p)
 			}
 		}},
@@ -261,7 +261,7 @@ func TestMarketProviderMessages(t *testing.T) {
 		{name: "stake zero", signer: "bob", msg: &MsgStake{}, code: CodeInvalidAmount},
 		{name: "unstake ok", signer: "prov", msg: &MsgUnstake{Amount: 7_000}, check: func(t *testing.T, h *mkt) {
 			p, _ := GetProvider(h.blk, mktRaw("prov"))
-			if p.Stake != 3_000 || len(p.Unbonding) != 1 || p.Unbonding[0].ReleaseAt != h.now+600 {
+			if p.Stake != 3_000 || len(p.Unbonding) != 1 || p.Unbonding[0].ReleaseAt.Unix() != h.now+600 {
 				t.Fatalf("%+v", p)
 			}
 			b := h.bal("prov")
@@ -382,7 +382,7 @@ func TestMarketReservationMessages(t *testing.T) {
 			r := h.res("res-3")
 			// storage 2 GiB x 1 month x 1,000,000 = 2,000,000 + 2% = 2,040,000;
 			// egress 1 GiB x 1,000 = 1,000 + 20 fee.
-			if r.Status != ResActive || r.StorageEsc != 2_040_000 || r.EgressEsc != 1_000 || r.EgressFeeEsc != 20 || r.Escrowed != 2_041_020 || r.End != h.now+monthS {
+			if r.Status != ResActive || r.StorageEsc != 2_040_000 || r.EgressEsc != 1_000 || r.EgressFeeEsc != 20 || r.Escrowed != 2_041_020 || r.End.Unix() != h.now+monthS {
 				t.Fatalf("%+v", r)
 			}
 			if h.unit("unit-1").Reserved != 3*gib {
@@ -419,7 +419,7 @@ func TestMarketReservationMessages(t *testing.T) {
 		}},
 		{name: "accept ok", signer: "prov", msg: &MsgAcceptReservation{resRef{"res-2"}}, check: func(t *testing.T, h *mkt) {
 			r := h.res("res-2")
-			if r.Status != ResActive || r.Start != h.now || r.End != h.now+monthS {
+			if r.Status != ResActive || r.Start.Unix() != h.now || r.End.Unix() != h.now+monthS {
 				t.Fatalf("%+v", r)
 			}
 			h.next(1000) // past the accept timeout: must not expire
@@ -450,7 +450,7 @@ func TestMarketReservationMessages(t *testing.T) {
 		{name: "topup closed", signer: "alice", setup: func(h *mkt) { h.ok("alice", &MsgCloseReservation{resRef{"res-1"}}) }, msg: &MsgTopUp{Reservation: "res-1", EgressBytes: 1}, code: CodeWrongState},
 		{name: "extend ok", signer: "alice", msg: &MsgExtend{Reservation: "res-1", ExtraSeconds: monthS}, check: func(t *testing.T, h *mkt) {
 			r := h.res("res-1")
-			if r.StorageEsc != 2_040_000 || r.End != r.Start+2*monthS || r.Term != 2*monthS {
+			if r.StorageEsc != 2_040_000 || r.End != r.Start+Time(2*monthS) || r.Term != 2*monthS {
 				t.Fatalf("%+v", r)
 			}
 			h.next(monthS + 1)

@@ -171,8 +171,8 @@ type Oracle struct {
 	Stake         Amount           `json:"stake"`
 	Unbonding     []UnbondingEntry `json:"unbonding"`
 	Active        bool             `json:"active"`
-	RegisteredAt  int64            `json:"registered_at"`
-	UpdatedAt     int64            `json:"updated_at"`
+	RegisteredAt  Time             `json:"registered_at"`
+	UpdatedAt     Time             `json:"updated_at"`
 	Reports       uint64           `json:"reports"`
 	UnitsReported uint64           `json:"units_reported"`
 	InMedian      uint64           `json:"in_median"` // unit reports that entered the median
@@ -270,7 +270,7 @@ func (m *MsgRegisterOracle) Handle(ctx *Context, signer []byte) error {
 		return err
 	}
 	o.Active = true
-	o.RegisteredAt, o.UpdatedAt = ctx.Now(), ctx.Now()
+	o.RegisteredAt, o.UpdatedAt = Time(ctx.Now()), Time(ctx.Now())
 	setOracle(ctx.KV, signer, o)
 	setU64(ctx.KV, keyOracleCount, ActiveOracles(ctx.KV)+1)
 	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles++ })
@@ -294,13 +294,13 @@ func (m *MsgDeregisterOracle) Handle(ctx *Context, signer []byte) error {
 	if o.Stake > 0 {
 		seq := nextSeq(ctx.KV, keySeqOUnbond)
 		at := ctx.Now() + q.Unbonding
-		o.Unbonding = append(o.Unbonding, UnbondingEntry{Amount: o.Stake, ReleaseAt: at, Seq: seq})
+		o.Unbonding = append(o.Unbonding, UnbondingEntry{Amount: o.Stake, ReleaseAt: Time(at), Seq: seq})
 		ctx.KV.Set(mkKey(keyOQueue, be8(uint64(at)), signer, be8(seq)), []byte{})
 		ctx.Emit("oracle_unbond", "oracle", o.Address, "amount", o.Stake.String(), "release_at", itoa(at))
 		o.Stake = 0
 	}
 	o.Active = false
-	o.UpdatedAt = ctx.Now()
+	o.UpdatedAt = Time(ctx.Now())
 	setOracle(ctx.KV, signer, o)
 	setU64(ctx.KV, keyOracleCount, ActiveOracles(ctx.KV)-1)
 	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles-- })
@@ -390,7 +390,7 @@ func (m *MsgReport) Handle(ctx *Context, signer []byte) error {
 		if u.Status == UnitDeleted {
 			return Errf(CodeWrongState, "units[%d]: unit %s is deleted", i, um.Unit)
 		}
-		if u.CreatedAt >= epochEnd {
+		if u.CreatedAt.Unix() >= epochEnd {
 			return Errf(CodeWrongState, "units[%d]: unit %s was created after epoch %d ended", i, um.Unit, m.Epoch)
 		}
 		n, _ := parseUnitID(um.Unit)

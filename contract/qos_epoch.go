@@ -28,9 +28,9 @@ type uptimeEntry struct {
 
 // maintLog is an announced maintenance window and when it was announced.
 type maintLog struct {
-	Start       int64 `json:"start"`
-	End         int64 `json:"end"`
-	AnnouncedAt int64 `json:"announced_at"`
+	Start       Time `json:"start"`
+	End         Time `json:"end"`
+	AnnouncedAt Time `json:"announced_at"`
 }
 
 // UnitQoS is a unit's QoS state: score, rolling uptime window, scoring
@@ -81,7 +81,7 @@ type UnitQoS struct {
 	// and its current offer, so relaxing the SLA cannot dodge breaches on
 	// reservations that copied the old terms.
 	Strict      *SLAOffer `json:"strict_sla,omitempty"`
-	StrictUntil int64     `json:"strict_until,omitempty"`
+	StrictUntil Time      `json:"strict_until,omitempty"`
 }
 
 func unitQoSKey(n uint64) []byte { return mkKey(keyUnitQoS, be8(n)) }
@@ -265,7 +265,7 @@ func far(x, med uint32, bps uint32) bool {
 // overlaps the epoch and was announced before the epoch started.
 func (qs *UnitQoS) maintained(e, epoch int64) bool {
 	for _, w := range qs.Maint {
-		if w.AnnouncedAt <= e*epoch && w.Start < (e+1)*epoch && w.End > e*epoch {
+		if w.AnnouncedAt.Unix() <= e*epoch && w.Start.Unix() < (e+1)*epoch && w.End.Unix() > e*epoch {
 			return true
 		}
 	}
@@ -603,7 +603,7 @@ func strictest(a, b SLAOffer) SLAOffer {
 
 // judgedSLA is the offer epoch e is judged by.
 func (qs *UnitQoS) judgedSLA(u *Unit, e, epoch int64) SLAOffer {
-	if qs.Strict != nil && e*epoch < qs.StrictUntil {
+	if qs.Strict != nil && e*epoch < qs.StrictUntil.Unix() {
 		return strictest(u.SLA, *qs.Strict)
 	}
 	return u.SLA
@@ -620,12 +620,12 @@ func qosNoteSLA(kv KV, u *Unit, sla SLAOffer, now int64) {
 	n, _ := parseUnitID(u.ID)
 	qs := getUnitQoS(kv, n)
 	old := u.SLA
-	if qs.Strict != nil && now < qs.StrictUntil {
+	if qs.Strict != nil && now < qs.StrictUntil.Unix() {
 		old = strictest(old, *qs.Strict)
 	}
 	mp := getMarketParams(kv)
 	qs.Strict = &old
-	qs.StrictUntil = max(qs.StrictUntil, now+mp.Accept+mp.MaxTerm)
+	qs.StrictUntil = max(qs.StrictUntil, Time(now+mp.Accept+mp.MaxTerm))
 	setUnitQoS(kv, n, qs)
 }
 
@@ -640,18 +640,18 @@ func qosNoteMaintenance(kv KV, u *Unit, action string, now int64) {
 	f := frontier(kv)
 	k := 0
 	for _, w := range qs.Maint {
-		if w.Start > now || w.End <= (f+1)*q.Epoch {
+		if w.Start.Unix() > now || w.End.Unix() <= (f+1)*q.Epoch {
 			continue // superseded (a new action replaces future windows) or final
 		}
-		if action == MaintenanceEnd && w.End > now {
-			w.End = now
+		if action == MaintenanceEnd && w.End.Unix() > now {
+			w.End = Time(now)
 		}
 		qs.Maint[k] = w
 		k++
 	}
 	qs.Maint = qs.Maint[:k]
 	if action != MaintenanceEnd && u.Maintenance != nil {
-		qs.Maint = append(qs.Maint, maintLog{Start: u.Maintenance.Start, End: u.Maintenance.End, AnnouncedAt: now})
+		qs.Maint = append(qs.Maint, maintLog{Start: u.Maintenance.Start, End: u.Maintenance.End, AnnouncedAt: Time(now)})
 		if len(qs.Maint) > 16 {
 			qs.Maint = qs.Maint[len(qs.Maint)-16:]
 		}
@@ -695,7 +695,7 @@ func maintenanceSweep(kv KV, blk Block, q qosParams, fOld, fNew, cur int64, even
 			}
 			k := 0
 			for _, w := range qs.Maint {
-				if ok && u.Status != UnitDeleted && w.End > (fNew+1)*q.Epoch {
+				if ok && u.Status != UnitDeleted && w.End.Unix() > (fNew+1)*q.Epoch {
 					qs.Maint[k] = w
 					k++
 				}

@@ -177,7 +177,7 @@ func (c *EpochQoSCounts) add(o EpochQoSCounts) {
 // are processed, one or two epochs later).
 type EpochStats struct {
 	Epoch int64 `json:"epoch"`
-	Time  int64 `json:"time"` // block time of the snapshot; 0 if none was taken
+	Time  Time  `json:"time"` // block time of the snapshot; zero (null in JSON) if none was taken
 	NetworkStats
 	Escrowed    Amount         `json:"escrowed"`
 	Staked      Amount         `json:"staked"`
@@ -219,7 +219,7 @@ func snapshotEpoch(kv KV, blk Block, q qosParams, cur int64, events *[]Event) {
 	kv.Set(keySnap, be8(uint64(e)))
 	var es EpochStats
 	getJSON(kv, epochStatsKey(e), &es)
-	es.Epoch, es.Time, es.NetworkStats = e, blk.Time.Unix(), getStats(kv)
+	es.Epoch, es.Time, es.NetworkStats = e, Time(blk.Time.Unix()), getStats(kv)
 	es.Escrowed, es.Staked = PoolBalance(kv, PoolEscrow), PoolBalance(kv, PoolStake)
 	es.RewardsPool, es.Treasury = PoolBalance(kv, PoolRewards), PoolBalance(kv, PoolTreasury)
 	setJSON(kv, epochStatsKey(e), &es)
@@ -275,7 +275,7 @@ type StatsView struct {
 	ActiveOracles    uint64 `json:"active_oracles"`
 	Epoch            int64  `json:"epoch"`    // current epoch
 	Frontier         int64  `json:"frontier"` // last epoch whose QoS is final
-	AsOf             int64  `json:"as_of"`
+	AsOf             Time   `json:"as_of"`
 }
 
 // EpochStatsPage is the "stats/epochs" query result.
@@ -366,7 +366,7 @@ func qosQuery(kv KV, parts []string, q url.Values) (out []byte, ok bool, err err
 		v := StatsView{NetworkStats: getStats(kv), Escrowed: PoolBalance(kv, PoolEscrow), Staked: PoolBalance(kv, PoolStake),
 			RewardsPool: PoolBalance(kv, PoolRewards), Treasury: PoolBalance(kv, PoolTreasury),
 			CompensationPool: PoolBalance(kv, PoolCompensation), ActiveOracles: ActiveOracles(kv),
-			Epoch: epochOf(now, p.Epoch), Frontier: frontier(kv), AsOf: now}
+			Epoch: epochOf(now, p.Epoch), Frontier: frontier(kv), AsOf: Time(now)}
 		out, err = json.Marshal(v)
 	case len(parts) == 2 && parts[0] == "stats" && parts[1] == "epochs":
 		def := int64(-1)
@@ -398,7 +398,7 @@ func qosQuery(kv KV, parts []string, q url.Values) (out []byte, ok bool, err err
 			return nil, true, rerr
 		}
 		v := UnitQoSView{Unit: u.ID, Provider: u.Provider, Status: u.Status, Score: u.Score, SLA: u.SLA, UnitQoS: *qs,
-			AgeSeconds: max(marketNow(kv)-u.CreatedAt, 0), From: from, To: to, History: []UnitEpochQoS{}}
+			AgeSeconds: max(marketNow(kv)-u.CreatedAt.Unix(), 0), From: from, To: to, History: []UnitEpochQoS{}}
 		if j := qs.Compliant + qs.Breached; j > 0 {
 			v.ComplianceBps = uint32(qs.Compliant * BpsDenom / j)
 		}

@@ -218,7 +218,7 @@ func TestMarketEndToEnd(t *testing.T) {
 		t.Fatalf("reservation fee_bps %d, params %d", r.FeeBps, params.FeeBps)
 	}
 	pbs := new(big.Int).Mul(new(big.Int).SetUint64(uint64(r.StoragePrice)), new(big.Int).SetUint64(r.Bytes))
-	pbs.Mul(pbs, big.NewInt(r.ClosedAt-r.Start))
+	pbs.Mul(pbs, big.NewInt(int64(r.ClosedAt-r.Start)))
 	if pbs.String() != r.PaidPBS {
 		t.Fatalf("paid_pbs %s, want price x bytes x %ds = %s", r.PaidPBS, r.ClosedAt-r.Start, pbs)
 	}

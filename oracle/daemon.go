@@ -124,7 +124,7 @@ func (d *Daemon) Targets(ctx context.Context, before int64) ([]Target, error) {
 	endpoints := map[string]string{}
 	var out []Target
 	for _, u := range units {
-		if u.CreatedAt >= before {
+		if u.CreatedAt.Unix() >= before {
 			continue
 		}
 		pu, ok := endpoints[u.Provider]

@@ -70,7 +70,7 @@ for name in sorted(os.listdir(here)):
 
 doc = {"openapi": "3.0.3",
        "info": {"title": "Flashback Open API", "version": "1.0.0",
-                "description": "REST API of a Flashback node. JSON fields are snake_case, amounts are decimal strings of uflash, times are RFC 3339, errors are application/problem+json with a stable code."},
+                "description": "REST API of a Flashback node. JSON fields are snake_case, amounts are decimal strings of uflash, times are RFC 3339 UTC date-time strings (null while not yet set, e.g. a pending reservation's start), errors are application/problem+json with a stable code."},
        "paths": dict(sorted(paths.items())), "components": {"schemas": dict(sorted(schemas.items()))}}
 with open(os.path.join(here, "..", "openapi.json"), "w") as f:
     json.dump(doc, f, indent=2)

@@ -75,7 +75,7 @@ func accessKeyQueryCmd(g *globals) *cobra.Command {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ACCESS KEY ID\tRESERVATION\tPERM\tCREATED")
 				for _, k := range page.AccessKeys {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Reservation, k.Perm, time.Unix(k.CreatedAt, 0).UTC().Format(time.RFC3339))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Reservation, k.Perm, timeHuman(k.CreatedAt))
 				}
 				tw.Flush()
 				if page.NextCursor != "" {

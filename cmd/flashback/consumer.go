@@ -433,16 +433,16 @@ type lsObject struct {
 }
 
 type lsReservation struct {
-	Reservation string `json:"reservation"`
-	URL         string `json:"url"`
-	Status      string `json:"status"`
-	Unit        string `json:"unit"`
-	Provider    string `json:"provider"`
-	Bytes       uint64 `json:"bytes"`
-	StoredBytes uint64 `json:"stored_bytes"`
-	End         int64  `json:"end"`
-	AccessKeyID string `json:"access_key_id,omitempty"`
-	Endpoint    string `json:"endpoint,omitempty"`
+	Reservation string        `json:"reservation"`
+	URL         string        `json:"url"`
+	Status      string        `json:"status"`
+	Unit        string        `json:"unit"`
+	Provider    string        `json:"provider"`
+	Bytes       uint64        `json:"bytes"`
+	StoredBytes uint64        `json:"stored_bytes"`
+	End         contract.Time `json:"end"`
+	AccessKeyID string        `json:"access_key_id,omitempty"`
+	Endpoint    string        `json:"endpoint,omitempty"`
 }
 
 func lsCmd(g *globals) *cobra.Command {

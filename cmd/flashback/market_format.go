@@ -152,11 +152,12 @@ func durHuman(s int64) string {
 }
 
 // timeHuman shows unix seconds as RFC 3339 UTC, "-" for unset.
-func timeHuman(t int64) string {
+// timeHuman prints a contract time in RFC 3339 UTC, "-" when unset.
+func timeHuman(t contract.Time) string {
 	if t <= 0 {
 		return "-"
 	}
-	return time.Unix(t, 0).UTC().Format(time.RFC3339)
+	return t.String()
 }
 
 func pct(bps uint32) string {
