@@ -323,12 +323,19 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 		time.Since(t0).Round(time.Second), claimed, comp, st.Slashed, st.Compensation, st.Paid, st.OracleRewards)
 }
 
-// startQoSNode is startDevNode with the shorter QoS params patched into
-// the dev genesis before the node's first start.
+// startQoSNode is startDevNode with the shorter QoS params.
 func startQoSNode(t *testing.T, base int) (home, apiURL string, c *client.Client) {
 	t.Helper()
+	return startDevNodeParams(t, "e2e-qos", base, map[string]any{
+		"epoch_seconds": qosEpochSeconds, "score_period_epochs": qosScorePeriod, "uptime_window_epochs": qosUptimeWindow})
+}
+
+// startDevNodeParams is startDevNode with params (genesis JSON names)
+// patched into the dev genesis before the node's first start.
+func startDevNodeParams(t *testing.T, chainID string, base int, params map[string]any) (home, apiURL string, c *client.Client) {
+	t.Helper()
 	home = filepath.Join(t.TempDir(), "home")
-	run(t, "init", "--home", home, "--chain-id", "e2e-qos", "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
+	run(t, "init", "--home", home, "--chain-id", chainID, "--dev", "--base-port", fmt.Sprint(base), "--block-time", "200ms")
 	path := filepath.Join(home, "config", "genesis.json")
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -338,8 +345,10 @@ func startQoSNode(t *testing.T, base int) (home, apiURL string, c *client.Client
 	if err := json.Unmarshal(b, &g); err != nil {
 		t.Fatal(err)
 	}
-	params := g["app_state"].(map[string]any)["params"].(map[string]any)
-	params["epoch_seconds"], params["score_period_epochs"], params["uptime_window_epochs"] = qosEpochSeconds, qosScorePeriod, qosUptimeWindow
+	gp := g["app_state"].(map[string]any)["params"].(map[string]any)
+	for k, v := range params {
+		gp[k] = v
+	}
 	if b, err = json.MarshalIndent(g, "", "  "); err != nil {
 		t.Fatal(err)
 	}
