@@ -65,7 +65,7 @@ func (d *Daemon) EnsureRegistered(ctx context.Context, stake contract.Amount) (b
 	if ok {
 		return false, nil
 	}
-	if _, err := d.Signer.Submit(ctx, &contract.MsgRegisterOracle{Stake: stake}); err != nil {
+	if _, err := d.Signer.RegisterOracle(ctx, stake); err != nil {
 		return false, fmt.Errorf("register oracle: %w", err)
 	}
 	return true, nil
@@ -241,14 +241,13 @@ func (d *Daemon) waitEpochEnd(ctx context.Context, e int64) error {
 // was deleted or went away meanwhile) it retries once without the units
 // that are no longer there.
 func (d *Daemon) Submit(ctx context.Context, e int64, ms []Measurement) (*api.TxResult, error) {
-	msg := &contract.MsgReport{Epoch: e}
+	msg := contract.MsgReport{Epoch: e}
 	for _, m := range ms {
 		msg.Units = append(msg.Units, m.UnitMeasurement)
 	}
 	sort.Slice(msg.Units, func(i, j int) bool { return unitLess(msg.Units[i].Unit, msg.Units[j].Unit) })
-	tx, err := d.Signer.Submit(ctx, msg)
-	code := client.CodeOf(err)
-	if code != contract.CodeNotFound.Name() && code != contract.CodeWrongState.Name() {
+	tx, err := d.Signer.Report(ctx, msg)
+	if !client.IsCode(err, contract.CodeNotFound) && !client.IsCode(err, contract.CodeWrongState) {
 		return tx, err
 	}
 	kept := msg.Units[:0]
@@ -263,7 +262,7 @@ func (d *Daemon) Submit(ctx context.Context, e int64, ms []Measurement) (*api.Tx
 	}
 	d.logf("epoch %d: report refused (%v); retrying with %d units", e, err, len(kept))
 	msg.Units = kept
-	return d.Signer.Submit(ctx, msg)
+	return d.Signer.Report(ctx, msg)
 }
 
 // unitLess orders "unit-2" before "unit-10".

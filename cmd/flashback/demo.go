@@ -262,14 +262,10 @@ func runDemo(g *globals, keep bool) (err error) {
 				&contract.MsgStake{Amount: demoStake}); err != nil {
 				return "", fmt.Errorf("register %s: %w", name, err)
 			}
-			res, err := prov.Submit(ctx, &contract.MsgAddUnit{Kind: []string{"local", "s3"}[i], Region: "local", Country: "US",
+			if ids[i], _, err = prov.AddUnit(ctx, contract.MsgAddUnit{Kind: []string{"local", "s3"}[i], Region: "local", Country: "US",
 				Capacity: demoUnitSize, StoragePrice: price, EgressPrice: 10_000, AutoAccept: true,
-				SLA: contract.SLAOffer{MaxP95LatencyMs: 2000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 1000, Durability: true}})
-			if err != nil {
+				SLA: contract.SLAOffer{MaxP95LatencyMs: 2000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 1000, Durability: true}}); err != nil {
 				return "", fmt.Errorf("add unit of %s: %w", name, err)
-			}
-			if ids[i] = client.EventAttr(res, "unit_added", "unit"); ids[i] == "" {
-				return "", errors.New("unit_added event without a unit id")
 			}
 		}
 		d.unitA, d.unitB = ids[0], ids[1]
@@ -386,11 +382,10 @@ func runDemo(g *globals, keep bool) (err error) {
 	ok = ok && d.step("alice reserves on unit A and on unit B", 20*time.Second, func(ctx context.Context) (string, error) {
 		var ids [2]string
 		for i, u := range []string{d.unitA, d.unitB} {
-			res, err := d.alice.Submit(ctx, &contract.MsgReserve{Unit: u, Bytes: demoResSize, Term: demoResTerm, EgressBytes: 1 << 30, MaxPrice: demoPriceA})
-			if err != nil {
+			var err error
+			if ids[i], _, err = d.alice.Reserve(ctx, contract.MsgReserve{Unit: u, Bytes: demoResSize, Term: demoResTerm, EgressBytes: 1 << 30, MaxPrice: demoPriceA}); err != nil {
 				return "", fmt.Errorf("reserve on %s: %w", u, err)
 			}
-			ids[i] = client.EventAttr(res, "reservation_created", "id")
 			r, err := d.c.Reservation(ctx, ids[i])
 			if err != nil {
 				return "", err
@@ -446,11 +441,10 @@ func runDemo(g *globals, keep bool) (err error) {
 		}); err != nil {
 			return "", fmt.Errorf("unit %s never had final revenue to claim: %w", d.unitA, err)
 		}
-		res, err := d.provA.Submit(ctx, &contract.MsgClaim{Unit: d.unitA})
+		amt, _, err := d.provA.Claim(ctx, d.unitA)
 		if err != nil {
 			return "", fmt.Errorf("claim: %w", err)
 		}
-		amt, _ := contract.ParseAmount(client.EventAttr(res, "claim", "amount"))
 		d.rep.Payment.Provider, d.rep.Payment.Unit, d.rep.Payment.Claimed = d.provA.Address(), d.unitA, amt
 		if amt == 0 {
 			return "", errors.New("the claim paid nothing")
@@ -489,18 +483,17 @@ func runDemo(g *globals, keep bool) (err error) {
 			d.unitB, d.rep.Breach.Epochs, strings.Join(d.rep.Breach.Terms, ", "), float64(q.UptimeBps)/100, client.FormatAmount(q.Slashed)), nil
 	})
 	ok = ok && d.step("alice is compensated for the breach", 40*time.Second, func(ctx context.Context) (string, error) {
-		var res *api.TxResult
+		var amt contract.Amount
 		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
 			var err error
-			res, err = d.alice.Submit(ctx, &contract.MsgClaimCompensation{Reservation: d.resB})
-			if client.CodeOf(err) == contract.CodeNotFound.Name() {
+			amt, _, err = d.alice.ClaimCompensation(ctx, d.resB)
+			if client.IsCode(err, contract.CodeNotFound) {
 				return false, nil // nothing distributed yet
 			}
 			return err == nil, err
 		}); err != nil {
 			return "", fmt.Errorf("claim compensation on %s: %w", d.resB, err)
 		}
-		amt, _ := contract.ParseAmount(client.EventAttr(res, "compensation_paid", "amount"))
 		d.rep.Compensation.Reservation, d.rep.Compensation.Consumer, d.rep.Compensation.Amount = d.resB, d.alice.Address(), amt
 		if amt == 0 {
 			return "", errors.New("the compensation claim paid nothing")

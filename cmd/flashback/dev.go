@@ -112,13 +112,11 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	if len(units.Units) > 0 {
 		unit = units.Units[0].ID
 	} else {
-		res, err := prov.Submit(ctx, &contract.MsgAddUnit{Kind: "local", Region: "local", Country: "US", Capacity: devUnitSize,
+		if unit, _, err = prov.AddUnit(ctx, contract.MsgAddUnit{Kind: "local", Region: "local", Country: "US", Capacity: devUnitSize,
 			StoragePrice: 1_000_000, EgressPrice: 10_000, AutoAccept: true,
-			SLA: contract.SLAOffer{MaxP95LatencyMs: 1000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 500, Durability: true}})
-		if err != nil {
+			SLA: contract.SLAOffer{MaxP95LatencyMs: 1000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 500, Durability: true}}); err != nil {
 			return fmt.Errorf("add dev unit: %w", err)
 		}
-		unit = client.EventAttr(res, "unit_added", "unit")
 	}
 	cfg := &daemon.Config{Node: apiURL, ProviderKey: "provider", Listen: s3Addr, MetricsListen: metricsAddr, Region: "us-east-1",
 		Units: map[string]backend.Config{unit: {Kind: backend.KindLocal, Local: &backend.LocalConfig{Root: filepath.Join(g.home, "unit-data", unit)}}}}
@@ -134,11 +132,9 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	if len(rs.Reservations) > 0 {
 		resID = rs.Reservations[0].ID
 	} else {
-		res, err := alice.Submit(ctx, &contract.MsgReserve{Unit: unit, Bytes: devResSize, Term: devResTerm, EgressBytes: devResSize, MaxPrice: 1_000_000})
-		if err != nil {
+		if resID, _, err = alice.Reserve(ctx, contract.MsgReserve{Unit: unit, Bytes: devResSize, Term: devResTerm, EgressBytes: devResSize, MaxPrice: 1_000_000}); err != nil {
 			return fmt.Errorf("dev reservation: %w", err)
 		}
-		resID = client.EventAttr(res, "reservation_created", "id")
 	}
 	envPath := filepath.Join(g.home, "dev.env")
 	env, _ := readEnvFile(envPath)

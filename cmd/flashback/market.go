@@ -28,16 +28,15 @@ type txOut struct {
 	Reservation string `json:"reservation,omitempty"`
 }
 
-// send signs msgs with the named key, broadcasts and waits for the commit.
-// A committed but failed tx returns its result and a *client.TxError.
-func (g *globals) send(from string, msgs ...contract.Msg) (*api.TxResult, error) {
+// signer returns a Signer for the named key and a context bounding one tx
+// (the caller cancels it).
+func (g *globals) signer(from string) (*client.Signer, context.Context, context.CancelFunc, error) {
 	priv, err := g.privKey(from)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	return g.client().Signer(priv).Submit(ctx, msgs...)
+	return g.client().Signer(priv), ctx, cancel, nil
 }
 
 // leaf builds a tx command with a required --from flag; run returns the
@@ -271,8 +270,13 @@ func unitTxCmd(g *globals) *cobra.Command {
 			}
 			m := &contract.MsgAddUnit{Kind: af.kind, Region: af.region, Country: af.country, Capacity: capacity,
 				StoragePrice: price, EgressPrice: egress, SLA: sla, Features: af.features(all, contract.Features{}), AutoAccept: af.autoAccept}
-			res, err := g.send(addFromKey, m)
-			return g.printTxOut(res, err, txOut{Unit: client.EventAttr(res, "unit_added", "unit")})
+			s, ctx, cancel, err := g.signer(addFromKey)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			id, res, err := s.AddUnit(ctx, *m)
+			return g.printTxOut(res, err, txOut{Unit: id})
 		},
 	}
 	af.add(add, true)
@@ -419,8 +423,13 @@ func reserveCmd(g *globals) *cobra.Command {
 				}
 				m.MaxPrice = u.StoragePrice
 			}
-			res, err := g.send(from, m)
-			return g.printTxOut(res, err, txOut{Reservation: client.EventAttr(res, "reservation_created", "id")})
+			s, ctx, cancel, err := g.signer(from)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			id, res, err := s.Reserve(ctx, *m)
+			return g.printTxOut(res, err, txOut{Reservation: id})
 		},
 	}
 	cmd.Flags().StringVar(&size, "size", "", "capacity to reserve: bytes or with a unit (10GiB)")
