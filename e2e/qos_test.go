@@ -243,10 +243,26 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !ov.Active || ov.Reports < 2 || ov.InMedian == 0 {
+		if !ov.Active || ov.Reports < 2 || ov.InMedian == 0 || ov.Rewards == 0 {
 			t.Errorf("oracle %s: %+v", o, ov.Oracle)
 		}
 	}
+
+	// B's slashes come out of its stake (1000 FLASH bonded, one unit).
+	eventually(t, 10*time.Second, func() error {
+		q, err := c.UnitQoS(ctx, unitB, client.EpochRange{})
+		if err != nil {
+			return err
+		}
+		pv, err := c.Provider(ctx, provB)
+		if err != nil {
+			return err
+		}
+		if q.Slashed == 0 || pv.Stake+q.Slashed != 1_000_000_000 {
+			return fmt.Errorf("provider B stake %d with %d slashed from its unit", pv.Stake, q.Slashed)
+		}
+		return nil
+	})
 
 	// A is paid: alice's reservation on A pays, and provider A claims its
 	// final revenue; its balance grows by the claim less its own tx fees.
