@@ -86,7 +86,7 @@ func New(node Node) *Server {
 
 func (s *Server) handle(method, path string, h http.HandlerFunc) {
 	s.routes = append(s.routes, Route{Method: method, Path: path})
-	s.mux.HandleFunc(method+" "+path, h)
+	s.mux.HandleFunc(method+" "+path, s.validated(method, path, h))
 }
 
 // Routes lists the served endpoints.

@@ -1,0 +1,371 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/chain"
+	"github.com/flashback-network/flashback/client"
+	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/keyring"
+)
+
+func freeBasePort(t *testing.T) int {
+	t.Helper()
+	for try := 0; try < 100; try++ {
+		base := 30000 + int(time.Now().UnixNano()%20000)
+		ok := true
+		for p := base; p < base+3 && ok; p++ {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			ln.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free ports")
+	return 0
+}
+
+// specNode is a real in-process node with the REST API in front of it.
+type specNode struct {
+	srv     *httptest.Server
+	c       *client.Client
+	signers map[string]*client.Signer
+	params  contract.Params
+}
+
+func startSpecNode(t *testing.T) *specNode {
+	t.Helper()
+	home, err := os.MkdirTemp("", "flashback-apispec-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 50 && os.RemoveAll(home) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	p := chain.DevParams()
+	p.EpochSeconds = 2
+	if err := chain.Init(chain.InitOptions{Home: home, ChainID: "apispec", Dev: true, BlockTime: 100 * time.Millisecond,
+		BasePort: freeBasePort(t), Params: &p}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := chain.StartNode(home, chain.NodeOptions{LogLevel: "error"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(n.RPC))
+	t.Cleanup(func() { srv.Close(); _ = n.Stop() })
+	kr, err := keyring.Open(filepath.Join(home, "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn := &specNode{srv: srv, c: client.New(srv.URL), signers: map[string]*client.Signer{}, params: p}
+	for _, name := range chain.DevKeys {
+		k, err := kr.PrivKey(name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sn.signers[name] = sn.c.Signer(k)
+	}
+	return sn
+}
+
+// call sends a request and checks the request and the response against
+// openapi.json with openapi3filter: status, content type and body shape.
+func (sn *specNode) call(t *testing.T, method, template string, pathParams map[string]string, query string, body []byte) (int, []byte) {
+	t.Helper()
+	route := api.SpecRoute(method, template)
+	if route == nil {
+		t.Fatalf("%s %s is not in openapi.json", method, template)
+	}
+	path := template
+	for k, v := range pathParams {
+		path = strings.ReplaceAll(path, "{"+k+"}", v)
+	}
+	url := sn.srv.URL + path
+	if query != "" {
+		url += "?" + query
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Validate against a fresh copy of the request (its body was sent).
+	vreq, _ := http.NewRequest(method, url, nil)
+	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: pathParams, Route: route,
+		Options: &openapi3filter.Options{ExcludeRequestBody: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Body: io.NopCloser(bytes.NewReader(got)), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		t.Errorf("%s %s -> %d %s disagrees with openapi.json: %v\nbody: %.2000s", method, path+"?"+query, resp.StatusCode, resp.Header.Get("Content-Type"), err, got)
+	}
+	return resp.StatusCode, got
+}
+
+func (sn *specNode) get(t *testing.T, template string, pp map[string]string, query string, want int) []byte {
+	t.Helper()
+	st, body := sn.call(t, "GET", template, pp, query, nil)
+	if st != want {
+		t.Errorf("GET %s %v ?%s: status %d, want %d: %s", template, pp, query, st, want, body)
+	}
+	return body
+}
+
+var rfc3339UTC = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$`)
+
+// checkTimes fails unless every named field found anywhere in body is an
+// RFC 3339 UTC string (or null where allowed).
+func checkTimes(t *testing.T, what string, body []byte, fields ...string) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	want := map[string]bool{}
+	for _, f := range fields {
+		want[f] = true
+	}
+	seen := map[string]bool{}
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case map[string]any:
+			for k, v := range x {
+				if want[k] {
+					if s, ok := v.(string); ok && rfc3339UTC.MatchString(s) {
+						seen[k] = true
+					} else if v != nil {
+						t.Errorf("%s: %s is %v (%T), want an RFC 3339 UTC string", what, k, v, v)
+					}
+				}
+				walk(v)
+			}
+		case []any:
+			for _, v := range x {
+				walk(v)
+			}
+		}
+	}
+	walk(v)
+	for _, f := range fields {
+		if !seen[f] {
+			t.Errorf("%s: no %s time in %.1500s", what, f, body)
+		}
+	}
+}
+
+// TestEveryRouteMatchesSpec runs a real node with a provider, units, a
+// pending and an active reservation, an access key and an oracle that
+// reported an epoch, calls every route (successes and errors) and validates
+// each response against openapi.json, so the server and the spec cannot
+// disagree about shapes, status codes or content types.
+func TestEveryRouteMatchesSpec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	sn := startSpecNode(t)
+	ctx := context.Background()
+	prov, alice, orc := sn.signers["provider"], sn.signers["alice"], sn.signers["oracle"]
+	p := sn.params
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	bridgeKey, err := ecdh.X25519().GenerateKey(rand.Reader)
+	must("bridge key", err)
+	_, err = prov.RegisterProvider(ctx, contract.MsgRegisterProvider{Name: "spec", Endpoint: "http://127.0.0.1:1", BridgePubKey: bridgeKey.PublicKey().Bytes()})
+	must("register provider", err)
+	_, err = prov.Stake(ctx, 2*p.MinUnitStake+1_000_000)
+	must("stake", err)
+	_, err = prov.Unstake(ctx, 1_000_000) // an unbonding entry
+	must("unstake", err)
+	addUnit := func(auto bool) string {
+		id, _, err := prov.AddUnit(ctx, contract.MsgAddUnit{Kind: "local", Region: "eu-central", Country: "DE", Capacity: 100 << 30,
+			StoragePrice: 2_000_000, EgressPrice: 10_000, AutoAccept: auto, SLA: contract.SLAOffer{MaxP95LatencyMs: 1000}})
+		must("add unit", err)
+		return id
+	}
+	unitA, unitB := addUnit(true), addUnit(false)
+	st, err := sn.c.Status(ctx)
+	must("status", err)
+	now := st.LatestBlockTime.Unix()
+	_, err = prov.UnitMaintenance(ctx, contract.MsgUnitMaintenance{Unit: unitB, Action: contract.MaintenanceAnnounce, WindowStart: now + 3600, WindowEnd: now + 7200})
+	must("announce maintenance", err)
+	resA, _, err := alice.Reserve(ctx, contract.MsgReserve{Unit: unitA, Bytes: 1 << 30, Term: 86400, EgressBytes: 1 << 30, MaxPrice: 2_000_000})
+	must("reserve", err)
+	resB, _, err := alice.Reserve(ctx, contract.MsgReserve{Unit: unitB, Bytes: 1 << 30, Term: 86400, MaxPrice: 2_000_000})
+	must("reserve pending", err)
+	key, err := alice.CreateAccessKey(ctx, resA, contract.PermWrite)
+	must("access key", err)
+	_, err = orc.RegisterOracle(ctx, p.MinOracleStake)
+	must("register oracle", err)
+	u, err := sn.c.Unit(ctx, unitA)
+	must("unit", err)
+	created := u.CreatedAt.Unix() / p.EpochSeconds
+	reported := false
+	for deadline := time.Now().Add(30 * time.Second); !reported && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		st, err := sn.c.Status(ctx)
+		must("status", err)
+		e := st.LatestBlockTime.Unix()/p.EpochSeconds - 1
+		if e <= created {
+			continue
+		}
+		_, err = orc.Report(ctx, contract.MsgReport{Epoch: e, Units: []contract.UnitMeasurement{
+			{Unit: unitA, Probes: 5, Successes: 5, P50Ms: 2, P95Ms: 3, DownMbps: 100, UpMbps: 50, IntegrityPassed: 1}}})
+		if client.IsCode(err, contract.CodeLateReport) {
+			continue
+		}
+		must("report", err)
+		reported = true
+	}
+	if !reported {
+		t.Fatal("no QoS report went in within 30s")
+	}
+	time.Sleep(time.Duration(2*p.EpochSeconds) * time.Second) // let the reported epoch be processed
+
+	provAddr, aliceAddr, orcAddr := prov.Address(), alice.Address(), orc.Address()
+	none := map[string]string(nil)
+	id := func(k, v string) map[string]string { return map[string]string{k: v} }
+
+	// ---- successes, with times as RFC 3339 ----
+	sn.get(t, "/healthz", none, "", 200)
+	sn.get(t, "/openapi.json", none, "", 200)
+	sn.get(t, "/v1/status", none, "", 200)
+	sn.get(t, "/v1/blocks/{height}", id("height", "1"), "", 200)
+	sn.get(t, "/v1/accounts/{address}", id("address", aliceAddr), "", 200)
+	sn.get(t, "/v1/params", none, "", 200)
+	sn.get(t, "/v1/supply", none, "", 200)
+	body := sn.get(t, "/v1/providers", none, "limit=5&all=true", 200)
+	checkTimes(t, "providers", body, "registered_at", "updated_at", "release_at")
+	body = sn.get(t, "/v1/providers/{address}", id("address", provAddr), "", 200)
+	checkTimes(t, "provider", body, "registered_at", "updated_at", "release_at")
+	sn.get(t, "/v1/providers/{address}/score", id("address", provAddr), "", 200)
+	body = sn.get(t, "/v1/units", none, "region=eu-central&min_free=1GiB&sort=price&limit=10", 200)
+	checkTimes(t, "units", body, "created_at", "updated_at", "accrued_to", "start", "end")
+	body = sn.get(t, "/v1/units/{id}", id("id", unitB), "", 200)
+	checkTimes(t, "unit with a maintenance window", body, "created_at", "updated_at", "start", "end")
+	body = sn.get(t, "/v1/units/{id}/qos", id("id", unitA), "", 200)
+	var q contract.UnitQoSView
+	must("unit qos", json.Unmarshal(body, &q))
+	if len(q.History) == 0 {
+		t.Errorf("unit %s has no QoS history after a report: %s", unitA, body)
+	}
+	body = sn.get(t, "/v1/units/{id}/qos", id("id", unitB), "", 200)
+	checkTimes(t, "unit qos maintenance log", body, "announced_at", "start", "end")
+	body = sn.get(t, "/v1/reservations", none, "consumer="+aliceAddr+"&limit=10", 200)
+	checkTimes(t, "reservations", body, "created_at", "start", "end", "settled_to", "as_of", "accept_by")
+	body = sn.get(t, "/v1/reservations/{id}", id("id", resB), "", 200)
+	if !bytes.Contains(body, []byte(`"start":null`)) || !bytes.Contains(body, []byte(`"accept_by":"`)) {
+		t.Errorf("pending reservation: want start null and accept_by a time: %s", body)
+	}
+	sn.get(t, "/v1/reservations/{id}", id("id", resA), "", 200)
+	sn.get(t, "/v1/quote", none, "bytes=10GiB&term=30d&egress=1GiB", 200)
+	body = sn.get(t, "/v1/stats", none, "", 200)
+	checkTimes(t, "stats", body, "as_of")
+	body = sn.get(t, "/v1/stats/epochs", none, "", 200)
+	checkTimes(t, "epoch stats", body, "time")
+	body = sn.get(t, "/v1/oracles", none, "all=true", 200)
+	checkTimes(t, "oracles", body, "registered_at", "updated_at")
+	sn.get(t, "/v1/oracles/{address}", id("address", orcAddr), "", 200)
+	body = sn.get(t, "/v1/accesskeys", none, "reservation="+resA, 200)
+	checkTimes(t, "access keys", body, "created_at")
+	sn.get(t, "/v1/accesskeys", none, "provider="+provAddr, 200)
+	sn.get(t, "/v1/accesskeys/{id}", id("id", key.AccessKeyID), "", 200)
+
+	// A tx through POST /v1/txs, then GET /v1/txs/{hash}.
+	raw, err := alice.Sign(ctx, "spec", &contract.MsgSend{To: sn.signers["bob"].Address(), Amount: 1})
+	must("sign", err)
+	txBody, _ := json.Marshal(api.TxRequest{Tx: raw})
+	status, got := sn.call(t, "POST", "/v1/txs", none, "", txBody)
+	var tr api.TxResult
+	if status != 200 || json.Unmarshal(got, &tr) != nil || tr.Code != 0 {
+		t.Fatalf("POST /v1/txs: %d %s", status, got)
+	}
+	sn.get(t, "/v1/txs/{hash}", id("hash", tr.Hash), "", 200)
+
+	// ---- errors, with their stable codes ----
+	errCase := func(method, template string, pp map[string]string, query string, body []byte, status int, code string) {
+		t.Helper()
+		st, got := sn.call(t, method, template, pp, query, body)
+		var pb api.ErrorBody
+		if st != status || json.Unmarshal(got, &pb) != nil || pb.Code != code {
+			t.Errorf("%s %s %v ?%s: %d %s, want %d %s", method, template, pp, query, st, got, status, code)
+		}
+	}
+	errCase("GET", "/v1/blocks/{height}", id("height", "0"), "", nil, 400, "invalid_query")
+	errCase("GET", "/v1/blocks/{height}", id("height", "tall"), "", nil, 400, "invalid_query")
+	errCase("GET", "/v1/blocks/{height}", id("height", "999999999"), "", nil, 404, "not_found")
+	errCase("GET", "/v1/accounts/{address}", id("address", "fb1nope"), "", nil, 400, "invalid_address")
+	errCase("GET", "/v1/txs/{hash}", id("hash", "zz"), "", nil, 400, "invalid_query")
+	errCase("GET", "/v1/txs/{hash}", id("hash", strings.Repeat("AB", 32)), "", nil, 404, "not_found")
+	errCase("GET", "/v1/providers", none, "limit=0", nil, 400, "invalid_query")
+	errCase("GET", "/v1/providers", none, "limit=101", nil, 400, "invalid_query")
+	errCase("GET", "/v1/providers", none, "all=maybe", nil, 400, "invalid_query")
+	errCase("GET", "/v1/providers", none, "colour=blue", nil, 400, "invalid_query")
+	errCase("GET", "/v1/providers/{address}", id("address", "nope"), "", nil, 400, "invalid_address")
+	errCase("GET", "/v1/providers/{address}", id("address", aliceAddr), "", nil, 404, "not_found")
+	errCase("GET", "/v1/providers/{address}/score", id("address", "nope"), "", nil, 400, "invalid_address")
+	errCase("GET", "/v1/units", none, "kind=floppy", nil, 400, "invalid_query")
+	errCase("GET", "/v1/units", none, "min_score=101", nil, 400, "invalid_query")
+	errCase("GET", "/v1/units", none, "provider=fb1nope", nil, 400, "invalid_address")
+	errCase("GET", "/v1/units/{id}", id("id", "unit-999"), "", nil, 404, "not_found")
+	errCase("GET", "/v1/units/{id}", id("id", "bogus"), "", nil, 404, "not_found")
+	errCase("GET", "/v1/units/{id}/qos", id("id", "bogus"), "", nil, 404, "not_found")
+	errCase("GET", "/v1/units/{id}/qos", id("id", unitA), "from=-1", nil, 400, "invalid_query")
+	errCase("GET", "/v1/reservations", none, "status=dormant", nil, 400, "invalid_query")
+	errCase("GET", "/v1/reservations", none, "consumer=nobody", nil, 400, "invalid_address")
+	errCase("GET", "/v1/reservations/{id}", id("id", "res-999"), "", nil, 404, "not_found")
+	errCase("GET", "/v1/quote", none, "term=30d", nil, 400, "invalid_query")
+	errCase("GET", "/v1/stats/epochs", none, "from=x", nil, 400, "invalid_query")
+	errCase("GET", "/v1/oracles/{address}", id("address", "nope"), "", nil, 400, "invalid_address")
+	errCase("GET", "/v1/oracles/{address}", id("address", aliceAddr), "", nil, 404, "not_found")
+	errCase("GET", "/v1/accesskeys", none, "", nil, 400, "invalid_query")
+	errCase("GET", "/v1/accesskeys/{id}", id("id", "NOSUCHKEY0000000"), "", nil, 404, "not_found")
+	errCase("POST", "/v1/txs", none, "", []byte(`{"tx": 5}`), 400, "invalid_request")
+	errCase("POST", "/v1/txs", none, "", []byte(`{"wait": true}`), 400, "invalid_request")
+	errCase("POST", "/v1/txs", none, "", []byte(`not json`), 400, "invalid_request")
+	errCase("POST", "/v1/txs", none, "", []byte(`{"tx": "AAAA", "wait": "yes"}`), 400, "invalid_request")
+	errCase("POST", "/v1/txs", none, "", txBody, 409, "bad_sequence") // the same tx again
+}
