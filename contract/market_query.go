@@ -38,7 +38,10 @@ type ReservationView struct {
 	// Paid is storage (with fee) accrued so far plus egress paid (with fee).
 	Paid            Amount `json:"paid"`
 	RemainingEscrow Amount `json:"remaining_escrow"`
-	AsOf            Time   `json:"as_of"`
+	// CompensationOwed is breach compensation earned and not yet paid
+	// (qos/claim_compensation pays it; close and term end do too).
+	CompensationOwed Amount `json:"compensation_owed"`
+	AsOf             Time   `json:"as_of"`
 }
 
 // QuoteItem is one unit that fits a quote request and what it would cost.
@@ -80,6 +83,7 @@ func reservationView(kv KV, r *Reservation) ReservationView {
 			pbs := accruedPBS(kv, u, r, t, getMarketParams(kv))
 			storage, _ = toAmount(grossCeil(pbs, r.FeeBps), "storage")
 			storage = min(storage, r.StorageEsc)
+			v.CompensationOwed = compOwedAmount(kv, u, r)
 		}
 	}
 	v.Paid = storage + r.EgressPaid + r.EgressFee

@@ -220,3 +220,18 @@ func addCompDust(kv KV, v *big.Int) error {
 	kv.Set(keyCompDust, []byte(bs(d)))
 	return nil
 }
+
+// compOwedAmount is what an active reservation would collect now, in whole
+// uflash (the view of compCollect, without its writes).
+func compOwedAmount(kv KV, u *Unit, r *Reservation) Amount {
+	n, _ := parseUnitID(u.ID)
+	owed := compOwed(kv, n, getUnitQoS(kv, n), r)
+	if owed.Sign() <= 0 {
+		return 0
+	}
+	a, err := toAmount(owed.Quo(owed, compScale), "compensation")
+	if err != nil {
+		return 0
+	}
+	return a
+}

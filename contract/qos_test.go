@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"strings"
@@ -225,6 +226,19 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	if o1.InMedian != 1 || o1.Outliers != 0 || o3.InMedian != 0 || o3.Outliers != 1 || o1.Rewards != 26 {
 		t.Fatalf("o1 %+v o3 %+v", o1, o3)
 	}
+	// The views show what each reservation is owed before anyone collects.
+	owed := func(id string) Amount {
+		t.Helper()
+		var v ReservationView
+		out, err := Query(h.blk, "reservations/"+id)
+		if err != nil || json.Unmarshal(out, &v) != nil {
+			t.Fatalf("reservation %s view: %v %s", id, err, out)
+		}
+		return v.CompensationOwed
+	}
+	if o1, o2, o3 := owed("res-1"), owed("res-2"), owed("res-3"); o1 != 149 || o2 != 299 || o3 != 0 {
+		t.Fatalf("compensation owed in the views: %d %d %d, want 149 299 0", o1, o2, o3)
+	}
 	// alice closes: compensation 150 and no storage charge for epoch e.
 	a := h.bal("alice")
 	closeT := h.now
@@ -248,6 +262,9 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	}
 	if r := h.exec("bob", &MsgClaimCompensation{Reservation: "res-2"}); r.Code != CodeNotFound {
 		t.Fatalf("second claim: %s", r.Log)
+	}
+	if o := owed("res-2"); o != 0 {
+		t.Fatalf("res-2 still owed %d after its claim", o)
 	}
 	h.ok("carol", &MsgCloseReservation{resRef{"res-3"}})
 	if h.res("res-3").Compensation != 0 {

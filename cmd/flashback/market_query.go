@@ -249,6 +249,9 @@ func reservationQuery(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "paid:\t%s\n", amt(r.Paid))
 				fmt.Fprintf(tw, "refunded:\t%s\n", amt(r.Refunded))
 				fmt.Fprintf(tw, "compensation:\t%s\n", amt(r.Compensation))
+				if r.CompensationOwed > 0 {
+					fmt.Fprintf(tw, "compensation owed:\t%s (tx reservation claim-compensation %s)\n", amt(r.CompensationOwed), r.ID)
+				}
 				fmt.Fprintf(tw, "remaining escrow:\t%s\n", amt(r.RemainingEscrow))
 				fmt.Fprintf(tw, "as of:\t%s\n", timeHuman(r.AsOf))
 				tw.Flush()
