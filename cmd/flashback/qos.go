@@ -31,6 +31,7 @@ func qosQueryCmds(g *globals) []*cobra.Command {
 			return g.print(s, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintf(tw, "epoch\t%d (QoS final through %d)\n", s.Epoch, s.Frontier)
+				fmt.Fprintf(tw, "as of\t%s\n", timeHuman(s.AsOf))
 				fmt.Fprintf(tw, "providers / units / oracles\t%d / %d / %d active\n", s.Providers, s.Units, s.ActiveOracles)
 				fmt.Fprintf(tw, "capacity offered / reserved / used\t%s / %s / %s\n", gib(s.CapacityOffered), gib(s.CapacityReserved), gib(s.CapacityUsed))
 				fmt.Fprintf(tw, "live reservations\t%d\n", s.LiveReservations)
@@ -57,9 +58,9 @@ func qosQueryCmds(g *globals) []*cobra.Command {
 			}
 			return g.print(p, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "EPOCH\tUNITS\tRESERVATIONS\tPAID\tSLASHED\tREPORTED\tCOMPLIANT\tBREACHED\tNO QUORUM")
+				fmt.Fprintln(tw, "EPOCH\tTIME\tUNITS\tRESERVATIONS\tPAID\tSLASHED\tREPORTED\tCOMPLIANT\tBREACHED\tNO QUORUM")
 				for _, e := range p.Epochs {
-					fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\n", e.Epoch, e.Units, e.LiveReservations, e.Paid, e.Slashed,
+					fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\n", e.Epoch, timeHuman(e.Time), e.Units, e.LiveReservations, e.Paid, e.Slashed,
 						e.QoS.Reported, e.QoS.Compliant, e.QoS.Breached, e.QoS.NoQuorum)
 				}
 				tw.Flush()
@@ -119,9 +120,9 @@ func qosQueryCmds(g *globals) []*cobra.Command {
 			}
 			return g.print(p, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ADDRESS\tSTAKE\tACTIVE")
+				fmt.Fprintln(tw, "ADDRESS\tSTAKE\tACTIVE\tREGISTERED")
 				for _, o := range p.Oracles {
-					fmt.Fprintf(tw, "%s\t%s\t%v\n", o.Address, o.Stake, o.Active)
+					fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", o.Address, o.Stake, o.Active, timeHuman(o.RegisteredAt))
 				}
 				tw.Flush()
 				if p.NextCursor != "" {
