@@ -303,6 +303,12 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What is owed shows before it is collected (more breached epochs may
+	// become final before the claim lands, never fewer).
+	rb0, err := c.Reservation(ctx, resB)
+	if err != nil {
+		t.Fatal(err)
+	}
 	comp := txEventAmount(t, fb("tx", "reservation", "claim-compensation", resB, "--from", "alice", "-o", "json"), "compensation_paid")
 	aliceAfter, err := c.Account(ctx, alice)
 	if err != nil {
@@ -317,6 +323,9 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	}
 	if rb.Compensation != comp {
 		t.Errorf("%s compensation %d, want the %d claimed", resB, rb.Compensation, comp)
+	}
+	if rb0.CompensationOwed == 0 || rb0.CompensationOwed > comp {
+		t.Errorf("%s showed %d owed before a claim that paid %d", resB, rb0.CompensationOwed, comp)
 	}
 	// The healthy unit was never breached: nothing to claim there, refused
 	// with the stable code.
