@@ -6,13 +6,9 @@ import (
 	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,31 +18,10 @@ import (
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/chain"
+	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract"
-	"github.com/flashback-network/flashback/keyring"
 )
-
-func freeBasePort(t *testing.T) int {
-	t.Helper()
-	for try := 0; try < 100; try++ {
-		base := 30000 + int(time.Now().UnixNano()%20000)
-		ok := true
-		for p := base; p < base+3 && ok; p++ {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			ln.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free ports")
-	return 0
-}
 
 // specNode is a real in-process node with the REST API in front of it.
 type specNode struct {
@@ -58,38 +33,14 @@ type specNode struct {
 
 func startSpecNode(t *testing.T) *specNode {
 	t.Helper()
-	home, err := os.MkdirTemp("", "flashback-apispec-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 50 && os.RemoveAll(home) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
 	p := chain.DevParams()
 	p.EpochSeconds = 2
-	if err := chain.Init(chain.InitOptions{Home: home, ChainID: "apispec", Dev: true, BlockTime: 100 * time.Millisecond,
-		BasePort: freeBasePort(t), Params: &p}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := chain.StartNode(home, chain.NodeOptions{LogLevel: "error"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(n.RPC))
-	t.Cleanup(func() { srv.Close(); _ = n.Stop() })
-	kr, err := keyring.Open(filepath.Join(home, "keyring"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dev := chaintest.StartDev(t, "apispec", chaintest.Options{Params: &p})
+	srv := httptest.NewServer(api.New(dev.Node.RPC))
+	t.Cleanup(srv.Close)
 	sn := &specNode{srv: srv, c: client.New(srv.URL), signers: map[string]*client.Signer{}, params: p}
 	for _, name := range chain.DevKeys {
-		k, err := kr.PrivKey(name, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sn.signers[name] = sn.c.Signer(k)
+		sn.signers[name] = sn.c.Signer(dev.Key(t, name))
 	}
 	return sn
 }

@@ -3,17 +3,15 @@ package chain_test
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/chain"
+	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract"
-	"github.com/flashback-network/flashback/keyring"
 )
 
 // TestArchiveServesPrunedHistory runs a node that keeps only 2 epochs of QoS
@@ -24,38 +22,13 @@ func TestArchiveServesPrunedHistory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a node through ~10 epochs")
 	}
-	home, err := os.MkdirTemp("", "flashback-archive-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 50 && os.RemoveAll(home) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
 	p := chain.DevParams()
 	p.EpochSeconds = 2
 	p.HistoryEpochs = 2
-	if err := chain.Init(chain.InitOptions{Home: home, ChainID: "archive", Dev: true, BlockTime: 100 * time.Millisecond, BasePort: freePort(t), Params: &p}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := chain.StartNode(home, chain.NodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(n.RPC))
+	dev := chaintest.StartDev(t, "archive", chaintest.Options{Params: &p})
+	srv := httptest.NewServer(api.New(dev.Node.RPC))
 	c := client.New(srv.URL)
-	kr, err := keyring.Open(filepath.Join(home, "keyring"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer := func(name string) *client.Signer {
-		k, err := kr.PrivKey(name, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.Signer(k)
-	}
+	signer := func(name string) *client.Signer { return c.Signer(dev.Key(t, name)) }
 	prov, orc := signer("provider"), signer("oracle")
 	ctx := context.Background()
 	submit := func(s *client.Signer, msgs ...contract.Msg) {
@@ -117,17 +90,11 @@ func TestArchiveServesPrunedHistory(t *testing.T) {
 		t.Fatalf("%d epoch snapshots for epochs %d..%d", len(epochs.Epochs), r.From, last)
 	}
 	srv.Close()
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	dev.Stop(t)
 
 	// The archive is on disk: a restarted node serves the same history.
-	n2, err := chain.StartNode(home, chain.NodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n2.Stop()
-	srv2 := httptest.NewServer(api.New(n2.RPC))
+	dev.Start(t)
+	srv2 := httptest.NewServer(api.New(dev.Node.RPC))
 	defer srv2.Close()
 	c2 := client.New(srv2.URL)
 	again, err := c2.UnitQoS(ctx, "unit-1", r)

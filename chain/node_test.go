@@ -4,17 +4,15 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/chain"
+	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract"
-	"github.com/flashback-network/flashback/keyring"
 )
 
 // TestSupplyInvariantOverRandomSends runs a real in-process node and checks
@@ -22,20 +20,6 @@ import (
 // overdrafts) go through the REST API; then restarts the node and checks
 // that it resumes at the same height and app hash.
 func TestSupplyInvariantOverRandomSends(t *testing.T) {
-	// Not t.TempDir: CometBFT's address book may still be written for a
-	// moment after Stop, which makes TempDir's strict cleanup fail.
-	home, err := os.MkdirTemp("", "flashback-invariant-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 50 && os.RemoveAll(home) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	if err := chain.Init(chain.InitOptions{Home: home, ChainID: "invariant", Dev: true, BlockTime: 100 * time.Millisecond, BasePort: freePort(t)}); err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var violations []string
 	blocks := 0
@@ -47,24 +31,12 @@ func TestSupplyInvariantOverRandomSends(t *testing.T) {
 			violations = append(violations, err.Error())
 		}
 	}
-	n, err := chain.StartNode(home, chain.NodeOptions{AfterBlock: check, LogOutput: nil, LogLevel: "error"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(n.RPC))
+	dev := chaintest.StartDev(t, "invariant", chaintest.Options{AfterBlock: check})
+	srv := httptest.NewServer(api.New(dev.Node.RPC))
 	c := client.New(srv.URL)
-
-	kr, err := keyring.Open(filepath.Join(home, "keyring"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var signers []*client.Signer
 	for _, name := range chain.DevKeys {
-		k, err := kr.PrivKey(name, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		signers = append(signers, c.Signer(k))
+		signers = append(signers, c.Signer(dev.Key(t, name)))
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -99,9 +71,7 @@ func TestSupplyInvariantOverRandomSends(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Close()
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	dev.Stop(t)
 	mu.Lock()
 	if len(violations) > 0 || blocks == 0 {
 		t.Fatalf("after %d blocks, invariant violations: %v", blocks, violations)
@@ -109,11 +79,8 @@ func TestSupplyInvariantOverRandomSends(t *testing.T) {
 	mu.Unlock()
 
 	// Restart: the app resumes where consensus is.
-	n2, err := chain.StartNode(home, chain.NodeOptions{AfterBlock: check})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n2.Stop()
+	dev.Start(t)
+	n2 := dev.Node
 	info, err := n2.RPC.ABCIInfo(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,133 @@
+// Package chaintest starts real in-process nodes for tests: a dev home in a
+// temporary directory on free ports, started and stopped with the test. It
+// imports only chain, so the tests of api and client can use it too.
+package chaintest
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/flashback-network/flashback/chain"
+	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/keyring"
+)
+
+// FreeBasePort returns a port p with p, p+1 and p+2 free on 127.0.0.1 (a
+// node's P2P, RPC and REST API ports).
+func FreeBasePort(t testing.TB) int {
+	t.Helper()
+	for try := 0; try < 100; try++ {
+		base := 30000 + int(time.Now().UnixNano()%20000)
+		ok := true
+		for p := base; p < base+3 && ok; p++ {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			ln.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free ports")
+	return 0
+}
+
+// TempHome is a directory removed after the test. Not t.TempDir: CometBFT
+// may still write its address book for a moment after Stop, which makes
+// TempDir's strict cleanup fail; this one retries.
+func TempHome(t testing.TB, prefix string) string {
+	t.Helper()
+	home, err := os.MkdirTemp("", "flashback-"+prefix+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 50 && os.RemoveAll(home) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return home
+}
+
+// Options configure a dev node.
+type Options struct {
+	// Params default to chain.DevParams().
+	Params *contract.Params
+	// BlockTime defaults to 100 ms.
+	BlockTime time.Duration
+	// AfterBlock is passed to the node (invariant checks).
+	AfterBlock func(kv contract.KV, height int64)
+}
+
+// Dev is a dev home (funded dev keys in genesis) with its node running.
+type Dev struct {
+	Home   string
+	Node   *chain.Node
+	Params contract.Params
+	opts   Options
+}
+
+// StartDev initializes a dev home for chainID and starts its node; the
+// node stops when the test ends (or at Stop).
+func StartDev(t testing.TB, chainID string, o Options) *Dev {
+	t.Helper()
+	p := chain.DevParams()
+	if o.Params != nil {
+		p = *o.Params
+	}
+	if o.BlockTime == 0 {
+		o.BlockTime = 100 * time.Millisecond
+	}
+	d := &Dev{Home: TempHome(t, chainID), Params: p, opts: o}
+	if err := chain.Init(chain.InitOptions{Home: d.Home, ChainID: chainID, Dev: true, BlockTime: o.BlockTime, BasePort: FreeBasePort(t), Params: &p}); err != nil {
+		t.Fatal(err)
+	}
+	d.Start(t)
+	return d
+}
+
+// Start starts the node on the home (again, after Stop).
+func (d *Dev) Start(t testing.TB) {
+	t.Helper()
+	n, err := chain.StartNode(d.Home, chain.NodeOptions{AfterBlock: d.opts.AfterBlock, LogLevel: "error"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Node = n
+	t.Cleanup(func() { d.Stop(t) })
+}
+
+// Stop stops the node if it runs.
+func (d *Dev) Stop(t testing.TB) {
+	t.Helper()
+	if d.Node == nil {
+		return
+	}
+	n := d.Node
+	d.Node = nil
+	if err := n.Stop(); err != nil {
+		t.Errorf("stop node: %v", err)
+	}
+}
+
+// Key is a dev key's private key from the home's keyring.
+func (d *Dev) Key(t testing.TB, name string) ed25519.PrivateKey {
+	t.Helper()
+	kr, err := keyring.Open(filepath.Join(d.Home, "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := kr.PrivKey(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
