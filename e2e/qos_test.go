@@ -192,17 +192,25 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 
 	// A: every judged epoch compliant, none breached; reports from both
 	// oracles whenever there was a quorum.
+	// On a loaded machine an oracle can run out of epoch before its write
+	// and read-back probe (it reports what it measured), so integrity
+	// checks are required in some epoch, not in each.
+	integrity := false
 	for _, h := range qa.History {
 		switch h.Status {
 		case contract.QoSCompliant:
-			if h.Reporters != 2 || h.Successes == 0 || h.IntegrityPassed == 0 {
+			if h.Reporters != 2 || h.Successes == 0 || h.IntegrityFailed != 0 {
 				t.Errorf("%s epoch %d compliant with %+v", unitA, h.Epoch, h)
 			}
+			integrity = integrity || h.IntegrityPassed > 0
 		case contract.QoSNoQuorum:
 			// An oracle joined mid-epoch: not the provider's fault.
 		default:
 			t.Errorf("%s (healthy) epoch %d is %s: %+v", unitA, h.Epoch, h.Status, h)
 		}
+	}
+	if !integrity {
+		t.Errorf("%s: no compliant epoch had a passed integrity check: %+v", unitA, qa.History)
 	}
 	if qa.Breached != 0 || qa.Slashed != 0 {
 		t.Errorf("%s (healthy): %d breached epochs, %d slashed", unitA, qa.Breached, qa.Slashed)
