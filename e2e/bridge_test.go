@@ -38,14 +38,9 @@ func TestBridgeOnChain(t *testing.T) {
 
 	s3Addr := fmt.Sprintf("127.0.0.1:%d", base+10)
 	dataDir := filepath.Join(t.TempDir(), "unit-data")
-	var initOut struct {
-		PubKey string `json:"bridge_pub_key"`
-	}
-	if err := json.Unmarshal([]byte(fb("bridge", "init", "--unit", "unit-1="+"local:"+dataDir, "--listen", s3Addr,
-		"--metrics-listen", fmt.Sprintf("127.0.0.1:%d", base+11), "-o", "json")), &initOut); err != nil || initOut.PubKey == "" {
-		t.Fatalf("bridge init: %v %+v", err, initOut)
-	}
-	fb("tx", "provider", "register", "--name", "bridge e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", initOut.PubKey, "--from", "provider")
+	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1="+"local:"+dataDir, "--listen", s3Addr,
+		"--metrics-listen", fmt.Sprintf("127.0.0.1:%d", base+11), "-o", "json"), "bridge_pub_key")
+	fb("tx", "provider", "register", "--name", "bridge e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
 	fb("tx", "provider", "stake", "1000FLASH", "--from", "provider")
 	fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
 		"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")

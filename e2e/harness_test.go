@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -207,4 +208,19 @@ func startBridge(t *testing.T, home, apiURL string) {
 			t.Logf("bridge.log:\n%s", b)
 		}
 	})
+}
+
+// jsonString is the non-empty string field of a command's `-o json`
+// output (a created id, a bridge key); the test fails without it.
+func jsonString(t *testing.T, out, field string) string {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("output is not JSON (%v):\n%s", err, out)
+	}
+	s, _ := v[field].(string)
+	if s == "" {
+		t.Fatalf("output has no %q:\n%s", field, out)
+	}
+	return s
 }

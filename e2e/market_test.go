@@ -350,16 +350,7 @@ func TestMarketLifecycleCLI(t *testing.T) {
 		}
 		return u
 	}
-	reservedID := func(out string) string {
-		t.Helper()
-		var v struct {
-			Reservation string `json:"reservation"`
-		}
-		if err := json.Unmarshal([]byte(out), &v); err != nil || v.Reservation == "" {
-			t.Fatalf("reserve output %q: %v", out, err)
-		}
-		return v.Reservation
-	}
+	reservedID := func(out string) string { t.Helper(); return jsonString(t, out, "reservation") }
 	prov := strings.TrimSpace(fb("keys", "show", "provider"))
 	bob := strings.TrimSpace(fb("keys", "show", "bob"))
 	params, err := c.Params(ctx)

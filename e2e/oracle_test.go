@@ -42,14 +42,9 @@ func TestOracleOnChain(t *testing.T) {
 
 	s3Addr := fmt.Sprintf("127.0.0.1:%d", base+10)
 	opsAddr := fmt.Sprintf("127.0.0.1:%d", base+10+oracle.PortOffset)
-	var initOut struct {
-		PubKey string `json:"bridge_pub_key"`
-	}
-	if err := json.Unmarshal([]byte(fb("bridge", "init", "--unit", "unit-1=local:"+filepath.Join(t.TempDir(), "unit-1"), "--listen", s3Addr,
-		"--metrics-listen", opsAddr, "-o", "json")), &initOut); err != nil || initOut.PubKey == "" {
-		t.Fatalf("bridge init: %v %+v", err, initOut)
-	}
-	fb("tx", "provider", "register", "--name", "oracle e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", initOut.PubKey, "--from", "provider")
+	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1=local:"+filepath.Join(t.TempDir(), "unit-1"), "--listen", s3Addr,
+		"--metrics-listen", opsAddr, "-o", "json"), "bridge_pub_key")
+	fb("tx", "provider", "register", "--name", "oracle e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
 	fb("tx", "provider", "stake", "2000FLASH", "--from", "provider")
 	for range 2 {
 		fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",

@@ -85,30 +85,15 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	if err := os.WriteFile(badBackend, []byte(`{"kind":"s3","s3":{"endpoint":"http://127.0.0.1:1","bucket":"gone","path_style":true,"access_key_id":"x","secret_access_key":"x"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bridgePub := func(out string) string {
-		t.Helper()
-		var v struct {
-			PubKey string `json:"bridge_pub_key"`
-		}
-		if err := json.Unmarshal([]byte(out), &v); err != nil || v.PubKey == "" {
-			t.Fatalf("bridge init: %v\n%s", err, out)
-		}
-		return v.PubKey
-	}
+	bridgePub := func(out string) string { t.Helper(); return jsonString(t, out, "bridge_pub_key") }
 	pubA := bridgePub(fb("bridge", "init", "--unit", "unit-1=local:"+filepath.Join(t.TempDir(), "unit-1"), "--listen", s3A, "--metrics-listen", opsA, "-o", "json"))
 	pubB := bridgePub(fbB("bridge", "init", "--unit", "unit-2=@"+badBackend, "--listen", s3B, "--metrics-listen", opsB, "-o", "json"))
 
 	addUnit := func(f func(...string) string, kind string) string {
 		t.Helper()
-		var out struct {
-			Unit string `json:"unit"`
-		}
-		if err := json.Unmarshal([]byte(f("tx", "unit", "add", "--kind", kind, "--region", "eu-central", "--country", "DE", "--capacity", "100GiB",
+		return jsonString(t, f("tx", "unit", "add", "--kind", kind, "--region", "eu-central", "--country", "DE", "--capacity", "100GiB",
 			"--price", "2FLASH", "--egress-price", "0.01FLASH", "--sla-latency-ms", "5000", "--sla-uptime", "50", "--durability",
-			"--auto-accept", "--from", "provider", "-o", "json")), &out); err != nil {
-			t.Fatal(err)
-		}
-		return out.Unit
+			"--auto-accept", "--from", "provider", "-o", "json"), "unit")
 	}
 	fb("tx", "provider", "register", "--name", "healthy", "--endpoint", "http://"+s3A, "--bridge-pubkey", pubA, "--from", "provider")
 	fb("tx", "provider", "stake", "1000FLASH", "--from", "provider")
@@ -135,13 +120,7 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	// alice reserves on both units.
 	reserve := func(unit string) string {
 		t.Helper()
-		var out struct {
-			Reservation string `json:"reservation"`
-		}
-		if err := json.Unmarshal([]byte(fb("tx", "reserve", unit, "--size", "10GiB", "--term", "30d", "--egress", "1GiB", "--from", "alice", "-o", "json")), &out); err != nil || out.Reservation == "" {
-			t.Fatalf("reserve on %s: %v %+v", unit, err, out)
-		}
-		return out.Reservation
+		return jsonString(t, fb("tx", "reserve", unit, "--size", "10GiB", "--term", "30d", "--egress", "1GiB", "--from", "alice", "-o", "json"), "reservation")
 	}
 	resA, resB := reserve(unitA), reserve(unitB)
 
