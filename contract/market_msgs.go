@@ -414,6 +414,9 @@ func (m *MsgUnitMaintenance) ValidateBasic() error {
 		if m.WindowEnd <= 0 || m.WindowStart < 0 || (m.WindowStart > 0 && m.WindowEnd <= m.WindowStart) {
 			return Errf(CodeInvalidMessage, "window_end must be after window_start (unix seconds)")
 		}
+		if m.WindowEnd > int64(MaxTime) {
+			return Errf(CodeInvalidMessage, "window_end %d is after %s", m.WindowEnd, MaxTime)
+		}
 	case MaintenanceEnd:
 	default:
 		return Errf(CodeInvalidMessage, "action %q must be start, end or announce", m.Action)

@@ -340,6 +340,8 @@ func TestMarketUnitMessages(t *testing.T) {
 		{name: "maintenance decommissioning", signer: "prov", msg: &MsgUnitMaintenance{Unit: "unit-3", Action: "start", WindowEnd: 1_800_000_000}, code: CodeWrongState},
 		{name: "maintenance wrong signer", signer: "bob", msg: &MsgUnitMaintenance{Unit: "unit-1", Action: "start", WindowEnd: 1_800_000_000}, code: CodeUnauthorized},
 		{name: "maintenance bad action", signer: "prov", msg: &MsgUnitMaintenance{Unit: "unit-1", Action: "pause"}, code: CodeInvalidMessage},
+		// Year 24152: RFC 3339 cannot write it (found by FuzzTimeJSON).
+		{name: "maintenance past year 9999", signer: "prov", msg: &MsgUnitMaintenance{Unit: "unit-1", Action: "announce", WindowStart: 1_800_000_000, WindowEnd: 700_000_000_000}, code: CodeInvalidMessage},
 		{name: "decommission ok", signer: "prov", msg: &MsgDecommissionUnit{Unit: "unit-1"}, check: func(t *testing.T, h *mkt) {
 			if h.unit("unit-1").Status != UnitDecommissioning {
 				t.Fatal("status")

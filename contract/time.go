@@ -19,6 +19,10 @@ import (
 // integers, and so do tx message fields (their signed encoding is canonical).
 type Time int64
 
+// MaxTime is the last second RFC 3339 can write, 9999-12-31T23:59:59Z: the
+// latest time a tx may name.
+const MaxTime Time = 253402300799
+
 // Unix is t in unix seconds.
 func (t Time) Unix() int64 { return int64(t) }
 
@@ -36,12 +40,18 @@ func (t Time) String() string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// MarshalJSON writes an RFC 3339 UTC string, or null for the zero Time.
+// MarshalJSON writes an RFC 3339 UTC string, or null for the zero Time. A
+// time outside the years 0000-9999, which RFC 3339 cannot write (block time
+// never gets there, but a tx may name one), is written as unix seconds, so
+// that every Time decodes back to itself.
 func (t Time) MarshalJSON() ([]byte, error) {
 	if t == 0 {
 		return []byte("null"), nil
 	}
 	u := t.UTC()
+	if y := u.Year(); y < 0 || y > 9999 {
+		return strconv.AppendInt(nil, int64(t), 10), nil
+	}
 	b := make([]byte, 0, len(time.RFC3339)+2)
 	b = append(b, '"')
 	b = u.AppendFormat(b, time.RFC3339)
