@@ -267,14 +267,24 @@ type TxResult struct {
 
 const maxRequestBody = 2 * tx.MaxTxBytes
 
-func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
+// readBody reads a request body of at most maxRequestBody bytes; past that,
+// or on a read error, it answers the request and returns false.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
-		return
+		return nil, false
 	}
 	if len(body) > maxRequestBody {
 		writeContractError(w, contract.CodeTxTooLarge, fmt.Sprintf("request is over %d bytes", maxRequestBody))
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
 		return
 	}
 	var req TxRequest

@@ -83,14 +83,8 @@ func (s *Server) validated(method, path string, h http.HandlerFunc) http.Handler
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body []byte
 		if route.Operation.RequestBody != nil {
-			var err error
-			body, err = io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
-				return
-			}
-			if len(body) > maxRequestBody {
-				writeContractError(w, contract.CodeTxTooLarge, fmt.Sprintf("request is over %d bytes", maxRequestBody))
+			var ok bool
+			if body, ok = readBody(w, r); !ok {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))

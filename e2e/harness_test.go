@@ -8,7 +8,6 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/keyring"
 )
@@ -63,26 +63,7 @@ func runErr(args ...string) (string, error) {
 }
 
 // freeBase finds n*10 consecutive free ports starting at a multiple of 10.
-func freeBase(t *testing.T, n int) int {
-	t.Helper()
-	for try := 0; try < 200; try++ {
-		base := 20000 + 10*int(time.Now().UnixNano()%3000)
-		ok := true
-		for p := base; p < base+10*n && ok; p++ {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			ln.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range")
-	return 0
-}
+func freeBase(t *testing.T, n int) int { t.Helper(); return chaintest.FreePortRange(t, 10*n) }
 
 // proc is a running node subprocess.
 type proc struct {

@@ -19,12 +19,16 @@ import (
 
 // FreeBasePort returns a port p with p, p+1 and p+2 free on 127.0.0.1 (a
 // node's P2P, RPC and REST API ports).
-func FreeBasePort(t testing.TB) int {
+func FreeBasePort(t testing.TB) int { t.Helper(); return FreePortRange(t, 3) }
+
+// FreePortRange returns a multiple of 10, p, with p..p+n-1 free on
+// 127.0.0.1 when it was checked.
+func FreePortRange(t testing.TB, n int) int {
 	t.Helper()
-	for try := 0; try < 100; try++ {
-		base := 30000 + int(time.Now().UnixNano()%20000)
+	for try := 0; try < 200; try++ {
+		base := 20000 + 10*int(time.Now().UnixNano()%3000)
 		ok := true
-		for p := base; p < base+3 && ok; p++ {
+		for p := base; p < base+n && ok; p++ {
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 			if err != nil {
 				ok = false
@@ -36,7 +40,7 @@ func FreeBasePort(t testing.TB) int {
 			return base
 		}
 	}
-	t.Fatal("no free ports")
+	t.Fatalf("no %d free ports", n)
 	return 0
 }
 
