@@ -28,7 +28,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/flashback-network/flashback/storage"
 	"github.com/gofiber/fiber/v3"
 	"github.com/valyala/fasthttp"
 	"github.com/versity/versitygw/s3api"
@@ -42,8 +42,8 @@ type Config struct {
 	// Backends maps unit ids to their storage backends; a reservation is
 	// served only if its unit has one. Backend, when set, serves units not
 	// in Backends.
-	Backends     map[string]backend.Backend
-	Backend      backend.Backend
+	Backends     map[string]storage.Backend
+	Backend      storage.Backend
 	Keys         Keys
 	Reservations Reservations
 	// VirtualHostDomain enables virtual-host style addressing
@@ -191,7 +191,7 @@ func (b *Bridge) Shutdown(ctx context.Context) error {
 }
 
 // lookupRes resolves a bucket name to a reservation served by this bridge.
-func (b *Bridge) lookupRes(bucket string) (Reservation, backend.Backend, bool) {
+func (b *Bridge) lookupRes(bucket string) (Reservation, storage.Backend, bool) {
 	if bucket == "" {
 		return Reservation{}, nil, false
 	}

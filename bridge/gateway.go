@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/flashback-network/flashback/storage"
 	vbackend "github.com/versity/versitygw/backend"
 	"github.com/versity/versitygw/s3api/middlewares"
 	"github.com/versity/versitygw/s3api/utils"
@@ -20,7 +20,7 @@ import (
 	"github.com/versity/versitygw/s3response"
 )
 
-// gateway implements versitygw's backend.Backend on top of the units'
+// gateway implements versitygw's storage.Backend on top of the units'
 // storage backends: bucket = reservation, object key = "<reservation>/<key>"
 // in the reservation's unit backend. Operations it does not implement answer
 // NotImplemented (through the embedded BackendUnsupported).
@@ -43,7 +43,7 @@ func (g *gateway) String() string { return "flashback" }
 // bucketRef is a resolved bucket.
 type bucketRef struct {
 	res Reservation
-	be  backend.Backend
+	be  storage.Backend
 	st  *resState
 }
 
@@ -91,10 +91,10 @@ func objectKey(p *string) (string, error) {
 	if strings.HasPrefix(k, mpuDir) {
 		return "", invalidKey(k, "the prefix "+mpuDir+" is reserved")
 	}
-	if len(k) > backend.MaxKeyLen {
-		return "", s3err.GetKeyTooLongErr(int64(len(k)), backend.MaxKeyLen)
+	if len(k) > storage.MaxKeyLen {
+		return "", s3err.GetKeyTooLongErr(int64(len(k)), storage.MaxKeyLen)
 	}
-	if err := backend.ValidateKey(k); err != nil {
+	if err := storage.ValidateKey(k); err != nil {
 		return "", invalidKey(k, "not storable")
 	}
 	return k, nil
@@ -109,13 +109,13 @@ func s3Error(err error, key string) error {
 		return se
 	}
 	switch {
-	case errors.Is(err, backend.ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		return s3err.GetAPIError(s3err.ErrNoSuchKey)
-	case errors.Is(err, backend.ErrInvalidRange):
+	case errors.Is(err, storage.ErrInvalidRange):
 		return s3err.GetAPIError(s3err.ErrInvalidRange)
-	case errors.Is(err, backend.ErrInvalidKey):
+	case errors.Is(err, storage.ErrInvalidKey):
 		return invalidKey(key, "not storable")
-	case errors.Is(err, backend.ErrSizeMismatch):
+	case errors.Is(err, storage.ErrSizeMismatch):
 		return s3err.GetAPIError(s3err.ErrIncompleteBody)
 	}
 	return err
@@ -175,13 +175,13 @@ func (k *keyLocks) lock(key string) func() {
 }
 
 // existing returns the size and ETag of the object at bkey, if any.
-func existing(ctx context.Context, be backend.Backend, bkey string) (backend.ObjectInfo, bool, error) {
+func existing(ctx context.Context, be storage.Backend, bkey string) (storage.ObjectInfo, bool, error) {
 	info, err := be.Head(ctx, bkey)
-	if errors.Is(err, backend.ErrNotFound) {
-		return backend.ObjectInfo{}, false, nil
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.ObjectInfo{}, false, nil
 	}
 	if err != nil {
-		return backend.ObjectInfo{}, false, err
+		return storage.ObjectInfo{}, false, err
 	}
 	return info, true, nil
 }
@@ -340,30 +340,30 @@ func toFields(a types.ChecksumAlgorithm, v string) checksumFields {
 // and on any failure nothing is visible and nothing is charged. It returns
 // the stored object's info.
 func (g *gateway) write(ctx context.Context, br bucketRef, bkey string, body io.Reader, size int64,
-	meta backend.ObjectMeta, check func(old backend.ObjectInfo, exists bool) error) (backend.ObjectInfo, error) {
+	meta storage.ObjectMeta, check func(old storage.ObjectInfo, exists bool) error) (storage.ObjectInfo, error) {
 	if size < 0 {
-		return backend.ObjectInfo{}, s3err.GetAPIError(s3err.ErrMissingContentLength)
+		return storage.ObjectInfo{}, s3err.GetAPIError(s3err.ErrMissingContentLength)
 	}
 	unlock := g.b.locks.lock(bkey)
 	defer unlock()
 	old, exists, err := existing(ctx, br.be, bkey)
 	if err != nil {
-		return backend.ObjectInfo{}, s3Error(err, bkey)
+		return storage.ObjectInfo{}, s3Error(err, bkey)
 	}
 	if check != nil {
 		if err := check(old, exists); err != nil {
-			return backend.ObjectInfo{}, err
+			return storage.ObjectInfo{}, err
 		}
 	}
 	delta := size - old.Size
 	if err := br.st.reserve(br.res, delta); err != nil {
-		return backend.ObjectInfo{}, err
+		return storage.ObjectInfo{}, err
 	}
 	lb := &limitedBody{r: body, max: size, res: br.st, m: g.b.metrics}
 	info, err := br.be.Put(ctx, bkey, lb, size, meta)
 	if err != nil {
 		br.st.release(delta)
-		return backend.ObjectInfo{}, s3Error(bodyError(lb, err), bkey)
+		return storage.ObjectInfo{}, s3Error(bodyError(lb, err), bkey)
 	}
 	br.st.commit(delta, info.Size-old.Size)
 	br.st.ingress.Add(info.Size)
@@ -383,9 +383,9 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
-	meta := backend.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
+	meta := storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
 	info, err := g.write(ctx, br, br.key(key), body, deref(in.ContentLength), meta,
-		func(old backend.ObjectInfo, exists bool) error {
+		func(old storage.ObjectInfo, exists bool) error {
 			return vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists)
 		})
 	if err != nil {
@@ -407,7 +407,7 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 // objectRange resolves a Range header against an object's size: the
 // backend range (nil: whole object), the length served and the
 // Content-Range header value ("" when not a range response).
-func objectRange(hdr string, size int64) (*backend.Range, int64, string, error) {
+func objectRange(hdr string, size int64) (*storage.Range, int64, string, error) {
 	start, length, ok, err := vbackend.ParseObjectRange(size, hdr)
 	if err != nil {
 		return nil, 0, "", err
@@ -416,7 +416,7 @@ func objectRange(hdr string, size int64) (*backend.Range, int64, string, error) 
 		return nil, size, "", nil
 	}
 	end := start + length - 1
-	return &backend.Range{Start: start, End: end}, length, fmt.Sprintf("bytes %d-%d/%d", start, end, size), nil
+	return &storage.Range{Start: start, End: end}, length, fmt.Sprintf("bytes %d-%d/%d", start, end, size), nil
 }
 
 func preconditions(ifMatch, ifNoneMatch *string, ifMod, ifUnmod *time.Time) vbackend.PreConditions {
@@ -440,11 +440,11 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	}
 
 	var (
-		rng     *backend.Range
+		rng     *storage.Range
 		length  int64
 		crange  string
 		rc      io.ReadCloser
-		info    backend.ObjectInfo
+		info    storage.ObjectInfo
 		release = func() {}
 	)
 	if rangeHdr == "" && !hasPreconditions(pre) {
@@ -642,7 +642,7 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	}
 
 	bkey := dst.key(dstKey)
-	var info backend.ObjectInfo
+	var info storage.ObjectInfo
 	if src.be == dst.be && !replace {
 		// Native copy, under the destination's quota.
 		unlock := g.b.locks.lock(bkey)
@@ -669,9 +669,9 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			return out, s3Error(err, srcKey)
 		}
 		defer rc.Close()
-		meta := backend.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: sinfo2.UserMeta}
+		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: sinfo2.UserMeta}
 		if replace {
-			meta = backend.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
+			meta = storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
 		}
 		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)
 		if err != nil {
@@ -688,7 +688,7 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 
 // listEntry is one entry of a listing: an object or a common prefix.
 type listEntry struct {
-	obj    *backend.ObjectInfo // key relative to the bucket
+	obj    *storage.ObjectInfo // key relative to the bucket
 	prefix string
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
-	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/flashback-network/flashback/storage"
 )
 
 // Test keys and reservations of the standard fixture.
@@ -43,7 +43,7 @@ type fixture struct {
 	addr   string
 	keys   *StaticKeys
 	res    *StaticReservations
-	local  *backend.Local
+	local  *storage.Local
 	sniff  *sniffer
 	closed bool
 }
@@ -52,7 +52,7 @@ type fixtureOpts struct {
 	tls        bool
 	vhost      string
 	dir        string
-	backendFor func(dir string) backend.Backend
+	backendFor func(dir string) storage.Backend
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -61,7 +61,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	local, err := backend.NewLocal(backend.LocalConfig{Root: dir})
+	local, err := storage.NewLocal(storage.LocalConfig{Root: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		Reservation{ID: "res-elsewhere", QuotaBytes: 1 << 30, EgressBytes: -1, Unit: "unit-not-here"},
 	)
 	b, err := New(Config{
-		Backends:          map[string]backend.Backend{"unit-a": local},
+		Backends:          map[string]storage.Backend{"unit-a": local},
 		Keys:              keys,
 		Reservations:      res,
 		VirtualHostDomain: o.vhost,

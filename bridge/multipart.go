@@ -17,7 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/flashback-network/flashback/storage"
 	vbackend "github.com/versity/versitygw/backend"
 	"github.com/versity/versitygw/s3err"
 	"github.com/versity/versitygw/s3response"
@@ -71,7 +71,7 @@ func (g *gateway) upload(ctx context.Context, br bucketRef, id, key string) (upl
 		return m, s3err.GetNoSuchUploadErr(id)
 	}
 	rc, _, err := br.be.Get(ctx, metaKey(br, id), nil)
-	if errors.Is(err, backend.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return m, s3err.GetNoSuchUploadErr(id)
 	}
 	if err != nil {
@@ -103,7 +103,7 @@ func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 	if err != nil {
 		return out, err
 	}
-	if _, err := g.write(ctx, br, metaKey(br, id), bytes.NewReader(data), int64(len(data)), backend.ObjectMeta{ContentType: "application/json"}, nil); err != nil {
+	if _, err := g.write(ctx, br, metaKey(br, id), bytes.NewReader(data), int64(len(data)), storage.ObjectMeta{ContentType: "application/json"}, nil); err != nil {
 		return out, err
 	}
 	br.st.ingress.Add(-int64(len(data))) // bookkeeping, not client ingress
@@ -131,7 +131,7 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	if err != nil {
 		return nil, err
 	}
-	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), backend.ObjectMeta{}, nil)
+	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), storage.ObjectMeta{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +358,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	// No quota check: the parts are already charged, and once they are
 	// deleted below the object takes no more than they did (the bytes of
 	// parts left out of the list are given back).
-	info, err := backend.Compose(ctx, br.be, bkey, keys, backend.ObjectMeta{ContentType: m.ContentType, UserMeta: m.UserMeta})
+	info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType, UserMeta: m.UserMeta})
 	if err != nil {
 		return out, "", s3Error(err, key)
 	}

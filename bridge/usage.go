@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/flashback-network/flashback/storage"
 	"github.com/versity/versitygw/s3err"
 )
 
@@ -52,7 +52,7 @@ func (r *resState) keyLock(key string) *sync.Mutex {
 
 // load sums the sizes of everything under the reservation's prefix (hidden
 // multipart parts included) once.
-func (r *resState) load(ctx context.Context, be backend.Backend) error {
+func (r *resState) load(ctx context.Context, be storage.Backend) error {
 	if r.loaded.Load() {
 		return nil
 	}

@@ -11,38 +11,38 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashback-network/flashback/bridge/backend"
 	"github.com/flashback-network/flashback/probe"
+	"github.com/flashback-network/flashback/storage"
 )
 
 // slow delays every read.
 type slow struct {
-	backend.Backend
+	storage.Backend
 	d time.Duration
 }
 
-func (s slow) Get(ctx context.Context, key string, rng *backend.Range) (io.ReadCloser, backend.ObjectInfo, error) {
+func (s slow) Get(ctx context.Context, key string, rng *storage.Range) (io.ReadCloser, storage.ObjectInfo, error) {
 	time.Sleep(s.d)
 	return s.Backend.Get(ctx, key, rng)
 }
 
 // failing fails every write and read.
-type failing struct{ backend.Backend }
+type failing struct{ storage.Backend }
 
 var errDisk = errors.New("disk on fire")
 
-func (failing) Get(context.Context, string, *backend.Range) (io.ReadCloser, backend.ObjectInfo, error) {
-	return nil, backend.ObjectInfo{}, errDisk
+func (failing) Get(context.Context, string, *storage.Range) (io.ReadCloser, storage.ObjectInfo, error) {
+	return nil, storage.ObjectInfo{}, errDisk
 }
 
-func (failing) Put(context.Context, string, io.Reader, int64, backend.ObjectMeta) (backend.ObjectInfo, error) {
-	return backend.ObjectInfo{}, errDisk
+func (failing) Put(context.Context, string, io.Reader, int64, storage.ObjectMeta) (storage.ObjectInfo, error) {
+	return storage.ObjectInfo{}, errDisk
 }
 
 // corrupting flips a byte of every object read.
-type corrupting struct{ backend.Backend }
+type corrupting struct{ storage.Backend }
 
-func (c corrupting) Get(ctx context.Context, key string, rng *backend.Range) (io.ReadCloser, backend.ObjectInfo, error) {
+func (c corrupting) Get(ctx context.Context, key string, rng *storage.Range) (io.ReadCloser, storage.ObjectInfo, error) {
 	rc, info, err := c.Backend.Get(ctx, key, rng)
 	if err != nil {
 		return nil, info, err
@@ -55,9 +55,9 @@ func (c corrupting) Get(ctx context.Context, key string, rng *backend.Range) (io
 	return io.NopCloser(bytes.NewReader(b)), info, err
 }
 
-func local(t *testing.T) backend.Backend {
+func local(t *testing.T) storage.Backend {
 	t.Helper()
-	be, err := backend.NewLocal(backend.LocalConfig{Root: t.TempDir()})
+	be, err := storage.NewLocal(storage.LocalConfig{Root: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func closedURL(t *testing.T) string {
 
 // bridgeWith serves the probe endpoint for units on real local backends
 // (wrapped to misbehave), accepting only the given oracle.
-func bridgeWith(t *testing.T, oracle string, units map[string]backend.Backend) string {
+func bridgeWith(t *testing.T, oracle string, units map[string]storage.Backend) string {
 	t.Helper()
 	srv := httptest.NewServer(probe.NewHandler(probe.Config{
 		Backend:  probe.BackendMap(units),
@@ -99,7 +99,7 @@ func newProber(t *testing.T, o Options) *Prober {
 
 func TestMeasureHealthySlowFailing(t *testing.T) {
 	p := newProber(t, Options{Concurrency: 4, Pings: 8, ProbeBytes: 512 << 10, Timeout: 10 * time.Second})
-	url := bridgeWith(t, p.Client.Address(), map[string]backend.Backend{
+	url := bridgeWith(t, p.Client.Address(), map[string]storage.Backend{
 		"unit-1": local(t),
 		"unit-2": slow{local(t), 60 * time.Millisecond},
 		"unit-3": failing{local(t)},
@@ -161,7 +161,7 @@ func TestMeasureHealthySlowFailing(t *testing.T) {
 func TestBudgetAndSpread(t *testing.T) {
 	// 1 MiB transfers do not fit a 600 KiB budget: they shrink.
 	p := newProber(t, Options{Pings: 4, ProbeBytes: 1 << 20, BudgetPerUnit: 600 << 10, Spread: 300 * time.Millisecond})
-	url := bridgeWith(t, p.Client.Address(), map[string]backend.Backend{"unit-1": local(t)})
+	url := bridgeWith(t, p.Client.Address(), map[string]storage.Backend{"unit-1": local(t)})
 	t0 := time.Now()
 	ms, err := p.Measure(context.Background(), []Target{{Unit: "unit-1", ProbeURL: url}})
 	if err != nil {
@@ -185,7 +185,7 @@ func TestBudgetAndSpread(t *testing.T) {
 
 func TestMeasureCutShort(t *testing.T) {
 	p := newProber(t, Options{Pings: 5, Spread: time.Hour})
-	url := bridgeWith(t, p.Client.Address(), map[string]backend.Backend{"unit-1": local(t)})
+	url := bridgeWith(t, p.Client.Address(), map[string]storage.Backend{"unit-1": local(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	ms, err := p.Measure(ctx, []Target{{Unit: "unit-1", ProbeURL: url}})

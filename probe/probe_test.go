@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/address"
-	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/flashback-network/flashback/storage"
 )
 
 type fixture struct {
 	srv     *httptest.Server
-	be      backend.Backend
+	be      storage.Backend
 	oracle  *Client
 	oracles map[string]bool
 }
@@ -37,14 +37,14 @@ func newKey(t *testing.T) ed25519.PrivateKey {
 // in a temp dir, with one registered oracle.
 func newFixture(t *testing.T, mod func(*Config)) *fixture {
 	t.Helper()
-	be, err := backend.NewLocal(backend.LocalConfig{Root: t.TempDir()})
+	be, err := storage.NewLocal(storage.LocalConfig{Root: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{be: be, oracle: NewClient(newKey(t)), oracles: map[string]bool{}}
 	f.oracles[f.oracle.Address()] = true
 	cfg := Config{
-		Backend:  BackendMap(map[string]backend.Backend{"unit-1": be}),
+		Backend:  BackendMap(map[string]storage.Backend{"unit-1": be}),
 		IsOracle: func(_ context.Context, a string) (bool, error) { return f.oracles[a], nil },
 		MaxBytes: 1 << 20,
 	}
@@ -264,9 +264,9 @@ func TestRateLimit(t *testing.T) {
 }
 
 // corrupting flips a byte of every object read.
-type corrupting struct{ backend.Backend }
+type corrupting struct{ storage.Backend }
 
-func (c corrupting) Get(ctx context.Context, key string, rng *backend.Range) (io.ReadCloser, backend.ObjectInfo, error) {
+func (c corrupting) Get(ctx context.Context, key string, rng *storage.Range) (io.ReadCloser, storage.ObjectInfo, error) {
 	rc, info, err := c.Backend.Get(ctx, key, rng)
 	if err != nil {
 		return nil, info, err
@@ -285,7 +285,7 @@ func (c corrupting) Get(ctx context.Context, key string, rng *backend.Range) (io
 func TestIntegrityFailureDetected(t *testing.T) {
 	f := newFixture(t, nil)
 	f.srv.Config.Handler = NewHandler(Config{
-		Backend:  BackendMap(map[string]backend.Backend{"unit-1": corrupting{f.be}}),
+		Backend:  BackendMap(map[string]storage.Backend{"unit-1": corrupting{f.be}}),
 		IsOracle: func(context.Context, string) (bool, error) { return true, nil },
 	})
 	ctx := context.Background()

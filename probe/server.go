@@ -18,13 +18,13 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/address"
-	"github.com/flashback-network/flashback/bridge/backend"
+	"github.com/flashback-network/flashback/storage"
 )
 
 // Config configures a Handler.
 type Config struct {
 	// Backend returns the backend of a unit this bridge serves.
-	Backend func(unit string) (backend.Backend, bool)
+	Backend func(unit string) (storage.Backend, bool)
 	// IsOracle reports whether addr is an active oracle on chain. Wrap the
 	// chain query with CachedIsOracle.
 	IsOracle func(ctx context.Context, addr string) (bool, error)
@@ -112,7 +112,7 @@ func NewHandler(cfg Config) *Handler {
 		cfg.Now = time.Now
 	}
 	if cfg.Backend == nil {
-		cfg.Backend = func(string) (backend.Backend, bool) { return nil, false }
+		cfg.Backend = func(string) (storage.Backend, bool) { return nil, false }
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux(), nonces: map[string]int64{}, limits: map[string]*limiter{}}
 	h.mux.HandleFunc("POST /probe/{unit}", h.transfer)
@@ -126,8 +126,8 @@ func NewHandler(cfg Config) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // BackendMap adapts a map of backends to Config.Backend.
-func BackendMap(m map[string]backend.Backend) func(string) (backend.Backend, bool) {
-	return func(unit string) (backend.Backend, bool) { be, ok := m[unit]; return be, ok }
+func BackendMap(m map[string]storage.Backend) func(string) (storage.Backend, bool) {
+	return func(unit string) (storage.Backend, bool) { be, ok := m[unit]; return be, ok }
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -303,7 +303,7 @@ func (h *Handler) transfer(w http.ResponseWriter, r *http.Request) {
 	hw := sha256.New()
 	body := io.TeeReader(http.MaxBytesReader(w, r.Body, h.cfg.MaxBytes), hw)
 	t0 := time.Now()
-	_, err := be.Put(ctx, key, body, r.ContentLength, backend.ObjectMeta{ContentType: "application/octet-stream"})
+	_, err := be.Put(ctx, key, body, r.ContentLength, storage.ObjectMeta{ContentType: "application/octet-stream"})
 	writeDur := time.Since(t0)
 	// Whatever happens next, the probe object goes away.
 	defer func() {
@@ -375,12 +375,12 @@ func (h *Handler) ping(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	t0 := time.Now()
 	rc, _, err := be.Get(ctx, PingKey, nil)
-	if errors.Is(err, backend.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		var seed [32]byte
 		for i := range seed {
 			seed[i] = byte(rand.Uint32())
 		}
-		if _, err = be.Put(ctx, PingKey, io.LimitReader(rand.NewChaCha8(seed), PingSize), PingSize, backend.ObjectMeta{}); err == nil {
+		if _, err = be.Put(ctx, PingKey, io.LimitReader(rand.NewChaCha8(seed), PingSize), PingSize, storage.ObjectMeta{}); err == nil {
 			t0 = time.Now()
 			rc, _, err = be.Get(ctx, PingKey, nil)
 		}

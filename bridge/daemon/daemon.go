@@ -19,11 +19,11 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/bridge"
-	"github.com/flashback-network/flashback/bridge/backend"
 	"github.com/flashback-network/flashback/bridge/chainview"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/probe"
 	"github.com/flashback-network/flashback/sealed"
+	"github.com/flashback-network/flashback/storage"
 )
 
 // Config is HOME/bridge/config.json.
@@ -45,7 +45,7 @@ type Config struct {
 	VirtualHostDomain string `json:"virtual_host_domain,omitempty"`
 	// Units maps on-chain unit ids to the backend holding their data.
 	// Credentials stay here, on the provider's machine.
-	Units map[string]backend.Config `json:"units"`
+	Units map[string]storage.Config `json:"units"`
 }
 
 // KeyFile holds the bridge's X25519 key pair; consumers seal S3 secrets to
@@ -167,14 +167,14 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	if err != nil {
 		return err
 	}
-	backends := map[string]backend.Backend{}
+	backends := map[string]storage.Backend{}
 	units := make([]string, 0, len(cfg.Units))
 	for id := range cfg.Units {
 		units = append(units, id)
 	}
 	sort.Strings(units)
 	for _, id := range units {
-		be, err := backend.New(cfg.Units[id])
+		be, err := storage.New(cfg.Units[id])
 		if err != nil {
 			return fmt.Errorf("unit %s backend: %w", id, err)
 		}

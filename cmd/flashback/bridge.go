@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashback-network/flashback/bridge/backend"
 	"github.com/flashback-network/flashback/bridge/daemon"
+	"github.com/flashback-network/flashback/storage"
 )
 
 func bridgeCmd(g *globals) *cobra.Command {
@@ -54,7 +54,7 @@ func bridgeCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			cfg := &daemon.Config{ProviderKey: providerKey, Listen: listen, MetricsListen: metrics, Region: region,
-				VirtualHostDomain: vhost, Node: g.node, Units: map[string]backend.Config{}}
+				VirtualHostDomain: vhost, Node: g.node, Units: map[string]storage.Config{}}
 			for _, u := range units {
 				id, be, err := parseUnitFlag(u)
 				if err != nil {
@@ -98,28 +98,28 @@ func bridgeCmd(g *globals) *cobra.Command {
 }
 
 // parseUnitFlag reads "unit-1=local:/srv/data" or "unit-1=@s3.json".
-func parseUnitFlag(s string) (string, backend.Config, error) {
+func parseUnitFlag(s string) (string, storage.Config, error) {
 	id, spec, ok := strings.Cut(s, "=")
 	if !ok || id == "" || spec == "" {
-		return "", backend.Config{}, fmt.Errorf("--unit %q: want UNIT=local:DIR or UNIT=@FILE", s)
+		return "", storage.Config{}, fmt.Errorf("--unit %q: want UNIT=local:DIR or UNIT=@FILE", s)
 	}
 	if path, ok := strings.CutPrefix(spec, "@"); ok {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return "", backend.Config{}, err
+			return "", storage.Config{}, err
 		}
-		var c backend.Config
+		var c storage.Config
 		if err := jsonUnmarshalStrict(b, &c); err != nil {
-			return "", backend.Config{}, fmt.Errorf("%s: %w", path, err)
+			return "", storage.Config{}, fmt.Errorf("%s: %w", path, err)
 		}
 		return id, c, nil
 	}
 	if dir, ok := strings.CutPrefix(spec, "local:"); ok {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
-			return "", backend.Config{}, err
+			return "", storage.Config{}, err
 		}
-		return id, backend.Config{Kind: backend.KindLocal, Local: &backend.LocalConfig{Root: abs}}, nil
+		return id, storage.Config{Kind: storage.KindLocal, Local: &storage.LocalConfig{Root: abs}}, nil
 	}
-	return "", backend.Config{}, fmt.Errorf("--unit %q: backend must be local:DIR or @FILE (JSON with kind s3, azure-blob or gcs)", s)
+	return "", storage.Config{}, fmt.Errorf("--unit %q: backend must be local:DIR or @FILE (JSON with kind s3, azure-blob or gcs)", s)
 }

@@ -21,13 +21,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flashback-network/flashback/api"
-	"github.com/flashback-network/flashback/bridge/backend"
 	"github.com/flashback-network/flashback/bridge/daemon"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract"
 	"github.com/flashback-network/flashback/keyring"
 	"github.com/flashback-network/flashback/oracle"
+	"github.com/flashback-network/flashback/storage"
 )
 
 // The demo network: two providers, one healthy local unit (A) and one whose
@@ -277,11 +277,11 @@ func runDemo(g *globals, keep bool) (err error) {
 		cfgs := []*daemon.Config{
 			{Node: d.apiURL, ProviderKey: "provider", Listen: fmt.Sprintf("127.0.0.1:%d", bridgePorts[0]),
 				MetricsListen: fmt.Sprintf("127.0.0.1:%d", bridgePorts[0]+oracle.PortOffset), Region: "us-east-1",
-				Units: map[string]backend.Config{d.unitA: {Kind: backend.KindLocal, Local: &backend.LocalConfig{Root: filepath.Join(bridgeHome(0), "unit-data")}}}},
+				Units: map[string]storage.Config{d.unitA: {Kind: storage.KindLocal, Local: &storage.LocalConfig{Root: filepath.Join(bridgeHome(0), "unit-data")}}}},
 			{Node: d.apiURL, ProviderKey: demoProvider2Key, Listen: fmt.Sprintf("127.0.0.1:%d", bridgePorts[1]),
 				MetricsListen: fmt.Sprintf("127.0.0.1:%d", bridgePorts[1]+oracle.PortOffset), Region: "us-east-1",
 				// The SLA failure on purpose: nothing listens on port 1.
-				Units: map[string]backend.Config{d.unitB: {Kind: backend.KindS3, S3: &backend.S3Config{Endpoint: "http://127.0.0.1:1", Bucket: "gone",
+				Units: map[string]storage.Config{d.unitB: {Kind: storage.KindS3, S3: &storage.S3Config{Endpoint: "http://127.0.0.1:1", Bucket: "gone",
 					PathStyle: true, AccessKeyID: "demo", SecretAccessKey: "demo"}}}},
 		}
 		kr, err := keyring.Open(filepath.Join(home, "keyring"))

@@ -11,13 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashback-network/flashback/bridge/backend"
 	"github.com/flashback-network/flashback/bridge/daemon"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract"
 	"github.com/flashback-network/flashback/keyring"
 	"github.com/flashback-network/flashback/oracle"
+	"github.com/flashback-network/flashback/storage"
 )
 
 // The dev network's ready-made market: the provider's local unit and the
@@ -119,7 +119,7 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 		}
 	}
 	cfg := &daemon.Config{Node: apiURL, ProviderKey: "provider", Listen: s3Addr, MetricsListen: metricsAddr, Region: "us-east-1",
-		Units: map[string]backend.Config{unit: {Kind: backend.KindLocal, Local: &backend.LocalConfig{Root: filepath.Join(g.home, "unit-data", unit)}}}}
+		Units: map[string]storage.Config{unit: {Kind: storage.KindLocal, Local: &storage.LocalConfig{Root: filepath.Join(g.home, "unit-data", unit)}}}}
 	if err := daemon.SaveConfig(g.home, cfg); err != nil {
 		return err
 	}

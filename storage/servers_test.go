@@ -1,4 +1,4 @@
-package backend
+package storage
 
 // Test harness for the real storage servers the conformance suite runs
 // against: MinIO, fake-gcs-server and Azurite, installed (and cached) by

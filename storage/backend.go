@@ -1,4 +1,4 @@
-// Package backend holds the storage backends of the bridge: the places where a
+// Package storage holds the storage backends used by the bridge and the probe: the places where a
 // unit's objects actually live (a local directory, an S3-compatible bucket, an
 // Azure Blob container, a Google Cloud Storage bucket), behind one interface.
 //
@@ -17,7 +17,7 @@
 //   - User metadata keys are lower-cased (S3 semantics: they travel as HTTP
 //     headers).
 //   - Get and Head on a missing key fail with an error matching ErrNotFound.
-package backend
+package storage
 
 import (
 	"context"
