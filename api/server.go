@@ -23,7 +23,8 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/flashback-network/flashback/address"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/tx"
 )
 
@@ -133,18 +134,18 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // writeContractError maps a contract code to an HTTP status.
-func writeContractError(w http.ResponseWriter, code contract.Code, msg string) {
+func writeContractError(w http.ResponseWriter, code core.Code, msg string) {
 	status := http.StatusBadRequest
 	switch code {
-	case contract.CodeNotFound:
+	case core.CodeNotFound:
 		status = http.StatusNotFound
-	case contract.CodeUnauthorized, contract.CodeBadSignature:
+	case core.CodeUnauthorized, core.CodeBadSignature:
 		status = http.StatusForbidden
-	case contract.CodeInternal:
+	case core.CodeInternal:
 		status = http.StatusInternalServerError
-	case contract.CodeBadSequence, contract.CodeAlreadyExists, contract.CodeWrongState:
+	case core.CodeBadSequence, core.CodeAlreadyExists, core.CodeWrongState:
 		status = http.StatusConflict
-	case contract.CodeTxTooLarge:
+	case core.CodeTxTooLarge:
 		status = http.StatusRequestEntityTooLarge
 	}
 	p := problem(status, code.Name(), msg)
@@ -224,7 +225,7 @@ func (s *Server) abciQuery(w http.ResponseWriter, r *http.Request, path string) 
 		return
 	}
 	if res.Response.Code != 0 {
-		writeContractError(w, contract.Code(res.Response.Code), res.Response.Log)
+		writeContractError(w, core.Code(res.Response.Code), res.Response.Log)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -241,7 +242,7 @@ func (s *Server) query(path string) http.HandlerFunc {
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 	addr, err := pAddress(r.PathValue("address"))
 	if err != nil {
-		writeContractError(w, contract.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
+		writeContractError(w, core.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
 		return
 	}
 	s.abciQuery(w, r, "account/"+addr)
@@ -257,12 +258,12 @@ type TxRequest struct {
 
 // TxResult is a tx's outcome: Code 0 means every message succeeded.
 type TxResult struct {
-	Hash     string           `json:"hash"`
-	Height   int64            `json:"height"`
-	Code     uint32           `json:"code"`
-	CodeName string           `json:"code_name"`
-	Log      string           `json:"log"`
-	Events   []contract.Event `json:"events"`
+	Hash     string       `json:"hash"`
+	Height   int64        `json:"height"`
+	Code     uint32       `json:"code"`
+	CodeName string       `json:"code_name"`
+	Log      string       `json:"log"`
+	Events   []core.Event `json:"events"`
 }
 
 const maxRequestBody = 2 * tx.MaxTxBytes
@@ -276,7 +277,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	if len(body) > maxRequestBody {
-		writeContractError(w, contract.CodeTxTooLarge, fmt.Sprintf("request is over %d bytes", maxRequestBody))
+		writeContractError(w, core.CodeTxTooLarge, fmt.Sprintf("request is over %d bytes", maxRequestBody))
 		return nil, false
 	}
 	return body, true
@@ -299,7 +300,7 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 	res, err := s.node.BroadcastTxSync(r.Context(), req.Tx)
 	if err != nil {
 		if strings.Contains(err.Error(), "tx already exists in cache") {
-			writeContractError(w, contract.CodeBadSequence, "this exact tx was already submitted")
+			writeContractError(w, core.CodeBadSequence, "this exact tx was already submitted")
 			return
 		}
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
@@ -307,7 +308,7 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 	}
 	hash := strings.ToUpper(hex.EncodeToString(res.Hash))
 	if res.Code != 0 {
-		writeContractError(w, contract.Code(res.Code), res.Log)
+		writeContractError(w, core.Code(res.Code), res.Log)
 		return
 	}
 	if req.Wait != nil && !*req.Wait {
@@ -357,7 +358,7 @@ func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
 }
 
 func txResult(tr *ctypes.ResultTx) TxResult {
-	code := contract.Code(tr.TxResult.Code)
+	code := core.Code(tr.TxResult.Code)
 	return TxResult{
 		Hash:     strings.ToUpper(hex.EncodeToString(tr.Hash)),
 		Height:   tr.Height,
@@ -368,12 +369,12 @@ func txResult(tr *ctypes.ResultTx) TxResult {
 	}
 }
 
-func fromABCI(evs []abci.Event) []contract.Event {
-	out := make([]contract.Event, 0, len(evs))
+func fromABCI(evs []abci.Event) []core.Event {
+	out := make([]core.Event, 0, len(evs))
 	for _, e := range evs {
-		ce := contract.Event{Type: e.Type, Attrs: []contract.Attr{}}
+		ce := core.Event{Type: e.Type, Attrs: []core.Attr{}}
 		for _, a := range e.Attributes {
-			ce.Attrs = append(ce.Attrs, contract.Attr{Key: a.Key, Value: a.Value})
+			ce.Attrs = append(ce.Attrs, core.Attr{Key: a.Key, Value: a.Value})
 		}
 		out = append(out, ce)
 	}
@@ -396,8 +397,8 @@ var (
 
 func pLimit(v string) (string, error) {
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > contract.MaxPageSize {
-		return "", fmt.Errorf("must be an integer from 1 to %d", contract.MaxPageSize)
+	if err != nil || n < 1 || n > market.MaxPageSize {
+		return "", fmt.Errorf("must be an integer from 1 to %d", market.MaxPageSize)
 	}
 	return strconv.Itoa(n), nil
 }
@@ -457,7 +458,7 @@ func pCountry(v string) (string, error) {
 // pSize takes bytes as digits or with a unit (10GiB, 1.5TB).
 func pSize(positive bool) queryParam {
 	return func(v string) (string, error) {
-		n, err := contract.ParseSize(v)
+		n, err := market.ParseSize(v)
 		if err != nil || (positive && n <= 0) {
 			return "", fmt.Errorf("must be a byte count such as 1073741824 or 10GiB")
 		}
@@ -467,7 +468,7 @@ func pSize(positive bool) queryParam {
 
 // pDuration takes seconds as digits or with a unit (30d, 12h, 1mo).
 func pDuration(v string) (string, error) {
-	n, err := contract.ParseDuration(v)
+	n, err := market.ParseDuration(v)
 	if err != nil || n <= 0 {
 		return "", fmt.Errorf("must be a positive duration such as 2592000 or 30d")
 	}
@@ -475,7 +476,7 @@ func pDuration(v string) (string, error) {
 }
 
 func pAmount(v string) (string, error) {
-	a, err := contract.ParseAmount(v)
+	a, err := core.ParseAmount(v)
 	if err != nil {
 		return "", fmt.Errorf("must be a decimal string of uflash: %v", err)
 	}
@@ -504,15 +505,15 @@ var (
 	providersParams = map[string]queryParam{"limit": pLimit, "cursor": pCursor, "all": pBool}
 	unitsParams     = map[string]queryParam{
 		"limit": pLimit, "cursor": pCursor,
-		"region": pText(64), "country": pCountry, "kind": pEnum(contract.UnitKinds...),
-		"status":   pEnum(contract.UnitAvailable, contract.UnitMaintenance, contract.UnitDecommissioning, contract.UnitDeleted),
+		"region": pText(64), "country": pCountry, "kind": pEnum(market.UnitKinds()...),
+		"status":   pEnum(market.UnitAvailable, market.UnitMaintenance, market.UnitDecommissioning, market.UnitDeleted),
 		"provider": pAddress, "min_free": pSize(false), "max_price": pAmount, "min_score": pIntRange(0, 100),
 		"sort": pEnum("id", "price", "score"),
 	}
 	reservationsParams = map[string]queryParam{
 		"limit": pLimit, "cursor": pCursor,
 		"consumer": pAddress, "provider": pAddress, "unit": pPattern(unitIDPattern, "unit-1"),
-		"status": pEnum(contract.ResPending, contract.ResActive, contract.ResCompleted, contract.ResCancelled, contract.ResRejected, contract.ResExpired),
+		"status": pEnum(market.ResPending, market.ResActive, market.ResCompleted, market.ResCancelled, market.ResRejected, market.ResExpired),
 	}
 	epochRangeParams = map[string]queryParam{"from": pIntRange(0, 1<<53), "to": pIntRange(0, 1<<53)}
 	accessKeysParams = map[string]queryParam{
@@ -521,7 +522,7 @@ var (
 	}
 	quoteParams = map[string]queryParam{
 		"bytes": pSize(true), "term": pDuration, "egress": pSize(false),
-		"region": pText(64), "country": pCountry, "kind": pEnum(contract.UnitKinds...),
+		"region": pText(64), "country": pCountry, "kind": pEnum(market.UnitKinds()...),
 		"limit": pLimit,
 	}
 )
@@ -530,10 +531,10 @@ var (
 // unknown or repeated parameters and malformed values are 400 invalid_query
 // (invalid_address for addresses), so a typo never silently widens a filter.
 // It returns the canonical query string the contract reads.
-func checkQuery(raw string, params map[string]queryParam, required []string) (string, contract.Code, error) {
+func checkQuery(raw string, params map[string]queryParam, required []string) (string, core.Code, error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return "", contract.CodeInvalidQuery, fmt.Errorf("query string: %v", err)
+		return "", core.CodeInvalidQuery, fmt.Errorf("query string: %v", err)
 	}
 	names := make([]string, 0, len(params))
 	for k := range params {
@@ -549,16 +550,16 @@ func checkQuery(raw string, params map[string]queryParam, required []string) (st
 	for _, k := range keys {
 		check, ok := params[k]
 		if !ok {
-			return "", contract.CodeInvalidQuery, fmt.Errorf("unknown query parameter %q; this endpoint takes %s", k, strings.Join(names, ", "))
+			return "", core.CodeInvalidQuery, fmt.Errorf("unknown query parameter %q; this endpoint takes %s", k, strings.Join(names, ", "))
 		}
 		if len(q[k]) != 1 {
-			return "", contract.CodeInvalidQuery, fmt.Errorf("query parameter %q is given %d times; give it once", k, len(q[k]))
+			return "", core.CodeInvalidQuery, fmt.Errorf("query parameter %q is given %d times; give it once", k, len(q[k]))
 		}
 		v, err := check(q[k][0])
 		if err != nil {
-			code := contract.CodeInvalidQuery
+			code := core.CodeInvalidQuery
 			if k == "consumer" || k == "provider" {
-				code = contract.CodeInvalidAddress
+				code = core.CodeInvalidAddress
 			}
 			return "", code, fmt.Errorf("%s=%q %v", k, q[k][0], err)
 		}
@@ -566,10 +567,10 @@ func checkQuery(raw string, params map[string]queryParam, required []string) (st
 	}
 	for _, k := range required {
 		if out.Get(k) == "" {
-			return "", contract.CodeInvalidQuery, fmt.Errorf("query parameter %s is required", k)
+			return "", core.CodeInvalidQuery, fmt.Errorf("query parameter %s is required", k)
 		}
 	}
-	return out.Encode(), contract.CodeOK, nil
+	return out.Encode(), core.CodeOK, nil
 }
 
 // list serves a market list endpoint: the query string is validated, then
@@ -594,7 +595,7 @@ func (s *Server) list(path string, params map[string]queryParam, required ...str
 func (s *Server) accessKeys(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if (q.Get("reservation") == "") == (q.Get("provider") == "") {
-		writeContractError(w, contract.CodeInvalidQuery, "give exactly one of reservation= or provider=")
+		writeContractError(w, core.CodeInvalidQuery, "give exactly one of reservation= or provider=")
 		return
 	}
 	s.list("accesskeys", accessKeysParams)(w, r)
@@ -603,7 +604,7 @@ func (s *Server) accessKeys(w http.ResponseWriter, r *http.Request) {
 func (s *Server) unitQoS(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !unitIDPattern.MatchString(id) {
-		writeContractError(w, contract.CodeNotFound, fmt.Sprintf("unit %q not found (unit ids look like unit-1)", id))
+		writeContractError(w, core.CodeNotFound, fmt.Sprintf("unit %q not found (unit ids look like unit-1)", id))
 		return
 	}
 	s.list("units/"+id+"/qos", epochRangeParams)(w, r)
@@ -613,7 +614,7 @@ func (s *Server) unitQoS(w http.ResponseWriter, r *http.Request) {
 func (s *Server) addressed(w http.ResponseWriter, r *http.Request, prefix, suffix string) {
 	addr, err := pAddress(r.PathValue("address"))
 	if err != nil {
-		writeContractError(w, contract.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
+		writeContractError(w, core.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
 		return
 	}
 	s.abciQuery(w, r, prefix+addr+suffix)
@@ -628,7 +629,7 @@ func (s *Server) oracle(w http.ResponseWriter, r *http.Request) { s.addressed(w,
 func (s *Server) provider(w http.ResponseWriter, r *http.Request) {
 	addr, err := pAddress(r.PathValue("address"))
 	if err != nil {
-		writeContractError(w, contract.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
+		writeContractError(w, core.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
 		return
 	}
 	s.abciQuery(w, r, "providers/"+addr)
@@ -640,7 +641,7 @@ func (s *Server) byID(collection, what, prefix string, re *regexp.Regexp) http.H
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if !re.MatchString(id) {
-			writeContractError(w, contract.CodeNotFound, fmt.Sprintf("%s %q not found (%s ids look like %s1)", what, id, what, prefix))
+			writeContractError(w, core.CodeNotFound, fmt.Sprintf("%s %q not found (%s ids look like %s1)", what, id, what, prefix))
 			return
 		}
 		s.abciQuery(w, r, collection+"/"+id)

@@ -20,7 +20,12 @@ import (
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/accesskey"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/params"
+	"github.com/flashback-network/flashback/contract/qos"
 )
 
 // specNode is a real in-process node with the REST API in front of it.
@@ -28,7 +33,7 @@ type specNode struct {
 	srv     *httptest.Server
 	c       *client.Client
 	signers map[string]*client.Signer
-	params  contract.Params
+	params  params.Params
 }
 
 func startSpecNode(t *testing.T) *specNode {
@@ -166,15 +171,15 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	}
 	bridgeKey, err := ecdh.X25519().GenerateKey(rand.Reader)
 	must("bridge key", err)
-	_, err = prov.RegisterProvider(ctx, contract.MsgRegisterProvider{Name: "spec", Endpoint: "http://127.0.0.1:1", BridgePubKey: bridgeKey.PublicKey().Bytes()})
+	_, err = prov.RegisterProvider(ctx, market.MsgRegisterProvider{Name: "spec", Endpoint: "http://127.0.0.1:1", BridgePubKey: bridgeKey.PublicKey().Bytes()})
 	must("register provider", err)
 	_, err = prov.Stake(ctx, 2*p.MinUnitStake+1_000_000)
 	must("stake", err)
 	_, err = prov.Unstake(ctx, 1_000_000) // an unbonding entry
 	must("unstake", err)
 	addUnit := func(auto bool) string {
-		id, _, err := prov.AddUnit(ctx, contract.MsgAddUnit{Kind: "local", Region: "eu-central", Country: "DE", Capacity: 100 << 30,
-			StoragePrice: 2_000_000, EgressPrice: 10_000, AutoAccept: auto, SLA: contract.SLAOffer{MaxP95LatencyMs: 1000}})
+		id, _, err := prov.AddUnit(ctx, market.MsgAddUnit{Kind: "local", Region: "eu-central", Country: "DE", Capacity: 100 << 30,
+			StoragePrice: 2_000_000, EgressPrice: 10_000, AutoAccept: auto, SLA: market.SLAOffer{MaxP95LatencyMs: 1000}})
 		must("add unit", err)
 		return id
 	}
@@ -182,13 +187,13 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	st, err := sn.c.Status(ctx)
 	must("status", err)
 	now := st.LatestBlockTime.Unix()
-	_, err = prov.UnitMaintenance(ctx, contract.MsgUnitMaintenance{Unit: unitB, Action: contract.MaintenanceAnnounce, WindowStart: now + 3600, WindowEnd: now + 7200})
+	_, err = prov.UnitMaintenance(ctx, market.MsgUnitMaintenance{Unit: unitB, Action: market.MaintenanceAnnounce, WindowStart: now + 3600, WindowEnd: now + 7200})
 	must("announce maintenance", err)
-	resA, _, err := alice.Reserve(ctx, contract.MsgReserve{Unit: unitA, Bytes: 1 << 30, Term: 86400, EgressBytes: 1 << 30, MaxPrice: 2_000_000})
+	resA, _, err := alice.Reserve(ctx, market.MsgReserve{Unit: unitA, Bytes: 1 << 30, Term: 86400, EgressBytes: 1 << 30, MaxPrice: 2_000_000})
 	must("reserve", err)
-	resB, _, err := alice.Reserve(ctx, contract.MsgReserve{Unit: unitB, Bytes: 1 << 30, Term: 86400, MaxPrice: 2_000_000})
+	resB, _, err := alice.Reserve(ctx, market.MsgReserve{Unit: unitB, Bytes: 1 << 30, Term: 86400, MaxPrice: 2_000_000})
 	must("reserve pending", err)
-	key, err := alice.CreateAccessKey(ctx, resA, contract.PermWrite)
+	key, err := alice.CreateAccessKey(ctx, resA, accesskey.PermWrite)
 	must("access key", err)
 	_, err = orc.RegisterOracle(ctx, p.MinOracleStake)
 	must("register oracle", err)
@@ -203,9 +208,9 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 		if e <= created {
 			continue
 		}
-		_, err = orc.Report(ctx, contract.MsgReport{Epoch: e, Units: []contract.UnitMeasurement{
+		_, err = orc.Report(ctx, qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{
 			{Unit: unitA, Probes: 5, Successes: 5, P50Ms: 2, P95Ms: 3, DownMbps: 100, UpMbps: 50, IntegrityPassed: 1}}})
-		if client.IsCode(err, contract.CodeLateReport) {
+		if client.IsCode(err, core.CodeLateReport) {
 			continue
 		}
 		must("report", err)
@@ -238,7 +243,7 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	body = sn.get(t, "/v1/units/{id}", id("id", unitB), "", 200)
 	checkTimes(t, "unit with a maintenance window", body, "created_at", "updated_at", "start", "end")
 	body = sn.get(t, "/v1/units/{id}/qos", id("id", unitA), "", 200)
-	var q contract.UnitQoSView
+	var q qos.UnitQoSView
 	must("unit qos", json.Unmarshal(body, &q))
 	if len(q.History) == 0 {
 		t.Errorf("unit %s has no QoS history after a report: %s", unitA, body)
@@ -266,7 +271,7 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	sn.get(t, "/v1/accesskeys/{id}", id("id", key.AccessKeyID), "", 200)
 
 	// A tx through POST /v1/txs, then GET /v1/txs/{hash}.
-	raw, err := alice.Sign(ctx, "spec", &contract.MsgSend{To: sn.signers["bob"].Address(), Amount: 1})
+	raw, err := alice.Sign(ctx, "spec", &bank.MsgSend{To: sn.signers["bob"].Address(), Amount: 1})
 	must("sign", err)
 	txBody, _ := json.Marshal(api.TxRequest{Tx: raw})
 	status, got := sn.call(t, "POST", "/v1/txs", none, "", txBody)

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/flashback-network/flashback/contract/core"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-
-	"github.com/flashback-network/flashback/contract"
 )
 
 var (
@@ -111,7 +110,7 @@ func (s *Server) validated(method, path string, h http.HandlerFunc) http.Handler
 func writeValidationError(w http.ResponseWriter, r *http.Request, err error) {
 	var re *openapi3filter.RequestError
 	if !errors.As(err, &re) {
-		writeContractError(w, contract.CodeInvalidQuery, err.Error()+" (see GET /openapi.json)")
+		writeContractError(w, core.CodeInvalidQuery, err.Error()+" (see GET /openapi.json)")
 		return
 	}
 	reason := re.Reason
@@ -140,10 +139,10 @@ func writeValidationError(w http.ResponseWriter, r *http.Request, err error) {
 	detail := fmt.Sprintf("%s parameter %s=%q: %s (see GET /openapi.json)", p.In, p.Name, v, strings.TrimSpace(reason))
 	switch {
 	case p.Name == "address" || p.Name == "consumer" || p.Name == "provider":
-		writeContractError(w, contract.CodeInvalidAddress, detail)
+		writeContractError(w, core.CodeInvalidAddress, detail)
 	case p.In == openapi3.ParameterInPath && p.Name == "id":
-		writeContractError(w, contract.CodeNotFound, fmt.Sprintf("%q not found: %s", v, strings.TrimSpace(reason)))
+		writeContractError(w, core.CodeNotFound, fmt.Sprintf("%q not found: %s", v, strings.TrimSpace(reason)))
 	default:
-		writeContractError(w, contract.CodeInvalidQuery, detail)
+		writeContractError(w, core.CodeInvalidQuery, detail)
 	}
 }

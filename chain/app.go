@@ -14,6 +14,9 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/params"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // Version is the application version reported to CometBFT.
@@ -33,7 +36,7 @@ type App struct {
 	chainID string
 	// check is the mempool's view: committed state plus the ante effects of
 	// txs accepted since the last commit.
-	check    *contract.Cache
+	check    *store.Cache
 	lastTime time.Time
 	// pending holds the block being finalized until Commit.
 
@@ -42,7 +45,7 @@ type App struct {
 
 	// AfterBlock, when set, is called after each FinalizeBlock with the
 	// block's state (tests use it to check invariants).
-	AfterBlock func(kv contract.KV, height int64)
+	AfterBlock func(kv store.KV, height int64)
 }
 
 // NewApp wraps a store. The chain id is read from state when the chain has
@@ -76,7 +79,7 @@ func (a *App) resetCheck() error {
 	if err != nil {
 		return err
 	}
-	a.check = contract.NewCache(kv)
+	a.check = store.NewCache(kv)
 	return nil
 }
 
@@ -98,7 +101,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// Params absent from genesis keep their defaults.
-	g := contract.Genesis{Params: contract.DefaultParams()}
+	g := contract.Genesis{Params: params.Default()}
 	if err := json.Unmarshal(req.AppStateBytes, &g); err != nil {
 		return nil, fmt.Errorf("genesis app_state: %w", err)
 	}
@@ -109,12 +112,12 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	kv.Set(keyChainID, []byte(req.ChainId))
 	a.chainID = req.ChainId
 	// Until block 1 commits, the mempool must see genesis, not empty state.
-	a.check = contract.NewCache(kv)
+	a.check = store.NewCache(kv)
 	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
 }
 
-func (a *App) nextBlock() contract.Block {
-	return contract.Block{ChainID: a.chainID, Height: a.store.Version() + 1, Time: a.lastTime}
+func (a *App) nextBlock() core.Block {
+	return core.Block{ChainID: a.chainID, Height: a.store.Version() + 1, Time: a.lastTime}
 }
 
 // CheckTx runs the ante checks against the mempool view.
@@ -129,11 +132,11 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	blk := contract.Block{ChainID: a.chainID, Height: req.Height, Time: req.Time}
+	blk := core.Block{ChainID: a.chainID, Height: req.Height, Time: req.Time}
 	if want := a.store.Version() + 1; req.Height != want {
 		return nil, fmt.Errorf("finalize block %d: state is at %d", req.Height, want-1)
 	}
-	cache := contract.NewCache(a.store.Working())
+	cache := store.NewCache(a.store.Working())
 	resp := &abci.ResponseFinalizeBlock{}
 	resp.Events = append(resp.Events, toABCI(contract.BeginBlock(cache, blk))...)
 	for _, raw := range req.Txs {
@@ -181,19 +184,19 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (resp *abci.Respo
 	a.mu.Lock()
 	kv, err := a.store.Committed()
 	height := a.store.Version()
-	var archive contract.KV
+	var archive store.KV
 	if a.archive != nil {
 		archive = a.archive.KV()
 	}
 	a.mu.Unlock()
 	if err != nil {
-		return &abci.ResponseQuery{Code: uint32(contract.CodeInternal), Log: err.Error()}, nil
+		return &abci.ResponseQuery{Code: uint32(core.CodeInternal), Log: err.Error()}, nil
 	}
 	// A broken database panics in the KV adapters; a query reports it
 	// rather than take the node down.
 	defer func() {
 		if v := recover(); v != nil {
-			resp = &abci.ResponseQuery{Code: uint32(contract.CodeInternal), Codespace: contract.Codespace, Log: fmt.Sprint("query: ", v), Height: height}
+			resp = &abci.ResponseQuery{Code: uint32(core.CodeInternal), Codespace: core.Codespace, Log: fmt.Sprint("query: ", v), Height: height}
 		}
 	}()
 	// The committed snapshot is immutable, so the query runs unlocked. The
@@ -201,7 +204,7 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (resp *abci.Respo
 	// they are the values that block commits.
 	out, err := contract.QueryArchived(kv, archive, req.Path)
 	if err != nil {
-		code := contract.CodeOf(err)
+		code := core.CodeOf(err)
 		return &abci.ResponseQuery{Code: uint32(code), Codespace: codespace(code), Log: err.Error(), Height: height}, nil
 	}
 	return &abci.ResponseQuery{Value: out, Height: height}, nil
@@ -214,14 +217,14 @@ func (a *App) ChainID() string {
 	return a.chainID
 }
 
-func codespace(c contract.Code) string {
-	if c == contract.CodeOK {
+func codespace(c core.Code) string {
+	if c == core.CodeOK {
 		return ""
 	}
-	return contract.Codespace
+	return core.Codespace
 }
 
-func toABCI(evs []contract.Event) []abci.Event {
+func toABCI(evs []core.Event) []abci.Event {
 	out := make([]abci.Event, 0, len(evs))
 	for _, e := range evs {
 		ae := abci.Event{Type: e.Type}

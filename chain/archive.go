@@ -6,6 +6,7 @@ import (
 	idb "github.com/cosmos/iavl/db"
 
 	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // Archive is the node's index of QoS history outside consensus: every
@@ -31,7 +32,7 @@ func OpenMemArchive() *Archive { return &Archive{db: idb.NewMemDB()} }
 // add stores a block's history writes atomically and durably. Writing the
 // same block twice (a crash between this and the state commit replays the
 // block) writes the same values: the contract is deterministic.
-func (a *Archive) add(c *contract.Cache) error {
+func (a *Archive) add(c *store.Cache) error {
 	b := a.db.NewBatch()
 	defer b.Close()
 	n := 0
@@ -54,8 +55,8 @@ func (a *Archive) add(c *contract.Cache) error {
 	return nil
 }
 
-// KV is the archive as a read-only contract.KV.
-func (a *Archive) KV() contract.KV { return archiveKV{a.db} }
+// KV is the archive as a read-only store.KV.
+func (a *Archive) KV() store.KV { return archiveKV{a.db} }
 
 // Close closes the database.
 func (a *Archive) Close() error { return a.db.Close() }

@@ -11,7 +11,9 @@ import (
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
 )
 
 // TestArchiveServesPrunedHistory runs a node that keeps only 2 epochs of QoS
@@ -31,22 +33,22 @@ func TestArchiveServesPrunedHistory(t *testing.T) {
 	signer := func(name string) *client.Signer { return c.Signer(dev.Key(t, name)) }
 	prov, orc := signer("provider"), signer("oracle")
 	ctx := context.Background()
-	submit := func(s *client.Signer, msgs ...contract.Msg) {
+	submit := func(s *client.Signer, msgs ...core.Msg) {
 		t.Helper()
 		if _, err := s.Submit(ctx, msgs...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	submit(prov, &contract.MsgRegisterProvider{Name: "archive", Endpoint: "http://127.0.0.1:1", BridgePubKey: make([]byte, 32)},
-		&contract.MsgStake{Amount: p.MinUnitStake},
-		&contract.MsgAddUnit{Kind: "local", Region: "local", Country: "US", Capacity: 1 << 30, StoragePrice: 1_000_000, EgressPrice: 1, AutoAccept: true})
-	submit(orc, &contract.MsgRegisterOracle{Stake: p.MinOracleStake})
+	submit(prov, &market.MsgRegisterProvider{Name: "archive", Endpoint: "http://127.0.0.1:1", BridgePubKey: make([]byte, 32)},
+		&market.MsgStake{Amount: p.MinUnitStake},
+		&market.MsgAddUnit{Kind: "local", Region: "local", Country: "US", Capacity: 1 << 30, StoragePrice: 1_000_000, EgressPrice: 1, AutoAccept: true})
+	submit(orc, &qos.MsgRegisterOracle{Stake: p.MinOracleStake})
 
 	// Report every epoch until the unit has far more judged epochs than
 	// state keeps.
 	const want = 6
 	reported := map[int64]bool{}
-	var view *contract.UnitQoSView
+	var view *qos.UnitQoSView
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		st, err := c.Stats(ctx)
@@ -54,8 +56,8 @@ func TestArchiveServesPrunedHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		if e := st.Epoch - 1; e >= 0 && !reported[e] {
-			m := contract.UnitMeasurement{Unit: "unit-1", Probes: 10, Successes: 10, P50Ms: 5, P95Ms: 10, DownMbps: 100, UpMbps: 100, IntegrityPassed: 2}
-			if _, err := orc.Submit(ctx, &contract.MsgReport{Epoch: e, Units: []contract.UnitMeasurement{m}}); err != nil {
+			m := qos.UnitMeasurement{Unit: "unit-1", Probes: 10, Successes: 10, P50Ms: 5, P95Ms: 10, DownMbps: 100, UpMbps: 100, IntegrityPassed: 2}
+			if _, err := orc.Submit(ctx, &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{m}}); err != nil {
 				t.Logf("report epoch %d: %v", e, err) // e.g. the epoch turned while signing
 			}
 			reported[e] = true
@@ -73,7 +75,7 @@ func TestArchiveServesPrunedHistory(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	for i, h := range view.History {
-		if h.Status != contract.QoSCompliant || h.Reporters != 1 {
+		if h.Status != qos.QoSCompliant || h.Reporters != 1 {
 			t.Errorf("history[%d] = %+v, want a compliant epoch with one reporter", i, h)
 		}
 		if i > 0 && h.Epoch <= view.History[i-1].Epoch {

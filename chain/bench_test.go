@@ -13,6 +13,8 @@ import (
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/tx"
 )
 
@@ -26,7 +28,7 @@ func BenchmarkSignedSends(b *testing.B) {
 	const perBlock = 1000
 	keys := make([]ed25519.PrivateKey, perBlock)
 	var g contract.Genesis
-	g.Params = contract.DefaultParams()
+	g.Params = params.Default()
 	for i := range keys {
 		var seed [32]byte
 		binary.BigEndian.PutUint64(seed[:], uint64(i)+1)
@@ -52,7 +54,7 @@ func BenchmarkSignedSends(b *testing.B) {
 		blocks[n] = make([][]byte, perBlock)
 		for i := range keys {
 			to := address.FromPubKey(keys[(i+1)%perBlock].Public().(ed25519.PublicKey))
-			m, _ := contract.Wrap(&contract.MsgSend{To: to, Amount: 1})
+			m, _ := contract.Wrap(&bank.MsgSend{To: to, Amount: 1})
 			raw, err := tx.Sign(tx.Body{ChainID: "bench", Sequence: uint64(n), Fee: g.Params.TxFee.String(), Msgs: []tx.Msg{m}}, keys[i])
 			if err != nil {
 				b.Fatal(err)

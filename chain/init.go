@@ -14,6 +14,8 @@ import (
 	cmttime "github.com/cometbft/cometbft/types/time"
 
 	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/keyring"
 )
 
@@ -22,12 +24,12 @@ import (
 var DevKeys = []string{"alice", "bob", "provider", "oracle"}
 
 // DevBalance is what each dev key gets in genesis: 1,000,000 FLASH.
-const DevBalance = contract.Amount(1_000_000_000_000)
+const DevBalance = core.Amount(1_000_000_000_000)
 
 // DevParams are the defaults with time scaled down so that a developer sees
 // epochs end, revenue settle and unbonding finish within minutes.
-func DevParams() contract.Params {
-	p := contract.DefaultParams()
+func DevParams() params.Params {
+	p := params.Default()
 	p.EpochSeconds = 10
 	p.AcceptTimeout = 600
 	p.UnbondingPeriod = 120
@@ -45,7 +47,7 @@ type InitOptions struct {
 	APIAddr   string
 	// Accounts are extra genesis accounts.
 	Accounts []contract.GenesisAccount
-	Params   *contract.Params
+	Params   *params.Params
 	// BasePort, when set, puts P2P on BasePort, CometBFT RPC on +1 and the
 	// REST API on +2 (unless APIAddr is given), so several nodes can share
 	// a machine.
@@ -99,7 +101,7 @@ func Init(o InitOptions) error {
 			accounts = append(accounts, contract.GenesisAccount{Address: k.Address, Balance: DevBalance})
 		}
 	}
-	params := contract.DefaultParams()
+	params := params.Default()
 	if o.Dev {
 		params = DevParams()
 	}
@@ -227,7 +229,7 @@ func Testnet(o TestnetOptions) ([]string, error) {
 		}
 		accounts = append(accounts, contract.GenesisAccount{Address: k.Address, Balance: DevBalance})
 	}
-	g := contract.Genesis{Params: contract.DefaultParams(), Accounts: accounts}
+	g := contract.Genesis{Params: params.Default(), Accounts: accounts}
 	for i, c := range configs {
 		var others []string
 		for j, p := range peers {

@@ -15,8 +15,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
-
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // NodeOptions override parts of the home's configuration at start.
@@ -29,7 +28,7 @@ type NodeOptions struct {
 	LogOutput *os.File
 	// AfterBlock, when set, runs after every block with its state (tests
 	// check invariants here).
-	AfterBlock func(kv contract.KV, height int64)
+	AfterBlock func(kv store.KV, height int64)
 }
 
 // Node is a running CometBFT node with the contract as its app.

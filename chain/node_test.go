@@ -12,7 +12,9 @@ import (
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // TestSupplyInvariantOverRandomSends runs a real in-process node and checks
@@ -23,11 +25,11 @@ func TestSupplyInvariantOverRandomSends(t *testing.T) {
 	var mu sync.Mutex
 	var violations []string
 	blocks := 0
-	check := func(kv contract.KV, h int64) {
+	check := func(kv store.KV, h int64) {
 		mu.Lock()
 		defer mu.Unlock()
 		blocks++
-		if err := contract.CheckSupply(kv); err != nil {
+		if err := bank.CheckSupply(kv); err != nil {
 			violations = append(violations, err.Error())
 		}
 	}
@@ -46,11 +48,11 @@ func TestSupplyInvariantOverRandomSends(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		from := signers[rng.IntN(len(signers))]
 		to := signers[rng.IntN(len(signers))].Address()
-		amt := contract.Amount(rng.Uint64N(uint64(chain.DevBalance) / 4))
+		amt := core.Amount(rng.Uint64N(uint64(chain.DevBalance) / 4))
 		if amt == 0 {
 			amt = 1
 		}
-		raw, err := from.Sign(ctx, "", &contract.MsgSend{To: to, Amount: amt})
+		raw, err := from.Sign(ctx, "", &bank.MsgSend{To: to, Amount: amt})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,8 +5,7 @@ import (
 
 	"github.com/cosmos/iavl"
 	idb "github.com/cosmos/iavl/db"
-
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // keepVersions is how many past state versions stay queryable; older ones
@@ -52,14 +51,14 @@ func (s *Store) Hash() []byte { return s.tree.Hash() }
 func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
 
 // Working is the mutable tree as a KV; writes go to the next version.
-func (s *Store) Working() contract.KV { return treeKV{t: s.tree} }
+func (s *Store) Working() store.KV { return treeKV{t: s.tree} }
 
 // Committed returns a read-only view of the last saved version, safe to use
 // while the working tree changes.
-func (s *Store) Committed() (contract.KV, error) {
+func (s *Store) Committed() (store.KV, error) {
 	v := s.tree.Version()
 	if v == 0 {
-		return contract.NewMemKV(), nil
+		return store.NewMemKV(), nil
 	}
 	it, err := s.tree.GetImmutable(v)
 	if err != nil {

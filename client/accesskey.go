@@ -10,7 +10,8 @@ import (
 	"net/url"
 
 	"github.com/flashback-network/flashback/api"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/accesskey"
+	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/sealed"
 )
 
@@ -47,11 +48,11 @@ type CreatedKey struct {
 // up the reservation's provider to seal the secret to its bridge key, then
 // submits the create message.
 func (s *Signer) CreateAccessKey(ctx context.Context, reservation, perm string) (*CreatedKey, error) {
-	var r contract.ReservationView
+	var r market.ReservationView
 	if err := s.c.do(ctx, http.MethodGet, "/v1/reservations/"+url.PathEscape(reservation), nil, &r); err != nil {
 		return nil, err
 	}
-	var p contract.ProviderView
+	var p market.ProviderView
 	if err := s.c.do(ctx, http.MethodGet, "/v1/providers/"+url.PathEscape(r.Provider), nil, &p); err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func (s *Signer) CreateAccessKey(ctx context.Context, reservation, perm string) 
 	if err != nil {
 		return nil, fmt.Errorf("make access key: %w", err)
 	}
-	res, err := s.Submit(ctx, &contract.MsgCreateAccessKey{Reservation: reservation, ID: id, Perm: perm, SealedSecret: sealedSecret})
+	res, err := s.Submit(ctx, &accesskey.MsgCreateAccessKey{Reservation: reservation, ID: id, Perm: perm, SealedSecret: sealedSecret})
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func (s *Signer) CreateAccessKey(ctx context.Context, reservation, perm string) 
 }
 
 // AccessKeys lists keys by reservation or provider (one of them set).
-func (c *Client) AccessKeys(ctx context.Context, reservation, provider, cursor string) (*contract.AccessKeysPage, error) {
+func (c *Client) AccessKeys(ctx context.Context, reservation, provider, cursor string) (*accesskey.AccessKeysPage, error) {
 	q := url.Values{}
 	if reservation != "" {
 		q.Set("reservation", reservation)
@@ -78,6 +79,6 @@ func (c *Client) AccessKeys(ctx context.Context, reservation, provider, cursor s
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	var page contract.AccessKeysPage
+	var page accesskey.AccessKeysPage
 	return &page, c.do(ctx, http.MethodGet, "/v1/accesskeys?"+q.Encode(), nil, &page)
 }

@@ -5,17 +5,17 @@ import (
 	"math/big"
 	"strings"
 
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
 )
 
 // ParseAmount reads an amount as a person types it: "250000" or
 // "250000uflash" (base units), or "1.5FLASH" / "1.5flash" (10^6 uflash each).
-func ParseAmount(s string) (contract.Amount, error) {
+func ParseAmount(s string) (core.Amount, error) {
 	s = strings.TrimSpace(s)
 	lower := strings.ToLower(s)
 	switch {
 	case strings.HasSuffix(lower, "uflash"):
-		return contract.ParseAmount(strings.TrimSpace(s[:len(s)-len("uflash")]))
+		return core.ParseAmount(strings.TrimSpace(s[:len(s)-len("uflash")]))
 	case strings.HasSuffix(lower, "flash"):
 		num := strings.TrimSpace(s[:len(s)-len("flash")])
 		r, ok := new(big.Rat).SetString(num)
@@ -29,9 +29,9 @@ func ParseAmount(s string) (contract.Amount, error) {
 		if !r.Num().IsUint64() {
 			return 0, fmt.Errorf("amount %q: too large", s)
 		}
-		return contract.Amount(r.Num().Uint64()), nil
+		return core.Amount(r.Num().Uint64()), nil
 	}
-	a, err := contract.ParseAmount(s)
+	a, err := core.ParseAmount(s)
 	if err != nil {
 		return 0, fmt.Errorf("%w (give uflash, or a unit: 1.5FLASH)", err)
 	}
@@ -39,7 +39,7 @@ func ParseAmount(s string) (contract.Amount, error) {
 }
 
 // FormatAmount writes uflash as FLASH with up to 6 decimals, e.g. "1.5 FLASH".
-func FormatAmount(a contract.Amount) string {
+func FormatAmount(a core.Amount) string {
 	whole, frac := uint64(a)/1_000_000, uint64(a)%1_000_000
 	if frac == 0 {
 		return fmt.Sprintf("%d FLASH", whole)

@@ -19,6 +19,9 @@ import (
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/tx"
 )
 
@@ -38,7 +41,7 @@ type Error struct {
 	Status   int
 	Code     string
 	Message  string
-	ABCICode contract.Code
+	ABCICode core.Code
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -95,7 +98,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		if json.Unmarshal(data, &eb) != nil || eb.Code == "" {
 			return &Error{Status: resp.StatusCode, Code: "http_error", Message: strings.TrimSpace(string(data))}
 		}
-		return &Error{Status: resp.StatusCode, Code: eb.Code, Message: eb.Detail, ABCICode: contract.Code(eb.ABCICode)}
+		return &Error{Status: resp.StatusCode, Code: eb.Code, Message: eb.Detail, ABCICode: core.Code(eb.ABCICode)}
 	}
 	if out == nil {
 		return nil
@@ -119,20 +122,20 @@ func (c *Client) Block(ctx context.Context, height int64) (*api.Block, error) {
 }
 
 // Account returns an account's balance and sequence.
-func (c *Client) Account(ctx context.Context, addr string) (*contract.AccountView, error) {
-	var a contract.AccountView
+func (c *Client) Account(ctx context.Context, addr string) (*bank.AccountView, error) {
+	var a bank.AccountView
 	return &a, c.do(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(addr), nil, &a)
 }
 
 // Params returns the chain parameters.
-func (c *Client) Params(ctx context.Context) (*contract.Params, error) {
-	var p contract.Params
+func (c *Client) Params(ctx context.Context) (*params.Params, error) {
+	var p params.Params
 	return &p, c.do(ctx, http.MethodGet, "/v1/params", nil, &p)
 }
 
 // Supply returns the total supply and the pools.
-func (c *Client) Supply(ctx context.Context) (*contract.SupplyView, error) {
-	var s contract.SupplyView
+func (c *Client) Supply(ctx context.Context) (*bank.SupplyView, error) {
+	var s bank.SupplyView
 	return &s, c.do(ctx, http.MethodGet, "/v1/supply", nil, &s)
 }
 
@@ -166,7 +169,7 @@ type Signer struct {
 
 	mu      sync.Mutex
 	chainID string
-	fee     contract.Amount
+	fee     core.Amount
 	seq     uint64
 	synced  bool
 }
@@ -197,7 +200,7 @@ func (s *Signer) sync(ctx context.Context) error {
 }
 
 // Sign builds and signs a tx with the next sequence, without sending it.
-func (s *Signer) Sign(ctx context.Context, memo string, msgs ...contract.Msg) ([]byte, error) {
+func (s *Signer) Sign(ctx context.Context, memo string, msgs ...core.Msg) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.synced {
@@ -222,7 +225,7 @@ func (s *Signer) Sign(ctx context.Context, memo string, msgs ...contract.Msg) ([
 }
 
 // Submit signs msgs into one tx, broadcasts it and waits for commit.
-func (s *Signer) Submit(ctx context.Context, msgs ...contract.Msg) (*api.TxResult, error) {
+func (s *Signer) Submit(ctx context.Context, msgs ...core.Msg) (*api.TxResult, error) {
 	for attempt := 0; ; attempt++ {
 		raw, err := s.Sign(ctx, "", msgs...)
 		if err != nil {
@@ -230,7 +233,7 @@ func (s *Signer) Submit(ctx context.Context, msgs ...contract.Msg) (*api.TxResul
 		}
 		res, err := s.c.BroadcastTx(ctx, raw, true)
 		var ae *Error
-		if !errors.As(err, &ae) || ae.Code != contract.CodeBadSequence.Name() {
+		if !errors.As(err, &ae) || ae.Code != core.CodeBadSequence.Name() {
 			return res, err
 		}
 		// The mempool refused the sequence: another process signs with this

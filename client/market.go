@@ -7,11 +7,12 @@ import (
 	"strconv"
 
 	"github.com/flashback-network/flashback/api"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
 )
 
 // Page selects one page of a list: Limit items (0: the server's default,
-// at most contract.MaxPageSize) starting at Cursor (a previous page's
+// at most market.MaxPageSize) starting at Cursor (a previous page's
 // NextCursor; "" for the first page).
 type Page struct {
 	Limit  int
@@ -38,7 +39,7 @@ type ProviderOptions struct {
 type UnitFilter struct {
 	Page
 	Region, Country, Kind string
-	// Status is one of the contract.Unit* statuses; "" lists every unit
+	// Status is one of the market.Unit* statuses; "" lists every unit
 	// that is not deleted.
 	Status string
 	// Provider is an owner address.
@@ -46,7 +47,7 @@ type UnitFilter struct {
 	// MinFree is the minimum free capacity in bytes.
 	MinFree uint64
 	// MaxPrice is the highest storage price per GiB-month; nil: any.
-	MaxPrice *contract.Amount
+	MaxPrice *core.Amount
 	MinScore uint32
 	// Sort is "id" (default), "price" (cheapest first) or "score" (best
 	// first).
@@ -80,24 +81,24 @@ func withQuery(path string, q url.Values) string {
 }
 
 // Providers lists providers, one page at a time.
-func (c *Client) Providers(ctx context.Context, opts ProviderOptions) (*contract.ProvidersPage, error) {
+func (c *Client) Providers(ctx context.Context, opts ProviderOptions) (*market.ProvidersPage, error) {
 	q := url.Values{}
 	opts.Page.set(q)
 	if opts.All {
 		q.Set("all", "true")
 	}
-	var p contract.ProvidersPage
+	var p market.ProvidersPage
 	return &p, c.do(ctx, http.MethodGet, withQuery("/v1/providers", q), nil, &p)
 }
 
 // Provider returns one provider by owner address.
-func (c *Client) Provider(ctx context.Context, addr string) (*contract.ProviderView, error) {
-	var p contract.ProviderView
+func (c *Client) Provider(ctx context.Context, addr string) (*market.ProviderView, error) {
+	var p market.ProviderView
 	return &p, c.do(ctx, http.MethodGet, "/v1/providers/"+url.PathEscape(addr), nil, &p)
 }
 
 // Units lists data units matching f, one page at a time.
-func (c *Client) Units(ctx context.Context, f UnitFilter) (*contract.UnitsPage, error) {
+func (c *Client) Units(ctx context.Context, f UnitFilter) (*market.UnitsPage, error) {
 	q := url.Values{}
 	f.Page.set(q)
 	for k, v := range map[string]string{"region": f.Region, "country": f.Country, "kind": f.Kind, "status": f.Status, "provider": f.Provider, "sort": f.Sort} {
@@ -114,18 +115,18 @@ func (c *Client) Units(ctx context.Context, f UnitFilter) (*contract.UnitsPage, 
 	if f.MinScore > 0 {
 		q.Set("min_score", strconv.FormatUint(uint64(f.MinScore), 10))
 	}
-	var p contract.UnitsPage
+	var p market.UnitsPage
 	return &p, c.do(ctx, http.MethodGet, withQuery("/v1/units", q), nil, &p)
 }
 
 // Unit returns one data unit by id ("unit-1").
-func (c *Client) Unit(ctx context.Context, id string) (*contract.UnitView, error) {
-	var u contract.UnitView
+func (c *Client) Unit(ctx context.Context, id string) (*market.UnitView, error) {
+	var u market.UnitView
 	return &u, c.do(ctx, http.MethodGet, "/v1/units/"+url.PathEscape(id), nil, &u)
 }
 
 // Reservations lists reservations matching f, one page at a time.
-func (c *Client) Reservations(ctx context.Context, f ReservationFilter) (*contract.ReservationsPage, error) {
+func (c *Client) Reservations(ctx context.Context, f ReservationFilter) (*market.ReservationsPage, error) {
 	q := url.Values{}
 	f.Page.set(q)
 	for k, v := range map[string]string{"consumer": f.Consumer, "provider": f.Provider, "unit": f.Unit, "status": f.Status} {
@@ -133,20 +134,20 @@ func (c *Client) Reservations(ctx context.Context, f ReservationFilter) (*contra
 			q.Set(k, v)
 		}
 	}
-	var p contract.ReservationsPage
+	var p market.ReservationsPage
 	return &p, c.do(ctx, http.MethodGet, withQuery("/v1/reservations", q), nil, &p)
 }
 
 // Reservation returns one reservation by id ("res-1"), with what it has
 // paid so far as of the last block.
-func (c *Client) Reservation(ctx context.Context, id string) (*contract.ReservationView, error) {
-	var r contract.ReservationView
+func (c *Client) Reservation(ctx context.Context, id string) (*market.ReservationView, error) {
+	var r market.ReservationView
 	return &r, c.do(ctx, http.MethodGet, "/v1/reservations/"+url.PathEscape(id), nil, &r)
 }
 
 // Quote returns the cheapest available units that fit r and what each
 // would escrow.
-func (c *Client) Quote(ctx context.Context, r QuoteRequest) (*contract.QuotePage, error) {
+func (c *Client) Quote(ctx context.Context, r QuoteRequest) (*market.QuotePage, error) {
 	q := url.Values{}
 	q.Set("bytes", strconv.FormatUint(r.Bytes, 10))
 	q.Set("term", strconv.FormatInt(r.Term, 10))
@@ -161,7 +162,7 @@ func (c *Client) Quote(ctx context.Context, r QuoteRequest) (*contract.QuotePage
 	if r.Limit > 0 {
 		q.Set("limit", strconv.Itoa(r.Limit))
 	}
-	var p contract.QuotePage
+	var p market.QuotePage
 	return &p, c.do(ctx, http.MethodGet, withQuery("/v1/quote", q), nil, &p)
 }
 

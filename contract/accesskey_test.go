@@ -4,41 +4,46 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/flashback-network/flashback/contract/accesskey"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 func sealed() []byte { return bytes.Repeat([]byte{9}, 88) }
 
-func createKey(res, id, perm string) *MsgCreateAccessKey {
-	return &MsgCreateAccessKey{Reservation: res, ID: id, Perm: perm, SealedSecret: sealed()}
+func createKey(res, id, perm string) *accesskey.MsgCreateAccessKey {
+	return &accesskey.MsgCreateAccessKey{Reservation: res, ID: id, Perm: perm, SealedSecret: sealed()}
 }
 
 const testKeyID = "FBTESTKEY0000000001"
 
 func TestAccessKeyMessages(t *testing.T) {
-	withKey := func(h *mkt) { h.ok("alice", createKey("res-1", testKeyID, PermWrite)) }
+	withKey := func(h *mkt) { h.ok("alice", createKey("res-1", testKeyID, accesskey.PermWrite)) }
 	runCases(t, []mktCase{
-		{name: "create", signer: "alice", msg: createKey("res-1", testKeyID, PermWrite), check: func(t *testing.T, h *mkt) {
+		{name: "create", signer: "alice", msg: createKey("res-1", testKeyID, accesskey.PermWrite), check: func(t *testing.T, h *mkt) {
 			out, err := Query(h.blk, "accesskeys/"+testKeyID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var k AccessKey
+			var k accesskey.AccessKey
 			if err := json.Unmarshal(out, &k); err != nil {
 				t.Fatal(err)
 			}
-			if k.Reservation != "res-1" || k.Unit != "unit-1" || k.Provider != mktAddr("prov") || k.Owner != mktAddr("alice") || k.Perm != PermWrite || !bytes.Equal(k.SealedSecret, sealed()) {
+			if k.Reservation != "res-1" || k.Unit != "unit-1" || k.Provider != mktAddr("prov") || k.Owner != mktAddr("alice") || k.Perm != accesskey.PermWrite || !bytes.Equal(k.SealedSecret, sealed()) {
 				t.Fatalf("stored key %+v", k)
 			}
 		}},
-		{name: "not the consumer", signer: "bob", msg: createKey("res-1", testKeyID, PermRead), code: CodeUnauthorized},
-		{name: "unknown reservation", signer: "alice", msg: createKey("res-99", testKeyID, PermRead), code: CodeNotFound},
-		{name: "duplicate id", setup: withKey, signer: "alice", msg: createKey("res-1", testKeyID, PermRead), code: CodeAlreadyExists},
-		{name: "bad id", signer: "alice", msg: createKey("res-1", "lowercase-key-id-x", PermRead), code: CodeInvalidMessage},
-		{name: "bad perm", signer: "alice", msg: createKey("res-1", testKeyID, "root"), code: CodeInvalidMessage},
-		{name: "plaintext-sized secret", signer: "alice", msg: &MsgCreateAccessKey{Reservation: "res-1", ID: testKeyID, Perm: PermRead, SealedSecret: []byte("short-secret")}, code: CodeInvalidMessage},
-		{name: "ended reservation", setup: func(h *mkt) { h.ok("alice", &MsgCloseReservation{resRef{"res-1"}}) }, signer: "alice", msg: createKey("res-1", testKeyID, PermRead), code: CodeWrongState},
-		{name: "revoke", setup: withKey, signer: "alice", msg: &MsgRevokeAccessKey{ID: testKeyID}, check: func(t *testing.T, h *mkt) {
-			if _, err := Query(h.blk, "accesskeys/"+testKeyID); CodeOf(err) != CodeNotFound {
+		{name: "not the consumer", signer: "bob", msg: createKey("res-1", testKeyID, accesskey.PermRead), code: core.CodeUnauthorized},
+		{name: "unknown reservation", signer: "alice", msg: createKey("res-99", testKeyID, accesskey.PermRead), code: core.CodeNotFound},
+		{name: "duplicate id", setup: withKey, signer: "alice", msg: createKey("res-1", testKeyID, accesskey.PermRead), code: core.CodeAlreadyExists},
+		{name: "bad id", signer: "alice", msg: createKey("res-1", "lowercase-key-id-x", accesskey.PermRead), code: core.CodeInvalidMessage},
+		{name: "bad perm", signer: "alice", msg: createKey("res-1", testKeyID, "root"), code: core.CodeInvalidMessage},
+		{name: "plaintext-sized secret", signer: "alice", msg: &accesskey.MsgCreateAccessKey{Reservation: "res-1", ID: testKeyID, Perm: accesskey.PermRead, SealedSecret: []byte("short-secret")}, code: core.CodeInvalidMessage},
+		{name: "ended reservation", setup: func(h *mkt) { h.ok("alice", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}}) }, signer: "alice", msg: createKey("res-1", testKeyID, accesskey.PermRead), code: core.CodeWrongState},
+		{name: "revoke", setup: withKey, signer: "alice", msg: &accesskey.MsgRevokeAccessKey{ID: testKeyID}, check: func(t *testing.T, h *mkt) {
+			if _, err := Query(h.blk, "accesskeys/"+testKeyID); core.CodeOf(err) != core.CodeNotFound {
 				t.Fatalf("revoked key still queryable: %v", err)
 			}
 			out, _ := Query(h.blk, "accesskeys?provider="+mktAddr("prov"))
@@ -46,8 +51,8 @@ func TestAccessKeyMessages(t *testing.T) {
 				t.Fatalf("revoked key still listed for the provider: %s", out)
 			}
 		}},
-		{name: "revoke someone else's", setup: withKey, signer: "bob", msg: &MsgRevokeAccessKey{ID: testKeyID}, code: CodeUnauthorized},
-		{name: "revoke unknown", signer: "alice", msg: &MsgRevokeAccessKey{ID: testKeyID}, code: CodeNotFound},
+		{name: "revoke someone else's", setup: withKey, signer: "bob", msg: &accesskey.MsgRevokeAccessKey{ID: testKeyID}, code: core.CodeUnauthorized},
+		{name: "revoke unknown", signer: "alice", msg: &accesskey.MsgRevokeAccessKey{ID: testKeyID}, code: core.CodeNotFound},
 	})
 }
 
@@ -57,9 +62,9 @@ func TestAccessKeysLifecycle(t *testing.T) {
 	h := fixture(t)
 	ids := []string{"FBKEYAAAAAAAAAAAAAA1", "FBKEYAAAAAAAAAAAAAA2", "FBKEYAAAAAAAAAAAAAA3"}
 	for _, id := range ids {
-		h.ok("alice", createKey("res-1", id, PermRead))
+		h.ok("alice", createKey("res-1", id, accesskey.PermRead))
 	}
-	var page AccessKeysPage
+	var page accesskey.AccessKeysPage
 	out, err := Query(h.blk, "accesskeys?provider="+mktAddr("prov")+"&limit=2")
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +79,7 @@ func TestAccessKeysLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var page2 AccessKeysPage
+	var page2 accesskey.AccessKeysPage
 	if err := json.Unmarshal(out, &page2); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +87,7 @@ func TestAccessKeysLifecycle(t *testing.T) {
 		t.Fatalf("second page: %s", out)
 	}
 	// Closing the reservation removes its keys in the same block.
-	r := h.ok("alice", &MsgCloseReservation{resRef{"res-1"}})
+	r := h.ok("alice", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}})
 	revoked := 0
 	for _, e := range r.Events {
 		if e.Type == "access_key_revoked" {
@@ -93,26 +98,26 @@ func TestAccessKeysLifecycle(t *testing.T) {
 		t.Fatalf("%d access_key_revoked events, want %d", revoked, len(ids))
 	}
 	for _, id := range ids {
-		if h.blk.Get(akKey(id)) != nil {
+		if h.blk.Get(accesskey.RecordKey(id)) != nil {
 			t.Fatalf("key %s survived its reservation", id)
 		}
 	}
 	n := 0
-	h.blk.Iterate([]byte("ak/"), PrefixEnd([]byte("ak/")), func(_, _ []byte) bool { n++; return true })
+	h.blk.Iterate([]byte("ak/"), store.PrefixEnd([]byte("ak/")), func(_, _ []byte) bool { n++; return true })
 	if n != 0 {
 		t.Fatalf("%d access key index entries left", n)
 	}
-	if _, err := Query(h.blk, "accesskeys"); CodeOf(err) != CodeInvalidQuery {
+	if _, err := Query(h.blk, "accesskeys"); core.CodeOf(err) != core.CodeInvalidQuery {
 		t.Fatalf("accesskeys without filter: %v", err)
 	}
 }
 
 func TestAccessKeyLimitPerReservation(t *testing.T) {
 	h := fixture(t)
-	for i := 0; i < MaxKeysPerReservation; i++ {
-		h.ok("alice", createKey("res-1", "FBLIMIT"+string(rune('A'+i/26))+string(rune('A'+i%26))+"0000000000", PermRead))
+	for i := 0; i < accesskey.MaxKeysPerReservation; i++ {
+		h.ok("alice", createKey("res-1", "FBLIMIT"+string(rune('A'+i/26))+string(rune('A'+i%26))+"0000000000", accesskey.PermRead))
 	}
-	if r := h.exec("alice", createKey("res-1", "FBLIMITZZ0000000000", PermRead)); r.Code != CodeWrongState {
+	if r := h.exec("alice", createKey("res-1", "FBLIMITZZ0000000000", accesskey.PermRead)); r.Code != core.CodeWrongState {
 		t.Fatalf("key over the limit: %s %s", r.Code.Name(), r.Log)
 	}
 }

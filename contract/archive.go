@@ -2,7 +2,9 @@ package contract
 
 import (
 	"bytes"
-	"sort"
+
+	"github.com/flashback-network/flashback/contract/qos"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // The QoS history kept in state (per-unit epoch entries and per-epoch
@@ -14,10 +16,11 @@ import (
 // app hash.
 
 // archivedPrefixes are the key ranges the archive keeps.
-var archivedPrefixes = [][]byte{keyUnitHist, keyEpochStats}
+// qos.HistoryPrefixes lists them in key order.
+func archivedPrefixes() [][]byte { return qos.HistoryPrefixes() }
 
 func archived(key []byte) bool {
-	for _, p := range archivedPrefixes {
+	for _, p := range archivedPrefixes() {
 		if bytes.HasPrefix(key, p) {
 			return true
 		}
@@ -29,16 +32,9 @@ func archived(key []byte) bool {
 // (typically a block's cache before it is written). Deletions are not passed
 // on: a delete is history falling out of the kept window, which is exactly
 // what the archive is there to keep.
-func ArchiveWrites(c *Cache, fn func(key, value []byte)) {
-	keys := make([]string, 0)
-	for k, v := range c.writes {
-		if v != nil && archived([]byte(k)) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fn([]byte(k), *c.writes[k])
+func ArchiveWrites(c *store.Cache, fn func(key, value []byte)) {
+	for _, p := range archivedPrefixes() { // sorted: the writes come in key order
+		c.EachSet(p, fn)
 	}
 }
 
@@ -46,7 +42,7 @@ func ArchiveWrites(c *Cache, fn func(key, value []byte)) {
 // history: history entries missing from kv are read from archive, and an
 // entry present in both is taken from kv (state is authoritative). A nil
 // archive is plain Query.
-func QueryArchived(kv, archive KV, path string) ([]byte, error) {
+func QueryArchived(kv, archive store.KV, path string) ([]byte, error) {
 	if archive == nil {
 		return Query(kv, path)
 	}
@@ -55,8 +51,8 @@ func QueryArchived(kv, archive KV, path string) ([]byte, error) {
 
 // archiveView overlays the archive under kv for the archived prefixes.
 type archiveView struct {
-	KV
-	archive KV
+	store.KV
+	archive store.KV
 }
 
 func (v archiveView) Get(key []byte) []byte {
@@ -108,8 +104,8 @@ func (v archiveView) inArchivedRange(start, end []byte) bool {
 	if start == nil || end == nil {
 		return false
 	}
-	for _, p := range archivedPrefixes {
-		if bytes.HasPrefix(start, p) && bytes.Compare(end, PrefixEnd(p)) <= 0 {
+	for _, p := range archivedPrefixes() {
+		if bytes.HasPrefix(start, p) && bytes.Compare(end, store.PrefixEnd(p)) <= 0 {
 			return true
 		}
 	}

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/qos"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // TestQoSHistoryArchive runs the same QoS story twice: once keeping 50
@@ -15,7 +19,7 @@ import (
 // one; without it, the pruned epochs are gone from state.
 func TestQoSHistoryArchive(t *testing.T) {
 	const epochs = 14
-	run := func(history int64, archive *MemKV) *mkt {
+	run := func(history int64, archive *store.MemKV) *mkt {
 		p := qosTestParams()
 		p.HistoryEpochs = history
 		h := newQoS(t, p, 10_000)
@@ -27,8 +31,8 @@ func TestQoSHistoryArchive(t *testing.T) {
 			h.blk.Write()
 			h.now += dt
 			h.height++
-			h.blk = NewCache(h.kv)
-			BeginBlock(h.blk, Block{ChainID: mktChain, Height: h.height, Time: time.Unix(h.now, 0).UTC()})
+			h.blk = store.NewCache(h.kv)
+			BeginBlock(h.blk, core.Block{ChainID: mktChain, Height: h.height, Time: time.Unix(h.now, 0).UTC()})
 		}
 		for i := range epochs {
 			e := h.epoch()
@@ -46,7 +50,7 @@ func TestQoSHistoryArchive(t *testing.T) {
 		return h
 	}
 	long := run(50, nil)
-	archive := NewMemKV()
+	archive := store.NewMemKV()
 	short := run(3, archive)
 
 	rng := fmt.Sprintf("?from=%d&to=%d", long.epoch()-epochs-10, long.epoch())
@@ -86,14 +90,14 @@ func TestQoSHistoryArchive(t *testing.T) {
 		}
 	}
 	// Breaches older than the window are still in the archived history.
-	var v UnitQoSView
+	var v qos.UnitQoSView
 	out, _ := QueryArchived(short.blk, archive, "units/unit-2/qos"+rng)
 	if err := json.Unmarshal(out, &v); err != nil {
 		t.Fatal(err)
 	}
 	breached := 0
 	for _, h := range v.History[:len(v.History)-3] {
-		if h.Status == QoSBreached {
+		if h.Status == qos.QoSBreached {
 			breached++
 		}
 	}

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/store"
 	"github.com/flashback-network/flashback/tx"
 )
 
@@ -13,7 +16,7 @@ import (
 // providers and nRes active reservations spread over the units and 1,000
 // consumers, with term ends far in the future.
 type benchState struct {
-	kv       *MemKV
+	kv       *store.MemKV
 	now      int64
 	height   int64
 	units    int
@@ -23,7 +26,7 @@ type benchState struct {
 }
 
 func newBenchState(b *testing.B, nUnits, nRes int) (*benchState, int) {
-	kv := NewMemKV()
+	kv := store.NewMemKV()
 	p := testParams()
 	p.MinUnitStake = 1
 	p.MaxTerm = 10 * 365 * 86400
@@ -38,7 +41,7 @@ func newBenchState(b *testing.B, nUnits, nRes int) (*benchState, int) {
 		b.Fatal(err)
 	}
 	now := int64(1_700_000_000)
-	ctx := &Context{KV: kv, Block: Block{ChainID: mktChain, Height: 1, Time: time.Unix(now, 0)}}
+	ctx := &core.Context{KV: kv, Block: core.Block{ChainID: mktChain, Height: 1, Time: time.Unix(now, 0)}}
 	must := func(err error) {
 		if err != nil {
 			b.Fatal(err)
@@ -46,16 +49,16 @@ func newBenchState(b *testing.B, nUnits, nRes int) (*benchState, int) {
 	}
 	for i := 0; i < 100; i++ {
 		raw := mktRaw(fmt.Sprintf("bp%d", i))
-		must((regProvider("p")).Handle(ctx, raw))
-		must((&MsgStake{Amount: 1 << 40}).Handle(ctx, raw))
+		must(handle(ctx, raw, (regProvider("p"))))
+		must(handle(ctx, raw, (&market.MsgStake{Amount: 1 << 40})))
 	}
 	for i := 0; i < nUnits; i++ {
-		must(addUnit(Amount(1000+i%5000), 10, 1<<50, true).Handle(ctx, mktRaw(fmt.Sprintf("bp%d", i%100))))
+		must(handle(ctx, mktRaw(fmt.Sprintf("bp%d", i%100)), addUnit(core.Amount(1000+i%5000), 10, 1<<50, true)))
 	}
 	base := stateBytes(kv)
 	for i := 0; i < nRes; i++ {
-		m := &MsgReserve{Unit: unitIDString(uint64(1 + i%nUnits)), Bytes: gib, Term: 5*365*86400 + int64(i%100000), EgressBytes: gib, MaxPrice: MaxAmount}
-		must(m.Handle(ctx, mktRaw(fmt.Sprintf("bc%d", i%1000))))
+		m := &market.MsgReserve{Unit: market.UnitIDString(uint64(1 + i%nUnits)), Bytes: gib, Term: 5*365*86400 + int64(i%100000), EgressBytes: gib, MaxPrice: core.MaxAmount}
+		must(handle(ctx, mktRaw(fmt.Sprintf("bc%d", i%1000)), m))
 	}
 	perRes := 0
 	if nRes > 0 {
@@ -64,13 +67,13 @@ func newBenchState(b *testing.B, nUnits, nRes int) (*benchState, int) {
 	return &benchState{kv: kv, now: now, height: 1, units: nUnits, nextRes: nRes + 1, seqs: map[string]uint64{}}, perRes
 }
 
-func stateBytes(kv *MemKV) int {
+func stateBytes(kv *store.MemKV) int {
 	n := 0
 	kv.Iterate(nil, nil, func(k, v []byte) bool { n += len(k) + len(v); return true })
 	return n
 }
 
-func (s *benchState) sign(b *testing.B, name string, m Msg) []byte {
+func (s *benchState) sign(b *testing.B, name string, m core.Msg) []byte {
 	w, err := Wrap(m)
 	if err != nil {
 		b.Fatal(err)
@@ -109,20 +112,20 @@ func (s *benchState) block(b *testing.B, i int) time.Duration {
 	prov := fmt.Sprintf("bp%d", (unit-1)%100)
 	cons := fmt.Sprintf("bc%d", i%1000)
 	txs := [][]byte{
-		s.sign(b, cons, &MsgReserve{Unit: unitIDString(uint64(unit)), Bytes: gib, Term: 86400, EgressBytes: gib, MaxPrice: MaxAmount}),
-		s.sign(b, prov, &MsgClaim{Unit: unitIDString(uint64(unit))}),
-		s.sign(b, "bp0", &MsgReportUsage{Reservation: resIDString(1), Epoch: s.now / 60, EgressBytes: 1}),
+		s.sign(b, cons, &market.MsgReserve{Unit: market.UnitIDString(uint64(unit)), Bytes: gib, Term: 86400, EgressBytes: gib, MaxPrice: core.MaxAmount}),
+		s.sign(b, prov, &market.MsgClaim{Unit: market.UnitIDString(uint64(unit))}),
+		s.sign(b, "bp0", &market.MsgReportUsage{Reservation: market.ResIDString(1), Epoch: s.now / 60, EgressBytes: 1}),
 	}
 	if s.lastCons != "" {
-		txs = append(txs, s.sign(b, s.lastCons, &MsgCloseReservation{resRef{resIDString(uint64(s.nextRes - 1))}}))
+		txs = append(txs, s.sign(b, s.lastCons, &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: market.ResIDString(uint64(s.nextRes - 1))}}))
 	}
 	s.lastCons = cons
-	blk := Block{ChainID: mktChain, Height: s.height, Time: time.Unix(s.now, 0)}
+	blk := core.Block{ChainID: mktChain, Height: s.height, Time: time.Unix(s.now, 0)}
 	start := time.Now()
-	c := NewCache(s.kv)
+	c := store.NewCache(s.kv)
 	BeginBlock(c, blk)
 	for j, raw := range txs {
-		if r := ExecTx(c, blk, raw, Deliver); r.Code != CodeOK && j != 2 {
+		if r := ExecTx(c, blk, raw, Deliver); r.Code != core.CodeOK && j != 2 {
 			b.Fatalf("block %d tx %d: %s", i, j, r.Log)
 		}
 	}

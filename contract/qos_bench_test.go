@@ -4,12 +4,17 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // qosBench is a chain with nUnits units (one active reservation each, 100
 // providers) and 5 oracles that report every unit every epoch.
 type qosBench struct {
-	kv     *MemKV
+	kv     *store.MemKV
 	units  int
 	epoch  int64 // next epoch to report
 	height int64
@@ -18,7 +23,7 @@ type qosBench struct {
 const qosBenchOracles = 5
 
 func newQoSBench(b *testing.B, nUnits int) *qosBench {
-	kv := NewMemKV()
+	kv := store.NewMemKV()
 	p := testParams()
 	p.MinUnitStake = 1
 	p.MaxTerm = 10 * 365 * 86400
@@ -45,23 +50,23 @@ func newQoSBench(b *testing.B, nUnits int) *qosBench {
 	}
 	for i := 0; i < 100; i++ {
 		raw := mktRaw(fmt.Sprintf("qp%d", i))
-		must(regProvider("p").Handle(ctx, raw))
-		must((&MsgStake{Amount: 1 << 40}).Handle(ctx, raw))
+		must(handle(ctx, raw, regProvider("p")))
+		must(handle(ctx, raw, (&market.MsgStake{Amount: 1 << 40})))
 	}
 	for i := 0; i < nUnits; i++ {
-		must(addUnit(Amount(1000+i%5000), 10, 1<<50, true).Handle(ctx, mktRaw(fmt.Sprintf("qp%d", i%100))))
-		must((&MsgReserve{Unit: unitIDString(uint64(i + 1)), Bytes: gib, Term: 5 * 365 * 86400, MaxPrice: MaxAmount}).Handle(ctx, mktRaw(fmt.Sprintf("qc%d", i%100))))
+		must(handle(ctx, mktRaw(fmt.Sprintf("qp%d", i%100)), addUnit(core.Amount(1000+i%5000), 10, 1<<50, true)))
+		must(handle(ctx, mktRaw(fmt.Sprintf("qc%d", i%100)), (&market.MsgReserve{Unit: market.UnitIDString(uint64(i + 1)), Bytes: gib, Term: 5 * 365 * 86400, MaxPrice: core.MaxAmount})))
 	}
 	for i := 0; i < qosBenchOracles; i++ {
-		must((&MsgRegisterOracle{Stake: 10}).Handle(ctx, mktRaw(fmt.Sprintf("qo%d", i))))
+		must(handle(ctx, mktRaw(fmt.Sprintf("qo%d", i)), (&qos.MsgRegisterOracle{Stake: 10})))
 	}
-	s.epoch = epochOf(now, 60)
+	s.epoch = market.EpochOf(now, 60)
 	return s
 }
 
-func (s *qosBench) ctx(now int64) *Context {
+func (s *qosBench) ctx(now int64) *core.Context {
 	s.height++
-	return &Context{KV: s.kv, Block: Block{ChainID: mktChain, Height: s.height, Time: time.Unix(now, 0)}}
+	return &core.Context{KV: s.kv, Block: core.Block{ChainID: mktChain, Height: s.height, Time: time.Unix(now, 0)}}
 }
 
 // round reports epoch s.epoch in its next epoch (untimed) and returns how
@@ -70,24 +75,24 @@ func (s *qosBench) round(b *testing.B) time.Duration {
 	e := s.epoch
 	ctx := s.ctx((e+1)*60 + 1)
 	BeginBlock(s.kv, ctx.Block)
-	ms := make([]UnitMeasurement, s.units)
+	ms := make([]qos.UnitMeasurement, s.units)
 	for o := 0; o < qosBenchOracles; o++ {
 		for i := range ms {
-			m := good(unitIDString(uint64(i + 1)))
+			m := good(market.UnitIDString(uint64(i + 1)))
 			m.P95Ms += uint32(o * 3)
 			if (i+int(e))%10 == 0 {
 				m.P95Ms = 300 // 10 % of the units breach
 			}
 			ms[i] = m
 		}
-		if err := (&MsgReport{Epoch: e, Units: ms}).Handle(ctx, mktRaw(fmt.Sprintf("qo%d", o))); err != nil {
+		if err := handle(ctx, mktRaw(fmt.Sprintf("qo%d", o)), (&qos.MsgReport{Epoch: e, Units: ms})); err != nil {
 			b.Fatal(err)
 		}
 	}
 	EndBlock(s.kv, ctx.Block)
 	blk := s.ctx((e+2)*60 + 1).Block
 	start := time.Now()
-	c := NewCache(s.kv)
+	c := store.NewCache(s.kv)
 	ev := BeginBlock(c, blk)
 	c.Write()
 	d := time.Since(start)

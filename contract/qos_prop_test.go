@@ -6,6 +6,12 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // checkQoSInvariants verifies the QoS accounting (called from
@@ -14,27 +20,27 @@ import (
 // base (bytes and ring) matches the active reservations; the oracle pool
 // is empty; the incremental network totals and provider score sums match
 // a full recount.
-func checkQoSInvariants(t *testing.T, kv KV) {
+func checkQoSInvariants(t *testing.T, kv store.KV) {
 	t.Helper()
-	if b := PoolBalance(kv, PoolOracle); b != 0 {
+	if b := bank.PoolBalance(kv, qos.PoolOracle); b != 0 {
 		t.Fatalf("oracle pool holds %d after the block", b)
 	}
-	dust := getCompDust(kv)
-	if dust.Sign() < 0 || dust.Cmp(compScale) >= 0 {
+	dust := qos.GetCompDust(kv)
+	if dust.Sign() < 0 || dust.Cmp(qos.CompScale) >= 0 {
 		t.Fatalf("compensation dust %s out of range", dust)
 	}
-	f := frontier(kv)
+	f := qos.Frontier(kv)
 	owed := new(big.Int).Set(dust)
 	active := map[uint64]uint64{}
 	byStart := map[uint64]map[int64]uint64{}
-	kv.Iterate(keyRes, PrefixEnd(keyRes), func(_, v []byte) bool {
-		var r Reservation
+	kv.Iterate(market.KeyRes, store.PrefixEnd(market.KeyRes), func(_, v []byte) bool {
+		var r market.Reservation
 		mustUnmarshal(t, v, &r)
-		if r.Status != ResActive {
+		if r.Status != market.ResActive {
 			return true
 		}
-		n, _ := parseUnitID(r.Unit)
-		o := compOwed(kv, n, getUnitQoS(kv, n), &r)
+		n, _ := market.ParseUnitID(r.Unit)
+		o := qos.CompOwed(kv, n, qos.GetUnitQoS(kv, n), &r)
 		if o.Sign() < 0 {
 			t.Fatalf("%s owed negative compensation %s", r.ID, o)
 		}
@@ -46,16 +52,16 @@ func checkQoSInvariants(t *testing.T, kv KV) {
 		byStart[n][r.CompStart] += r.Bytes
 		return true
 	})
-	if got := new(big.Int).Mul(bu(uint64(PoolBalance(kv, PoolCompensation))), compScale); got.Cmp(owed) != 0 {
-		t.Fatalf("compensation pool %d (scaled %s) != owed + dust %s", PoolBalance(kv, PoolCompensation), got, owed)
+	if got := new(big.Int).Mul(core.BigFromUint(uint64(bank.PoolBalance(kv, qos.PoolCompensation))), qos.CompScale); got.Cmp(owed) != 0 {
+		t.Fatalf("compensation pool %d (scaled %s) != owed + dust %s", bank.PoolBalance(kv, qos.PoolCompensation), got, owed)
 	}
-	want := NetworkStats{}
-	sums := map[string]providerScoreSums{}
-	kv.Iterate(keyUnit, PrefixEnd(keyUnit), func(k, v []byte) bool {
-		var u Unit
+	want := qos.NetworkStats{}
+	sums := map[string]qos.ProviderScoreSums{}
+	kv.Iterate(market.KeyUnit, store.PrefixEnd(market.KeyUnit), func(k, v []byte) bool {
+		var u market.Unit
 		mustUnmarshal(t, v, &u)
-		n := beU64(k[len(keyUnit):])
-		q := getUnitQoS(kv, n)
+		n := store.DecodeUint64(k[len(market.KeyUnit):])
+		q := qos.GetUnitQoS(kv, n)
 		if q.CompBytes != active[n] {
 			t.Fatalf("%s: comp bytes %d, active reservations hold %d", u.ID, q.CompBytes, active[n])
 		}
@@ -79,7 +85,7 @@ func checkQoSInvariants(t *testing.T, kv KV) {
 		want.CapacityReserved += u.Reserved
 		want.CapacityUsed += u.Used
 		want.LiveReservations += u.LiveReservations
-		if u.Status != UnitDeleted {
+		if u.Status != market.UnitDeleted {
 			want.Units++
 			want.CapacityOffered += u.Capacity
 			s := sums[u.Provider]
@@ -89,31 +95,31 @@ func checkQoSInvariants(t *testing.T, kv KV) {
 		}
 		return true
 	})
-	kv.Iterate(keyProvider, PrefixEnd(keyProvider), func(k, v []byte) bool {
-		var p Provider
+	kv.Iterate(market.KeyProvider, store.PrefixEnd(market.KeyProvider), func(k, v []byte) bool {
+		var p market.Provider
 		mustUnmarshal(t, v, &p)
 		if !p.Deregistered {
 			want.Providers++
 		}
-		var ps providerScoreSums
-		getJSON(kv, provScoreKey(k[len(keyProvider):]), &ps)
+		var ps qos.ProviderScoreSums
+		store.GetJSON(kv, qos.ProvScoreKey(k[len(market.KeyProvider):]), &ps)
 		if ps != sums[p.Address] {
 			t.Fatalf("provider %s score sums %+v, units say %+v", p.Address, ps, sums[p.Address])
 		}
 		return true
 	})
-	kv.Iterate(keyOracle, PrefixEnd(keyOracle), func(_, v []byte) bool {
-		var o Oracle
+	kv.Iterate(qos.KeyOracle, store.PrefixEnd(qos.KeyOracle), func(_, v []byte) bool {
+		var o qos.Oracle
 		mustUnmarshal(t, v, &o)
 		if o.Active {
 			want.Oracles++
 		}
 		return true
 	})
-	if want.Oracles != ActiveOracles(kv) {
-		t.Fatalf("active oracles %d, records say %d", ActiveOracles(kv), want.Oracles)
+	if want.Oracles != qos.ActiveOracles(kv) {
+		t.Fatalf("active oracles %d, records say %d", qos.ActiveOracles(kv), want.Oracles)
 	}
-	got := getStats(kv)
+	got := qos.GetStats(kv)
 	got.Paid, got.Fees, got.Slashed, got.Compensation, got.OracleRewards, got.Rewarded, got.ReputationSlashed = 0, 0, 0, 0, 0, 0, 0
 	if got != want {
 		t.Fatalf("network totals %+v, recount %+v", got, want)
@@ -152,16 +158,16 @@ func TestQoSProperty(t *testing.T) {
 	h := newMkt(t, p, 50_000_000_000, all...)
 	fundRewards(h, 1_000_000_000)
 	for _, n := range providers {
-		h.ok(n, regProvider(n), &MsgStake{Amount: 10_000_000_000})
+		h.ok(n, regProvider(n), &market.MsgStake{Amount: 10_000_000_000})
 		for i := 0; i < 3; i++ {
-			u := addUnit(Amount(100_000+rng.IntN(3_000_000)), Amount(rng.IntN(5000)), 64*gib, rng.IntN(3) > 0)
+			u := addUnit(core.Amount(100_000+rng.IntN(3_000_000)), core.Amount(rng.IntN(5000)), 64*gib, rng.IntN(3) > 0)
 			u.SLA.MaxErrorRateBps = 500
 			u.SLA.MinUptimeBps = 9000
 			h.ok(n, u)
 		}
 	}
 	for _, o := range oracles[:4] {
-		h.ok(o, &MsgRegisterOracle{Stake: 10 + Amount(rng.IntN(100))})
+		h.ok(o, &qos.MsgRegisterOracle{Stake: 10 + core.Amount(rng.IntN(100))})
 	}
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
 	counts := map[string]int{}
@@ -171,17 +177,17 @@ func TestQoSProperty(t *testing.T) {
 	}
 	units := func() []string {
 		var ids []string
-		for i := uint64(1); i <= maxSeq(h.blk, keySeqUnit); i++ {
-			ids = append(ids, unitIDString(i))
+		for i := uint64(1); i <= maxSeq(h.blk, market.KeySeqUnit); i++ {
+			ids = append(ids, market.UnitIDString(i))
 		}
 		return ids
 	}
-	liveRes := func() []*Reservation {
-		var out []*Reservation
-		h.blk.Iterate(keyRes, PrefixEnd(keyRes), func(_, v []byte) bool {
-			var r Reservation
+	liveRes := func() []*market.Reservation {
+		var out []*market.Reservation
+		h.blk.Iterate(market.KeyRes, store.PrefixEnd(market.KeyRes), func(_, v []byte) bool {
+			var r market.Reservation
 			mustUnmarshal(t, v, &r)
-			if r.live() {
+			if r.Live() {
 				out = append(out, &r)
 			}
 			return true
@@ -190,9 +196,9 @@ func TestQoSProperty(t *testing.T) {
 	}
 	// Per unit "health" drifts so that some units breach repeatedly.
 	health := map[string]int{}
-	measure := func(id string) UnitMeasurement {
+	measure := func(id string) qos.UnitMeasurement {
 		hl := health[id]
-		m := UnitMeasurement{Unit: id, Probes: 100, Successes: 100, P50Ms: 40, P95Ms: 120, DownMbps: 40, UpMbps: 30, IntegrityPassed: 5}
+		m := qos.UnitMeasurement{Unit: id, Probes: 100, Successes: 100, P50Ms: 40, P95Ms: 120, DownMbps: 40, UpMbps: 30, IntegrityPassed: 5}
 		switch {
 		case hl < -2:
 			m.Successes, m.P95Ms, m.DownMbps = uint32(rng.IntN(50)), 900, 2
@@ -211,7 +217,7 @@ func TestQoSProperty(t *testing.T) {
 	}
 	for b := 0; b < blocks; b++ {
 		for _, id := range units() {
-			n, _ := parseUnitID(id)
+			n, _ := market.ParseUnitID(id)
 			switch n % 3 {
 			case 0: // healthy
 				health[id] = 5
@@ -226,88 +232,88 @@ func TestQoSProperty(t *testing.T) {
 		for _, o := range oracles {
 			if rng.IntN(10) < 7 {
 				e := h.now/10 - 1 - int64(rng.IntN(4)/3)
-				var ms []UnitMeasurement
+				var ms []qos.UnitMeasurement
 				for _, id := range units() {
 					if rng.IntN(10) > 0 {
 						ms = append(ms, measure(id))
 					}
 				}
-				if r := h.exec(o, &MsgReport{Epoch: e, Units: ms}); r.Code == CodeOK {
+				if r := h.exec(o, &qos.MsgReport{Epoch: e, Units: ms}); r.Code == core.CodeOK {
 					counts["qos/report"]++
-				} else if r.Code == CodeInternal {
+				} else if r.Code == core.CodeInternal {
 					t.Fatalf("block %d: report: %s", b, r.Log)
 				}
 			}
 		}
 		for i := rng.IntN(7); i > 0; i-- {
 			var signer string
-			var m Msg
+			var m core.Msg
 			switch k := rng.IntN(16); k {
 			case 0, 1, 2, 12, 13:
 				ids := units()
-				signer, m = pick(consumers), &MsgReserve{Unit: pick(ids), Bytes: uint64(1 + rng.Int64N(int64(4*gib))), Term: 1 + rng.Int64N(600), EgressBytes: uint64(rng.Int64N(int64(gib))), MaxPrice: MaxAmount}
+				signer, m = pick(consumers), &market.MsgReserve{Unit: pick(ids), Bytes: uint64(1 + rng.Int64N(int64(4*gib))), Term: 1 + rng.Int64N(600), EgressBytes: uint64(rng.Int64N(int64(gib))), MaxPrice: core.MaxAmount}
 			case 3:
 				if rs := liveRes(); len(rs) > 0 {
 					r := rs[rng.IntN(len(rs))]
-					signer, m = nameOf[r.Consumer], &MsgCloseReservation{resRef{r.ID}}
+					signer, m = nameOf[r.Consumer], &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: r.ID}}
 				}
 			case 4:
 				if rs := liveRes(); len(rs) > 0 {
 					r := rs[rng.IntN(len(rs))]
-					signer, m = nameOf[r.Consumer], &MsgResize{Reservation: r.ID, Bytes: r.Bytes + uint64(1+rng.Int64N(int64(gib)))}
+					signer, m = nameOf[r.Consumer], &market.MsgResize{Reservation: r.ID, Bytes: r.Bytes + uint64(1+rng.Int64N(int64(gib)))}
 				}
 			case 5:
 				if rs := liveRes(); len(rs) > 0 {
 					r := rs[rng.IntN(len(rs))]
-					signer, m = nameOf[r.Consumer], &MsgClaimCompensation{Reservation: r.ID}
+					signer, m = nameOf[r.Consumer], &qos.MsgClaimCompensation{Reservation: r.ID}
 				}
 			case 6:
 				if rs := liveRes(); len(rs) > 0 {
 					r := rs[rng.IntN(len(rs))]
-					signer, m = nameOf[r.Provider], &MsgAcceptReservation{resRef{r.ID}}
+					signer, m = nameOf[r.Provider], &market.MsgAcceptReservation{ResRef: market.ResRef{Reservation: r.ID}}
 				}
 			case 7:
-				signer, m = pick(providers), &MsgClaim{}
+				signer, m = pick(providers), &market.MsgClaim{}
 			case 8:
 				if rs := liveRes(); len(rs) > 0 {
 					r := rs[rng.IntN(len(rs))]
-					signer, m = nameOf[r.Provider], &MsgReportUsage{Reservation: r.ID, Epoch: h.now / 10, EgressBytes: uint64(rng.Int64N(int64(gib)))}
+					signer, m = nameOf[r.Provider], &market.MsgReportUsage{Reservation: r.ID, Epoch: h.now / 10, EgressBytes: uint64(rng.Int64N(int64(gib)))}
 				}
 			case 9:
 				ids := units()
 				id := pick(ids)
-				u, _ := GetUnit(h.blk, id)
+				u, _ := market.GetUnit(h.blk, id)
 				acts := []string{"announce", "announce", "start", "end"}
-				signer, m = nameOf[u.Provider], &MsgUnitMaintenance{Unit: id, Action: pick(acts), WindowStart: h.now + rng.Int64N(20), WindowEnd: h.now + 20 + rng.Int64N(40)}
+				signer, m = nameOf[u.Provider], &market.MsgUnitMaintenance{Unit: id, Action: pick(acts), WindowStart: h.now + rng.Int64N(20), WindowEnd: h.now + 20 + rng.Int64N(40)}
 			case 10:
 				o := pick(oracles)
 				if rng.IntN(2) == 0 {
-					signer, m = o, &MsgRegisterOracle{Stake: 10 + Amount(rng.IntN(100))}
+					signer, m = o, &qos.MsgRegisterOracle{Stake: 10 + core.Amount(rng.IntN(100))}
 				} else if rng.IntN(4) == 0 {
-					signer, m = o, &MsgDeregisterOracle{}
+					signer, m = o, &qos.MsgDeregisterOracle{}
 				}
 			case 11:
-				signer, m = pick(providers), &MsgUnstake{Amount: Amount(rng.IntN(5000))}
+				signer, m = pick(providers), &market.MsgUnstake{Amount: core.Amount(rng.IntN(5000))}
 			default:
 				// Reports for the epoch that just ended (sometimes the one before).
 				e := h.now/10 - 1 - int64(rng.IntN(2))
-				var ms []UnitMeasurement
+				var ms []qos.UnitMeasurement
 				for _, id := range units() {
 					if rng.IntN(5) > 0 {
 						ms = append(ms, measure(id))
 					}
 				}
 				if len(ms) > 0 {
-					signer, m = pick(oracles), &MsgReport{Epoch: e, Units: ms}
+					signer, m = pick(oracles), &qos.MsgReport{Epoch: e, Units: ms}
 				}
 			}
 			if m == nil {
 				continue
 			}
-			name := typeNames[reflectType(m)]
-			if r := h.exec(signer, m); r.Code == CodeOK {
+			name := m.Type()
+			if r := h.exec(signer, m); r.Code == core.CodeOK {
 				counts[name]++
-			} else if r.Code == CodeInternal || strings.Contains(r.Log, "internal") {
+			} else if r.Code == core.CodeInternal || strings.Contains(r.Log, "internal") {
 				t.Fatalf("block %d: %s by %s: internal error: %s", b, name, signer, r.Log)
 			}
 		}

@@ -7,13 +7,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/params"
+	"github.com/flashback-network/flashback/contract/qos"
+	"github.com/flashback-network/flashback/contract/store"
 )
 
 // ---- QoS harness on top of mkt ----
 
 const qEpoch = int64(60)
 
-func qosTestParams() Params {
+func qosTestParams() params.Params {
 	p := testParams() // 60 s epochs
 	p.MinOracleStake = 100
 	p.ScorePeriodEpochs = 2
@@ -28,7 +35,7 @@ func qosTestParams() Params {
 // newQoS: provider "prov" with stake and two auto-accept units (unit-1,
 // unit-2), oracles o1..o3 (stake 100 each), alice 1 GiB and bob 2 GiB on
 // unit-1 (res-1, res-2), all in the current epoch.
-func newQoS(t testing.TB, p Params, stake Amount, sla ...func(s *SLAOffer)) *mkt {
+func newQoS(t testing.TB, p params.Params, stake core.Amount, sla ...func(s *market.SLAOffer)) *mkt {
 	t.Helper()
 	h := newMkt(t, p, richBal, "prov", "alice", "bob", "carol", "o1", "o2", "o3")
 	u1, u2 := addUnit(unitP, unitE, 100*gib, true), addUnit(unitP, unitE, 100*gib, true)
@@ -36,29 +43,29 @@ func newQoS(t testing.TB, p Params, stake Amount, sla ...func(s *SLAOffer)) *mkt
 		f(&u1.SLA)
 		f(&u2.SLA)
 	}
-	h.ok("prov", regProvider("prov"), &MsgStake{Amount: stake}, u1, u2)
+	h.ok("prov", regProvider("prov"), &market.MsgStake{Amount: stake}, u1, u2)
 	for _, o := range []string{"o1", "o2", "o3"} {
-		h.ok(o, &MsgRegisterOracle{Stake: 100})
+		h.ok(o, &qos.MsgRegisterOracle{Stake: 100})
 	}
-	h.ok("alice", &MsgReserve{Unit: "unit-1", Bytes: gib, Term: monthS, EgressBytes: 10 * gib, MaxPrice: unitP})
-	h.ok("bob", &MsgReserve{Unit: "unit-1", Bytes: 2 * gib, Term: monthS, EgressBytes: 0, MaxPrice: unitP})
+	h.ok("alice", &market.MsgReserve{Unit: "unit-1", Bytes: gib, Term: monthS, EgressBytes: 10 * gib, MaxPrice: unitP})
+	h.ok("bob", &market.MsgReserve{Unit: "unit-1", Bytes: 2 * gib, Term: monthS, EgressBytes: 0, MaxPrice: unitP})
 	return h
 }
 
 // qnext is mkt.next returning the events of EndBlock and the next BeginBlock.
-func qnext(h *mkt, dt int64) []Event {
+func qnext(h *mkt, dt int64) []core.Event {
 	ev := EndBlock(h.blk, h.block())
 	h.blk.Write()
 	h.now += dt
 	h.height++
-	h.blk = NewCache(h.kv)
-	return append(ev, BeginBlock(h.blk, Block{ChainID: mktChain, Height: h.height, Time: time.Unix(h.now, 0).UTC()})...)
+	h.blk = store.NewCache(h.kv)
+	return append(ev, BeginBlock(h.blk, core.Block{ChainID: mktChain, Height: h.height, Time: time.Unix(h.now, 0).UTC()})...)
 }
 
 func (h *mkt) epoch() int64 { return h.now / qEpoch }
 
 // toEpoch opens a block one second into epoch e.
-func toEpoch(h *mkt, e int64) []Event {
+func toEpoch(h *mkt, e int64) []core.Event {
 	h.t.Helper()
 	if e*qEpoch+1 <= h.now {
 		h.t.Fatalf("epoch %d is in the past", e)
@@ -66,34 +73,34 @@ func toEpoch(h *mkt, e int64) []Event {
 	return qnext(h, e*qEpoch+1-h.now)
 }
 
-func good(unit string) UnitMeasurement {
-	return UnitMeasurement{Unit: unit, Probes: 100, Successes: 100, P50Ms: 50, P95Ms: 100, DownMbps: 50, UpMbps: 50, IntegrityPassed: 10}
+func good(unit string) qos.UnitMeasurement {
+	return qos.UnitMeasurement{Unit: unit, Probes: 100, Successes: 100, P50Ms: 50, P95Ms: 100, DownMbps: 50, UpMbps: 50, IntegrityPassed: 10}
 }
 
-func report(h *mkt, e int64, oracles []string, ms ...UnitMeasurement) {
+func report(h *mkt, e int64, oracles []string, ms ...qos.UnitMeasurement) {
 	h.t.Helper()
 	for _, o := range oracles {
-		h.ok(o, &MsgReport{Epoch: e, Units: ms})
+		h.ok(o, &qos.MsgReport{Epoch: e, Units: ms})
 	}
 }
 
 var all3 = []string{"o1", "o2", "o3"}
 
-func unitHist(t testing.TB, kv KV, n uint64, e int64) UnitEpochQoS {
+func unitHist(t testing.TB, kv store.KV, n uint64, e int64) qos.UnitEpochQoS {
 	t.Helper()
-	var h UnitEpochQoS
-	if !getJSON(kv, unitHistKey(n, e), &h) {
+	var h qos.UnitEpochQoS
+	if !store.GetJSON(kv, qos.UnitHistKey(n, e), &h) {
 		t.Fatalf("no QoS history for unit-%d epoch %d", n, e)
 	}
 	return h
 }
 
-func provStake(h *mkt) Amount {
-	p, _ := GetProvider(h.blk, mktRaw("prov"))
+func provStake(h *mkt) core.Amount {
+	p, _ := market.GetProvider(h.blk, mktRaw("prov"))
 	return p.Stake
 }
 
-func hasEvent(ev []Event, typ string) bool {
+func hasEvent(ev []core.Event, typ string) bool {
 	for _, e := range ev {
 		if e.Type == typ {
 			return true
@@ -114,14 +121,14 @@ func TestQoSOracleMessages(t *testing.T) {
 	p.MaxUnitsPerReport = 2
 	h := newQoS(t, p, 10_000)
 	e := h.epoch()
-	if r := h.exec("o1", &MsgReport{Epoch: e, Units: []UnitMeasurement{good("unit-1")}}); r.Code != CodeFutureEpoch {
+	if r := h.exec("o1", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{good("unit-1")}}); r.Code != core.CodeFutureEpoch {
 		t.Fatalf("current epoch: %s", r.Log)
 	}
-	h.ok("carol", &MsgSend{To: mktAddr("dave"), Amount: 1000})
-	if r := h.exec("dave", &MsgRegisterOracle{Stake: 99}); r.Code != CodeInsufficientStake {
+	h.ok("carol", &bank.MsgSend{To: mktAddr("dave"), Amount: 1000})
+	if r := h.exec("dave", &qos.MsgRegisterOracle{Stake: 99}); r.Code != core.CodeInsufficientStake {
 		t.Fatalf("low stake: %s", r.Log)
 	}
-	if r := h.exec("o1", &MsgRegisterOracle{Stake: 100}); r.Code != CodeAlreadyExists {
+	if r := h.exec("o1", &qos.MsgRegisterOracle{Stake: 100}); r.Code != core.CodeAlreadyExists {
 		t.Fatalf("twice: %s", r.Log)
 	}
 	toEpoch(h, e+1)
@@ -129,39 +136,39 @@ func TestQoSOracleMessages(t *testing.T) {
 	cases := []struct {
 		name   string
 		signer string
-		msg    *MsgReport
-		code   Code
+		msg    *qos.MsgReport
+		code   core.Code
 	}{
-		{"future", "o1", &MsgReport{Epoch: e + 1, Units: []UnitMeasurement{good("unit-1")}}, CodeFutureEpoch},
-		{"late", "o1", &MsgReport{Epoch: e - 1, Units: []UnitMeasurement{good("unit-1")}}, CodeLateReport},
-		{"not oracle", "carol", &MsgReport{Epoch: e, Units: []UnitMeasurement{good("unit-1")}}, CodeNotOracle},
-		{"unknown unit", "o1", &MsgReport{Epoch: e, Units: []UnitMeasurement{good("unit-9")}}, CodeNotFound},
-		{"unit too new", "o1", &MsgReport{Epoch: e, Units: []UnitMeasurement{good("unit-3")}}, CodeWrongState},
-		{"duplicate unit", "o1", &MsgReport{Epoch: e, Units: []UnitMeasurement{good("unit-1"), good("unit-1")}}, CodeInvalidMessage},
-		{"too many", "o1", &MsgReport{Epoch: e, Units: []UnitMeasurement{good("unit-1"), good("unit-2"), good("unit-3")}}, CodeTooManyUnits},
-		{"successes > probes", "o1", &MsgReport{Epoch: e, Units: []UnitMeasurement{{Unit: "unit-1", Probes: 1, Successes: 2}}}, CodeInvalidMessage},
-		{"no probes", "o1", &MsgReport{Epoch: e, Units: []UnitMeasurement{{Unit: "unit-1"}}}, CodeInvalidMessage},
-		{"empty", "o1", &MsgReport{Epoch: e}, CodeInvalidMessage},
+		{"future", "o1", &qos.MsgReport{Epoch: e + 1, Units: []qos.UnitMeasurement{good("unit-1")}}, core.CodeFutureEpoch},
+		{"late", "o1", &qos.MsgReport{Epoch: e - 1, Units: []qos.UnitMeasurement{good("unit-1")}}, core.CodeLateReport},
+		{"not oracle", "carol", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{good("unit-1")}}, core.CodeNotOracle},
+		{"unknown unit", "o1", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{good("unit-9")}}, core.CodeNotFound},
+		{"unit too new", "o1", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{good("unit-3")}}, core.CodeWrongState},
+		{"duplicate unit", "o1", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{good("unit-1"), good("unit-1")}}, core.CodeInvalidMessage},
+		{"too many", "o1", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{good("unit-1"), good("unit-2"), good("unit-3")}}, core.CodeTooManyUnits},
+		{"successes > probes", "o1", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{{Unit: "unit-1", Probes: 1, Successes: 2}}}, core.CodeInvalidMessage},
+		{"no probes", "o1", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{{Unit: "unit-1"}}}, core.CodeInvalidMessage},
+		{"empty", "o1", &qos.MsgReport{Epoch: e}, core.CodeInvalidMessage},
 	}
 	for _, c := range cases {
 		if r := h.exec(c.signer, c.msg); r.Code != c.code {
 			t.Errorf("%s: code %s (%s), want %s", c.name, r.Code.Name(), r.Log, c.code.Name())
 		}
 	}
-	h.ok("o1", &MsgReport{Epoch: e, Units: []UnitMeasurement{good("unit-1")}})
-	if r := h.exec("o1", &MsgReport{Epoch: e, Units: []UnitMeasurement{good("unit-2")}}); r.Code != CodeDuplicateReport {
+	h.ok("o1", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{good("unit-1")}})
+	if r := h.exec("o1", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{good("unit-2")}}); r.Code != core.CodeDuplicateReport {
 		t.Fatalf("duplicate: %s", r.Log)
 	}
 	// Deregister: unbonds, stops counting, then released.
-	h.ok("o3", &MsgDeregisterOracle{})
-	if r := h.exec("o3", &MsgReport{Epoch: e, Units: []UnitMeasurement{good("unit-1")}}); r.Code != CodeNotOracle {
+	h.ok("o3", &qos.MsgDeregisterOracle{})
+	if r := h.exec("o3", &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{good("unit-1")}}); r.Code != core.CodeNotOracle {
 		t.Fatalf("deregistered reporter: %s", r.Log)
 	}
-	if ActiveOracles(h.blk) != 2 {
-		t.Fatalf("active %d", ActiveOracles(h.blk))
+	if qos.ActiveOracles(h.blk) != 2 {
+		t.Fatalf("active %d", qos.ActiveOracles(h.blk))
 	}
 	b := h.bal("o3")
-	o, _ := GetOracle(h.blk, mktRaw("o3"))
+	o, _ := qos.GetOracle(h.blk, mktRaw("o3"))
 	if o.Stake != 0 || o.UnbondingTotal() != 100 {
 		t.Fatalf("%+v", o)
 	}
@@ -191,19 +198,19 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	h := newQoS(t, qosTestParams(), 10_000) // 2 units: 5,000 stake each
 	e := h.epoch()
 	toEpoch(h, e+1)
-	h.ok("carol", &MsgReserve{Unit: "unit-1", Bytes: 5 * gib, Term: monthS, MaxPrice: unitP}) // res-3: after epoch e
+	h.ok("carol", &market.MsgReserve{Unit: "unit-1", Bytes: 5 * gib, Term: monthS, MaxPrice: unitP}) // res-3: after epoch e
 	bad := good("unit-1")
 	bad.P95Ms = 300
 	report(h, e, []string{"o1", "o2"}, bad)
 	report(h, e, []string{"o3"}, good("unit-1")) // 100 vs median 300: outlier
 	// A usage report pays a 20 uflash platform fee: 10 % of it goes to the
 	// oracles in the median.
-	h.ok("prov", &MsgReportUsage{Reservation: "res-1", Epoch: e, EgressBytes: gib})
+	h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: e, EgressBytes: gib})
 	b1, b3 := h.bal("o1"), h.bal("o3")
 	ev := toEpoch(h, e+2)
 	checkQoS(t, h)
 	hist := unitHist(t, h.blk, 1, e)
-	if hist.Status != QoSBreached || hist.P95Ms != 300 || hist.Reporters != 3 || strings.Join(hist.Terms, ",") != "latency" {
+	if hist.Status != qos.QoSBreached || hist.P95Ms != 300 || hist.Reporters != 3 || strings.Join(hist.Terms, ",") != "latency" {
 		t.Fatalf("%+v", hist)
 	}
 	// 10 % of 5,000 = 500; oracles 10 % = 50, 25 each to o1 and o2; 450
@@ -212,7 +219,7 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	if hist.Slashed != 500 || hist.OracleShare != 50 || hist.Compensation != 450 || provStake(h) != 9_500 {
 		t.Fatalf("slash %+v, stake %d", hist, provStake(h))
 	}
-	if !isBreached(h.blk, 1, e) || !hasEvent(ev, "sla_breach") {
+	if !market.IsBreached(h.blk, 1, e) || !hasEvent(ev, "sla_breach") {
 		t.Fatal("epoch not marked breached")
 	}
 	if got := h.bal("o1") - b1; got != 25+1 {
@@ -221,15 +228,15 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	if got := h.bal("o3") - b3; got != 0 {
 		t.Fatalf("outlier o3 got %d", got)
 	}
-	o1, _ := GetOracle(h.blk, mktRaw("o1"))
-	o3, _ := GetOracle(h.blk, mktRaw("o3"))
+	o1, _ := qos.GetOracle(h.blk, mktRaw("o1"))
+	o3, _ := qos.GetOracle(h.blk, mktRaw("o3"))
 	if o1.InMedian != 1 || o1.Outliers != 0 || o3.InMedian != 0 || o3.Outliers != 1 || o1.Rewards != 26 {
 		t.Fatalf("o1 %+v o3 %+v", o1, o3)
 	}
 	// The views show what each reservation is owed before anyone collects.
-	owed := func(id string) Amount {
+	owed := func(id string) core.Amount {
 		t.Helper()
-		var v ReservationView
+		var v market.ReservationView
 		out, err := Query(h.blk, "reservations/"+id)
 		if err != nil || json.Unmarshal(out, &v) != nil {
 			t.Fatalf("reservation %s view: %v %s", id, err, out)
@@ -242,13 +249,13 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	// alice closes: compensation 150 and no storage charge for epoch e.
 	a := h.bal("alice")
 	closeT := h.now
-	h.ok("alice", &MsgCloseReservation{resRef{"res-1"}})
+	h.ok("alice", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}})
 	r1 := h.res("res-1")
 	if r1.Compensation != 149 {
 		t.Fatalf("alice compensation %d", r1.Compensation)
 	}
-	rate := new(big.Int).Mul(bu(uint64(unitP)), bu(gib))
-	want, _ := toAmount(grossCeil(new(big.Int).Mul(rate, bi64(closeT-(e+1)*qEpoch)), 200), "")
+	rate := new(big.Int).Mul(core.BigFromUint(uint64(unitP)), core.BigFromUint(gib))
+	want, _ := core.AmountFromBig(market.GrossCeil(new(big.Int).Mul(rate, core.BigFromInt(closeT-(e+1)*qEpoch)), 200), "")
 	if r1.StoragePaid != want {
 		t.Fatalf("alice storage paid %d, want %d (epoch %d refunded)", r1.StoragePaid, want, e)
 	}
@@ -256,38 +263,38 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 		t.Fatalf("alice got %d", got)
 	}
 	b := h.bal("bob")
-	h.ok("bob", &MsgClaimCompensation{Reservation: "res-2"})
+	h.ok("bob", &qos.MsgClaimCompensation{Reservation: "res-2"})
 	if h.bal("bob")-b != 299-10 || h.res("res-2").Compensation != 299 {
 		t.Fatalf("bob compensation %d", h.res("res-2").Compensation)
 	}
-	if r := h.exec("bob", &MsgClaimCompensation{Reservation: "res-2"}); r.Code != CodeNotFound {
+	if r := h.exec("bob", &qos.MsgClaimCompensation{Reservation: "res-2"}); r.Code != core.CodeNotFound {
 		t.Fatalf("second claim: %s", r.Log)
 	}
 	if o := owed("res-2"); o != 0 {
 		t.Fatalf("res-2 still owed %d after its claim", o)
 	}
-	h.ok("carol", &MsgCloseReservation{resRef{"res-3"}})
+	h.ok("carol", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-3"}})
 	if h.res("res-3").Compensation != 0 {
 		t.Fatal("carol was not active in the breached epoch")
 	}
 	// 450 - 149 - 299 = 2 uflash of rounding went to the treasury as dust.
-	if PoolBalance(h.blk, PoolCompensation) != 0 || PoolBalance(h.blk, PoolOracle) != 0 || getCompDust(h.blk).Sign() != 0 {
-		t.Fatalf("pools left: comp %d oracle %d", PoolBalance(h.blk, PoolCompensation), PoolBalance(h.blk, PoolOracle))
+	if bank.PoolBalance(h.blk, qos.PoolCompensation) != 0 || bank.PoolBalance(h.blk, qos.PoolOracle) != 0 || qos.GetCompDust(h.blk).Sign() != 0 {
+		t.Fatalf("pools left: comp %d oracle %d", bank.PoolBalance(h.blk, qos.PoolCompensation), bank.PoolBalance(h.blk, qos.PoolOracle))
 	}
 	checkQoS(t, h)
-	var st StatsView
+	var st qos.StatsView
 	out, err := Query(h.blk, "stats")
-	if err != nil || !jsonOK(out, &st) || st.Slashed != 500 || st.Compensation != 450 || st.OracleRewards != 52 || st.Fees != 20 {
+	if err != nil || !qos.DecodesJSON(out, &st) || st.Slashed != 500 || st.Compensation != 450 || st.OracleRewards != 52 || st.Fees != 20 {
 		t.Fatalf("stats %s %v", out, err)
 	}
-	var page EpochStatsPage
+	var page qos.EpochStatsPage
 	out, err = Query(h.blk, fmt.Sprintf("stats/epochs?from=%d&to=%d", e, e))
-	if err != nil || !jsonOK(out, &page) || len(page.Epochs) != 1 || page.Epochs[0].QoS.Breached != 1 || page.Epochs[0].Units != 2 {
+	if err != nil || !qos.DecodesJSON(out, &page) || len(page.Epochs) != 1 || page.Epochs[0].QoS.Breached != 1 || page.Epochs[0].Units != 2 {
 		t.Fatalf("stats/epochs %s %v", out, err)
 	}
-	var uq UnitQoSView
+	var uq qos.UnitQoSView
 	out, err = Query(h.blk, fmt.Sprintf("units/unit-1/qos?from=%d", e))
-	if err != nil || !jsonOK(out, &uq) || len(uq.History) != 1 || uq.Breached != 1 || uq.P95Ms != 300 || uq.ComplianceBps != 0 {
+	if err != nil || !qos.DecodesJSON(out, &uq) || len(uq.History) != 1 || uq.Breached != 1 || uq.P95Ms != 300 || uq.ComplianceBps != 0 {
 		t.Fatalf("units qos %s %v", out, err)
 	}
 }
@@ -299,10 +306,10 @@ func TestQoSCompensationDust(t *testing.T) {
 	p.SlashFractionBps = 7 // 7 bps of 10,000 = 7 uflash
 	p.OracleShareBps = 1
 	h := newMkt(t, p, richBal, "prov", "c1", "c2", "c3", "o1")
-	h.ok("prov", regProvider("prov"), &MsgStake{Amount: 10_000}, addUnit(unitP, unitE, 100*gib, true))
-	h.ok("o1", &MsgRegisterOracle{Stake: 100})
+	h.ok("prov", regProvider("prov"), &market.MsgStake{Amount: 10_000}, addUnit(unitP, unitE, 100*gib, true))
+	h.ok("o1", &qos.MsgRegisterOracle{Stake: 100})
 	for _, c := range []string{"c1", "c2", "c3"} {
-		h.ok(c, &MsgReserve{Unit: "unit-1", Bytes: 1, Term: monthS, MaxPrice: unitP})
+		h.ok(c, &market.MsgReserve{Unit: "unit-1", Bytes: 1, Term: monthS, MaxPrice: unitP})
 	}
 	e := h.epoch()
 	toEpoch(h, e+1)
@@ -315,14 +322,14 @@ func TestQoSCompensationDust(t *testing.T) {
 		t.Fatalf("%+v", hist)
 	}
 	for i, c := range []string{"c1", "c2", "c3"} {
-		h.ok(c, &MsgCloseReservation{resRef{resIDString(uint64(i + 1))}})
+		h.ok(c, &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: market.ResIDString(uint64(i + 1))}})
 		checkQoS(t, h)
-		if got := h.res(resIDString(uint64(i + 1))).Compensation; got != 2 {
+		if got := h.res(market.ResIDString(uint64(i + 1))).Compensation; got != 2 {
 			t.Fatalf("%s compensation %d, want 2", c, got)
 		}
 	}
-	if PoolBalance(h.blk, PoolCompensation) != 0 {
-		t.Fatalf("compensation pool %d after dust sweep", PoolBalance(h.blk, PoolCompensation))
+	if bank.PoolBalance(h.blk, qos.PoolCompensation) != 0 {
+		t.Fatalf("compensation pool %d after dust sweep", bank.PoolBalance(h.blk, qos.PoolCompensation))
 	}
 }
 
@@ -337,14 +344,14 @@ func TestQoSNoQuorum(t *testing.T) {
 	toEpoch(h, e+5) // past the scoring period
 	checkQoS(t, h)
 	hist := unitHist(t, h.blk, 1, e)
-	if hist.Status != QoSNoQuorum || hist.Quorum != 2 || hist.Reporters != 1 || hist.Slashed != 0 {
+	if hist.Status != qos.QoSNoQuorum || hist.Quorum != 2 || hist.Reporters != 1 || hist.Slashed != 0 {
 		t.Fatalf("%+v", hist)
 	}
-	if isBreached(h.blk, 1, e) || provStake(h) != 10_000 || h.unit("unit-1").Score != DefaultScore {
+	if market.IsBreached(h.blk, 1, e) || provStake(h) != 10_000 || h.unit("unit-1").Score != market.DefaultScore {
 		t.Fatal("no quorum must change nothing")
 	}
-	var es EpochStats
-	if !getJSON(h.blk, epochStatsKey(e), &es) || es.QoS.NoQuorum != 1 || es.QoS.Reported != 1 {
+	var es qos.EpochStats
+	if !store.GetJSON(h.blk, qos.EpochStatsKey(e), &es) || es.QoS.NoQuorum != 1 || es.QoS.Reported != 1 {
 		t.Fatalf("gap not recorded: %+v", es)
 	}
 }
@@ -352,20 +359,20 @@ func TestQoSNoQuorum(t *testing.T) {
 func TestQoSEachTerm(t *testing.T) {
 	type tc struct {
 		term string
-		sla  func(s *SLAOffer)
-		m    func(m *UnitMeasurement)
+		sla  func(s *market.SLAOffer)
+		m    func(m *qos.UnitMeasurement)
 	}
 	for _, c := range []tc{
-		{"latency", nil, func(m *UnitMeasurement) { m.P95Ms = 201 }},
-		{"uptime", func(s *SLAOffer) { s.MaxErrorRateBps = 300 }, func(m *UnitMeasurement) { m.Successes = 98 }},
-		{"download", nil, func(m *UnitMeasurement) { m.DownMbps = 9 }},
-		{"upload", nil, func(m *UnitMeasurement) { m.UpMbps = 9 }},
-		{"error_rate", func(s *SLAOffer) { s.MinUptimeBps = 9000 }, func(m *UnitMeasurement) { m.Successes = 98 }},
-		{"integrity", nil, func(m *UnitMeasurement) { m.IntegrityFailed = 2 }},
-		{"", nil, func(m *UnitMeasurement) { m.P95Ms, m.DownMbps, m.UpMbps, m.Successes = 200, 10, 10, 99 }}, // on the limits
+		{"latency", nil, func(m *qos.UnitMeasurement) { m.P95Ms = 201 }},
+		{"uptime", func(s *market.SLAOffer) { s.MaxErrorRateBps = 300 }, func(m *qos.UnitMeasurement) { m.Successes = 98 }},
+		{"download", nil, func(m *qos.UnitMeasurement) { m.DownMbps = 9 }},
+		{"upload", nil, func(m *qos.UnitMeasurement) { m.UpMbps = 9 }},
+		{"error_rate", func(s *market.SLAOffer) { s.MinUptimeBps = 9000 }, func(m *qos.UnitMeasurement) { m.Successes = 98 }},
+		{"integrity", nil, func(m *qos.UnitMeasurement) { m.IntegrityFailed = 2 }},
+		{"", nil, func(m *qos.UnitMeasurement) { m.P95Ms, m.DownMbps, m.UpMbps, m.Successes = 200, 10, 10, 99 }}, // on the limits
 	} {
 		t.Run("term "+c.term, func(t *testing.T) {
-			var opts []func(s *SLAOffer)
+			var opts []func(s *market.SLAOffer)
 			if c.sla != nil {
 				opts = append(opts, c.sla)
 			}
@@ -381,8 +388,8 @@ func TestQoSEachTerm(t *testing.T) {
 			if strings.Join(hist.Terms, ",") != c.term {
 				t.Fatalf("terms %v, want %q (%+v)", hist.Terms, c.term, hist)
 			}
-			if want := c.term != ""; isBreached(h.blk, 1, e) != want || (provStake(h) < 10_000) != want {
-				t.Fatalf("breached %v, stake %d", isBreached(h.blk, 1, e), provStake(h))
+			if want := c.term != ""; market.IsBreached(h.blk, 1, e) != want || (provStake(h) < 10_000) != want {
+				t.Fatalf("breached %v, stake %d", market.IsBreached(h.blk, 1, e), provStake(h))
 			}
 		})
 	}
@@ -393,7 +400,7 @@ func TestQoSRelaxedSLA(t *testing.T) {
 	h := newQoS(t, qosTestParams(), 10_000)
 	sla := h.unit("unit-1").SLA
 	sla.MaxP95LatencyMs = 1000
-	h.ok("prov", &MsgUpdateUnit{Unit: "unit-1", SLA: &sla})
+	h.ok("prov", &market.MsgUpdateUnit{Unit: "unit-1", SLA: &sla})
 	e := h.epoch()
 	toEpoch(h, e+1)
 	m := good("unit-1")
@@ -406,13 +413,13 @@ func TestQoSRelaxedSLA(t *testing.T) {
 	// On a unit without reservations the new offer applies at once.
 	sla2 := h.unit("unit-2").SLA
 	sla2.MaxP95LatencyMs = 1000
-	h.ok("prov", &MsgUpdateUnit{Unit: "unit-2", SLA: &sla2})
+	h.ok("prov", &market.MsgUpdateUnit{Unit: "unit-2", SLA: &sla2})
 	e = h.epoch()
 	toEpoch(h, e+1)
 	m.Unit = "unit-2"
 	report(h, e, all3, m)
 	toEpoch(h, e+2)
-	if hist := unitHist(t, h.blk, 2, e); hist.Status != QoSCompliant {
+	if hist := unitHist(t, h.blk, 2, e); hist.Status != qos.QoSCompliant {
 		t.Fatalf("%+v", hist)
 	}
 	checkQoS(t, h)
@@ -425,7 +432,7 @@ func TestQoSMaintenance(t *testing.T) {
 	e := h.epoch()
 	// Announced during e for e+1 on both units; unit-2 gets no reports.
 	for _, u := range []string{"unit-1", "unit-2"} {
-		h.ok("prov", &MsgUnitMaintenance{Unit: u, Action: "announce", WindowStart: (e + 1) * qEpoch, WindowEnd: (e + 2) * qEpoch})
+		h.ok("prov", &market.MsgUnitMaintenance{Unit: u, Action: "announce", WindowStart: (e + 1) * qEpoch, WindowEnd: (e + 2) * qEpoch})
 	}
 	toEpoch(h, e+1)
 	report(h, e, all3, good("unit-1"))
@@ -436,17 +443,17 @@ func TestQoSMaintenance(t *testing.T) {
 	score := h.unit("unit-1").Score
 	toEpoch(h, e+3)
 	checkQoS(t, h)
-	if hist := unitHist(t, h.blk, 1, e); hist.Status != QoSCompliant || isBreached(h.blk, 1, e) {
+	if hist := unitHist(t, h.blk, 1, e); hist.Status != qos.QoSCompliant || market.IsBreached(h.blk, 1, e) {
 		t.Fatalf("epoch before the window: %+v", hist)
 	}
 	hist := unitHist(t, h.blk, 1, e+1)
-	if hist.Status != QoSMaintenance || hist.Slashed != 0 || !isBreached(h.blk, 1, e+1) || provStake(h) != 10_000 {
-		t.Fatalf("maintenance epoch: %+v, breached %v, stake %d", hist, isBreached(h.blk, 1, e+1), provStake(h))
+	if hist.Status != qos.QoSMaintenance || hist.Slashed != 0 || !market.IsBreached(h.blk, 1, e+1) || provStake(h) != 10_000 {
+		t.Fatalf("maintenance epoch: %+v, breached %v, stake %d", hist, market.IsBreached(h.blk, 1, e+1), provStake(h))
 	}
-	if h2 := unitHist(t, h.blk, 2, e+1); h2.Status != QoSMaintenance || !isBreached(h.blk, 2, e+1) {
+	if h2 := unitHist(t, h.blk, 2, e+1); h2.Status != qos.QoSMaintenance || !market.IsBreached(h.blk, 2, e+1) {
 		t.Fatalf("unreported maintenance epoch: %+v", h2)
 	}
-	qs := getUnitQoS(h.blk, 1)
+	qs := qos.GetUnitQoS(h.blk, 1)
 	if qs.Maintenance != 1 || len(qs.Window) != 1 || qs.Window[0].Epoch != e {
 		t.Fatalf("maintenance must stay out of the uptime window: %+v", qs)
 	}
@@ -456,11 +463,11 @@ func TestQoSMaintenance(t *testing.T) {
 	}
 	// An unannounced start does not excuse the epoch it starts in.
 	e2 := h.epoch()
-	h.ok("prov", &MsgUnitMaintenance{Unit: "unit-1", Action: "start", WindowEnd: (e2 + 5) * qEpoch})
+	h.ok("prov", &market.MsgUnitMaintenance{Unit: "unit-1", Action: "start", WindowEnd: (e2 + 5) * qEpoch})
 	toEpoch(h, e2+1)
 	report(h, e2, all3, bad)
 	toEpoch(h, e2+2)
-	if hist := unitHist(t, h.blk, 1, e2); hist.Status != QoSBreached {
+	if hist := unitHist(t, h.blk, 1, e2); hist.Status != qos.QoSBreached {
 		t.Fatalf("unannounced: %+v", hist)
 	}
 	checkQoS(t, h)
@@ -468,7 +475,7 @@ func TestQoSMaintenance(t *testing.T) {
 
 // scoreWalk reports m for unit-1 in every epoch from the current one for n
 // epochs (m nil: no reports) and returns the score after each block.
-func scoreWalk(h *mkt, n int, m *UnitMeasurement, events *[]Event) []uint32 {
+func scoreWalk(h *mkt, n int, m *qos.UnitMeasurement, events *[]core.Event) []uint32 {
 	var out []uint32
 	for i := 0; i < n; i++ {
 		e := h.epoch()
@@ -484,7 +491,7 @@ func scoreWalk(h *mkt, n int, m *UnitMeasurement, events *[]Event) []uint32 {
 
 func TestQoSScoreWalk(t *testing.T) {
 	h := newQoS(t, qosTestParams(), 10_000)
-	var ev []Event
+	var ev []core.Event
 	steps := func(scores []uint32, prev uint32, allowed int) uint32 {
 		t.Helper()
 		changes := 0
@@ -503,15 +510,15 @@ func TestQoSScoreWalk(t *testing.T) {
 		return prev
 	}
 	g := good("unit-1") // beats every term by >= 20 %: +1 +2 +3 per period
-	s := steps(scoreWalk(h, 12, &g, &ev), DefaultScore, 6)
+	s := steps(scoreWalk(h, 12, &g, &ev), market.DefaultScore, 6)
 	if s < 50+6*4 {
 		t.Fatalf("score %d after 12 good epochs", s)
 	}
-	if h.unit("unit-1").Score != s || getUnitQoS(h.blk, 1).ScoreMilli != int64(s)*1000 {
+	if h.unit("unit-1").Score != s || qos.GetUnitQoS(h.blk, 1).ScoreMilli != int64(s)*1000 {
 		t.Fatal("score out of step")
 	}
-	p, _ := GetProvider(h.blk, mktRaw("prov"))
-	if want := (uint32(s) + DefaultScore + 1) / 2; p.Score != want || ProviderScoreOf(h.blk, mktRaw("prov")) != want {
+	p, _ := market.GetProvider(h.blk, mktRaw("prov"))
+	if want := (uint32(s) + market.DefaultScore + 1) / 2; p.Score != want || qos.ProviderScoreOf(h.blk, mktRaw("prov")) != want {
 		t.Fatalf("provider score %d, want mean %d", p.Score, want)
 	}
 	// No data: the last good period is scored, then the score decays 1
@@ -521,7 +528,7 @@ func TestQoSScoreWalk(t *testing.T) {
 	s = steps(scoreWalk(h, 12, nil, &ev), s, -1)
 	checkQoS(t, h)
 	// Unreachable, breached and 20 % worse: -1 -2 -3 per period.
-	bad := UnitMeasurement{Unit: "unit-1", Probes: 100, Successes: 0, P95Ms: 1000, DownMbps: 1, UpMbps: 1}
+	bad := qos.UnitMeasurement{Unit: "unit-1", Probes: 100, Successes: 0, P95Ms: 1000, DownMbps: 1, UpMbps: 1}
 	scoreWalk(h, 2, &bad, &ev) // a last decay step may still be due
 	s = h.unit("unit-1").Score
 	steps(scoreWalk(h, 24, &bad, &ev), s, -6)
@@ -531,38 +538,39 @@ func TestQoSScoreWalk(t *testing.T) {
 	if !hasEvent(ev, "score_warning") || !hasEvent(ev, "unit_suspended") {
 		t.Fatal("no warning or suspension events")
 	}
-	if r := h.exec("carol", &MsgReserve{Unit: "unit-1", Bytes: 1, Term: 10, MaxPrice: unitP}); r.Code != CodeUnitSuspended {
+	if r := h.exec("carol", &market.MsgReserve{Unit: "unit-1", Bytes: 1, Term: 10, MaxPrice: unitP}); r.Code != core.CodeUnitSuspended {
 		t.Fatalf("reserve on a suspended unit: %s", r.Log)
 	}
-	h.ok("carol", &MsgReserve{Unit: "unit-2", Bytes: 1, Term: 10, MaxPrice: unitP})
+	h.ok("carol", &market.MsgReserve{Unit: "unit-2", Bytes: 1, Term: 10, MaxPrice: unitP})
 	// Its consumers may close (closing never has a fee).
-	h.ok("alice", &MsgCloseReservation{resRef{"res-1"}})
+	h.ok("alice", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}})
 	checkQoS(t, h)
-	var ps ProviderScoreView
+	var ps qos.ProviderScoreView
 	out, err := Query(h.blk, "providers/"+mktAddr("prov")+"/score")
-	if err != nil || !jsonOK(out, &ps) || ps.Units != 2 || len(ps.PerUnit) != 2 || !ps.PerUnit[0].Suspended {
+	if err != nil || !qos.DecodesJSON(out, &ps) || ps.Units != 2 || len(ps.PerUnit) != 2 || !ps.PerUnit[0].Suspended {
 		t.Fatalf("provider score query %s %v", out, err)
 	}
 	// Scores clamp at 0.
 	scoreWalk(h, 40, &bad, &ev)
-	if sc := getUnitQoS(h.blk, 1).ScoreMilli; sc != 0 {
+	if sc := qos.GetUnitQoS(h.blk, 1).ScoreMilli; sc != 0 {
 		t.Fatalf("score milli %d, want clamped 0", sc)
 	}
 	checkQoS(t, h)
 }
 
-func fundRewards(h *mkt, amt Amount) {
-	setPool(h.blk, PoolRewards, PoolBalance(h.blk, PoolRewards)+amt)
-	setSupply(h.blk, Supply(h.blk)+amt)
+func fundRewards(h *mkt, amt core.Amount) {
+	if err := bank.FundPool(h.blk, bank.PoolRewards, amt); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 func TestQoSReputation(t *testing.T) {
-	const stake = Amount(500_000_000_000) // 2.5e11 per unit
+	const stake = core.Amount(500_000_000_000) // 2.5e11 per unit
 	for _, c := range []struct {
 		start    int64 // milli
-		reward   Amount
-		slash    Amount
-		poolOnly Amount
+		reward   core.Amount
+		slash    core.Amount
+		poolOnly core.Amount
 	}{
 		// 91 after the period: 12 %/yr x 120 s of 2.5e11 = 114,155.25
 		{start: 85_000, reward: 114_155},
@@ -579,15 +587,15 @@ func TestQoSReputation(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(c.start, c.poolOnly), func(t *testing.T) {
 			h := newQoS(t, qosTestParams(), stake)
-			fund := Amount(1_000_000_000)
+			fund := core.Amount(1_000_000_000)
 			if c.poolOnly > 0 {
 				fund = c.poolOnly
 			}
 			fundRewards(h, fund)
-			qs := getUnitQoS(h.blk, 1)
+			qs := qos.GetUnitQoS(h.blk, 1)
 			qs.ScoreMilli = c.start
-			setUnitQoS(h.blk, 1, qs)
-			if err := SetUnitScore(h.blk, "unit-1", uint32(c.start/1000)); err != nil {
+			qos.SetUnitQoS(h.blk, 1, qs)
+			if err := testApp.Market.SetUnitScore(h.blk, "unit-1", uint32(c.start/1000)); err != nil {
 				t.Fatal(err)
 			}
 			// Align to a period start so the first period is complete.
@@ -598,10 +606,10 @@ func TestQoSReputation(t *testing.T) {
 			}
 			b, st := h.bal("prov"), provStake(h)
 			g := good("unit-1")
-			var ev []Event
+			var ev []core.Event
 			scoreWalk(h, 3, &g, &ev) // one period scored
 			checkQoS(t, h)
-			qs = getUnitQoS(h.blk, 1)
+			qs = qos.GetUnitQoS(h.blk, 1)
 			if qs.LastScored < e/2 {
 				t.Fatalf("period not scored: %+v", qs)
 			}
@@ -623,18 +631,18 @@ func TestQoSHistoryBounded(t *testing.T) {
 	p.HistoryEpochs = 5
 	h := newQoS(t, p, 10_000)
 	g := good("unit-1")
-	var ev []Event
+	var ev []core.Event
 	scoreWalk(h, 15, &g, &ev)
 	n := 0
-	h.blk.Iterate(mkKey(keyUnitHist, be8(1)), PrefixEnd(mkKey(keyUnitHist, be8(1))), func(_, _ []byte) bool { n++; return true })
+	h.blk.Iterate(store.Key(qos.HistoryPrefixes()[1], store.EncodeUint64(1)), store.PrefixEnd(store.Key(qos.HistoryPrefixes()[1], store.EncodeUint64(1))), func(_, _ []byte) bool { n++; return true })
 	m := 0
-	h.blk.Iterate(keyEpochStats, PrefixEnd(keyEpochStats), func(_, _ []byte) bool { m++; return true })
+	h.blk.Iterate(qos.HistoryPrefixes()[0], store.PrefixEnd(qos.HistoryPrefixes()[0]), func(_, _ []byte) bool { m++; return true })
 	if n != 5 || m != 5 {
 		t.Fatalf("history %d unit entries, %d epoch entries; want 5 each", n, m)
 	}
-	var uq UnitQoSView
+	var uq qos.UnitQoSView
 	out, err := Query(h.blk, "units/unit-1/qos")
-	if err != nil || !jsonOK(out, &uq) || len(uq.History) != 5 || uq.AgeSeconds <= 0 {
+	if err != nil || !qos.DecodesJSON(out, &uq) || len(uq.History) != 5 || uq.AgeSeconds <= 0 {
 		t.Fatalf("%s %v", out, err)
 	}
 	checkQoS(t, h)

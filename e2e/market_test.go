@@ -15,7 +15,9 @@ import (
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
 )
 
 // TestMarketEndToEnd runs the market on a real node through the CLI (every
@@ -44,7 +46,7 @@ func TestMarketEndToEnd(t *testing.T) {
 			t.Fatalf("flashback %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	balance := func(addr string) contract.Amount {
+	balance := func(addr string) core.Amount {
 		t.Helper()
 		a, err := c.Account(ctx, addr)
 		if err != nil {
@@ -52,7 +54,7 @@ func TestMarketEndToEnd(t *testing.T) {
 		}
 		return a.Balance
 	}
-	supply := func() *contract.SupplyView {
+	supply := func() *bank.SupplyView {
 		t.Helper()
 		s, err := c.Supply(ctx)
 		if err != nil {
@@ -110,9 +112,9 @@ func TestMarketEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSLA := contract.SLAOffer{MaxP95LatencyMs: 200, MinUptimeBps: 9990, MinDownloadMbps: 50, MaxErrorRateBps: 10, Durability: true}
+	wantSLA := market.SLAOffer{MaxP95LatencyMs: 200, MinUptimeBps: 9990, MinDownloadMbps: 50, MaxErrorRateBps: 10, Durability: true}
 	if u.Provider != prov || u.Capacity != 1<<40 || u.StoragePrice != 100_000_000 || u.EgressPrice != 50_000 ||
-		u.SLA != wantSLA || !u.Features.Versioning || u.Features.ObjectLock || !u.AutoAccept || u.Status != contract.UnitAvailable {
+		u.SLA != wantSLA || !u.Features.Versioning || u.Features.ObjectLock || !u.AutoAccept || u.Status != market.UnitAvailable {
 		t.Fatalf("unit view: %+v", u)
 	}
 	if out := fb("query", "units", "--region", "eu-central", "--min-free", "100GiB", "--sort", "price"); !strings.Contains(out, unit) || !strings.Contains(out, "100 FLASH") {
@@ -122,7 +124,7 @@ func TestMarketEndToEnd(t *testing.T) {
 	// Consumer: quote (CLI and SDK agree), a reservation above max price is
 	// refused with a stable code, then a reservation at the quoted price.
 	const size, term, egress = "100GiB", "30d", "50GiB"
-	var quote contract.QuotePage
+	var quote market.QuotePage
 	fbJSON(&quote, "query", "quote", "--size", size, "--term", term, "--egress", egress, "--region", "eu-central")
 	if len(quote.Quotes) != 1 || quote.Quotes[0].Unit != unit || quote.Bytes != 100<<30 || quote.Term != 30*86400 {
 		t.Fatalf("quote: %+v", quote)
@@ -154,18 +156,18 @@ func TestMarketEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != contract.ResActive || r.Escrowed != cost.Total || r.StorageEsc+r.EgressEsc+r.EgressFeeEsc != r.Escrowed ||
+	if r.Status != market.ResActive || r.Escrowed != cost.Total || r.StorageEsc+r.EgressEsc+r.EgressFeeEsc != r.Escrowed ||
 		r.Consumer != alice || r.Provider != prov || r.SLA != wantSLA {
 		t.Fatalf("reservation after reserve (quote %+v): %+v", cost, r)
 	}
-	if b := balance(alice); b != alice0-contract.Amount(aliceTxs)*txFee-r.Escrowed {
+	if b := balance(alice); b != alice0-core.Amount(aliceTxs)*txFee-r.Escrowed {
 		t.Fatalf("alice after reserve: %d, want %d - %d fees - %d escrow", b, alice0, aliceTxs, r.Escrowed)
 	}
-	page, err := c.Reservations(ctx, client.ReservationFilter{Consumer: alice, Status: contract.ResActive})
+	page, err := c.Reservations(ctx, client.ReservationFilter{Consumer: alice, Status: market.ResActive})
 	if err != nil || len(page.Reservations) != 1 || page.Reservations[0].ID != rid {
 		t.Fatalf("reservations of alice: %+v, %v", page, err)
 	}
-	tooCheap := contract.Amount(99_000_000)
+	tooCheap := core.Amount(99_000_000)
 	if units, err := c.Units(ctx, client.UnitFilter{MaxPrice: &tooCheap}); err != nil || len(units.Units) != 0 {
 		t.Fatalf("units under 99 FLASH: %+v, %v", units, err)
 	}
@@ -196,7 +198,7 @@ func TestMarketEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != contract.ResCancelled || r.ClosedAt <= r.Start {
+	if r.Status != market.ResCancelled || r.ClosedAt <= r.Start {
 		t.Fatalf("reservation after close: %+v", r)
 	}
 	if out := fb("query", "reservation", rid); !strings.Contains(out, "cancelled") {
@@ -222,18 +224,18 @@ func TestMarketEndToEnd(t *testing.T) {
 	if pbs.String() != r.PaidPBS {
 		t.Fatalf("paid_pbs %s, want price x bytes x %ds = %s", r.PaidPBS, r.ClosedAt-r.Start, pbs)
 	}
-	perUflash := new(big.Int).Mul(big.NewInt(1<<30), big.NewInt(contract.MonthSeconds))
-	perUflashBps := new(big.Int).Mul(perUflash, big.NewInt(contract.BpsDenom))
-	ceilDiv := func(a, b *big.Int) contract.Amount {
+	perUflash := new(big.Int).Mul(big.NewInt(1<<30), big.NewInt(market.MonthSeconds))
+	perUflashBps := new(big.Int).Mul(perUflash, big.NewInt(market.BpsDenom))
+	ceilDiv := func(a, b *big.Int) core.Amount {
 		q, m := new(big.Int).QuoRem(a, b, new(big.Int))
 		if m.Sign() > 0 {
 			q.Add(q, big.NewInt(1))
 		}
-		return contract.Amount(q.Uint64())
+		return core.Amount(q.Uint64())
 	}
-	charge := ceilDiv(new(big.Int).Mul(pbs, big.NewInt(int64(contract.BpsDenom+r.FeeBps))), perUflashBps)
-	provNet := contract.Amount(new(big.Int).Quo(pbs, perUflash).Uint64())
-	treasuryFee := contract.Amount(new(big.Int).Quo(new(big.Int).Mul(pbs, big.NewInt(int64(r.FeeBps))), perUflashBps).Uint64())
+	charge := ceilDiv(new(big.Int).Mul(pbs, big.NewInt(int64(market.BpsDenom+r.FeeBps))), perUflashBps)
+	provNet := core.Amount(new(big.Int).Quo(pbs, perUflash).Uint64())
+	treasuryFee := core.Amount(new(big.Int).Quo(new(big.Int).Mul(pbs, big.NewInt(int64(r.FeeBps))), perUflashBps).Uint64())
 	if charge == 0 || provNet == 0 || treasuryFee == 0 {
 		t.Fatalf("nothing was paid: charge %d, provider %d, fee %d (%d s)", charge, provNet, treasuryFee, r.ClosedAt-r.Start)
 	}
@@ -245,17 +247,17 @@ func TestMarketEndToEnd(t *testing.T) {
 		t.Fatalf("unit claimable %d before the claim, want %d", before.Claimable, provNet)
 	}
 	sup1 := supply()
-	pool := func(s *contract.SupplyView, name string) contract.Amount { return s.Pools[name] }
+	pool := func(s *bank.SupplyView, name string) core.Amount { return s.Pools[name] }
 	checks := []struct {
 		what      string
-		got, want contract.Amount
+		got, want core.Amount
 	}{
-		{"consumer balance", balance(alice), alice0 - contract.Amount(aliceTxs)*txFee - charge},
-		{"provider balance", balance(prov), prov0 - contract.Amount(provTxs)*txFee - stake + provNet},
-		{"treasury pool", pool(sup1, contract.PoolTreasury), pool(sup0, contract.PoolTreasury) + treasuryFee},
-		{"escrow pool (rounding kept)", pool(sup1, contract.PoolEscrow), pool(sup0, contract.PoolEscrow) + charge - provNet - treasuryFee},
-		{"stake pool", pool(sup1, contract.PoolStake), pool(sup0, contract.PoolStake) + stake},
-		{"fees pool", pool(sup1, contract.PoolFees), pool(sup0, contract.PoolFees) + contract.Amount(aliceTxs+provTxs)*txFee},
+		{"consumer balance", balance(alice), alice0 - core.Amount(aliceTxs)*txFee - charge},
+		{"provider balance", balance(prov), prov0 - core.Amount(provTxs)*txFee - stake + provNet},
+		{"treasury pool", pool(sup1, bank.PoolTreasury), pool(sup0, bank.PoolTreasury) + treasuryFee},
+		{"escrow pool (rounding kept)", pool(sup1, bank.PoolEscrow), pool(sup0, bank.PoolEscrow) + charge - provNet - treasuryFee},
+		{"stake pool", pool(sup1, bank.PoolStake), pool(sup0, bank.PoolStake) + stake},
+		{"fees pool", pool(sup1, bank.PoolFees), pool(sup0, bank.PoolFees) + core.Amount(aliceTxs+provTxs)*txFee},
 		{"supply", sup1.Supply, sup0.Supply},
 	}
 	for _, ck := range checks {
@@ -334,7 +336,7 @@ func TestMarketLifecycleCLI(t *testing.T) {
 			t.Fatalf("flashback %s: want %s, got err %v\n%s", strings.Join(args, " "), code, err, out)
 		}
 	}
-	res := func(id string) *contract.ReservationView {
+	res := func(id string) *market.ReservationView {
 		t.Helper()
 		r, err := c.Reservation(ctx, id)
 		if err != nil {
@@ -342,7 +344,7 @@ func TestMarketLifecycleCLI(t *testing.T) {
 		}
 		return r
 	}
-	unitView := func(id string) *contract.UnitView {
+	unitView := func(id string) *market.UnitView {
 		t.Helper()
 		u, err := c.Unit(ctx, id)
 		if err != nil {
@@ -377,12 +379,12 @@ func TestMarketLifecycleCLI(t *testing.T) {
 	// Not auto-accepting: the reservation waits; a rejection refunds all.
 	bob0 := mustBalance(t, c, bob)
 	rid := reservedID(fb("tx", "reserve", unit, "--size", "1GiB", "--term", "1h", "--from", "bob", "-o", "json"))
-	if r := res(rid); r.Status != contract.ResPending || r.StoragePrice != 2_000_000 {
+	if r := res(rid); r.Status != market.ResPending || r.StoragePrice != 2_000_000 {
 		t.Fatalf("reservation: %+v", r)
 	}
 	fails("unauthorized", "tx", "reservation", "accept", rid, "--from", "bob")
 	fb("tx", "reservation", "reject", rid, "--from", "provider")
-	if r := res(rid); r.Status != contract.ResRejected || r.Refunded != r.Escrowed {
+	if r := res(rid); r.Status != market.ResRejected || r.Refunded != r.Escrowed {
 		t.Fatalf("rejected reservation: %+v", r)
 	}
 	if b := mustBalance(t, c, bob); b != bob0-2*params.TxFee { // reserve, refused accept
@@ -394,7 +396,7 @@ func TestMarketLifecycleCLI(t *testing.T) {
 	fb("tx", "reservation", "topup", rid, "--egress", "1GiB", "--from", "bob")
 	fb("tx", "reservation", "extend", rid, "--term", "1h", "--from", "bob")
 	fb("tx", "reservation", "resize", rid, "--size", "2GiB", "--from", "bob")
-	if r := res(rid); r.Status != contract.ResActive || r.EgressBytes != 2<<30 || r.Term != 7200 || r.Bytes != 2<<30 || r.End != r.Start+7200 {
+	if r := res(rid); r.Status != market.ResActive || r.EgressBytes != 2<<30 || r.Term != 7200 || r.Bytes != 2<<30 || r.End != r.Start+7200 {
 		t.Fatalf("reservation after topup, extend, resize: %+v", r)
 	}
 	fails("no_capacity", "tx", "reservation", "resize", rid, "--size", "11GiB", "--from", "bob")
@@ -404,20 +406,20 @@ func TestMarketLifecycleCLI(t *testing.T) {
 
 	// Maintenance, decommission, delete.
 	fb("tx", "unit", "maintenance", unit, "start", "--until", "+1h", "--from", "provider")
-	if u := unitView(unit); u.Status != contract.UnitMaintenance || u.Maintenance == nil {
+	if u := unitView(unit); u.Status != market.UnitMaintenance || u.Maintenance == nil {
 		t.Fatalf("unit in maintenance: %+v", u)
 	}
 	fails("wrong_state", "tx", "reserve", unit, "--size", "1GiB", "--term", "1h", "--from", "alice")
 	fb("tx", "unit", "maintenance", unit, "end", "--from", "provider")
 	fb("tx", "unit", "maintenance", unit, "announce", "--from-time", "+1h", "--until", "+2h", "--from", "provider")
-	if u := unitView(unit); u.Status != contract.UnitAvailable || u.Maintenance == nil || u.Maintenance.End-u.Maintenance.Start != 3600 {
+	if u := unitView(unit); u.Status != market.UnitAvailable || u.Maintenance == nil || u.Maintenance.End-u.Maintenance.Start != 3600 {
 		t.Fatalf("unit after announce: %+v", u)
 	}
 	fb("tx", "unit", "decommission", unit, "--from", "provider")
 	fails("wrong_state", "tx", "unit", "delete", unit, "--from", "provider")
 	fb("tx", "reservation", "close", rid, "--from", "bob")
 	fb("tx", "unit", "delete", unit, "--from", "provider")
-	if u := unitView(unit); u.Status != contract.UnitDeleted {
+	if u := unitView(unit); u.Status != market.UnitDeleted {
 		t.Fatalf("unit after delete: %+v", u)
 	}
 
@@ -439,7 +441,7 @@ func TestMarketLifecycleCLI(t *testing.T) {
 	}
 }
 
-func mustBalance(t *testing.T, c *client.Client, addr string) contract.Amount {
+func mustBalance(t *testing.T, c *client.Client, addr string) core.Amount {
 	t.Helper()
 	a, err := c.Account(context.Background(), addr)
 	if err != nil {

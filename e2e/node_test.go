@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
 )
 
 // TestCLIEndToEnd drives a dev node with the CLI exactly as a user would.
@@ -31,11 +32,11 @@ func TestCLIEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Code != 0 || res.Height == 0 {
 		t.Fatalf("send result %q: %v", out, err)
 	}
-	var acct contract.AccountView
+	var acct bank.AccountView
 	if err := json.Unmarshal([]byte(run(t, "query", "account", bob, "--home", home, "-o", "json")), &acct); err != nil {
 		t.Fatal(err)
 	}
-	if want := contract.Amount(1_000_000_000_000 + 1_500_000); acct.Balance != want {
+	if want := core.Amount(1_000_000_000_000 + 1_500_000); acct.Balance != want {
 		t.Fatalf("bob balance %d, want %d", acct.Balance, want)
 	}
 	// The committed tx is queryable by hash.
@@ -59,7 +60,7 @@ func TestReplayRejectedOverAPI(t *testing.T) {
 	ctx := context.Background()
 	s := c.Signer(devKey(t, home, "alice"))
 	bob := c.Signer(devKey(t, home, "bob")).Address()
-	raw, err := s.Sign(ctx, "", &contract.MsgSend{To: bob, Amount: 5})
+	raw, err := s.Sign(ctx, "", &bank.MsgSend{To: bob, Amount: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestKillRestart(t *testing.T) {
 	// Two senders stream signed sends without waiting for commit.
 	var mu sync.Mutex
 	var hashes []string
-	amounts := map[string]contract.Amount{}
+	amounts := map[string]core.Amount{}
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for _, who := range []string{"alice", "provider"} {
@@ -114,8 +115,8 @@ func TestKillRestart(t *testing.T) {
 					return
 				default:
 				}
-				amt := contract.Amount(i)
-				raw, err := s.Sign(ctx, "", &contract.MsgSend{To: bob, Amount: amt})
+				amt := core.Amount(i)
+				raw, err := s.Sign(ctx, "", &bank.MsgSend{To: bob, Amount: amt})
 				if err != nil {
 					return
 				}
@@ -155,7 +156,7 @@ func TestKillRestart(t *testing.T) {
 	// Every tx is either committed or gone; committed ones account for
 	// bob's whole gain. Txs in the mempool at the kill may be lost: they
 	// were never acknowledged as committed.
-	var committed contract.Amount
+	var committed core.Amount
 	var n int
 	for _, h := range hashes {
 		r, err := c.Tx(ctx, h)
@@ -172,7 +173,7 @@ func TestKillRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := contract.Amount(1_000_000_000_000) + committed; a.Balance != want {
+	if want := core.Amount(1_000_000_000_000) + committed; a.Balance != want {
 		t.Fatalf("bob has %d, committed txs sum to %d (%d of %d txs committed)", a.Balance, want, n, len(hashes))
 	}
 	if n == 0 {

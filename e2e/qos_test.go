@@ -14,7 +14,9 @@ import (
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
 	"github.com/flashback-network/flashback/oracle"
 )
 
@@ -144,8 +146,8 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 
 	// Epochs pass: wait until A has two compliant epochs judged with both
 	// reports, B two breached ones, and both scoring periods moved.
-	var qa, qb *contract.UnitQoSView
-	twoReporters := func(q *contract.UnitQoSView, status string) int {
+	var qa, qb *qos.UnitQoSView
+	twoReporters := func(q *qos.UnitQoSView, status string) int {
 		n := 0
 		for _, h := range q.History {
 			if h.Status == status && h.Reporters == 2 && h.Quorum == 2 {
@@ -162,7 +164,7 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 		if qb, err = c.UnitQoS(ctx, unitB, client.EpochRange{}); err != nil {
 			return err
 		}
-		if twoReporters(qa, contract.QoSCompliant) < 2 || twoReporters(qb, contract.QoSBreached) < 2 || qa.Score <= 50 || qb.Score >= 50 {
+		if twoReporters(qa, qos.QoSCompliant) < 2 || twoReporters(qb, qos.QoSBreached) < 2 || qa.Score <= 50 || qb.Score >= 50 {
 			return fmt.Errorf("A: score %d, history %+v; B: score %d, history %+v", qa.Score, qa.History, qb.Score, qb.History)
 		}
 		return nil
@@ -177,12 +179,12 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	integrity := false
 	for _, h := range qa.History {
 		switch h.Status {
-		case contract.QoSCompliant:
+		case qos.QoSCompliant:
 			if h.Reporters != 2 || h.Successes == 0 || h.IntegrityFailed != 0 {
 				t.Errorf("%s epoch %d compliant with %+v", unitA, h.Epoch, h)
 			}
 			integrity = integrity || h.IntegrityPassed > 0
-		case contract.QoSNoQuorum:
+		case qos.QoSNoQuorum:
 			// An oracle joined mid-epoch: not the provider's fault.
 		default:
 			t.Errorf("%s (healthy) epoch %d is %s: %+v", unitA, h.Epoch, h.Status, h)
@@ -197,11 +199,11 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	// B: every judged epoch breached on reachability, slashed each time.
 	for _, h := range qb.History {
 		switch h.Status {
-		case contract.QoSBreached:
+		case qos.QoSBreached:
 			if h.Reporters != 2 || h.Successes != 0 || h.Slashed == 0 || !slices.Contains(h.Terms, "reachability") {
 				t.Errorf("%s epoch %d breached with %+v", unitB, h.Epoch, h)
 			}
-		case contract.QoSNoQuorum:
+		case qos.QoSNoQuorum:
 		default:
 			t.Errorf("%s (failing) epoch %d is %s: %+v", unitB, h.Epoch, h.Status, h)
 		}
@@ -257,7 +259,7 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ra.Paid == 0 || ra.Status != contract.ResActive {
+	if ra.Paid == 0 || ra.Status != market.ResActive {
 		t.Errorf("%s on the healthy unit: paid %d, status %s", resA, ra.Paid, ra.Status)
 	}
 	eventually(t, 30*time.Second, func() error {
@@ -279,7 +281,7 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fees := contract.Amount(accAfter.Sequence-accBefore.Sequence) * p.TxFee // the claim, and any usage report of A's bridge meanwhile
+	fees := core.Amount(accAfter.Sequence-accBefore.Sequence) * p.TxFee // the claim, and any usage report of A's bridge meanwhile
 	if claimed == 0 || accAfter.Balance != accBefore.Balance+claimed-fees {
 		t.Errorf("provider A claimed %d: balance %d -> %d with %d in tx fees", claimed, accBefore.Balance, accAfter.Balance, fees)
 	}
@@ -409,13 +411,13 @@ func startProcess(t *testing.T, dir, name string, args ...string) {
 
 // txEventAmount reads a `-o json` tx result and returns the amount
 // attribute of its first event of type typ.
-func txEventAmount(t *testing.T, out, typ string) contract.Amount {
+func txEventAmount(t *testing.T, out, typ string) core.Amount {
 	t.Helper()
 	var res api.TxResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("tx output: %v\n%s", err, out)
 	}
-	v, err := contract.ParseAmount(client.EventAttr(&res, typ, "amount"))
+	v, err := core.ParseAmount(client.EventAttr(&res, typ, "amount"))
 	if err != nil {
 		t.Fatalf("no %s event with an amount (%v) in\n%s", typ, err, out)
 	}

@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/accesskey"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
 )
 
 // TestSDKTypedTxs drives every typed tx method of client.Signer against a
@@ -35,19 +38,19 @@ func TestSDKTypedTxs(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	balance := func(addr string) contract.Amount {
+	balance := func(addr string) core.Amount {
 		t.Helper()
 		a, err := c.Account(ctx, addr)
 		must("account "+addr, err)
 		return a.Balance
 	}
-	reservation := func(id string) *contract.ReservationView {
+	reservation := func(id string) *market.ReservationView {
 		t.Helper()
 		r, err := c.Reservation(ctx, id)
 		must("reservation "+id, err)
 		return r
 	}
-	unit := func(id string) *contract.UnitView {
+	unit := func(id string) *market.UnitView {
 		t.Helper()
 		u, err := c.Unit(ctx, id)
 		must("unit "+id, err)
@@ -62,26 +65,26 @@ func TestSDKTypedTxs(t *testing.T) {
 		t.Fatalf("bob %d -> %d after a 5 FLASH send", bobBefore, got)
 	}
 	// Rejected in its block: more than alice has.
-	res, err := alice.Send(ctx, bob.Address(), contract.Amount(1)<<62)
+	res, err := alice.Send(ctx, bob.Address(), core.Amount(1)<<62)
 	var te *client.TxError
-	if !errors.As(err, &te) || te.Code() != contract.CodeInsufficientFunds || !client.IsCode(err, contract.CodeInsufficientFunds) ||
-		client.CodeOf(err) != contract.CodeInsufficientFunds.Name() || res == nil || res.Code != uint32(contract.CodeInsufficientFunds) {
+	if !errors.As(err, &te) || te.Code() != core.CodeInsufficientFunds || !client.IsCode(err, core.CodeInsufficientFunds) ||
+		client.CodeOf(err) != core.CodeInsufficientFunds.Name() || res == nil || res.Code != uint32(core.CodeInsufficientFunds) {
 		t.Fatalf("overdraft: %T %v (result %+v)", err, err, res)
 	}
 	// Refused before a block: an invalid recipient (*client.Error).
 	_, err = alice.Send(ctx, "fb1notanaddress", 1)
 	var ae *client.Error
-	if !errors.As(err, &ae) || ae.ABCICode != contract.CodeInvalidAddress || !client.IsCode(err, contract.CodeInvalidAddress) || client.IsCode(err, contract.CodeNotFound) {
+	if !errors.As(err, &ae) || ae.ABCICode != core.CodeInvalidAddress || !client.IsCode(err, core.CodeInvalidAddress) || client.IsCode(err, core.CodeNotFound) {
 		t.Fatalf("send to an invalid address: %T %v", err, err)
 	}
 
 	// ---- providers and units ----
 	bridgeKey, err := ecdh.X25519().GenerateKey(rand.Reader)
 	must("bridge key", err)
-	_, err = prov.RegisterProvider(ctx, contract.MsgRegisterProvider{Name: "sdk", Endpoint: "http://127.0.0.1:1", BridgePubKey: bridgeKey.PublicKey().Bytes()})
+	_, err = prov.RegisterProvider(ctx, market.MsgRegisterProvider{Name: "sdk", Endpoint: "http://127.0.0.1:1", BridgePubKey: bridgeKey.PublicKey().Bytes()})
 	must("register provider", err)
 	name := "sdk renamed"
-	_, err = prov.UpdateProvider(ctx, contract.MsgUpdateProvider{Name: &name})
+	_, err = prov.UpdateProvider(ctx, market.MsgUpdateProvider{Name: &name})
 	must("update provider", err)
 	stake := 3*p.MinUnitStake + 1_000_000 // three units and a little to unstake
 	_, err = prov.Stake(ctx, stake)
@@ -93,8 +96,8 @@ func TestSDKTypedTxs(t *testing.T) {
 	}
 	addUnit := func(autoAccept bool) string {
 		t.Helper()
-		id, res, err := prov.AddUnit(ctx, contract.MsgAddUnit{Kind: "local", Region: "eu-central", Country: "DE", Capacity: 100 << 30,
-			StoragePrice: 2_000_000, EgressPrice: 10_000, AutoAccept: autoAccept, SLA: contract.SLAOffer{MaxP95LatencyMs: 1000}})
+		id, res, err := prov.AddUnit(ctx, market.MsgAddUnit{Kind: "local", Region: "eu-central", Country: "DE", Capacity: 100 << 30,
+			StoragePrice: 2_000_000, EgressPrice: 10_000, AutoAccept: autoAccept, SLA: market.SLAOffer{MaxP95LatencyMs: 1000}})
 		must("add unit", err)
 		if id == "" || client.EventAttr(res, "unit_added", "unit") != id || unit(id).ID != id {
 			t.Fatalf("add unit: id %q, tx %+v", id, res)
@@ -105,28 +108,28 @@ func TestSDKTypedTxs(t *testing.T) {
 	if unitA == unitB || unitB == unitC {
 		t.Fatalf("unit ids %s %s %s", unitA, unitB, unitC)
 	}
-	egressPrice := contract.Amount(20_000)
-	_, err = prov.UpdateUnit(ctx, contract.MsgUpdateUnit{Unit: unitA, EgressPrice: &egressPrice})
+	egressPrice := core.Amount(20_000)
+	_, err = prov.UpdateUnit(ctx, market.MsgUpdateUnit{Unit: unitA, EgressPrice: &egressPrice})
 	must("update unit", err)
 	if u := unit(unitA); u.EgressPrice != egressPrice {
 		t.Fatalf("egress price %d after update", u.EgressPrice)
 	}
-	_, err = prov.UnitMaintenance(ctx, contract.MsgUnitMaintenance{Unit: unitC, Action: contract.MaintenanceStart, WindowEnd: 4102444800}) // 2100-01-01
+	_, err = prov.UnitMaintenance(ctx, market.MsgUnitMaintenance{Unit: unitC, Action: market.MaintenanceStart, WindowEnd: 4102444800}) // 2100-01-01
 	must("maintenance start", err)
-	if u := unit(unitC); u.Status != contract.UnitMaintenance {
+	if u := unit(unitC); u.Status != market.UnitMaintenance {
 		t.Fatalf("unit %s is %s after maintenance start", unitC, u.Status)
 	}
-	_, err = prov.UnitMaintenance(ctx, contract.MsgUnitMaintenance{Unit: unitC, Action: contract.MaintenanceEnd})
+	_, err = prov.UnitMaintenance(ctx, market.MsgUnitMaintenance{Unit: unitC, Action: market.MaintenanceEnd})
 	must("maintenance end", err)
-	if u := unit(unitC); u.Status != contract.UnitAvailable {
+	if u := unit(unitC); u.Status != market.UnitAvailable {
 		t.Fatalf("unit %s is %s after maintenance end", unitC, u.Status)
 	}
 
 	// ---- reservations ----
-	resA, _, err := alice.Reserve(ctx, contract.MsgReserve{Unit: unitA, Bytes: 1 << 30, Term: 86400, EgressBytes: 1 << 30, MaxPrice: 2_000_000})
+	resA, _, err := alice.Reserve(ctx, market.MsgReserve{Unit: unitA, Bytes: 1 << 30, Term: 86400, EgressBytes: 1 << 30, MaxPrice: 2_000_000})
 	must("reserve", err)
 	r0 := reservation(resA)
-	if r0.Status != contract.ResActive || r0.Unit != unitA || r0.Consumer != alice.Address() {
+	if r0.Status != market.ResActive || r0.Unit != unitA || r0.Consumer != alice.Address() {
 		t.Fatalf("reservation %s: %+v", resA, r0.Reservation)
 	}
 	_, err = alice.TopUp(ctx, resA, 1<<30)
@@ -139,7 +142,7 @@ func TestSDKTypedTxs(t *testing.T) {
 	if r1.EgressBytes != 2<<30 || r1.End <= r0.End || r1.Bytes != 2<<30 || r1.Escrowed <= r0.Escrowed {
 		t.Fatalf("after top-up, extend and resize: %+v (was %+v)", r1.Reservation, r0.Reservation)
 	}
-	key, err := alice.CreateAccessKey(ctx, resA, contract.PermRead)
+	key, err := alice.CreateAccessKey(ctx, resA, accesskey.PermRead)
 	must("create access key", err)
 	_, err = alice.RevokeAccessKey(ctx, key.AccessKeyID)
 	must("revoke access key", err)
@@ -149,30 +152,30 @@ func TestSDKTypedTxs(t *testing.T) {
 		t.Fatalf("keys after revoke: %+v", keys.AccessKeys)
 	}
 
-	resB1, _, err := alice.Reserve(ctx, contract.MsgReserve{Unit: unitB, Bytes: 1 << 30, Term: 86400, MaxPrice: 2_000_000})
+	resB1, _, err := alice.Reserve(ctx, market.MsgReserve{Unit: unitB, Bytes: 1 << 30, Term: 86400, MaxPrice: 2_000_000})
 	must("reserve pending", err)
-	if s := reservation(resB1).Status; s != contract.ResPending {
+	if s := reservation(resB1).Status; s != market.ResPending {
 		t.Fatalf("reservation on a manual-accept unit is %s", s)
 	}
 	aliceBefore := balance(alice.Address())
 	_, err = prov.RejectReservation(ctx, resB1)
 	must("reject", err)
-	if r := reservation(resB1); r.Status != contract.ResRejected || balance(alice.Address()) != aliceBefore+r.Escrowed {
+	if r := reservation(resB1); r.Status != market.ResRejected || balance(alice.Address()) != aliceBefore+r.Escrowed {
 		t.Fatalf("rejected reservation %+v; alice %d -> %d", r.Reservation, aliceBefore, balance(alice.Address()))
 	}
-	resB2, _, err := alice.Reserve(ctx, contract.MsgReserve{Unit: unitB, Bytes: 1 << 30, Term: 86400, MaxPrice: 2_000_000})
+	resB2, _, err := alice.Reserve(ctx, market.MsgReserve{Unit: unitB, Bytes: 1 << 30, Term: 86400, MaxPrice: 2_000_000})
 	must("reserve again", err)
 	if resB2 == resB1 {
 		t.Fatalf("same reservation id %s twice", resB2)
 	}
 	_, err = prov.AcceptReservation(ctx, resB2)
 	must("accept", err)
-	if s := reservation(resB2).Status; s != contract.ResActive {
+	if s := reservation(resB2).Status; s != market.ResActive {
 		t.Fatalf("accepted reservation is %s", s)
 	}
 	_, err = alice.CloseReservation(ctx, resB2)
 	must("close", err)
-	if s := reservation(resB2).Status; s != contract.ResCompleted && s != contract.ResCancelled {
+	if s := reservation(resB2).Status; s != market.ResCompleted && s != market.ResCancelled {
 		t.Fatalf("closed reservation is %s", s)
 	}
 
@@ -180,7 +183,7 @@ func TestSDKTypedTxs(t *testing.T) {
 	st, err := c.Status(ctx)
 	must("status", err)
 	provBefore := balance(prov.Address())
-	_, err = prov.ReportUsage(ctx, contract.MsgReportUsage{Reservation: resA, Epoch: st.LatestBlockTime.Unix() / p.EpochSeconds, StoredBytes: 1 << 20, EgressBytes: 1 << 20})
+	_, err = prov.ReportUsage(ctx, market.MsgReportUsage{Reservation: resA, Epoch: st.LatestBlockTime.Unix() / p.EpochSeconds, StoredBytes: 1 << 20, EgressBytes: 1 << 20})
 	must("report usage", err)
 	if r := reservation(resA); r.EgressUsed != 1<<20 || r.StoredBytes != 1<<20 || r.EgressPaid == 0 {
 		t.Fatalf("after a usage report: %+v", r.Reservation)
@@ -203,9 +206,9 @@ func TestSDKTypedTxs(t *testing.T) {
 		if e <= createdEpoch {
 			return fmt.Errorf("epoch %d: unit %s created in epoch %d", e, unitA, createdEpoch)
 		}
-		_, err = orc.Report(ctx, contract.MsgReport{Epoch: e, Units: []contract.UnitMeasurement{
+		_, err = orc.Report(ctx, qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{
 			{Unit: unitA, Probes: 5, Successes: 5, P50Ms: 2, P95Ms: 3, DownMbps: 100, UpMbps: 50, IntegrityPassed: 1}}})
-		if client.IsCode(err, contract.CodeLateReport) {
+		if client.IsCode(err, core.CodeLateReport) {
 			return err
 		}
 		must("report", err)
@@ -218,7 +221,7 @@ func TestSDKTypedTxs(t *testing.T) {
 	}
 	// Unit A was never breached: nothing to claim, with the typed code.
 	amt, res, err := alice.ClaimCompensation(ctx, resA)
-	if !errors.As(err, &te) || te.Code() != contract.CodeNotFound || amt != 0 || res == nil {
+	if !errors.As(err, &te) || te.Code() != core.CodeNotFound || amt != 0 || res == nil {
 		t.Fatalf("compensation claim without a breach: %d %T %v", amt, err, err)
 	}
 	_, err = orc.DeregisterOracle(ctx)
@@ -247,16 +250,16 @@ func TestSDKTypedTxs(t *testing.T) {
 	}
 	_, err = prov.DecommissionUnit(ctx, unitC)
 	must("decommission", err)
-	if s := unit(unitC).Status; s != contract.UnitDecommissioning {
+	if s := unit(unitC).Status; s != market.UnitDecommissioning {
 		t.Fatalf("decommissioned unit is %s", s)
 	}
 	_, err = prov.DeleteUnit(ctx, unitC)
 	must("delete unit", err)
-	if s := unit(unitC).Status; s != contract.UnitDeleted {
+	if s := unit(unitC).Status; s != market.UnitDeleted {
 		t.Fatalf("deleted unit is %s", s)
 	}
 	// A provider with no units retires.
-	_, err = bob.RegisterProvider(ctx, contract.MsgRegisterProvider{Name: "bob", Endpoint: "http://127.0.0.1:2", BridgePubKey: bridgeKey.PublicKey().Bytes()})
+	_, err = bob.RegisterProvider(ctx, market.MsgRegisterProvider{Name: "bob", Endpoint: "http://127.0.0.1:2", BridgePubKey: bridgeKey.PublicKey().Bytes()})
 	must("register bob", err)
 	_, err = bob.DeregisterProvider(ctx)
 	must("deregister bob", err)

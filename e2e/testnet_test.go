@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
 )
 
 // TestFourValidators starts a 4-validator network from `flashback testnet`,
@@ -44,14 +45,14 @@ func TestFourValidators(t *testing.T) {
 	keys := filepath.Join(out, "node0")
 	alice := clients[0].Signer(devKey(t, keys, "alice"))
 	bob := clients[0].Signer(devKey(t, keys, "bob")).Address()
-	send := func(c *client.Client, s *client.Signer, amt contract.Amount) {
+	send := func(c *client.Client, s *client.Signer, amt core.Amount) {
 		t.Helper()
-		if _, err := s.Submit(ctx, &contract.MsgSend{To: bob, Amount: amt}); err != nil {
+		if _, err := s.Submit(ctx, &bank.MsgSend{To: bob, Amount: amt}); err != nil {
 			t.Fatalf("send %d: %v", amt, err)
 		}
 	}
 	for i := 1; i <= 5; i++ {
-		send(clients[0], alice, contract.Amount(i))
+		send(clients[0], alice, core.Amount(i))
 	}
 
 	// Stop validator 3; the other three hold 3/4 of the power (> 2/3).
@@ -59,7 +60,7 @@ func TestFourValidators(t *testing.T) {
 	// Submit through node 1 now, to show any validator accepts txs.
 	alice1 := clients[1].Signer(devKey(t, keys, "alice"))
 	for i := 6; i <= 10; i++ {
-		send(clients[1], alice1, contract.Amount(i))
+		send(clients[1], alice1, core.Amount(i))
 	}
 	h := waitHeight(t, clients[1], 0, 10*time.Second)
 	h = waitHeight(t, clients[1], h+3, 60*time.Second)
@@ -86,7 +87,7 @@ func TestFourValidators(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if wantBal := contract.Amount(1_000_000_000_000 + 55); a.Balance != wantBal {
+		if wantBal := core.Amount(1_000_000_000_000 + 55); a.Balance != wantBal {
 			t.Fatalf("node%d: bob has %d, want %d", i, a.Balance, wantBal)
 		}
 	}

@@ -10,7 +10,10 @@ import (
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/params"
+	"github.com/flashback-network/flashback/contract/qos"
 	"github.com/flashback-network/flashback/probe"
 )
 
@@ -57,7 +60,7 @@ func (d *Daemon) Address() string { return d.Signer.Address() }
 
 // EnsureRegistered registers the oracle with stake unless it is already an
 // active oracle. It reports whether it registered.
-func (d *Daemon) EnsureRegistered(ctx context.Context, stake contract.Amount) (bool, error) {
+func (d *Daemon) EnsureRegistered(ctx context.Context, stake core.Amount) (bool, error) {
 	ok, err := d.IsOracle(ctx, d.Address())
 	if err != nil {
 		return false, fmt.Errorf("check oracle registration: %w", err)
@@ -93,7 +96,7 @@ func (d *Daemon) clock(ctx context.Context) (chainClock, error) {
 	if err != nil {
 		return chainClock{}, err
 	}
-	def := contract.DefaultParams()
+	def := params.Default()
 	c := chainClock{epochLen: p.EpochSeconds, now: st.LatestBlockTime.Unix(), maxUnits: int(p.MaxUnitsPerReport)}
 	if c.epochLen <= 0 {
 		c.epochLen = def.EpochSeconds
@@ -108,10 +111,10 @@ func (d *Daemon) clock(ctx context.Context) (chainClock, error) {
 // e's block time `before` (a report may not name units created later), with
 // their probe URLs.
 func (d *Daemon) Targets(ctx context.Context, before int64) ([]Target, error) {
-	var units []contract.UnitView
+	var units []market.UnitView
 	cursor := ""
 	for {
-		page, err := d.Client.Units(ctx, client.UnitFilter{Status: contract.UnitAvailable, Page: client.Page{Limit: contract.MaxPageSize, Cursor: cursor}})
+		page, err := d.Client.Units(ctx, client.UnitFilter{Status: market.UnitAvailable, Page: client.Page{Limit: market.MaxPageSize, Cursor: cursor}})
 		if err != nil {
 			return nil, fmt.Errorf("list units: %w", err)
 		}
@@ -241,19 +244,19 @@ func (d *Daemon) waitEpochEnd(ctx context.Context, e int64) error {
 // was deleted or went away meanwhile) it retries once without the units
 // that are no longer there.
 func (d *Daemon) Submit(ctx context.Context, e int64, ms []Measurement) (*api.TxResult, error) {
-	msg := contract.MsgReport{Epoch: e}
+	msg := qos.MsgReport{Epoch: e}
 	for _, m := range ms {
 		msg.Units = append(msg.Units, m.UnitMeasurement)
 	}
 	sort.Slice(msg.Units, func(i, j int) bool { return unitLess(msg.Units[i].Unit, msg.Units[j].Unit) })
 	tx, err := d.Signer.Report(ctx, msg)
-	if !client.IsCode(err, contract.CodeNotFound) && !client.IsCode(err, contract.CodeWrongState) {
+	if !client.IsCode(err, core.CodeNotFound) && !client.IsCode(err, core.CodeWrongState) {
 		return tx, err
 	}
 	kept := msg.Units[:0]
 	for _, u := range msg.Units {
 		uv, uerr := d.Client.Unit(ctx, u.Unit)
-		if uerr == nil && uv.Status != contract.UnitDeleted {
+		if uerr == nil && uv.Status != market.UnitDeleted {
 			kept = append(kept, u)
 		}
 	}

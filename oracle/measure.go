@@ -38,7 +38,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/qos"
 	"github.com/flashback-network/flashback/probe"
 )
 
@@ -53,7 +53,7 @@ type Target struct {
 
 // Measurement is what the oracle reports for one unit, plus what it cost.
 type Measurement struct {
-	contract.UnitMeasurement
+	qos.UnitMeasurement
 	// BytesUsed is what the probes moved through the unit's backend.
 	BytesUsed int64 `json:"bytes_used"`
 	// Errors holds the first few probe errors, for the log.
@@ -256,7 +256,7 @@ func (p *Prober) try(ctx context.Context, o Options, t Target, tk task) sample {
 const maxErrors = 3
 
 func aggregate(unit string, ss []sample) Measurement {
-	m := Measurement{UnitMeasurement: contract.UnitMeasurement{Unit: unit}}
+	m := Measurement{UnitMeasurement: qos.UnitMeasurement{Unit: unit}}
 	var rtts []time.Duration
 	var up, down []float64
 	for _, s := range ss {

@@ -9,7 +9,8 @@ import (
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/bridge"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
 )
 
 // defaultEpochSeconds mirrors the contract's default for a zero param.
@@ -64,7 +65,7 @@ func (r *Reporter) ReportDue(ctx context.Context) ([]*api.TxResult, error) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var msgs []contract.Msg
+	var msgs []core.Msg
 	var pending []string
 	r.View.mu.Lock()
 	for _, id := range ids {
@@ -72,7 +73,7 @@ func (r *Reporter) ReportDue(ctx context.Context) ([]*api.TxResult, error) {
 			continue // ended: the chain no longer takes its usage
 		}
 		u, prev := usage[id], r.sent[id]
-		msgs = append(msgs, &contract.MsgReportUsage{
+		msgs = append(msgs, &market.MsgReportUsage{
 			Reservation:  id,
 			Epoch:        epoch,
 			StoredBytes:  uint64(max(u.StoredBytes, 0)),

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/chain"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/params"
+	"github.com/flashback-network/flashback/contract/store"
 	"github.com/flashback-network/flashback/keyring"
 )
 
@@ -64,18 +65,18 @@ func TempHome(t testing.TB, prefix string) string {
 // Options configure a dev node.
 type Options struct {
 	// Params default to chain.DevParams().
-	Params *contract.Params
+	Params *params.Params
 	// BlockTime defaults to 100 ms.
 	BlockTime time.Duration
 	// AfterBlock is passed to the node (invariant checks).
-	AfterBlock func(kv contract.KV, height int64)
+	AfterBlock func(kv store.KV, height int64)
 }
 
 // Dev is a dev home (funded dev keys in genesis) with its node running.
 type Dev struct {
 	Home   string
 	Node   *chain.Node
-	Params contract.Params
+	Params params.Params
 	opts   Options
 }
 

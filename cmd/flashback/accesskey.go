@@ -7,9 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/spf13/cobra"
-
-	"github.com/flashback-network/flashback/contract"
 )
 
 // accessKeyTxCmd is `flashback tx accesskey create|revoke`.
@@ -39,7 +38,7 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&from, "from", "", "the reservation's consumer key (required)")
-	create.Flags().StringVar(&perm, "perm", contract.PermWrite, "read, write or admin")
+	create.Flags().StringVar(&perm, "perm", accesskey.PermWrite, "read, write or admin")
 	_ = create.MarkFlagRequired("from")
 
 	var revokeFrom string
@@ -48,7 +47,7 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 		Short: "Revoke a key; the bridge refuses it from the next block",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return g.submit(revokeFrom, &contract.MsgRevokeAccessKey{ID: args[0]})
+			return g.submit(revokeFrom, &accesskey.MsgRevokeAccessKey{ID: args[0]})
 		},
 	}
 	revoke.Flags().StringVar(&revokeFrom, "from", "", "the key owner's key (required)")

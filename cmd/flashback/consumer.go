@@ -17,7 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/accesskey"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
 )
 
 // The consumer CLI: `flashback store` (quote, reserve, key, upload in one
@@ -117,7 +119,7 @@ func storeCmd(g *globals) *cobra.Command {
 				seen[base] = f
 				total += uint64(st.Size())
 			}
-			m := &contract.MsgReserve{}
+			m := &market.MsgReserve{}
 			var err error
 			if cmd.Flags().Changed("size") {
 				if m.Bytes, err = parseSize("size", size); err != nil {
@@ -139,7 +141,7 @@ func storeCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			var limit *contract.Amount
+			var limit *core.Amount
 			if maxPrice != "" {
 				a, err := parseAmountFlag("max-price", maxPrice)
 				if err != nil {
@@ -157,7 +159,7 @@ func storeCmd(g *globals) *cobra.Command {
 
 			// Quote and pick.
 			qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
-			quotes, err := c.Quote(qctx, client.QuoteRequest{Bytes: m.Bytes, Term: m.Term, Egress: m.EgressBytes, Region: region, Limit: contract.MaxPageSize})
+			quotes, err := c.Quote(qctx, client.QuoteRequest{Bytes: m.Bytes, Term: m.Term, Egress: m.EgressBytes, Region: region, Limit: market.MaxPageSize})
 			qcancel()
 			if err != nil {
 				return fmt.Errorf("quote: %w", explain(err))
@@ -204,13 +206,13 @@ func storeCmd(g *globals) *cobra.Command {
 
 			// Key, stored before anything else can fail.
 			kctx, kcancel := context.WithTimeout(ctx, 90*time.Second)
-			k, err := g.createS3Key(kctx, resID, contract.PermWrite, from)
+			k, err := g.createS3Key(kctx, resID, accesskey.PermWrite, from)
 			kcancel()
 			if err != nil {
 				return err
 			}
 			out.AccessKeyID, out.Endpoint = k.AccessKeyID, k.Endpoint
-			if status != contract.ResActive {
+			if status != market.ResActive {
 				g.note("waiting up to %s for the provider to accept %s", acceptWait, resID)
 				if err := waitActive(ctx, c, resID, acceptWait); err != nil {
 					return err
@@ -267,8 +269,8 @@ type storeOut struct {
 
 // pickUnit returns the best-scoring quote within limit (nil: any price),
 // the cheapest among equal scores.
-func pickUnit(qs []contract.QuoteItem, limit *contract.Amount) *contract.QuoteItem {
-	var best *contract.QuoteItem
+func pickUnit(qs []market.QuoteItem, limit *core.Amount) *market.QuoteItem {
+	var best *market.QuoteItem
 	for i := range qs {
 		q := &qs[i]
 		if limit != nil && q.StoragePrice > *limit {
@@ -290,9 +292,9 @@ func waitActive(ctx context.Context, c *client.Client, res string, d time.Durati
 		cancel()
 		if err == nil {
 			switch r.Status {
-			case contract.ResActive:
+			case market.ResActive:
 				return nil
-			case contract.ResPending:
+			case market.ResPending:
 			default:
 				return fmt.Errorf("reservation %s is %s", res, r.Status)
 			}
@@ -366,7 +368,7 @@ func cpUp(ctx context.Context, g *globals, src, res, key, from string) error {
 		}
 		key += filepath.Base(src)
 	}
-	b, err := g.openBucket(ctx, res, contract.PermWrite, from)
+	b, err := g.openBucket(ctx, res, accesskey.PermWrite, from)
 	if err != nil {
 		return err
 	}
@@ -396,7 +398,7 @@ func cpDown(ctx context.Context, g *globals, res, key, dst, from string) error {
 			dst = filepath.Join(dst, path.Base(key))
 		}
 	}
-	b, err := g.openBucket(ctx, res, contract.PermRead, from)
+	b, err := g.openBucket(ctx, res, accesskey.PermRead, from)
 	if err != nil {
 		return err
 	}
@@ -433,16 +435,16 @@ type lsObject struct {
 }
 
 type lsReservation struct {
-	Reservation string        `json:"reservation"`
-	URL         string        `json:"url"`
-	Status      string        `json:"status"`
-	Unit        string        `json:"unit"`
-	Provider    string        `json:"provider"`
-	Bytes       uint64        `json:"bytes"`
-	StoredBytes uint64        `json:"stored_bytes"`
-	End         contract.Time `json:"end"`
-	AccessKeyID string        `json:"access_key_id,omitempty"`
-	Endpoint    string        `json:"endpoint,omitempty"`
+	Reservation string    `json:"reservation"`
+	URL         string    `json:"url"`
+	Status      string    `json:"status"`
+	Unit        string    `json:"unit"`
+	Provider    string    `json:"provider"`
+	Bytes       uint64    `json:"bytes"`
+	StoredBytes uint64    `json:"stored_bytes"`
+	End         core.Time `json:"end"`
+	AccessKeyID string    `json:"access_key_id,omitempty"`
+	Endpoint    string    `json:"endpoint,omitempty"`
 }
 
 func lsCmd(g *globals) *cobra.Command {
@@ -468,7 +470,7 @@ func lsCmd(g *globals) *cobra.Command {
 			if !ok {
 				return fmt.Errorf("%q: want fb://RESERVATION[/PREFIX]", args[0])
 			}
-			b, err := g.openBucket(ctx, res, contract.PermRead, from)
+			b, err := g.openBucket(ctx, res, accesskey.PermRead, from)
 			if err != nil {
 				return err
 			}
@@ -524,13 +526,13 @@ func lsReservations(ctx context.Context, g *globals, from string, all bool) erro
 	cursor := ""
 	for {
 		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		page, err := c.Reservations(qctx, client.ReservationFilter{Page: client.Page{Limit: contract.MaxPageSize, Cursor: cursor}, Consumer: k.Address})
+		page, err := c.Reservations(qctx, client.ReservationFilter{Page: client.Page{Limit: market.MaxPageSize, Cursor: cursor}, Consumer: k.Address})
 		cancel()
 		if err != nil {
 			return explain(err)
 		}
 		for _, r := range page.Reservations {
-			if !all && r.Status != contract.ResActive && r.Status != contract.ResPending {
+			if !all && r.Status != market.ResActive && r.Status != market.ResPending {
 				continue
 			}
 			lr := lsReservation{Reservation: r.ID, URL: fbURL(r.ID, ""), Status: r.Status, Unit: r.Unit, Provider: r.Provider,
@@ -605,7 +607,7 @@ func rmCmd(g *globals) *cobra.Command {
 				b := buckets[t.res]
 				if b == nil {
 					var err error
-					if b, err = g.openBucket(ctx, t.res, contract.PermWrite, from); err != nil {
+					if b, err = g.openBucket(ctx, t.res, accesskey.PermWrite, from); err != nil {
 						return err
 					}
 					buckets[t.res] = b

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/accesskey"
 )
 
 // The consumer's local S3 credential store: HOME/s3keys.json (0600) maps a
@@ -92,7 +92,7 @@ func storedFromCreated(k *client.CreatedKey) storedKey {
 // needs (read < write < admin). A key stored without a permission is
 // assumed to be able to.
 func permCovers(have, need string) bool {
-	rank := map[string]int{contract.PermRead: 1, contract.PermWrite: 2, contract.PermAdmin: 3}
+	rank := map[string]int{accesskey.PermRead: 1, accesskey.PermWrite: 2, accesskey.PermAdmin: 3}
 	return have == "" || rank[have] >= rank[need]
 }
 

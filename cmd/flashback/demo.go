@@ -25,6 +25,10 @@ import (
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/accesskey"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
 	"github.com/flashback-network/flashback/keyring"
 	"github.com/flashback-network/flashback/oracle"
 	"github.com/flashback-network/flashback/storage"
@@ -39,9 +43,9 @@ const (
 	demoUnitSize     = 100 << 30
 	demoResSize      = 50 << 30
 	demoResTerm      = 30 * 86400
-	demoStake        = contract.Amount(10_000_000_000)
-	demoPriceA       = contract.Amount(2_000_000)
-	demoPriceB       = contract.Amount(1_500_000)
+	demoStake        = core.Amount(10_000_000_000)
+	demoPriceA       = core.Amount(2_000_000)
+	demoPriceB       = core.Amount(1_500_000)
 	demoObjectSize   = 1 << 20
 	demoMaxRuntime   = 150 * time.Second
 	demoProvider2Key = "provider2"
@@ -68,21 +72,21 @@ type DemoReport struct {
 	Units        map[string]string `json:"units"`        // "a", "b" -> unit id
 	Reservations map[string]string `json:"reservations"` // "a", "b" -> reservation id
 	Payment      struct {
-		Provider string          `json:"provider"`
-		Unit     string          `json:"unit"`
-		Claimed  contract.Amount `json:"claimed"`
+		Provider string      `json:"provider"`
+		Unit     string      `json:"unit"`
+		Claimed  core.Amount `json:"claimed"`
 	} `json:"payment"`
 	Breach struct {
 		Unit   string   `json:"unit"`
 		Epochs []int64  `json:"epochs"`
 		Terms  []string `json:"terms"`
 		// Slashed is the stake slashed from unit B over its breached epochs.
-		Slashed contract.Amount `json:"slashed"`
+		Slashed core.Amount `json:"slashed"`
 	} `json:"breach"`
 	Compensation struct {
-		Reservation string          `json:"reservation"`
-		Consumer    string          `json:"consumer"`
-		Amount      contract.Amount `json:"amount"`
+		Reservation string      `json:"reservation"`
+		Consumer    string      `json:"consumer"`
+		Amount      core.Amount `json:"amount"`
 	} `json:"compensation"`
 	Scores struct {
 		ABefore uint32 `json:"a_before"`
@@ -90,8 +94,8 @@ type DemoReport struct {
 		BBefore uint32 `json:"b_before"`
 		BAfter  uint32 `json:"b_after"`
 	} `json:"scores"`
-	Balances map[string]contract.Amount `json:"balances"`
-	Stats    *contract.StatsView        `json:"stats,omitempty"`
+	Balances map[string]core.Amount `json:"balances"`
+	Stats    *qos.StatsView         `json:"stats,omitempty"`
 }
 
 func demoCmd(g *globals) *cobra.Command {
@@ -143,7 +147,7 @@ func runDemo(g *globals, keep bool) (err error) {
 		return err
 	}
 	d := &demo{g: g, start: start, home: home, text: g.output != "json",
-		rep: &DemoReport{Units: map[string]string{}, Reservations: map[string]string{}, Balances: map[string]contract.Amount{}}}
+		rep: &DemoReport{Units: map[string]string{}, Reservations: map[string]string{}, Balances: map[string]core.Amount{}}}
 	d.logw = &lockedWriter{w: logf}
 	runCtx, cancel := context.WithTimeout(context.Background(), demoMaxRuntime)
 	defer cancel()
@@ -255,16 +259,16 @@ func runDemo(g *globals, keep bool) (err error) {
 				return "", err
 			}
 			name := []string{"Acme Disk (healthy)", "Flaky Storage (misconfigured)"}[i]
-			price := []contract.Amount{demoPriceA, demoPriceB}[i]
+			price := []core.Amount{demoPriceA, demoPriceB}[i]
 			if _, err := prov.Submit(ctx,
-				&contract.MsgRegisterProvider{Name: name, Description: "flashback demo provider", Website: "https://localhost",
+				&market.MsgRegisterProvider{Name: name, Description: "flashback demo provider", Website: "https://localhost",
 					Endpoint: fmt.Sprintf("http://127.0.0.1:%d", bridgePorts[i]), BridgePubKey: pub[:]},
-				&contract.MsgStake{Amount: demoStake}); err != nil {
+				&market.MsgStake{Amount: demoStake}); err != nil {
 				return "", fmt.Errorf("register %s: %w", name, err)
 			}
-			if ids[i], _, err = prov.AddUnit(ctx, contract.MsgAddUnit{Kind: []string{"local", "s3"}[i], Region: "local", Country: "US",
+			if ids[i], _, err = prov.AddUnit(ctx, market.MsgAddUnit{Kind: []string{"local", "s3"}[i], Region: "local", Country: "US",
 				Capacity: demoUnitSize, StoragePrice: price, EgressPrice: 10_000, AutoAccept: true,
-				SLA: contract.SLAOffer{MaxP95LatencyMs: 2000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 1000, Durability: true}}); err != nil {
+				SLA: market.SLAOffer{MaxP95LatencyMs: 2000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 1000, Durability: true}}); err != nil {
 				return "", fmt.Errorf("add unit of %s: %w", name, err)
 			}
 		}
@@ -340,7 +344,7 @@ func runDemo(g *globals, keep bool) (err error) {
 
 	// ---- the story ----
 	ok = ok && d.step("market listing", 10*time.Second, func(ctx context.Context) (string, error) {
-		page, err := d.c.Units(ctx, client.UnitFilter{Status: contract.UnitAvailable, Sort: "price"})
+		page, err := d.c.Units(ctx, client.UnitFilter{Status: market.UnitAvailable, Sort: "price"})
 		if err != nil {
 			return "", err
 		}
@@ -383,14 +387,14 @@ func runDemo(g *globals, keep bool) (err error) {
 		var ids [2]string
 		for i, u := range []string{d.unitA, d.unitB} {
 			var err error
-			if ids[i], _, err = d.alice.Reserve(ctx, contract.MsgReserve{Unit: u, Bytes: demoResSize, Term: demoResTerm, EgressBytes: 1 << 30, MaxPrice: demoPriceA}); err != nil {
+			if ids[i], _, err = d.alice.Reserve(ctx, market.MsgReserve{Unit: u, Bytes: demoResSize, Term: demoResTerm, EgressBytes: 1 << 30, MaxPrice: demoPriceA}); err != nil {
 				return "", fmt.Errorf("reserve on %s: %w", u, err)
 			}
 			r, err := d.c.Reservation(ctx, ids[i])
 			if err != nil {
 				return "", err
 			}
-			if r.Status != contract.ResActive {
+			if r.Status != market.ResActive {
 				return "", fmt.Errorf("reservation %s is %s, want active", r.ID, r.Status)
 			}
 		}
@@ -401,7 +405,7 @@ func runDemo(g *globals, keep bool) (err error) {
 	var key *client.CreatedKey
 	ok = ok && d.step("alice creates an S3 access key for her reservation on A", 20*time.Second, func(ctx context.Context) (string, error) {
 		var err error
-		if key, err = d.alice.CreateAccessKey(ctx, d.resA, contract.PermWrite); err != nil {
+		if key, err = d.alice.CreateAccessKey(ctx, d.resA, accesskey.PermWrite); err != nil {
 			return "", err
 		}
 		if err := key.Bucket().WaitReady(ctx, 15*time.Second); err != nil {
@@ -430,7 +434,7 @@ func runDemo(g *globals, keep bool) (err error) {
 		if err != nil {
 			return "", err
 		}
-		var claimable contract.Amount
+		var claimable core.Amount
 		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
 			u, err := d.c.Unit(ctx, d.unitA)
 			if err != nil {
@@ -453,7 +457,7 @@ func runDemo(g *globals, keep bool) (err error) {
 			client.FormatAmount(claimable), d.unitA, client.FormatAmount(amt), amt, client.FormatAmount(before.Balance)), nil
 	})
 	ok = ok && d.step("unit B fails its SLA and is marked breached", 60*time.Second, func(ctx context.Context) (string, error) {
-		var q *contract.UnitQoSView
+		var q *qos.UnitQoSView
 		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
 			var err error
 			if q, err = d.c.UnitQoS(ctx, d.unitB, client.EpochRange{}); err != nil {
@@ -465,7 +469,7 @@ func runDemo(g *globals, keep bool) (err error) {
 		}
 		terms := map[string]bool{}
 		for _, h := range q.History {
-			if h.Status == contract.QoSBreached {
+			if h.Status == qos.QoSBreached {
 				d.rep.Breach.Epochs = append(d.rep.Breach.Epochs, h.Epoch)
 				for _, t := range h.Terms {
 					if !terms[t] {
@@ -483,11 +487,11 @@ func runDemo(g *globals, keep bool) (err error) {
 			d.unitB, d.rep.Breach.Epochs, strings.Join(d.rep.Breach.Terms, ", "), float64(q.UptimeBps)/100, client.FormatAmount(q.Slashed)), nil
 	})
 	ok = ok && d.step("alice is compensated for the breach", 40*time.Second, func(ctx context.Context) (string, error) {
-		var amt contract.Amount
+		var amt core.Amount
 		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
 			var err error
 			amt, _, err = d.alice.ClaimCompensation(ctx, d.resB)
-			if client.IsCode(err, contract.CodeNotFound) {
+			if client.IsCode(err, core.CodeNotFound) {
 				return false, nil // nothing distributed yet
 			}
 			return err == nil, err
@@ -501,7 +505,7 @@ func runDemo(g *globals, keep bool) (err error) {
 		return fmt.Sprintf("%s paid to alice on %s", client.FormatAmount(amt), d.resB), nil
 	})
 	ok = ok && d.step("scores move: B falls below 50 and below A", 60*time.Second, func(ctx context.Context) (string, error) {
-		var a, b *contract.UnitQoSView
+		var a, b *qos.UnitQoSView
 		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
 			var err error
 			if a, err = d.c.UnitQoS(ctx, d.unitA, client.EpochRange{}); err != nil {

@@ -14,7 +14,8 @@ import (
 	"github.com/flashback-network/flashback/bridge/daemon"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/accesskey"
+	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/keyring"
 	"github.com/flashback-network/flashback/oracle"
 	"github.com/flashback-network/flashback/storage"
@@ -96,15 +97,15 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	// Provider and stake.
 	if _, err := c.Provider(ctx, prov.Address()); client.CodeOf(err) == "not_found" {
 		if _, err := prov.Submit(ctx,
-			&contract.MsgRegisterProvider{Name: "dev provider", Description: "local disk of this machine", Website: "https://localhost", Endpoint: "http://" + s3Addr, BridgePubKey: pub[:]},
-			&contract.MsgStake{Amount: 10_000_000_000}); err != nil {
+			&market.MsgRegisterProvider{Name: "dev provider", Description: "local disk of this machine", Website: "https://localhost", Endpoint: "http://" + s3Addr, BridgePubKey: pub[:]},
+			&market.MsgStake{Amount: 10_000_000_000}); err != nil {
 			return fmt.Errorf("register dev provider: %w", err)
 		}
 	} else if err != nil {
 		return err
 	}
 	// A local unit.
-	units, err := c.Units(ctx, client.UnitFilter{Provider: prov.Address(), Status: contract.UnitAvailable})
+	units, err := c.Units(ctx, client.UnitFilter{Provider: prov.Address(), Status: market.UnitAvailable})
 	if err != nil {
 		return err
 	}
@@ -112,9 +113,9 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	if len(units.Units) > 0 {
 		unit = units.Units[0].ID
 	} else {
-		if unit, _, err = prov.AddUnit(ctx, contract.MsgAddUnit{Kind: "local", Region: "local", Country: "US", Capacity: devUnitSize,
+		if unit, _, err = prov.AddUnit(ctx, market.MsgAddUnit{Kind: "local", Region: "local", Country: "US", Capacity: devUnitSize,
 			StoragePrice: 1_000_000, EgressPrice: 10_000, AutoAccept: true,
-			SLA: contract.SLAOffer{MaxP95LatencyMs: 1000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 500, Durability: true}}); err != nil {
+			SLA: market.SLAOffer{MaxP95LatencyMs: 1000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 500, Durability: true}}); err != nil {
 			return fmt.Errorf("add dev unit: %w", err)
 		}
 	}
@@ -124,7 +125,7 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 		return err
 	}
 	// Alice's reservation and its S3 key.
-	rs, err := c.Reservations(ctx, client.ReservationFilter{Consumer: alice.Address(), Status: contract.ResActive})
+	rs, err := c.Reservations(ctx, client.ReservationFilter{Consumer: alice.Address(), Status: market.ResActive})
 	if err != nil {
 		return err
 	}
@@ -132,14 +133,14 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	if len(rs.Reservations) > 0 {
 		resID = rs.Reservations[0].ID
 	} else {
-		if resID, _, err = alice.Reserve(ctx, contract.MsgReserve{Unit: unit, Bytes: devResSize, Term: devResTerm, EgressBytes: devResSize, MaxPrice: 1_000_000}); err != nil {
+		if resID, _, err = alice.Reserve(ctx, market.MsgReserve{Unit: unit, Bytes: devResSize, Term: devResTerm, EgressBytes: devResSize, MaxPrice: 1_000_000}); err != nil {
 			return fmt.Errorf("dev reservation: %w", err)
 		}
 	}
 	envPath := filepath.Join(g.home, "dev.env")
 	env, _ := readEnvFile(envPath)
 	if keys, err := c.AccessKeys(ctx, resID, "", ""); err != nil || !hasKey(keys, env["AWS_ACCESS_KEY_ID"]) || env["FLASHBACK_BUCKET"] != resID {
-		k, err := alice.CreateAccessKey(ctx, resID, contract.PermWrite)
+		k, err := alice.CreateAccessKey(ctx, resID, accesskey.PermWrite)
 		if err != nil {
 			return fmt.Errorf("dev access key: %w", err)
 		}
@@ -208,7 +209,7 @@ func waitForHeight(ctx context.Context, c *client.Client, h int64) error {
 	}
 }
 
-func hasKey(p *contract.AccessKeysPage, id string) bool {
+func hasKey(p *accesskey.AccessKeysPage, id string) bool {
 	if p == nil || id == "" {
 		return false
 	}

@@ -10,7 +10,9 @@ import (
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
 )
 
 // The market's tx commands: tx provider …, tx unit …, tx reserve,
@@ -41,7 +43,7 @@ func (g *globals) signer(from string) (*client.Signer, context.Context, context.
 
 // leaf builds a tx command with a required --from flag; run returns the
 // message to send.
-func leaf(g *globals, use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, args []string) (contract.Msg, error)) *cobra.Command {
+func leaf(g *globals, use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, args []string) (core.Msg, error)) *cobra.Command {
 	var from string
 	cmd := &cobra.Command{
 		Use: use, Short: short, Args: args,
@@ -82,7 +84,7 @@ func providerTxCmd(g *globals) *cobra.Command {
 
 	var rf providerFlags
 	register := leaf(g, "register", "Register the --from key as a storage provider", cobra.NoArgs,
-		func(*cobra.Command, []string) (contract.Msg, error) {
+		func(*cobra.Command, []string) (core.Msg, error) {
 			key, err := readBridgeKey(rf.pubKey, rf.keyFile)
 			if err != nil {
 				return nil, err
@@ -90,7 +92,7 @@ func providerTxCmd(g *globals) *cobra.Command {
 			if key == nil {
 				return nil, fmt.Errorf("the bridge key is required: --bridge-pubkey BASE64 or --bridge-key-file FILE")
 			}
-			return &contract.MsgRegisterProvider{Name: rf.name, Description: rf.description, Website: rf.website, Endpoint: rf.endpoint, BridgePubKey: key}, nil
+			return &market.MsgRegisterProvider{Name: rf.name, Description: rf.description, Website: rf.website, Endpoint: rf.endpoint, BridgePubKey: key}, nil
 		})
 	rf.add(register)
 	_ = register.MarkFlagRequired("name")
@@ -98,8 +100,8 @@ func providerTxCmd(g *globals) *cobra.Command {
 
 	var uf providerFlags
 	update := leaf(g, "update", "Change the provider's name, description, website, bridge endpoint or bridge key", cobra.NoArgs,
-		func(cmd *cobra.Command, _ []string) (contract.Msg, error) {
-			m := &contract.MsgUpdateProvider{}
+		func(cmd *cobra.Command, _ []string) (core.Msg, error) {
+			m := &market.MsgUpdateProvider{}
 			ch := cmd.Flags().Changed
 			if ch("name") {
 				m.Name = &uf.name
@@ -126,26 +128,26 @@ func providerTxCmd(g *globals) *cobra.Command {
 	uf.add(update)
 
 	stake := leaf(g, "stake AMOUNT", "Bond stake (min_unit_stake per live unit); AMOUNT in uflash or with a unit (1000FLASH)", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			a, err := client.ParseAmount(args[0])
 			if err != nil {
 				return nil, err
 			}
-			return &contract.MsgStake{Amount: a}, nil
+			return &market.MsgStake{Amount: a}, nil
 		})
 	unstake := leaf(g, "unstake AMOUNT", "Start unbonding stake; it is paid back after unbonding_period and stays slashable until then", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			a, err := client.ParseAmount(args[0])
 			if err != nil {
 				return nil, err
 			}
-			return &contract.MsgUnstake{Amount: a}, nil
+			return &market.MsgUnstake{Amount: a}, nil
 		})
 	deregister := leaf(g, "deregister", "Retire the provider (every unit deleted first); all stake starts unbonding", cobra.NoArgs,
-		func(*cobra.Command, []string) (contract.Msg, error) { return &contract.MsgDeregisterProvider{}, nil })
+		func(*cobra.Command, []string) (core.Msg, error) { return &market.MsgDeregisterProvider{}, nil })
 	var unit string
 	claim := leaf(g, "claim", "Collect the final revenue of one unit (--unit) or of all the provider's units", cobra.NoArgs,
-		func(*cobra.Command, []string) (contract.Msg, error) { return &contract.MsgClaim{Unit: unit}, nil })
+		func(*cobra.Command, []string) (core.Msg, error) { return &market.MsgClaim{Unit: unit}, nil })
 	claim.Flags().StringVar(&unit, "unit", "", "claim only this unit (default: all units)")
 
 	cmd.AddCommand(register, update, stake, unstake, deregister, claim)
@@ -187,7 +189,7 @@ func (f *unitFlags) add(cmd *cobra.Command, withPlace bool) {
 }
 
 // sla overlays the changed SLA flags on base.
-func (f *unitFlags) sla(changed func(string) bool, base contract.SLAOffer) (contract.SLAOffer, error) {
+func (f *unitFlags) sla(changed func(string) bool, base market.SLAOffer) (market.SLAOffer, error) {
 	s := base
 	var err error
 	if changed("sla-latency-ms") {
@@ -216,7 +218,7 @@ func (f *unitFlags) sla(changed func(string) bool, base contract.SLAOffer) (cont
 }
 
 // features overlays the changed feature flags on base.
-func (f *unitFlags) features(changed func(string) bool, base contract.Features) contract.Features {
+func (f *unitFlags) features(changed func(string) bool, base market.Features) market.Features {
 	if changed("versioning") {
 		base.Versioning = f.versioning
 	}
@@ -264,12 +266,12 @@ func unitTxCmd(g *globals) *cobra.Command {
 				return err
 			}
 			all := func(string) bool { return true }
-			sla, err := af.sla(all, contract.SLAOffer{})
+			sla, err := af.sla(all, market.SLAOffer{})
 			if err != nil {
 				return err
 			}
-			m := &contract.MsgAddUnit{Kind: af.kind, Region: af.region, Country: af.country, Capacity: capacity,
-				StoragePrice: price, EgressPrice: egress, SLA: sla, Features: af.features(all, contract.Features{}), AutoAccept: af.autoAccept}
+			m := &market.MsgAddUnit{Kind: af.kind, Region: af.region, Country: af.country, Capacity: capacity,
+				StoragePrice: price, EgressPrice: egress, SLA: sla, Features: af.features(all, market.Features{}), AutoAccept: af.autoAccept}
 			s, ctx, cancel, err := g.signer(addFromKey)
 			if err != nil {
 				return err
@@ -287,9 +289,9 @@ func unitTxCmd(g *globals) *cobra.Command {
 
 	var uf unitFlags
 	update := leaf(g, "update UNIT", "Change a unit's capacity, prices, SLA, features or auto-accept (new terms apply to new reservations)", cobra.ExactArgs(1),
-		func(cmd *cobra.Command, args []string) (contract.Msg, error) {
+		func(cmd *cobra.Command, args []string) (core.Msg, error) {
 			ch := cmd.Flags().Changed
-			m := &contract.MsgUpdateUnit{Unit: args[0]}
+			m := &market.MsgUpdateUnit{Unit: args[0]}
 			if ch("capacity") {
 				c, err := parseSize("capacity", uf.capacity)
 				if err != nil {
@@ -346,15 +348,15 @@ func unitTxCmd(g *globals) *cobra.Command {
 	maintenance := leaf(g, "maintenance UNIT start|end|announce",
 		"Put a unit into maintenance (start --until T), back (end), or announce a future window (announce --from-time T --until T)",
 		cobra.ExactArgs(2),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
-			m := &contract.MsgUnitMaintenance{Unit: args[0], Action: args[1]}
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
+			m := &market.MsgUnitMaintenance{Unit: args[0], Action: args[1]}
 			switch args[1] {
-			case contract.MaintenanceEnd:
-			case contract.MaintenanceStart, contract.MaintenanceAnnounce:
+			case market.MaintenanceEnd:
+			case market.MaintenanceStart, market.MaintenanceAnnounce:
 				if until == "" {
 					return nil, fmt.Errorf("%s needs --until (RFC 3339, unix seconds, or +DURATION such as +2h)", args[1])
 				}
-				if args[1] == contract.MaintenanceAnnounce && fromTime == "" {
+				if args[1] == market.MaintenanceAnnounce && fromTime == "" {
 					return nil, fmt.Errorf("announce needs --from-time and --until")
 				}
 				var err error
@@ -375,12 +377,12 @@ func unitTxCmd(g *globals) *cobra.Command {
 	maintenance.Flags().StringVar(&until, "until", "", "window end: RFC 3339, unix seconds or +DURATION")
 
 	decommission := leaf(g, "decommission UNIT", "Stop new reservations on a unit; existing ones run to term", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
-			return &contract.MsgDecommissionUnit{Unit: args[0]}, nil
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
+			return &market.MsgDecommissionUnit{Unit: args[0]}, nil
 		})
 	del := leaf(g, "delete UNIT", "Delete a decommissioned unit after its last reservation ended (its revenue is claimed)", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
-			return &contract.MsgDeleteUnit{Unit: args[0]}, nil
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
+			return &market.MsgDeleteUnit{Unit: args[0]}, nil
 		})
 	cmd.AddCommand(add, update, maintenance, decommission, del)
 	return cmd
@@ -399,7 +401,7 @@ func reserveCmd(g *globals) *cobra.Command {
 			"it defaults to the unit's current price.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			m := &contract.MsgReserve{Unit: args[0]}
+			m := &market.MsgReserve{Unit: args[0]}
 			var err error
 			if m.Bytes, err = parseSize("size", size); err != nil {
 				return err
@@ -445,59 +447,59 @@ func reserveCmd(g *globals) *cobra.Command {
 func reservationTxCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "reservation", Short: "Manage a reservation: accept or reject (provider); close, top up, extend, resize, claim compensation (consumer)"}
 	accept := leaf(g, "accept ID", "Accept a pending reservation on your unit; its term starts now", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
-			var m contract.MsgAcceptReservation
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
+			var m market.MsgAcceptReservation
 			m.Reservation = args[0]
 			return &m, nil
 		})
 	reject := leaf(g, "reject ID", "Reject a pending reservation on your unit; the consumer gets everything back", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
-			var m contract.MsgRejectReservation
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
+			var m market.MsgRejectReservation
 			m.Reservation = args[0]
 			return &m, nil
 		})
 	closeCmd := leaf(g, "close ID", "Close your reservation early: settled to now, the unused escrow refunded", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
-			var m contract.MsgCloseReservation
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
+			var m market.MsgCloseReservation
 			m.Reservation = args[0]
 			return &m, nil
 		})
 	var egress string
 	topup := leaf(g, "topup ID", "Add egress allowance (escrowed at the reservation's egress price)", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			b, err := parseSize("egress", egress)
 			if err != nil {
 				return nil, err
 			}
-			return &contract.MsgTopUp{Reservation: args[0], EgressBytes: b}, nil
+			return &market.MsgTopUp{Reservation: args[0], EgressBytes: b}, nil
 		})
 	topup.Flags().StringVar(&egress, "egress", "", "egress to add: bytes or with a unit (10GiB)")
 	_ = topup.MarkFlagRequired("egress")
 	var term string
 	extend := leaf(g, "extend ID", "Lengthen the term at the reservation's own price", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			d, err := parseDuration("term", term)
 			if err != nil {
 				return nil, err
 			}
-			return &contract.MsgExtend{Reservation: args[0], ExtraSeconds: d}, nil
+			return &market.MsgExtend{Reservation: args[0], ExtraSeconds: d}, nil
 		})
 	extend.Flags().StringVar(&term, "term", "", "time to add: seconds or with a unit (30d)")
 	_ = extend.MarkFlagRequired("term")
 	var size string
 	resize := leaf(g, "resize ID", "Grow the reservation to a new total size for the rest of its term", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			b, err := parseSize("size", size)
 			if err != nil {
 				return nil, err
 			}
-			return &contract.MsgResize{Reservation: args[0], Bytes: b}, nil
+			return &market.MsgResize{Reservation: args[0], Bytes: b}, nil
 		})
 	resize.Flags().StringVar(&size, "size", "", "new total size: bytes or with a unit (20GiB)")
 	_ = resize.MarkFlagRequired("size")
 	claimComp := leaf(g, "claim-compensation ID", "Collect the SLA-breach compensation your active reservation is owed (fails with not_found when there is none)", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
-			return &contract.MsgClaimCompensation{Reservation: args[0]}, nil
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
+			return &qos.MsgClaimCompensation{Reservation: args[0]}, nil
 		})
 	cmd.AddCommand(accept, reject, closeCmd, topup, extend, resize, claimComp)
 	return cmd
@@ -531,7 +533,7 @@ func (g *globals) printTxOut(res *api.TxResult, err error, out txOut) error {
 }
 
 func escrowText(s string) string {
-	a, err := contract.ParseAmount(s)
+	a, err := core.ParseAmount(s)
 	if err != nil {
 		return s
 	}

@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
 )
 
 // Parsing and formatting shared by the market commands.
 
 // parseSize reads a byte count with an optional unit (10GiB, 1.5TB, 4096).
 func parseSize(flag, s string) (uint64, error) {
-	n, err := contract.ParseSize(s)
+	n, err := market.ParseSize(s)
 	if err != nil {
 		return 0, fmt.Errorf("--%s %q: want bytes or a number with B, KB, MB, GB, TB, KiB, MiB, GiB, TiB (e.g. 10GiB)", flag, s)
 	}
@@ -29,14 +30,14 @@ func parseSize(flag, s string) (uint64, error) {
 
 // parseDuration reads seconds with an optional unit (30d, 12h, 1mo).
 func parseDuration(flag, s string) (int64, error) {
-	n, err := contract.ParseDuration(s)
+	n, err := market.ParseDuration(s)
 	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("--%s %q: want a positive duration: seconds or a number with s, m, h, d, w, mo (30 days), y (e.g. 30d)", flag, s)
 	}
 	return n, nil
 }
 
-func parseAmountFlag(flag, s string) (contract.Amount, error) {
+func parseAmountFlag(flag, s string) (core.Amount, error) {
 	a, err := client.ParseAmount(s)
 	if err != nil {
 		return 0, fmt.Errorf("--%s: %w", flag, err)
@@ -54,7 +55,7 @@ func parsePercentBps(flag, s string) (uint32, error) {
 	if !r.IsInt() {
 		return 0, fmt.Errorf("--%s %q: at most two decimals (the chain stores basis points)", flag, s)
 	}
-	if r.Num().Cmp(big.NewInt(contract.BpsDenom)) > 0 {
+	if r.Num().Cmp(big.NewInt(market.BpsDenom)) > 0 {
 		return 0, fmt.Errorf("--%s %q: above 100%%", flag, s)
 	}
 	return uint32(r.Num().Int64()), nil
@@ -113,12 +114,12 @@ func readBridgeKey(b64, file string) ([]byte, error) {
 }
 
 // amt shows an amount as "1500000 uflash (1.5 FLASH)".
-func amt(a contract.Amount) string {
+func amt(a core.Amount) string {
 	return fmt.Sprintf("%s uflash (%s)", a, client.FormatAmount(a))
 }
 
 // amtShort is amt for table cells: "1500000 (1.5 FLASH)".
-func amtShort(a contract.Amount) string {
+func amtShort(a core.Amount) string {
 	return fmt.Sprintf("%s (%s)", a, client.FormatAmount(a))
 }
 
@@ -153,7 +154,7 @@ func durHuman(s int64) string {
 
 // timeHuman shows unix seconds as RFC 3339 UTC, "-" for unset.
 // timeHuman prints a contract time in RFC 3339 UTC, "-" when unset.
-func timeHuman(t contract.Time) string {
+func timeHuman(t core.Time) string {
 	if t <= 0 {
 		return "-"
 	}

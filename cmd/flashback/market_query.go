@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/market"
 )
 
 // marketQueryCmds are added under `flashback query`.
@@ -18,7 +18,7 @@ func marketQueryCmds(g *globals) []*cobra.Command {
 }
 
 func pageFlags(cmd *cobra.Command, p *client.Page) {
-	cmd.Flags().IntVar(&p.Limit, "limit", 0, fmt.Sprintf("page size (default %d, at most %d)", contract.DefaultPageSize, contract.MaxPageSize))
+	cmd.Flags().IntVar(&p.Limit, "limit", 0, fmt.Sprintf("page size (default %d, at most %d)", market.DefaultPageSize, market.MaxPageSize))
 	cmd.Flags().StringVar(&p.Cursor, "cursor", "", "next page: the cursor the previous page printed")
 }
 
@@ -232,7 +232,7 @@ func reservationQuery(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "provider:\t%s\n", r.Provider)
 				fmt.Fprintf(tw, "consumer:\t%s\n", r.Consumer)
 				fmt.Fprintf(tw, "status:\t%s\n", r.Status)
-				if r.Status == contract.ResPending {
+				if r.Status == market.ResPending {
 					fmt.Fprintf(tw, "accept by:\t%s\n", timeHuman(r.AcceptBy))
 				}
 				fmt.Fprintf(tw, "size:\t%s (%d bytes)\n", bytesHuman(r.Bytes), r.Bytes)

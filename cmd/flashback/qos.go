@@ -8,7 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/qos"
 )
 
 // qosQueryCmds are the QoS and stats queries: why a score moved, what the
@@ -143,15 +144,15 @@ func gib(b uint64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
 func oracleTxCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "oracle", Short: "Register or retire a QoS oracle"}
 	register := leaf(g, "register STAKE", "Register the signer as a QoS oracle, bonding STAKE (at least min_oracle_stake)", cobra.ExactArgs(1),
-		func(_ *cobra.Command, args []string) (contract.Msg, error) {
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			a, err := parseAmountFlag("stake", args[0])
 			if err != nil {
 				return nil, err
 			}
-			return &contract.MsgRegisterOracle{Stake: a}, nil
+			return &qos.MsgRegisterOracle{Stake: a}, nil
 		})
 	deregister := leaf(g, "deregister", "Retire the signer's oracle: it stops reporting and its stake unbonds over unbonding_period", cobra.NoArgs,
-		func(*cobra.Command, []string) (contract.Msg, error) { return &contract.MsgDeregisterOracle{}, nil })
+		func(*cobra.Command, []string) (core.Msg, error) { return &qos.MsgDeregisterOracle{}, nil })
 	cmd.AddCommand(register, deregister)
 	return cmd
 }

@@ -11,12 +11,13 @@ import (
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
 )
 
 func txCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "tx", Short: "Sign and submit transactions"}
-	bank := &cobra.Command{Use: "bank", Short: "Token transfers"}
+	bankCmd := &cobra.Command{Use: "bank", Short: "Token transfers"}
 	var from string
 	send := &cobra.Command{
 		Use:   "send TO AMOUNT",
@@ -30,18 +31,18 @@ func txCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.submit(from, &contract.MsgSend{To: args[0], Amount: amt})
+			return g.submit(from, &bank.MsgSend{To: args[0], Amount: amt})
 		},
 	}
 	send.Flags().StringVar(&from, "from", "", "name of the signing key in the keyring (required)")
 	_ = send.MarkFlagRequired("from")
-	bank.AddCommand(send)
-	cmd.AddCommand(bank)
+	bankCmd.AddCommand(send)
+	cmd.AddCommand(bankCmd)
 	return cmd
 }
 
 // submit signs msgs with the named key, broadcasts and prints the result.
-func (g *globals) submit(from string, msgs ...contract.Msg) error {
+func (g *globals) submit(from string, msgs ...core.Msg) error {
 	priv, err := g.privKey(from)
 	if err != nil {
 		return err

@@ -1,0 +1,51 @@
+package core
+
+import (
+	"time"
+
+	"github.com/flashback-network/flashback/contract/store"
+)
+
+// Block is what the chain tells the contract about the block being executed:
+// height and BFT time. The contract never reads a wall clock.
+type Block struct {
+	ChainID string
+	Height  int64
+	Time    time.Time
+}
+
+// Event is an ABCI event: a type and ordered attributes. Events are how
+// indexers, the bridge and the oracle learn what happened.
+type Event struct {
+	Type  string `json:"type"`
+	Attrs []Attr `json:"attributes"`
+}
+
+// Attr is one event attribute.
+type Attr struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Context carries the state and block of one execution step. Handlers write
+// through KV, which is a Cache: a failing handler's writes are dropped.
+type Context struct {
+	KV     store.KV
+	Block  Block
+	events []Event
+}
+
+// Emit records an event. Attributes come in key, value pairs.
+func (c *Context) Emit(typ string, kv ...string) {
+	ev := Event{Type: typ}
+	for i := 0; i+1 < len(kv); i += 2 {
+		ev.Attrs = append(ev.Attrs, Attr{Key: kv[i], Value: kv[i+1]})
+	}
+	c.events = append(c.events, ev)
+}
+
+// Events returns the events emitted so far.
+func (c *Context) Events() []Event { return c.events }
+
+// Now is the block time in Unix seconds, the unit all contract times use.
+func (c *Context) Now() int64 { return c.Block.Time.Unix() }

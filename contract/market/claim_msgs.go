@@ -1,0 +1,143 @@
+package market
+
+import (
+	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/store"
+)
+
+// MsgClaim pays the signer's provider its final revenue on one unit, or on
+// all its units when Unit is empty.
+type MsgClaim struct {
+	Unit string `json:"unit,omitempty"`
+}
+
+func (m *MsgClaim) ValidateBasic() error {
+	if m.Unit != "" {
+		_, err := ParseUnitID(m.Unit)
+		return err
+	}
+	return nil
+}
+
+func (mk *Keeper) handleClaim(ctx *core.Context, signer []byte, m *MsgClaim) error {
+	kv := ctx.KV
+	mp := GetMarketParams(kv)
+	var units []*Unit
+	if m.Unit != "" {
+		u, err := ownUnit(kv, signer, m.Unit)
+		if err != nil {
+			return err
+		}
+		units = append(units, u)
+	} else {
+		if _, ok := GetProvider(kv, signer); !ok {
+			return core.Errf(core.CodeNotFound, "%s is not a provider", address.Encode(signer))
+		}
+		pfx := store.Key(KeyProvUnits, signer)
+		var ids []uint64
+		kv.Iterate(pfx, store.PrefixEnd(pfx), func(k, _ []byte) bool {
+			ids = append(ids, store.DecodeUint64(k[len(pfx):]))
+			return true
+		})
+		for _, n := range ids {
+			if u, ok := GetUnitN(kv, n); ok && u.Status != UnitDeleted {
+				units = append(units, u)
+			}
+		}
+	}
+	for _, u := range units {
+		if u.Status == UnitDeleted {
+			continue
+		}
+		accrueUnit(u, ctx.Now(), mp)
+		net, fee, err := mk.claimUnit(kv, u, signer)
+		if err != nil {
+			return err
+		}
+		mk.setUnit(kv, u)
+		if net > 0 || fee > 0 {
+			ctx.Emit("claim", "unit", u.ID, "provider", u.Provider, "amount", net.String(), "fee", fee.String())
+		}
+	}
+	return nil
+}
+
+// MsgReportUsage is the bridge (signing with the provider key) reporting a
+// reservation's usage for an epoch. Egress is charged from the escrowed
+// allowance, never beyond it, and paid to the provider at once.
+type MsgReportUsage struct {
+	Reservation  string `json:"reservation"`
+	Epoch        int64  `json:"epoch"`
+	StoredBytes  uint64 `json:"stored_bytes"`
+	IngressBytes uint64 `json:"ingress_bytes"`
+	EgressBytes  uint64 `json:"egress_bytes"`
+}
+
+func (m *MsgReportUsage) ValidateBasic() error {
+	if _, err := ParseResID(m.Reservation); err != nil {
+		return err
+	}
+	if m.Epoch < 0 {
+		return core.Errf(core.CodeInvalidMessage, "epoch must not be negative")
+	}
+	return nil
+}
+
+func (mk *Keeper) handleReportUsage(ctx *core.Context, signer []byte, m *MsgReportUsage) error {
+	kv := ctx.KV
+	r, u, err := providerRes(kv, signer, m.Reservation)
+	if err != nil {
+		return err
+	}
+	if r.Status != ResActive {
+		return core.Errf(core.CodeWrongState, "reservation %s is %s; usage is reported for active reservations", r.ID, r.Status)
+	}
+	mp := GetMarketParams(kv)
+	if cur := EpochOf(ctx.Now(), mp.Epoch); m.Epoch > cur {
+		return core.Errf(core.CodeInvalidMessage, "epoch %d is in the future (current epoch %d)", m.Epoch, cur)
+	}
+	if m.Epoch <= r.LastUsage {
+		return core.Errf(core.CodeWrongState, "usage of reservation %s for epoch %d was already reported (last %d)", r.ID, m.Epoch, r.LastUsage)
+	}
+	used := r.EgressUsed + m.EgressBytes
+	if used < r.EgressUsed || used > r.EgressBytes {
+		used = r.EgressBytes
+		ctx.Emit("egress_allowance_exhausted", "id", r.ID)
+	}
+	netTot, feeTot, err := egressEscrow(used, r.EgressPrice, r.FeeBps)
+	if err != nil {
+		return err
+	}
+	netTot, feeTot = min(netTot, r.EgressEsc), min(feeTot, r.EgressFeeEsc)
+	dNet, dFee := netTot-r.EgressPaid, feeTot-r.EgressFee
+	owner, _ := address.Parse(u.Provider)
+	if dNet > 0 {
+		if err := bank.FromPool(kv, bank.PoolEscrow, owner, dNet); err != nil {
+			return err
+		}
+	}
+	if dFee > 0 {
+		if err := bank.PoolToPool(kv, bank.PoolEscrow, bank.PoolTreasury, dFee); err != nil {
+			return err
+		}
+	}
+	r.EgressUsed, r.EgressPaid, r.EgressFee = used, netTot, feeTot
+	mk.quality.ProviderPaid(kv, dNet, dFee)
+	if u.Used >= r.StoredBytes {
+		u.Used -= r.StoredBytes
+	} else {
+		u.Used = 0
+	}
+	u.Used += m.StoredBytes
+	r.StoredBytes = m.StoredBytes
+	r.IngressBytes += m.IngressBytes
+	r.LastUsage = m.Epoch
+	u.Settlement.EgressEarned += dNet
+	mk.setUnit(kv, u)
+	SetReservation(kv, r)
+	ctx.Emit("usage", "id", r.ID, "epoch", itoa(m.Epoch), "egress_bytes", utoa(m.EgressBytes),
+		"egress_paid", dNet.String(), "fee", dFee.String())
+	return nil
+}

@@ -1,0 +1,265 @@
+package qos
+
+// Epoch-end QoS work, in BeginBlock after the market's term-end queue.
+//
+// Reports for epoch e are taken while the current epoch is e+1 ..
+// e+1+grace. The first block of a later epoch (cur) advances the frontier
+// F (last final epoch) to cur-2-grace and processes, in epoch then unit
+// order, only the stored reports of epochs <= F: O(units reported x
+// reporters), nothing scans all units or reservations. Per unit and epoch:
+// quorum, medians, SLA evaluation, breach (MarkEpochBreached, slash,
+// compensation, oracle share), score accumulators and history. Then
+// announced maintenance not covered by reports is marked unpaid, scoring
+// periods that ended are finalized (only units with data in them, plus
+// units whose score decays), oracles are paid, and the epoch's stats are
+// written.
+
+import (
+	"sort"
+
+	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/store"
+)
+
+type uptimeEntry struct {
+	Epoch     int64  `json:"epoch"`
+	Probes    uint64 `json:"probes"`
+	Successes uint64 `json:"successes"`
+}
+
+// maintLog is an announced maintenance window and when it was announced.
+type maintLog struct {
+	Start       core.Time `json:"start"`
+	End         core.Time `json:"end"`
+	AnnouncedAt core.Time `json:"announced_at"`
+}
+
+// UnitQoS is a unit's QoS state: score, rolling uptime window, scoring
+// period accumulators, sub-metrics, compensation base and maintenance log.
+type UnitQoS struct {
+	ScoreMilli int64         `json:"score_milli"` // 0..100000, the unit's score is its rounding
+	Window     []uptimeEntry `json:"window,omitempty"`
+
+	// Scoring period accumulators (Period = -1: none).
+	Period       int64  `json:"period"`
+	PEpochs      uint32 `json:"p_epochs"`
+	PBeat        uint32 `json:"p_beat"`
+	PUnreachable bool   `json:"p_unreachable,omitempty"`
+	PBreached    bool   `json:"p_breached,omitempty"`
+	PWorse       bool   `json:"p_worse,omitempty"`
+	LastScored   int64  `json:"last_scored_period"`
+	LastDelta    int64  `json:"last_delta"`
+
+	// Sub-metrics.
+	Judged       uint64      `json:"epochs_judged"`
+	Compliant    uint64      `json:"epochs_compliant"`
+	Breached     uint64      `json:"epochs_breached"`
+	NoQuorum     uint64      `json:"epochs_no_quorum"`
+	Maintenance  uint64      `json:"epochs_maintenance"`
+	LastEpoch    int64       `json:"last_epoch"`
+	HistLast     int64       `json:"hist_last"` // latest history entry, -1 none
+	UptimeBps    uint32      `json:"uptime_bps"`
+	P95Ms        uint32      `json:"p95_ms"`
+	DownMbps     uint32      `json:"down_mbps"`
+	UpMbps       uint32      `json:"up_mbps"`
+	ErrorRateBps uint32      `json:"error_rate_bps"`
+	Slashed      core.Amount `json:"slashed"`
+	Compensation core.Amount `json:"compensation"`
+	Rewarded     core.Amount `json:"rewarded"`
+	RepSlashed   core.Amount `json:"reputation_slashed"`
+	Suspended    bool        `json:"suspended"`
+
+	// Compensation base (qos_comp.go).
+	CompIndex string          `json:"comp_index"`
+	CompBytes uint64          `json:"comp_bytes"`
+	CompRing  []compRingEntry `json:"comp_ring,omitempty"`
+
+	Maint []maintLog `json:"maintenance_log,omitempty"`
+
+	// Strict holds the strictest terms the unit offered while it had live
+	// reservations, until StrictUntil (by when every reservation made
+	// under them has ended): the unit is judged by the strictest of these
+	// and its current offer, so relaxing the SLA cannot dodge breaches on
+	// reservations that copied the old terms.
+	Strict      *market.SLAOffer `json:"strict_sla,omitempty"`
+	StrictUntil core.Time        `json:"strict_until,omitempty"`
+}
+
+func unitQoSKey(n uint64) []byte { return store.Key(keyUnitQoS, store.EncodeUint64(n)) }
+
+func GetUnitQoS(kv store.KV, n uint64) *UnitQoS {
+	q := &UnitQoS{ScoreMilli: market.DefaultScore * 1000, Period: -1, LastScored: -1, LastEpoch: -1, HistLast: -1, CompIndex: "0"}
+	store.GetJSON(kv, unitQoSKey(n), q)
+	return q
+}
+
+func SetUnitQoS(kv store.KV, n uint64, q *UnitQoS) { store.SetJSON(kv, unitQoSKey(n), q) }
+
+// Epoch outcomes in the history and stats.
+const (
+	QoSCompliant   = "compliant"
+	QoSBreached    = "breached"
+	QoSNoQuorum    = "no_quorum"
+	QoSMaintenance = "maintenance"
+)
+
+// UnitEpochQoS is one unit's QoS outcome in one epoch.
+type UnitEpochQoS struct {
+	Epoch           int64       `json:"epoch"`
+	Status          string      `json:"status"`
+	Reporters       int         `json:"reporters"`
+	Quorum          uint64      `json:"quorum"`
+	Probes          uint32      `json:"probes"`
+	Successes       uint32      `json:"successes"`
+	P50Ms           uint32      `json:"p50_ms"`
+	P95Ms           uint32      `json:"p95_ms"`
+	DownMbps        uint32      `json:"down_mbps"`
+	UpMbps          uint32      `json:"up_mbps"`
+	IntegrityPassed uint32      `json:"integrity_passed"`
+	IntegrityFailed uint32      `json:"integrity_failed"`
+	UptimeBps       uint32      `json:"uptime_bps"` // over the rolling window
+	ErrorRateBps    uint32      `json:"error_rate_bps"`
+	Terms           []string    `json:"breached_terms,omitempty"`
+	Unenforced      bool        `json:"unenforced,omitempty"` // too old for the settlement to refund
+	Slashed         core.Amount `json:"slashed"`
+	Compensation    core.Amount `json:"compensation"`
+	OracleShare     core.Amount `json:"oracle_share"`
+	Score           uint32      `json:"score"`
+}
+
+type unitRep struct {
+	oracle string // raw address
+	m      UnitMeasurement
+}
+
+// epochAcc collects, for one epoch, what oracles earned and what happened.
+type epochAcc struct {
+	inMedian map[string]uint64
+	outliers map[string]uint64
+	reward   map[string]core.Amount // slash shares, held in PoolOracle
+	counts   EpochQoSCounts
+}
+
+func newEpochAcc() *epochAcc {
+	return &epochAcc{inMedian: map[string]uint64{}, outliers: map[string]uint64{}, reward: map[string]core.Amount{}}
+}
+
+func (a *epochAcc) merge(b *epochAcc) {
+	for k, v := range b.inMedian {
+		a.inMedian[k] += v
+	}
+	for k, v := range b.outliers {
+		a.outliers[k] += v
+	}
+	for k, v := range b.reward {
+		a.reward[k] += v
+	}
+	a.counts.add(b.counts)
+}
+
+// isolated runs fn on a cache over kv and keeps its writes only if it
+// succeeds; a failure becomes a qos_error event.
+func isolated(kv store.KV, blk core.Block, what string, events *[]core.Event, fn func(ctx *core.Context) error) bool {
+	c := store.NewCache(kv)
+	ctx := &core.Context{KV: c, Block: blk}
+	if err := fn(ctx); err != nil {
+		*events = append(*events, core.Event{Type: "qos_error", Attrs: []core.Attr{{Key: "what", Value: what}, {Key: "error", Value: err.Error()}}})
+		return false
+	}
+	c.Write()
+	*events = append(*events, ctx.Events()...)
+	return true
+}
+
+func (qk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
+	now := blk.Time.Unix()
+	q := getQoSParams(kv)
+	cur := market.EpochOf(now, q.Epoch)
+	var events []core.Event
+	fOld := Frontier(kv)
+	fNew := cur - 2 - q.Grace
+	if fNew > fOld {
+		qk.processReports(kv, blk, q, fOld, fNew, &events)
+		qk.maintenanceSweep(kv, blk, q, fOld, fNew, cur, &events)
+		qk.finalizePeriods(kv, blk, q, fNew, &events)
+		kv.Set(keyFrontier, store.EncodeUint64(uint64(fNew)))
+	}
+	snapshotEpoch(kv, blk, q, cur, &events)
+	return events
+}
+
+// processReports handles every stored report of epochs <= fNew.
+func (qk *Keeper) processReports(kv store.KV, blk core.Block, q qosParams, fOld, fNew int64, events *[]core.Event) {
+	end := store.Key(keyReport, store.EncodeUint64(uint64(fNew+1)))
+	type rec struct {
+		e     int64
+		unit  uint64
+		rep   unitRep
+		key   []byte
+		valid bool
+	}
+	var recs []rec
+	kv.Iterate(keyReport, end, func(k, v []byte) bool {
+		rest := k[len(keyReport):]
+		r := rec{key: append([]byte(nil), k...)}
+		if len(rest) == 16+address.Len {
+			r.e, r.unit = int64(store.DecodeUint64(rest[:8])), store.DecodeUint64(rest[8:16])
+			r.rep.oracle = string(rest[16:])
+			r.valid = DecodesJSON(v, &r.rep.m)
+		}
+		recs = append(recs, r)
+		return true
+	})
+	active := ActiveOracles(kv)
+	quorum := q.quorum(active)
+	for i := 0; i < len(recs); {
+		e := recs[i].e
+		acc := newEpochAcc()
+		for i < len(recs) && recs[i].e == e {
+			n := recs[i].unit
+			var reps []unitRep
+			for ; i < len(recs) && recs[i].e == e && recs[i].unit == n; i++ {
+				if recs[i].valid {
+					reps = append(reps, recs[i].rep)
+				}
+			}
+			local := newEpochAcc()
+			if isolated(kv, blk, "qos "+market.UnitIDString(n), events, func(ctx *core.Context) error {
+				return qk.processUnitEpoch(ctx, q, fOld, e, n, reps, quorum, local)
+			}) {
+				acc.merge(local)
+			}
+		}
+		isolated(kv, blk, "qos epoch "+itoa(e), events, func(ctx *core.Context) error {
+			return closeEpoch(ctx, q, e, acc)
+		})
+	}
+	for _, r := range recs {
+		kv.Delete(r.key)
+	}
+	var marks [][]byte
+	kv.Iterate(keyReported, store.Key(keyReported, store.EncodeUint64(uint64(fNew+1))), func(k, _ []byte) bool {
+		marks = append(marks, append([]byte(nil), k...))
+		return true
+	})
+	for _, k := range marks {
+		kv.Delete(k)
+	}
+}
+
+func median(vals []uint32) uint32 {
+	s := append([]uint32(nil), vals...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[(len(s)-1)/2]
+}
+
+// far reports whether x is more than bps (relative) away from med.
+func far(x, med uint32, bps uint32) bool {
+	d := int64(x) - int64(med)
+	if d < 0 {
+		d = -d
+	}
+	return d*market.BpsDenom > int64(bps)*max(int64(med), 1)
+}

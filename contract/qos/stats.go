@@ -1,0 +1,480 @@
+package qos
+
+// Stats: network totals kept incrementally (the market's setUnit and
+// SetProvider report every change; claims and usage reports the money
+// paid), a snapshot per epoch and per-unit QoS history, both bounded to
+// history_epochs; and the QoS queries.
+
+import (
+	"encoding/json"
+	"net/url"
+
+	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/store"
+)
+
+// NetworkStats are the network totals.
+type NetworkStats struct {
+	Providers         uint64      `json:"providers"`
+	Units             uint64      `json:"units"`                  // not deleted
+	CapacityOffered   uint64      `json:"capacity_offered_bytes"` // of units not deleted
+	CapacityReserved  uint64      `json:"capacity_reserved_bytes"`
+	CapacityUsed      uint64      `json:"capacity_used_bytes"`
+	LiveReservations  uint64      `json:"live_reservations"` // pending or active
+	Oracles           uint64      `json:"oracles"`
+	Paid              core.Amount `json:"paid"`               // to providers, storage and egress
+	Fees              core.Amount `json:"fees"`               // platform fees to the treasury
+	Slashed           core.Amount `json:"slashed"`            // SLA breach slashes
+	Compensation      core.Amount `json:"compensation"`       // of which to consumers
+	OracleRewards     core.Amount `json:"oracle_rewards"`     // slash shares and fee shares
+	Rewarded          core.Amount `json:"rewarded"`           // reputation rewards
+	ReputationSlashed core.Amount `json:"reputation_slashed"` // reputation slashing
+}
+
+func GetStats(kv store.KV) NetworkStats {
+	var s NetworkStats
+	store.GetJSON(kv, keyStats, &s)
+	return s
+}
+
+func statsAdd(kv store.KV, f func(s *NetworkStats)) {
+	s := GetStats(kv)
+	f(&s)
+	store.SetJSON(kv, keyStats, &s)
+}
+
+// statsPaid records money paid to a provider and its platform fee.
+func statsPaid(kv store.KV, net, fee core.Amount) {
+	if net == 0 && fee == 0 {
+		return
+	}
+	statsAdd(kv, func(s *NetworkStats) { s.Paid += net; s.Fees += fee })
+}
+
+// unitFacts are the unit fields the totals and provider scores use.
+type unitFacts struct {
+	Provider         string `json:"provider"`
+	Capacity         uint64 `json:"capacity_bytes"`
+	Reserved         uint64 `json:"reserved_bytes"`
+	Used             uint64 `json:"used_bytes"`
+	Status           string `json:"status"`
+	Score            uint32 `json:"score"`
+	LiveReservations uint64 `json:"live_reservations"`
+}
+
+// ProviderScore is a provider's running score sums.
+type ProviderScoreSums struct {
+	Sum   uint64 `json:"sum"`
+	Units uint64 `json:"units"`
+}
+
+func ProvScoreKey(owner []byte) []byte { return store.Key(keyProvScore, owner) }
+
+// ProviderScoreOf is the mean score of the provider's units (50 without).
+func ProviderScoreOf(kv store.KV, owner []byte) uint32 {
+	var s ProviderScoreSums
+	store.GetJSON(kv, ProvScoreKey(owner), &s)
+	if s.Units == 0 {
+		return market.DefaultScore
+	}
+	return uint32((s.Sum + s.Units/2) / s.Units)
+}
+
+// statsUnitChanged is called by setUnit before it writes u over the record
+// at key: it moves the totals and the provider's score sums by the
+// difference.
+func statsUnitChanged(kv store.KV, key []byte, u *market.Unit) {
+	var old unitFacts
+	had := false
+	if b := kv.Get(key); b != nil {
+		had = json.Unmarshal(b, &old) == nil
+	}
+	nw := unitFacts{Provider: u.Provider, Capacity: u.Capacity, Reserved: u.Reserved, Used: u.Used, Status: u.Status, Score: u.Score, LiveReservations: u.LiveReservations}
+	live := func(f *unitFacts, ok bool) bool { return ok && f.Status != market.UnitDeleted }
+	oldLive, newLive := live(&old, had), live(&nw, true)
+	if had && old == nw {
+		return
+	}
+	val := func(f *unitFacts, ok, l bool) (units, capacity, reserved, used, res uint64) {
+		if !ok {
+			return
+		}
+		if l {
+			units, capacity = 1, f.Capacity
+		}
+		return units, capacity, f.Reserved, f.Used, f.LiveReservations
+	}
+	ou, oc, or, ous, ol := val(&old, had, oldLive)
+	nu, nc, nr, nus, nl := val(&nw, true, newLive)
+	if ou != nu || oc != nc || or != nr || ous != nus || ol != nl {
+		statsAdd(kv, func(s *NetworkStats) {
+			s.Units += nu - ou
+			s.CapacityOffered += nc - oc
+			s.CapacityReserved += nr - or
+			s.CapacityUsed += nus - ous
+			s.LiveReservations += nl - ol
+		})
+	}
+	if oldLive == newLive && (!oldLive || old.Score == nw.Score) {
+		return
+	}
+	owner, err := address.Parse(u.Provider)
+	if err != nil {
+		return
+	}
+	var ps ProviderScoreSums
+	k := ProvScoreKey(owner)
+	store.GetJSON(kv, k, &ps)
+	if oldLive {
+		ps.Sum -= uint64(old.Score)
+		ps.Units--
+	}
+	if newLive {
+		ps.Sum += uint64(nw.Score)
+		ps.Units++
+	}
+	store.SetJSON(kv, k, &ps)
+}
+
+// statsProviderChanged is called by setProvider before it writes p.
+func statsProviderChanged(kv store.KV, key []byte, p *market.Provider) {
+	var old struct {
+		Deregistered bool `json:"deregistered"`
+	}
+	was := false
+	if b := kv.Get(key); b != nil && json.Unmarshal(b, &old) == nil {
+		was = !old.Deregistered
+	}
+	if is := !p.Deregistered; is != was {
+		statsAdd(kv, func(s *NetworkStats) {
+			if is {
+				s.Providers++
+			} else {
+				s.Providers--
+			}
+		})
+	}
+}
+
+// EpochQoSCounts are one epoch's unit outcomes.
+type EpochQoSCounts struct {
+	Reported    uint64 `json:"units_reported"`
+	Compliant   uint64 `json:"compliant"`
+	Breached    uint64 `json:"breached"`
+	NoQuorum    uint64 `json:"no_quorum"`
+	Maintenance uint64 `json:"maintenance"`
+}
+
+func (c *EpochQoSCounts) add(o EpochQoSCounts) {
+	c.Reported += o.Reported
+	c.Compliant += o.Compliant
+	c.Breached += o.Breached
+	c.NoQuorum += o.NoQuorum
+	c.Maintenance += o.Maintenance
+}
+
+// EpochStats is the network at the end of an epoch (written at the first
+// block after it) and the QoS outcome of its units (added when its reports
+// are processed, one or two epochs later).
+type EpochStats struct {
+	Epoch int64     `json:"epoch"`
+	Time  core.Time `json:"time"` // block time of the snapshot; zero (null in JSON) if none was taken
+	NetworkStats
+	Escrowed    core.Amount    `json:"escrowed"`
+	Staked      core.Amount    `json:"staked"`
+	RewardsPool core.Amount    `json:"rewards_pool"`
+	Treasury    core.Amount    `json:"treasury"`
+	QoS         EpochQoSCounts `json:"qos"`
+}
+
+func EpochStatsKey(e int64) []byte { return store.Key(keyEpochStats, store.EncodeUint64(uint64(e))) }
+
+// pruneBefore deletes the keys in [prefix, prefix+be8(e)).
+func pruneBefore(kv store.KV, prefix []byte, e int64) {
+	if e <= 0 {
+		return
+	}
+	var keys [][]byte
+	kv.Iterate(prefix, store.Key(prefix, store.EncodeUint64(uint64(e))), func(k, _ []byte) bool {
+		keys = append(keys, append([]byte(nil), k...))
+		return true
+	})
+	for _, k := range keys {
+		kv.Delete(k)
+	}
+}
+
+// snapshotEpoch writes the stats of the epoch that just ended.
+func snapshotEpoch(kv store.KV, blk core.Block, q qosParams, cur int64, events *[]core.Event) {
+	e := cur - 1
+	if e < 0 {
+		return
+	}
+	if b := kv.Get(keySnap); len(b) == 8 && int64(store.DecodeUint64(b)) >= e {
+		return
+	}
+	prev := int64(-1)
+	if b := kv.Get(keySnap); len(b) == 8 {
+		prev = int64(store.DecodeUint64(b))
+	}
+	kv.Set(keySnap, store.EncodeUint64(uint64(e)))
+	var es EpochStats
+	store.GetJSON(kv, EpochStatsKey(e), &es)
+	es.Epoch, es.Time, es.NetworkStats = e, core.Time(blk.Time.Unix()), GetStats(kv)
+	es.Escrowed, es.Staked = bank.PoolBalance(kv, bank.PoolEscrow), bank.PoolBalance(kv, bank.PoolStake)
+	es.RewardsPool, es.Treasury = bank.PoolBalance(kv, bank.PoolRewards), bank.PoolBalance(kv, bank.PoolTreasury)
+	store.SetJSON(kv, EpochStatsKey(e), &es)
+	if prev < 0 {
+		pruneBefore(kv, keyEpochStats, e-q.History+1)
+		return
+	}
+	// Entries of epochs that fell out of the kept history (by key, no scan).
+	for x := max(prev-q.History+1, e-q.History-q.History+1, 0); x <= e-q.History; x++ {
+		kv.Delete(EpochStatsKey(x))
+	}
+}
+
+// statsEpochCounts adds unit outcomes to epoch e's stats.
+func statsEpochCounts(kv store.KV, e int64, c EpochQoSCounts) {
+	if b := kv.Get(keySnap); len(b) == 8 && e <= int64(store.DecodeUint64(b))-getQoSParams(kv).History {
+		return // already out of the kept history
+	}
+	es := EpochStats{Epoch: e}
+	store.GetJSON(kv, EpochStatsKey(e), &es)
+	es.QoS.add(c)
+	store.SetJSON(kv, EpochStatsKey(e), &es)
+}
+
+func UnitHistKey(n uint64, e int64) []byte {
+	return store.Key(keyUnitHist, store.EncodeUint64(n), store.EncodeUint64(uint64(e)))
+}
+
+// writeUnitHistory writes the entry and deletes the ones that fell out of
+// the kept history since the unit's previous entry (qs.HistLast), by key:
+// no scan, O(1) amortized per entry.
+func writeUnitHistory(kv store.KV, q qosParams, n uint64, qs *UnitQoS, h *UnitEpochQoS) {
+	store.SetJSON(kv, UnitHistKey(n, h.Epoch), h)
+	if qs.HistLast >= 0 {
+		from := max(qs.HistLast-q.History+1, 0)
+		to := h.Epoch - q.History // inclusive
+		from = max(from, to-q.History+1)
+		for e := from; e <= to; e++ {
+			kv.Delete(UnitHistKey(n, e))
+		}
+	}
+	qs.HistLast = max(qs.HistLast, h.Epoch)
+}
+
+// ---- queries ----
+
+// StatsView is the "stats" query result.
+type StatsView struct {
+	NetworkStats
+	Escrowed         core.Amount `json:"escrowed"`
+	Staked           core.Amount `json:"staked"`
+	RewardsPool      core.Amount `json:"rewards_pool"`
+	Treasury         core.Amount `json:"treasury"`
+	CompensationPool core.Amount `json:"compensation_pool"`
+	ActiveOracles    uint64      `json:"active_oracles"`
+	Epoch            int64       `json:"epoch"`    // current epoch
+	Frontier         int64       `json:"frontier"` // last epoch whose QoS is final
+	AsOf             core.Time   `json:"as_of"`
+}
+
+// EpochStatsPage is the "stats/epochs" query result.
+type EpochStatsPage struct {
+	From   int64        `json:"from"`
+	To     int64        `json:"to"`
+	Epochs []EpochStats `json:"epochs"`
+}
+
+// UnitQoSView is the "units/{id}/qos" query result.
+type UnitQoSView struct {
+	Unit     string          `json:"unit"`
+	Provider string          `json:"provider"`
+	Status   string          `json:"status"`
+	Score    uint32          `json:"score"`
+	SLA      market.SLAOffer `json:"sla"`
+	UnitQoS
+	// ComplianceBps is compliant / (compliant + breached) epochs.
+	ComplianceBps uint32         `json:"compliance_bps"`
+	AgeSeconds    int64          `json:"age_seconds"`
+	From          int64          `json:"from"`
+	To            int64          `json:"to"`
+	History       []UnitEpochQoS `json:"history"`
+}
+
+// ProviderScoreView is the "providers/{addr}/score" query result.
+type ProviderScoreView struct {
+	Provider string          `json:"provider"`
+	Score    uint32          `json:"score"`
+	Units    uint64          `json:"units"`
+	ScoreSum uint64          `json:"score_sum"`
+	PerUnit  []UnitScoreItem `json:"unit_scores"` // first 100 units
+}
+
+// UnitScoreItem is one unit's score in a ProviderScoreView.
+type UnitScoreItem struct {
+	Unit      string `json:"unit"`
+	Score     uint32 `json:"score"`
+	Status    string `json:"status"`
+	Suspended bool   `json:"suspended"`
+}
+
+// OracleView is an oracle with derived fields.
+type OracleView struct {
+	Oracle
+	UnbondingTotal core.Amount `json:"unbonding_total"`
+}
+
+// OraclesPage is the "oracles" query result.
+type OraclesPage struct {
+	Oracles    []OracleView `json:"oracles"`
+	NextCursor string       `json:"next_cursor"`
+}
+
+func NewOracleView(o *Oracle) OracleView {
+	if o.Unbonding == nil {
+		o.Unbonding = []market.UnbondingEntry{}
+	}
+	return OracleView{Oracle: *o, UnbondingTotal: o.UnbondingTotal()}
+}
+
+// epochRange reads from= and to= (epochs), defaulting to the last 100
+// up to def, and caps the span at 1,000 epochs.
+func epochRange(q url.Values, def int64) (int64, int64, error) {
+	to, err := market.QueryInt(q, "to", max(def, 0), market.ParsePlainInt)
+	if err != nil {
+		return 0, 0, err
+	}
+	from, err := market.QueryInt(q, "from", max(to-99, 0), market.ParsePlainInt)
+	if err != nil {
+		return 0, 0, err
+	}
+	if from > to {
+		return 0, 0, core.Errf(core.CodeInvalidQuery, "from=%d is after to=%d", from, to)
+	}
+	if to-from >= 1000 {
+		from = to - 999
+	}
+	return from, to, nil
+}
+
+// Query answers the QoS query paths; ok is false for other paths.
+func Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err error) {
+	switch {
+	case len(parts) == 1 && parts[0] == "stats":
+		p := getQoSParams(kv)
+		now := market.MarketNow(kv)
+		v := StatsView{NetworkStats: GetStats(kv), Escrowed: bank.PoolBalance(kv, bank.PoolEscrow), Staked: bank.PoolBalance(kv, bank.PoolStake),
+			RewardsPool: bank.PoolBalance(kv, bank.PoolRewards), Treasury: bank.PoolBalance(kv, bank.PoolTreasury),
+			CompensationPool: bank.PoolBalance(kv, PoolCompensation), ActiveOracles: ActiveOracles(kv),
+			Epoch: market.EpochOf(now, p.Epoch), Frontier: Frontier(kv), AsOf: core.Time(now)}
+		out, err = json.Marshal(v)
+	case len(parts) == 2 && parts[0] == "stats" && parts[1] == "epochs":
+		def := int64(-1)
+		if b := kv.Get(keySnap); len(b) == 8 {
+			def = int64(store.DecodeUint64(b))
+		}
+		from, to, rerr := epochRange(q, def)
+		if rerr != nil {
+			return nil, true, rerr
+		}
+		page := EpochStatsPage{From: from, To: to, Epochs: []EpochStats{}}
+		kv.Iterate(EpochStatsKey(from), EpochStatsKey(to+1), func(_, v []byte) bool {
+			var es EpochStats
+			if DecodesJSON(v, &es) {
+				page.Epochs = append(page.Epochs, es)
+			}
+			return true
+		})
+		out, err = json.Marshal(page)
+	case len(parts) == 3 && parts[0] == "units" && parts[2] == "qos":
+		u, found := market.GetUnit(kv, parts[1])
+		if !found {
+			return nil, true, core.Errf(core.CodeNotFound, "unit %q not found", parts[1])
+		}
+		n, _ := market.ParseUnitID(u.ID)
+		qs := GetUnitQoS(kv, n)
+		from, to, rerr := epochRange(q, qs.LastEpoch)
+		if rerr != nil {
+			return nil, true, rerr
+		}
+		v := UnitQoSView{Unit: u.ID, Provider: u.Provider, Status: u.Status, Score: u.Score, SLA: u.SLA, UnitQoS: *qs,
+			AgeSeconds: max(market.MarketNow(kv)-u.CreatedAt.Unix(), 0), From: from, To: to, History: []UnitEpochQoS{}}
+		if j := qs.Compliant + qs.Breached; j > 0 {
+			v.ComplianceBps = uint32(qs.Compliant * market.BpsDenom / j)
+		}
+		kv.Iterate(UnitHistKey(n, from), UnitHistKey(n, to+1), func(_, b []byte) bool {
+			var h UnitEpochQoS
+			if DecodesJSON(b, &h) {
+				v.History = append(v.History, h)
+			}
+			return true
+		})
+		out, err = json.Marshal(v)
+	case len(parts) == 3 && parts[0] == "providers" && parts[2] == "score":
+		raw, perr := address.Parse(parts[1])
+		if perr != nil {
+			return nil, true, core.Errf(core.CodeInvalidAddress, "%v", perr)
+		}
+		if _, found := market.GetProvider(kv, raw); !found {
+			return nil, true, core.Errf(core.CodeNotFound, "%s is not a provider", parts[1])
+		}
+		var ps ProviderScoreSums
+		store.GetJSON(kv, ProvScoreKey(raw), &ps)
+		v := ProviderScoreView{Provider: address.Encode(raw), Score: ProviderScoreOf(kv, raw), Units: ps.Units, ScoreSum: ps.Sum, PerUnit: []UnitScoreItem{}}
+		pfx := store.Key(market.KeyProvUnits, raw)
+		kv.Iterate(pfx, store.PrefixEnd(pfx), func(k, _ []byte) bool {
+			n := store.DecodeUint64(k[len(pfx):])
+			if u, ok := market.GetUnitN(kv, n); ok && u.Status != market.UnitDeleted {
+				v.PerUnit = append(v.PerUnit, UnitScoreItem{Unit: u.ID, Score: u.Score, Status: u.Status, Suspended: GetUnitQoS(kv, n).Suspended})
+			}
+			return len(v.PerUnit) < market.MaxPageSize
+		})
+		out, err = json.Marshal(v)
+	case len(parts) == 1 && parts[0] == "oracles":
+		limit, lerr := market.PageLimit(q)
+		if lerr != nil {
+			return nil, true, lerr
+		}
+		page := OraclesPage{Oracles: []OracleView{}}
+		page.NextCursor, err = market.ScanPage(kv, KeyOracle, q.Get("cursor"), limit, func(suffix []byte) bool {
+			o, found := GetOracle(kv, suffix)
+			if !found || (!o.Active && q.Get("all") != "true") {
+				return false
+			}
+			page.Oracles = append(page.Oracles, NewOracleView(o))
+			return true
+		})
+		if err != nil {
+			return nil, true, err
+		}
+		out, err = json.Marshal(page)
+	case len(parts) == 2 && parts[0] == "oracles":
+		raw, perr := address.Parse(parts[1])
+		if perr != nil {
+			return nil, true, core.Errf(core.CodeInvalidAddress, "%v", perr)
+		}
+		o, found := GetOracle(kv, raw)
+		if !found {
+			return nil, true, core.Errf(core.CodeNotFound, "%s is not an oracle", parts[1])
+		}
+		out, err = json.Marshal(NewOracleView(o))
+	default:
+		return nil, false, nil
+	}
+	return out, true, err
+}
+
+func DecodesJSON(b []byte, v any) bool { return json.Unmarshal(b, v) == nil }
+
+// HistoryPrefixes are the key ranges of the QoS history kept for
+// history_epochs (per-epoch stats and per-unit epoch entries), in key order:
+// the node archives them as they fall out of state.
+func HistoryPrefixes() [][]byte {
+	return [][]byte{append([]byte(nil), keyEpochStats...), append([]byte(nil), keyUnitHist...)}
+}
