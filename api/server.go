@@ -23,6 +23,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/tx"
@@ -102,26 +103,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// ErrorBody is every error response: an RFC 9457 problem document
-// (application/problem+json) extended with the stable error code. Type and
-// title derive from the code; detail says what to fix.
-type ErrorBody struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail"`
-	Code     string `json:"code"`
-	ABCICode uint32 `json:"abci_code,omitempty"`
-}
-
-// problem builds an ErrorBody for a stable code.
-func problem(status int, code, detail string) ErrorBody {
-	return ErrorBody{Type: "urn:flashback:error:" + code, Title: code, Status: status, Detail: detail, Code: code}
+// problem builds a types.ErrorBody for a stable code.
+func problem(status int, code, detail string) types.ErrorBody {
+	return types.ErrorBody{Type: "urn:flashback:error:" + code, Title: code, Status: status, Detail: detail, Code: code}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	if _, ok := v.(ErrorBody); ok {
+	if _, ok := v.(types.ErrorBody); ok {
 		w.Header().Set("Content-Type", "application/problem+json")
 	}
 	w.WriteHeader(status)
@@ -162,24 +151,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "height": st.SyncInfo.LatestBlockHeight, "catching_up": st.SyncInfo.CatchingUp})
 }
 
-// Status is GET /v1/status.
-type Status struct {
-	ChainID         string    `json:"chain_id"`
-	NodeID          string    `json:"node_id"`
-	Moniker         string    `json:"moniker"`
-	Height          int64     `json:"height"`
-	AppHash         string    `json:"app_hash"`
-	LatestBlockTime time.Time `json:"latest_block_time"`
-	CatchingUp      bool      `json:"catching_up"`
-}
-
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	st, err := s.node.Status(r.Context())
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, Status{
+	writeJSON(w, http.StatusOK, types.Status{
 		ChainID:         st.NodeInfo.Network,
 		NodeID:          string(st.NodeInfo.DefaultNodeID),
 		Moniker:         st.NodeInfo.Moniker,
@@ -188,16 +166,6 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		LatestBlockTime: st.SyncInfo.LatestBlockTime.UTC(),
 		CatchingUp:      st.SyncInfo.CatchingUp,
 	})
-}
-
-// Block is GET /v1/blocks/{height}. AppHash is the state hash after the
-// previous block, as CometBFT headers carry it.
-type Block struct {
-	Height  int64     `json:"height"`
-	Hash    string    `json:"hash"`
-	AppHash string    `json:"app_hash"`
-	Time    time.Time `json:"time"`
-	NumTxs  int       `json:"num_txs"`
 }
 
 func (s *Server) block(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +179,7 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, Block{
+	writeJSON(w, http.StatusOK, types.Block{
 		Height: b.Block.Height, Hash: hex.EncodeToString(b.BlockID.Hash),
 		AppHash: hex.EncodeToString(b.Block.AppHash), Time: b.Block.Time.UTC(), NumTxs: len(b.Block.Txs),
 	})
@@ -248,24 +216,6 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 	s.abciQuery(w, r, "account/"+addr)
 }
 
-// TxRequest is the body of POST /v1/txs.
-type TxRequest struct {
-	// Tx is the signed tx bytes, base64.
-	Tx []byte `json:"tx"`
-	// Wait for the tx to be committed (default true).
-	Wait *bool `json:"wait,omitempty"`
-}
-
-// TxResult is a tx's outcome: Code 0 means every message succeeded.
-type TxResult struct {
-	Hash     string       `json:"hash"`
-	Height   int64        `json:"height"`
-	Code     uint32       `json:"code"`
-	CodeName string       `json:"code_name"`
-	Log      string       `json:"log"`
-	Events   []core.Event `json:"events"`
-}
-
 const maxRequestBody = 2 * tx.MaxTxBytes
 
 // readBody reads a request body of at most maxRequestBody bytes; past that,
@@ -288,7 +238,7 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req TxRequest
+	var req types.TxRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "body must be JSON {\"tx\": \"<base64 signed tx>\"}: "+err.Error())
 		return
@@ -312,7 +262,7 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Wait != nil && !*req.Wait {
-		writeJSON(w, http.StatusAccepted, TxResult{Hash: hash, Code: 0, CodeName: "ok"})
+		writeJSON(w, http.StatusAccepted, types.TxResult{Hash: hash, Code: 0, CodeName: "ok"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.CommitTimeout)
@@ -357,9 +307,9 @@ func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, txResult(tr))
 }
 
-func txResult(tr *ctypes.ResultTx) TxResult {
+func txResult(tr *ctypes.ResultTx) types.TxResult {
 	code := core.Code(tr.TxResult.Code)
-	return TxResult{
+	return types.TxResult{
 		Hash:     strings.ToUpper(hex.EncodeToString(tr.Hash)),
 		Height:   tr.Height,
 		Code:     tr.TxResult.Code,

@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
@@ -243,7 +244,7 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	body = sn.get(t, "/v1/units/{id}", id("id", unitB), "", 200)
 	checkTimes(t, "unit with a maintenance window", body, "created_at", "updated_at", "start", "end")
 	body = sn.get(t, "/v1/units/{id}/qos", id("id", unitA), "", 200)
-	var q qos.UnitQoSView
+	var q types.UnitQoSView
 	must("unit qos", json.Unmarshal(body, &q))
 	if len(q.History) == 0 {
 		t.Errorf("unit %s has no QoS history after a report: %s", unitA, body)
@@ -273,9 +274,9 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	// A tx through POST /v1/txs, then GET /v1/txs/{hash}.
 	raw, err := alice.Sign(ctx, "spec", &bank.MsgSend{To: sn.signers["bob"].Address(), Amount: 1})
 	must("sign", err)
-	txBody, _ := json.Marshal(api.TxRequest{Tx: raw})
+	txBody, _ := json.Marshal(types.TxRequest{Tx: raw})
 	status, got := sn.call(t, "POST", "/v1/txs", none, "", txBody)
-	var tr api.TxResult
+	var tr types.TxResult
 	if status != 200 || json.Unmarshal(got, &tr) != nil || tr.Code != 0 {
 		t.Fatalf("POST /v1/txs: %d %s", status, got)
 	}
@@ -285,7 +286,7 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	errCase := func(method, template string, pp map[string]string, query string, body []byte, status int, code string) {
 		t.Helper()
 		st, got := sn.call(t, method, template, pp, query, body)
-		var pb api.ErrorBody
+		var pb types.ErrorBody
 		if st != status || json.Unmarshal(got, &pb) != nil || pb.Code != code {
 			t.Errorf("%s %s %v ?%s: %d %s, want %d %s", method, template, pp, query, st, got, status, code)
 		}

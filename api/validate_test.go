@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/flashback-network/flashback/api/types"
 )
 
 // TestRequestsValidatedAgainstSpec checks that requests the spec rejects
@@ -41,7 +43,7 @@ func TestRequestsValidatedAgainstSpec(t *testing.T) {
 		req := httptest.NewRequest(c.method, c.target, strings.NewReader(c.body))
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, req)
-		var pb ErrorBody
+		var pb types.ErrorBody
 		if err := json.Unmarshal(w.Body.Bytes(), &pb); err != nil || w.Code != c.status || pb.Code != c.code ||
 			!strings.Contains(pb.Detail, c.detail) || w.Header().Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s %.80s: %d %s %.300s; want %d %s with %q", c.method, c.target, w.Code, w.Header().Get("Content-Type"), w.Body.String(), c.status, c.code, c.detail)

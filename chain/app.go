@@ -57,6 +57,11 @@ func NewApp(store *Store) (*App, error) {
 		return nil, err
 	}
 	a.chainID = string(kv.Get(keyChainID))
+	if a.chainID != "" {
+		if err := contract.CheckStateVersion(kv); err != nil {
+			return nil, err
+		}
+	}
 	if b := kv.Get(keyLastTime); len(b) > 0 {
 		_ = a.lastTime.UnmarshalBinary(b)
 	}
@@ -90,7 +95,7 @@ func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, erro
 	return &abci.ResponseInfo{
 		Data:             "flashback",
 		Version:          Version,
-		AppVersion:       1,
+		AppVersion:       contract.StateVersion,
 		LastBlockHeight:  a.store.Version(),
 		LastBlockAppHash: a.store.Hash(),
 	}, nil
@@ -110,6 +115,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, fmt.Errorf("genesis: %w", err)
 	}
 	kv.Set(keyChainID, []byte(req.ChainId))
+	contract.WriteStateVersion(kv)
 	a.chainID = req.ChainId
 	// Until block 1 commits, the mempool must see genesis, not empty state.
 	a.check = store.NewCache(kv)

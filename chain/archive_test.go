@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
@@ -48,7 +49,7 @@ func TestArchiveServesPrunedHistory(t *testing.T) {
 	// state keeps.
 	const want = 6
 	reported := map[int64]bool{}
-	var view *qos.UnitQoSView
+	var view *types.UnitQoSView
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		st, err := c.Stats(ctx)

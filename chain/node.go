@@ -104,7 +104,7 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 	app, err := NewApp(store)
 	if err != nil {
 		store.Close()
-		return nil, err
+		return nil, fmt.Errorf("home %s: %w", home, err)
 	}
 	archive, err := OpenArchive(filepath.Join(home, "data"))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/chain/chaintest"
 	"github.com/flashback-network/flashback/client"
@@ -44,7 +45,7 @@ func TestSupplyInvariantOverRandomSends(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	ctx := context.Background()
-	var last *api.TxResult
+	var last *types.TxResult
 	for i := 0; i < 60; i++ {
 		from := signers[rng.IntN(len(signers))]
 		to := signers[rng.IntN(len(signers))].Address()

@@ -9,9 +9,8 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/accesskey"
-	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/sealed"
 )
 
@@ -36,23 +35,23 @@ func NewAccessKey(bridgePub []byte) (id, secret string, sealedSecret []byte, err
 
 // CreatedKey is an access key just created; Secret is shown once.
 type CreatedKey struct {
-	AccessKeyID string        `json:"access_key_id"`
-	Secret      string        `json:"secret_access_key"`
-	Reservation string        `json:"reservation"`
-	Perm        string        `json:"perm"`
-	Endpoint    string        `json:"endpoint"`
-	Tx          *api.TxResult `json:"tx"`
+	AccessKeyID string          `json:"access_key_id"`
+	Secret      string          `json:"secret_access_key"`
+	Reservation string          `json:"reservation"`
+	Perm        string          `json:"perm"`
+	Endpoint    string          `json:"endpoint"`
+	Tx          *types.TxResult `json:"tx"`
 }
 
 // CreateAccessKey makes a key for one of the signer's reservations: it looks
 // up the reservation's provider to seal the secret to its bridge key, then
 // submits the create message.
 func (s *Signer) CreateAccessKey(ctx context.Context, reservation, perm string) (*CreatedKey, error) {
-	var r market.ReservationView
+	var r types.ReservationView
 	if err := s.c.do(ctx, http.MethodGet, "/v1/reservations/"+url.PathEscape(reservation), nil, &r); err != nil {
 		return nil, err
 	}
-	var p market.ProviderView
+	var p types.ProviderView
 	if err := s.c.do(ctx, http.MethodGet, "/v1/providers/"+url.PathEscape(r.Provider), nil, &p); err != nil {
 		return nil, err
 	}
@@ -68,7 +67,7 @@ func (s *Signer) CreateAccessKey(ctx context.Context, reservation, perm string) 
 }
 
 // AccessKeys lists keys by reservation or provider (one of them set).
-func (c *Client) AccessKeys(ctx context.Context, reservation, provider, cursor string) (*accesskey.AccessKeysPage, error) {
+func (c *Client) AccessKeys(ctx context.Context, reservation, provider, cursor string) (*types.AccessKeysPage, error) {
 	q := url.Values{}
 	if reservation != "" {
 		q.Set("reservation", reservation)
@@ -79,6 +78,6 @@ func (c *Client) AccessKeys(ctx context.Context, reservation, provider, cursor s
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	var page accesskey.AccessKeysPage
+	var page types.AccessKeysPage
 	return &page, c.do(ctx, http.MethodGet, "/v1/accesskeys?"+q.Encode(), nil, &page)
 }

@@ -17,11 +17,8 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/address"
-	"github.com/flashback-network/flashback/api"
-	"github.com/flashback-network/flashback/contract"
-	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
-	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/tx"
 )
 
@@ -62,7 +59,7 @@ func CodeOf(err error) string {
 
 // TxError is returned when a tx was committed but its messages failed (the
 // fee and sequence were still consumed).
-type TxError struct{ Result *api.TxResult }
+type TxError struct{ Result *types.TxResult }
 
 func (e *TxError) Error() string {
 	return fmt.Sprintf("tx %s failed at height %d: %s", e.Result.Hash, e.Result.Height, e.Result.Log)
@@ -94,7 +91,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 		return fmt.Errorf("%s %s: read response: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		var eb api.ErrorBody
+		var eb types.ErrorBody
 		if json.Unmarshal(data, &eb) != nil || eb.Code == "" {
 			return &Error{Status: resp.StatusCode, Code: "http_error", Message: strings.TrimSpace(string(data))}
 		}
@@ -110,47 +107,47 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 }
 
 // Status returns the node's chain id, height and app hash.
-func (c *Client) Status(ctx context.Context) (*api.Status, error) {
-	var s api.Status
+func (c *Client) Status(ctx context.Context) (*types.Status, error) {
+	var s types.Status
 	return &s, c.do(ctx, http.MethodGet, "/v1/status", nil, &s)
 }
 
 // Block returns a block header summary.
-func (c *Client) Block(ctx context.Context, height int64) (*api.Block, error) {
-	var b api.Block
+func (c *Client) Block(ctx context.Context, height int64) (*types.Block, error) {
+	var b types.Block
 	return &b, c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/blocks/%d", height), nil, &b)
 }
 
 // Account returns an account's balance and sequence.
-func (c *Client) Account(ctx context.Context, addr string) (*bank.AccountView, error) {
-	var a bank.AccountView
+func (c *Client) Account(ctx context.Context, addr string) (*types.AccountView, error) {
+	var a types.AccountView
 	return &a, c.do(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(addr), nil, &a)
 }
 
 // Params returns the chain parameters.
-func (c *Client) Params(ctx context.Context) (*params.Params, error) {
-	var p params.Params
+func (c *Client) Params(ctx context.Context) (*types.Params, error) {
+	var p types.Params
 	return &p, c.do(ctx, http.MethodGet, "/v1/params", nil, &p)
 }
 
 // Supply returns the total supply and the pools.
-func (c *Client) Supply(ctx context.Context) (*bank.SupplyView, error) {
-	var s bank.SupplyView
+func (c *Client) Supply(ctx context.Context) (*types.SupplyView, error) {
+	var s types.SupplyView
 	return &s, c.do(ctx, http.MethodGet, "/v1/supply", nil, &s)
 }
 
 // Tx returns a committed tx's result.
-func (c *Client) Tx(ctx context.Context, hash string) (*api.TxResult, error) {
-	var r api.TxResult
+func (c *Client) Tx(ctx context.Context, hash string) (*types.TxResult, error) {
+	var r types.TxResult
 	return &r, c.do(ctx, http.MethodGet, "/v1/txs/"+url.PathEscape(hash), nil, &r)
 }
 
 // BroadcastTx submits signed tx bytes and, when wait is true, returns once
 // the tx is committed. A tx rejected by the mempool returns *Error; one whose
 // messages failed in the block returns the result and a *TxError.
-func (c *Client) BroadcastTx(ctx context.Context, raw []byte, wait bool) (*api.TxResult, error) {
-	var r api.TxResult
-	if err := c.do(ctx, http.MethodPost, "/v1/txs", api.TxRequest{Tx: raw, Wait: &wait}, &r); err != nil {
+func (c *Client) BroadcastTx(ctx context.Context, raw []byte, wait bool) (*types.TxResult, error) {
+	var r types.TxResult
+	if err := c.do(ctx, http.MethodPost, "/v1/txs", types.TxRequest{Tx: raw, Wait: &wait}, &r); err != nil {
 		return nil, err
 	}
 	if r.Code != 0 {
@@ -210,7 +207,7 @@ func (s *Signer) Sign(ctx context.Context, memo string, msgs ...core.Msg) ([]byt
 	}
 	body := tx.Body{ChainID: s.chainID, Sequence: s.seq, Fee: s.fee.String(), Memo: memo}
 	for _, m := range msgs {
-		w, err := contract.Wrap(m)
+		w, err := core.Wrap(m)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +222,7 @@ func (s *Signer) Sign(ctx context.Context, memo string, msgs ...core.Msg) ([]byt
 }
 
 // Submit signs msgs into one tx, broadcasts it and waits for commit.
-func (s *Signer) Submit(ctx context.Context, msgs ...core.Msg) (*api.TxResult, error) {
+func (s *Signer) Submit(ctx context.Context, msgs ...core.Msg) (*types.TxResult, error) {
 	for attempt := 0; ; attempt++ {
 		raw, err := s.Sign(ctx, "", msgs...)
 		if err != nil {

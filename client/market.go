@@ -6,9 +6,8 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
-	"github.com/flashback-network/flashback/contract/market"
 )
 
 // Page selects one page of a list: Limit items (0: the server's default,
@@ -81,24 +80,24 @@ func withQuery(path string, q url.Values) string {
 }
 
 // Providers lists providers, one page at a time.
-func (c *Client) Providers(ctx context.Context, opts ProviderOptions) (*market.ProvidersPage, error) {
+func (c *Client) Providers(ctx context.Context, opts ProviderOptions) (*types.ProvidersPage, error) {
 	q := url.Values{}
 	opts.Page.set(q)
 	if opts.All {
 		q.Set("all", "true")
 	}
-	var p market.ProvidersPage
+	var p types.ProvidersPage
 	return &p, c.do(ctx, http.MethodGet, withQuery("/v1/providers", q), nil, &p)
 }
 
 // Provider returns one provider by owner address.
-func (c *Client) Provider(ctx context.Context, addr string) (*market.ProviderView, error) {
-	var p market.ProviderView
+func (c *Client) Provider(ctx context.Context, addr string) (*types.ProviderView, error) {
+	var p types.ProviderView
 	return &p, c.do(ctx, http.MethodGet, "/v1/providers/"+url.PathEscape(addr), nil, &p)
 }
 
 // Units lists data units matching f, one page at a time.
-func (c *Client) Units(ctx context.Context, f UnitFilter) (*market.UnitsPage, error) {
+func (c *Client) Units(ctx context.Context, f UnitFilter) (*types.UnitsPage, error) {
 	q := url.Values{}
 	f.Page.set(q)
 	for k, v := range map[string]string{"region": f.Region, "country": f.Country, "kind": f.Kind, "status": f.Status, "provider": f.Provider, "sort": f.Sort} {
@@ -115,18 +114,18 @@ func (c *Client) Units(ctx context.Context, f UnitFilter) (*market.UnitsPage, er
 	if f.MinScore > 0 {
 		q.Set("min_score", strconv.FormatUint(uint64(f.MinScore), 10))
 	}
-	var p market.UnitsPage
+	var p types.UnitsPage
 	return &p, c.do(ctx, http.MethodGet, withQuery("/v1/units", q), nil, &p)
 }
 
 // Unit returns one data unit by id ("unit-1").
-func (c *Client) Unit(ctx context.Context, id string) (*market.UnitView, error) {
-	var u market.UnitView
+func (c *Client) Unit(ctx context.Context, id string) (*types.UnitView, error) {
+	var u types.UnitView
 	return &u, c.do(ctx, http.MethodGet, "/v1/units/"+url.PathEscape(id), nil, &u)
 }
 
 // Reservations lists reservations matching f, one page at a time.
-func (c *Client) Reservations(ctx context.Context, f ReservationFilter) (*market.ReservationsPage, error) {
+func (c *Client) Reservations(ctx context.Context, f ReservationFilter) (*types.ReservationsPage, error) {
 	q := url.Values{}
 	f.Page.set(q)
 	for k, v := range map[string]string{"consumer": f.Consumer, "provider": f.Provider, "unit": f.Unit, "status": f.Status} {
@@ -134,20 +133,20 @@ func (c *Client) Reservations(ctx context.Context, f ReservationFilter) (*market
 			q.Set(k, v)
 		}
 	}
-	var p market.ReservationsPage
+	var p types.ReservationsPage
 	return &p, c.do(ctx, http.MethodGet, withQuery("/v1/reservations", q), nil, &p)
 }
 
 // Reservation returns one reservation by id ("res-1"), with what it has
 // paid so far as of the last block.
-func (c *Client) Reservation(ctx context.Context, id string) (*market.ReservationView, error) {
-	var r market.ReservationView
+func (c *Client) Reservation(ctx context.Context, id string) (*types.ReservationView, error) {
+	var r types.ReservationView
 	return &r, c.do(ctx, http.MethodGet, "/v1/reservations/"+url.PathEscape(id), nil, &r)
 }
 
 // Quote returns the cheapest available units that fit r and what each
 // would escrow.
-func (c *Client) Quote(ctx context.Context, r QuoteRequest) (*market.QuotePage, error) {
+func (c *Client) Quote(ctx context.Context, r QuoteRequest) (*types.QuotePage, error) {
 	q := url.Values{}
 	q.Set("bytes", strconv.FormatUint(r.Bytes, 10))
 	q.Set("term", strconv.FormatInt(r.Term, 10))
@@ -162,7 +161,7 @@ func (c *Client) Quote(ctx context.Context, r QuoteRequest) (*market.QuotePage, 
 	if r.Limit > 0 {
 		q.Set("limit", strconv.Itoa(r.Limit))
 	}
-	var p market.QuotePage
+	var p types.QuotePage
 	return &p, c.do(ctx, http.MethodGet, withQuery("/v1/quote", q), nil, &p)
 }
 
@@ -170,7 +169,7 @@ func (c *Client) Quote(ctx context.Context, r QuoteRequest) (*market.QuotePage, 
 // typ in a tx result, or "": e.g. EventAttr(res, "reservation_created",
 // "id") is the new reservation's id, EventAttr(res, "unit_added", "unit")
 // the new unit's.
-func EventAttr(res *api.TxResult, typ, key string) string {
+func EventAttr(res *types.TxResult, typ, key string) string {
 	if res == nil {
 		return ""
 	}

@@ -13,7 +13,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
@@ -39,7 +39,7 @@ func IsCode(err error, code core.Code) bool {
 
 // created returns the attribute key of the event typ of a committed tx, or
 // an error if the tx failed or the event is missing.
-func created(res *api.TxResult, err error, typ, key string) (string, *api.TxResult, error) {
+func created(res *types.TxResult, err error, typ, key string) (string, *types.TxResult, error) {
 	if err != nil {
 		return "", res, err
 	}
@@ -51,7 +51,7 @@ func created(res *api.TxResult, err error, typ, key string) (string, *api.TxResu
 }
 
 // sumAmounts adds the attribute key of every event of type typ.
-func sumAmounts(res *api.TxResult, typ, key string) (core.Amount, error) {
+func sumAmounts(res *types.TxResult, typ, key string) (core.Amount, error) {
 	var total core.Amount
 	for _, e := range res.Events {
 		if e.Type != typ {
@@ -76,41 +76,41 @@ func sumAmounts(res *api.TxResult, typ, key string) (core.Amount, error) {
 // ---- bank ----
 
 // Send transfers amount uflash from the signer to the account to.
-func (s *Signer) Send(ctx context.Context, to string, amount core.Amount) (*api.TxResult, error) {
+func (s *Signer) Send(ctx context.Context, to string, amount core.Amount) (*types.TxResult, error) {
 	return s.Submit(ctx, &bank.MsgSend{To: to, Amount: amount})
 }
 
 // ---- providers ----
 
 // RegisterProvider makes the signer a storage provider.
-func (s *Signer) RegisterProvider(ctx context.Context, m market.MsgRegisterProvider) (*api.TxResult, error) {
+func (s *Signer) RegisterProvider(ctx context.Context, m market.MsgRegisterProvider) (*types.TxResult, error) {
 	return s.Submit(ctx, &m)
 }
 
 // UpdateProvider changes the signer's provider info (nil fields are kept).
-func (s *Signer) UpdateProvider(ctx context.Context, m market.MsgUpdateProvider) (*api.TxResult, error) {
+func (s *Signer) UpdateProvider(ctx context.Context, m market.MsgUpdateProvider) (*types.TxResult, error) {
 	return s.Submit(ctx, &m)
 }
 
 // Stake bonds amount from the signer's balance to its provider.
-func (s *Signer) Stake(ctx context.Context, amount core.Amount) (*api.TxResult, error) {
+func (s *Signer) Stake(ctx context.Context, amount core.Amount) (*types.TxResult, error) {
 	return s.Submit(ctx, &market.MsgStake{Amount: amount})
 }
 
 // Unstake starts unbonding amount of the provider's stake.
-func (s *Signer) Unstake(ctx context.Context, amount core.Amount) (*api.TxResult, error) {
+func (s *Signer) Unstake(ctx context.Context, amount core.Amount) (*types.TxResult, error) {
 	return s.Submit(ctx, &market.MsgUnstake{Amount: amount})
 }
 
 // DeregisterProvider retires the signer's provider (every unit deleted
 // first); its stake unbonds.
-func (s *Signer) DeregisterProvider(ctx context.Context) (*api.TxResult, error) {
+func (s *Signer) DeregisterProvider(ctx context.Context) (*types.TxResult, error) {
 	return s.Submit(ctx, &market.MsgDeregisterProvider{})
 }
 
 // Claim collects the final revenue of one of the provider's units, or of
 // all of them with unit "". It returns the net amount paid to the provider.
-func (s *Signer) Claim(ctx context.Context, unit string) (core.Amount, *api.TxResult, error) {
+func (s *Signer) Claim(ctx context.Context, unit string) (core.Amount, *types.TxResult, error) {
 	res, err := s.Submit(ctx, &market.MsgClaim{Unit: unit})
 	if err != nil {
 		return 0, res, err
@@ -122,29 +122,29 @@ func (s *Signer) Claim(ctx context.Context, unit string) (core.Amount, *api.TxRe
 // ---- units ----
 
 // AddUnit publishes a data unit and returns its id ("unit-1").
-func (s *Signer) AddUnit(ctx context.Context, m market.MsgAddUnit) (string, *api.TxResult, error) {
+func (s *Signer) AddUnit(ctx context.Context, m market.MsgAddUnit) (string, *types.TxResult, error) {
 	res, err := s.Submit(ctx, &m)
 	return created(res, err, "unit_added", "unit")
 }
 
 // UpdateUnit changes a unit's terms for new reservations (nil fields are
 // kept).
-func (s *Signer) UpdateUnit(ctx context.Context, m market.MsgUpdateUnit) (*api.TxResult, error) {
+func (s *Signer) UpdateUnit(ctx context.Context, m market.MsgUpdateUnit) (*types.TxResult, error) {
 	return s.Submit(ctx, &m)
 }
 
 // UnitMaintenance starts or ends maintenance, or announces a window.
-func (s *Signer) UnitMaintenance(ctx context.Context, m market.MsgUnitMaintenance) (*api.TxResult, error) {
+func (s *Signer) UnitMaintenance(ctx context.Context, m market.MsgUnitMaintenance) (*types.TxResult, error) {
 	return s.Submit(ctx, &m)
 }
 
 // DecommissionUnit stops new reservations on a unit.
-func (s *Signer) DecommissionUnit(ctx context.Context, unit string) (*api.TxResult, error) {
+func (s *Signer) DecommissionUnit(ctx context.Context, unit string) (*types.TxResult, error) {
 	return s.Submit(ctx, &market.MsgDecommissionUnit{Unit: unit})
 }
 
 // DeleteUnit deletes a unit without live reservations.
-func (s *Signer) DeleteUnit(ctx context.Context, unit string) (*api.TxResult, error) {
+func (s *Signer) DeleteUnit(ctx context.Context, unit string) (*types.TxResult, error) {
 	return s.Submit(ctx, &market.MsgDeleteUnit{Unit: unit})
 }
 
@@ -153,42 +153,42 @@ func (s *Signer) DeleteUnit(ctx context.Context, unit string) (*api.TxResult, er
 // Reserve creates a reservation and returns its id ("res-1"); its status
 // (active, or pending the provider's acceptance) is the
 // reservation_created event's "status".
-func (s *Signer) Reserve(ctx context.Context, m market.MsgReserve) (string, *api.TxResult, error) {
+func (s *Signer) Reserve(ctx context.Context, m market.MsgReserve) (string, *types.TxResult, error) {
 	res, err := s.Submit(ctx, &m)
 	return created(res, err, "reservation_created", "id")
 }
 
 // AcceptReservation accepts a pending reservation on the provider's unit.
-func (s *Signer) AcceptReservation(ctx context.Context, reservation string) (*api.TxResult, error) {
+func (s *Signer) AcceptReservation(ctx context.Context, reservation string) (*types.TxResult, error) {
 	var m market.MsgAcceptReservation
 	m.Reservation = reservation
 	return s.Submit(ctx, &m)
 }
 
 // RejectReservation refuses a pending reservation; the consumer is refunded.
-func (s *Signer) RejectReservation(ctx context.Context, reservation string) (*api.TxResult, error) {
+func (s *Signer) RejectReservation(ctx context.Context, reservation string) (*types.TxResult, error) {
 	var m market.MsgRejectReservation
 	m.Reservation = reservation
 	return s.Submit(ctx, &m)
 }
 
 // TopUp adds egressBytes of egress allowance to the signer's reservation.
-func (s *Signer) TopUp(ctx context.Context, reservation string, egressBytes uint64) (*api.TxResult, error) {
+func (s *Signer) TopUp(ctx context.Context, reservation string, egressBytes uint64) (*types.TxResult, error) {
 	return s.Submit(ctx, &market.MsgTopUp{Reservation: reservation, EgressBytes: egressBytes})
 }
 
 // Extend lengthens the signer's reservation by extraSeconds.
-func (s *Signer) Extend(ctx context.Context, reservation string, extraSeconds int64) (*api.TxResult, error) {
+func (s *Signer) Extend(ctx context.Context, reservation string, extraSeconds int64) (*types.TxResult, error) {
 	return s.Submit(ctx, &market.MsgExtend{Reservation: reservation, ExtraSeconds: extraSeconds})
 }
 
 // Resize grows the signer's reservation to bytes in total.
-func (s *Signer) Resize(ctx context.Context, reservation string, bytes uint64) (*api.TxResult, error) {
+func (s *Signer) Resize(ctx context.Context, reservation string, bytes uint64) (*types.TxResult, error) {
 	return s.Submit(ctx, &market.MsgResize{Reservation: reservation, Bytes: bytes})
 }
 
 // CloseReservation ends the signer's reservation now, refunding the rest.
-func (s *Signer) CloseReservation(ctx context.Context, reservation string) (*api.TxResult, error) {
+func (s *Signer) CloseReservation(ctx context.Context, reservation string) (*types.TxResult, error) {
 	var m market.MsgCloseReservation
 	m.Reservation = reservation
 	return s.Submit(ctx, &m)
@@ -196,7 +196,7 @@ func (s *Signer) CloseReservation(ctx context.Context, reservation string) (*api
 
 // ReportUsage sends usage reports of the provider's reservations (what its
 // bridge does every epoch), all in one tx.
-func (s *Signer) ReportUsage(ctx context.Context, reports ...market.MsgReportUsage) (*api.TxResult, error) {
+func (s *Signer) ReportUsage(ctx context.Context, reports ...market.MsgReportUsage) (*types.TxResult, error) {
 	if len(reports) == 0 {
 		return nil, errors.New("report usage: no reports")
 	}
@@ -211,31 +211,31 @@ func (s *Signer) ReportUsage(ctx context.Context, reports ...market.MsgReportUsa
 
 // RevokeAccessKey deletes one of the signer's access keys (CreateAccessKey
 // makes them).
-func (s *Signer) RevokeAccessKey(ctx context.Context, accessKeyID string) (*api.TxResult, error) {
+func (s *Signer) RevokeAccessKey(ctx context.Context, accessKeyID string) (*types.TxResult, error) {
 	return s.Submit(ctx, &accesskey.MsgRevokeAccessKey{ID: accessKeyID})
 }
 
 // ---- QoS ----
 
 // RegisterOracle makes the signer a QoS oracle bonding stake.
-func (s *Signer) RegisterOracle(ctx context.Context, stake core.Amount) (*api.TxResult, error) {
+func (s *Signer) RegisterOracle(ctx context.Context, stake core.Amount) (*types.TxResult, error) {
 	return s.Submit(ctx, &qos.MsgRegisterOracle{Stake: stake})
 }
 
 // DeregisterOracle retires the signer's oracle; its stake unbonds.
-func (s *Signer) DeregisterOracle(ctx context.Context) (*api.TxResult, error) {
+func (s *Signer) DeregisterOracle(ctx context.Context) (*types.TxResult, error) {
 	return s.Submit(ctx, &qos.MsgDeregisterOracle{})
 }
 
 // Report submits the oracle's measurements of an epoch that has ended.
-func (s *Signer) Report(ctx context.Context, m qos.MsgReport) (*api.TxResult, error) {
+func (s *Signer) Report(ctx context.Context, m qos.MsgReport) (*types.TxResult, error) {
 	return s.Submit(ctx, &m)
 }
 
 // ClaimCompensation collects the SLA-breach compensation the signer's
 // active reservation is owed and returns the amount; with nothing owed the
 // tx fails with core.CodeNotFound.
-func (s *Signer) ClaimCompensation(ctx context.Context, reservation string) (core.Amount, *api.TxResult, error) {
+func (s *Signer) ClaimCompensation(ctx context.Context, reservation string) (core.Amount, *types.TxResult, error) {
 	res, err := s.Submit(ctx, &qos.MsgClaimCompensation{Reservation: reservation})
 	if err != nil {
 		return 0, res, err

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
 )
 
 func TestIsCode(t *testing.T) {
-	failed := &TxError{Result: &api.TxResult{Code: uint32(core.CodeNotFound), CodeName: core.CodeNotFound.Name()}}
+	failed := &TxError{Result: &types.TxResult{Code: uint32(core.CodeNotFound), CodeName: core.CodeNotFound.Name()}}
 	refused := &Error{Status: 409, Code: core.CodeBadSequence.Name(), ABCICode: core.CodeBadSequence}
 	for _, c := range []struct {
 		err  error
@@ -36,7 +36,7 @@ func TestIsCode(t *testing.T) {
 }
 
 func TestCreatedAndAmounts(t *testing.T) {
-	res := &api.TxResult{Hash: "AB", Events: []core.Event{
+	res := &types.TxResult{Hash: "AB", Events: []core.Event{
 		{Type: "unit_added", Attrs: []core.Attr{{Key: "unit", Value: "unit-7"}}},
 		{Type: "claim", Attrs: []core.Attr{{Key: "unit", Value: "unit-1"}, {Key: "amount", Value: "40"}}},
 		{Type: "claim", Attrs: []core.Attr{{Key: "unit", Value: "unit-2"}, {Key: "amount", Value: "2"}}},
@@ -57,7 +57,7 @@ func TestCreatedAndAmounts(t *testing.T) {
 	if amt, err := sumAmounts(res, "compensation_paid", "amount"); err != nil || amt != 0 {
 		t.Fatalf("no compensation events: %d %v", amt, err)
 	}
-	bad := &api.TxResult{Events: []core.Event{{Type: "claim", Attrs: []core.Attr{{Key: "amount", Value: "x"}}}}}
+	bad := &types.TxResult{Events: []core.Event{{Type: "claim", Attrs: []core.Attr{{Key: "amount", Value: "x"}}}}}
 	if _, err := sumAmounts(bad, "claim", "amount"); err == nil {
 		t.Fatal("a malformed amount summed")
 	}

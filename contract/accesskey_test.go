@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
@@ -64,7 +65,7 @@ func TestAccessKeysLifecycle(t *testing.T) {
 	for _, id := range ids {
 		h.ok("alice", createKey("res-1", id, accesskey.PermRead))
 	}
-	var page accesskey.AccessKeysPage
+	var page types.AccessKeysPage
 	out, err := Query(h.blk, "accesskeys?provider="+mktAddr("prov")+"&limit=2")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +80,7 @@ func TestAccessKeysLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var page2 accesskey.AccessKeysPage
+	var page2 types.AccessKeysPage
 	if err := json.Unmarshal(out, &page2); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/qos"
 	"github.com/flashback-network/flashback/contract/store"
@@ -90,7 +91,7 @@ func TestQoSHistoryArchive(t *testing.T) {
 		}
 	}
 	// Breaches older than the window are still in the archived history.
-	var v qos.UnitQoSView
+	var v types.UnitQoSView
 	out, _ := QueryArchived(short.blk, archive, "units/unit-2/qos"+rng)
 	if err := json.Unmarshal(out, &v); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
@@ -730,7 +731,7 @@ func TestQuery(t *testing.T) {
 		t.Fatalf("unknown account: %s %v", got, err)
 	}
 	// The view decodes back.
-	var v bank.AccountView
+	var v types.AccountView
 	if err := json.Unmarshal(got2, &v); err != nil || v.Balance != aliceFunds-42-testFee || v.Sequence != 1 {
 		t.Fatalf("decode view: %+v %v", v, err)
 	}

@@ -133,7 +133,7 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 
 func mustUnmarshal(t *testing.T, b []byte, v any) {
 	t.Helper()
-	if !getJSONBytes(b, v) {
+	if !decodeInto(b, v) {
 		t.Fatalf("corrupt record %s", b)
 	}
 }
@@ -317,4 +317,10 @@ func maxSeq(kv store.KV, key []byte) uint64 {
 	return 0
 }
 
-func getJSONBytes(b []byte, v any) bool { return json.Unmarshal(b, v) == nil }
+// decodeInto decodes a state record (binary) or a query result (JSON).
+func decodeInto(b []byte, v any) bool {
+	if r, ok := v.(store.Record); ok {
+		return r.UnmarshalBinary(b) == nil
+	}
+	return json.Unmarshal(b, v) == nil
+}

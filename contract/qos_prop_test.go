@@ -102,7 +102,7 @@ func checkQoSInvariants(t *testing.T, kv store.KV) {
 			want.Providers++
 		}
 		var ps qos.ProviderScoreSums
-		store.GetJSON(kv, qos.ProvScoreKey(k[len(market.KeyProvider):]), &ps)
+		store.Get(kv, qos.ProvScoreKey(k[len(market.KeyProvider):]), &ps)
 		if ps != sums[p.Address] {
 			t.Fatalf("provider %s score sums %+v, units say %+v", p.Address, ps, sums[p.Address])
 		}

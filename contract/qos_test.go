@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
@@ -89,7 +90,7 @@ var all3 = []string{"o1", "o2", "o3"}
 func unitHist(t testing.TB, kv store.KV, n uint64, e int64) qos.UnitEpochQoS {
 	t.Helper()
 	var h qos.UnitEpochQoS
-	if !store.GetJSON(kv, qos.UnitHistKey(n, e), &h) {
+	if !store.Get(kv, qos.UnitHistKey(n, e), &h) {
 		t.Fatalf("no QoS history for unit-%d epoch %d", n, e)
 	}
 	return h
@@ -236,7 +237,7 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	// The views show what each reservation is owed before anyone collects.
 	owed := func(id string) core.Amount {
 		t.Helper()
-		var v market.ReservationView
+		var v types.ReservationView
 		out, err := Query(h.blk, "reservations/"+id)
 		if err != nil || json.Unmarshal(out, &v) != nil {
 			t.Fatalf("reservation %s view: %v %s", id, err, out)
@@ -282,19 +283,19 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 		t.Fatalf("pools left: comp %d oracle %d", bank.PoolBalance(h.blk, qos.PoolCompensation), bank.PoolBalance(h.blk, qos.PoolOracle))
 	}
 	checkQoS(t, h)
-	var st qos.StatsView
+	var st types.StatsView
 	out, err := Query(h.blk, "stats")
-	if err != nil || !qos.DecodesJSON(out, &st) || st.Slashed != 500 || st.Compensation != 450 || st.OracleRewards != 52 || st.Fees != 20 {
+	if err != nil || !decodesJSON(out, &st) || st.Slashed != 500 || st.Compensation != 450 || st.OracleRewards != 52 || st.Fees != 20 {
 		t.Fatalf("stats %s %v", out, err)
 	}
-	var page qos.EpochStatsPage
+	var page types.EpochStatsPage
 	out, err = Query(h.blk, fmt.Sprintf("stats/epochs?from=%d&to=%d", e, e))
-	if err != nil || !qos.DecodesJSON(out, &page) || len(page.Epochs) != 1 || page.Epochs[0].QoS.Breached != 1 || page.Epochs[0].Units != 2 {
+	if err != nil || !decodesJSON(out, &page) || len(page.Epochs) != 1 || page.Epochs[0].QoS.Breached != 1 || page.Epochs[0].Units != 2 {
 		t.Fatalf("stats/epochs %s %v", out, err)
 	}
-	var uq qos.UnitQoSView
+	var uq types.UnitQoSView
 	out, err = Query(h.blk, fmt.Sprintf("units/unit-1/qos?from=%d", e))
-	if err != nil || !qos.DecodesJSON(out, &uq) || len(uq.History) != 1 || uq.Breached != 1 || uq.P95Ms != 300 || uq.ComplianceBps != 0 {
+	if err != nil || !decodesJSON(out, &uq) || len(uq.History) != 1 || uq.Breached != 1 || uq.P95Ms != 300 || uq.ComplianceBps != 0 {
 		t.Fatalf("units qos %s %v", out, err)
 	}
 }
@@ -351,7 +352,7 @@ func TestQoSNoQuorum(t *testing.T) {
 		t.Fatal("no quorum must change nothing")
 	}
 	var es qos.EpochStats
-	if !store.GetJSON(h.blk, qos.EpochStatsKey(e), &es) || es.QoS.NoQuorum != 1 || es.QoS.Reported != 1 {
+	if !store.Get(h.blk, qos.EpochStatsKey(e), &es) || es.QoS.NoQuorum != 1 || es.QoS.Reported != 1 {
 		t.Fatalf("gap not recorded: %+v", es)
 	}
 }
@@ -545,9 +546,9 @@ func TestQoSScoreWalk(t *testing.T) {
 	// Its consumers may close (closing never has a fee).
 	h.ok("alice", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}})
 	checkQoS(t, h)
-	var ps qos.ProviderScoreView
+	var ps types.ProviderScoreView
 	out, err := Query(h.blk, "providers/"+mktAddr("prov")+"/score")
-	if err != nil || !qos.DecodesJSON(out, &ps) || ps.Units != 2 || len(ps.PerUnit) != 2 || !ps.PerUnit[0].Suspended {
+	if err != nil || !decodesJSON(out, &ps) || ps.Units != 2 || len(ps.PerUnit) != 2 || !ps.PerUnit[0].Suspended {
 		t.Fatalf("provider score query %s %v", out, err)
 	}
 	// Scores clamp at 0.
@@ -640,10 +641,13 @@ func TestQoSHistoryBounded(t *testing.T) {
 	if n != 5 || m != 5 {
 		t.Fatalf("history %d unit entries, %d epoch entries; want 5 each", n, m)
 	}
-	var uq qos.UnitQoSView
+	var uq types.UnitQoSView
 	out, err := Query(h.blk, "units/unit-1/qos")
-	if err != nil || !qos.DecodesJSON(out, &uq) || len(uq.History) != 5 || uq.AgeSeconds <= 0 {
+	if err != nil || !decodesJSON(out, &uq) || len(uq.History) != 5 || uq.AgeSeconds <= 0 {
 		t.Fatalf("%s %v", out, err)
 	}
 	checkQoS(t, h)
 }
+
+// decodesJSON reports whether a query's JSON output decodes into v.
+func decodesJSON(b []byte, v any) bool { return json.Unmarshal(b, v) == nil }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
@@ -54,7 +54,7 @@ func TestMarketEndToEnd(t *testing.T) {
 		}
 		return a.Balance
 	}
-	supply := func() *bank.SupplyView {
+	supply := func() *types.SupplyView {
 		t.Helper()
 		s, err := c.Supply(ctx)
 		if err != nil {
@@ -114,7 +114,7 @@ func TestMarketEndToEnd(t *testing.T) {
 	}
 	wantSLA := market.SLAOffer{MaxP95LatencyMs: 200, MinUptimeBps: 9990, MinDownloadMbps: 50, MaxErrorRateBps: 10, Durability: true}
 	if u.Provider != prov || u.Capacity != 1<<40 || u.StoragePrice != 100_000_000 || u.EgressPrice != 50_000 ||
-		u.SLA != wantSLA || !u.Features.Versioning || u.Features.ObjectLock || !u.AutoAccept || u.Status != market.UnitAvailable {
+		u.SLA != types.SLAOffer(wantSLA) || !u.Features.Versioning || u.Features.ObjectLock || !u.AutoAccept || u.Status != market.UnitAvailable {
 		t.Fatalf("unit view: %+v", u)
 	}
 	if out := fb("query", "units", "--region", "eu-central", "--min-free", "100GiB", "--sort", "price"); !strings.Contains(out, unit) || !strings.Contains(out, "100 FLASH") {
@@ -124,7 +124,7 @@ func TestMarketEndToEnd(t *testing.T) {
 	// Consumer: quote (CLI and SDK agree), a reservation above max price is
 	// refused with a stable code, then a reservation at the quoted price.
 	const size, term, egress = "100GiB", "30d", "50GiB"
-	var quote market.QuotePage
+	var quote types.QuotePage
 	fbJSON(&quote, "query", "quote", "--size", size, "--term", term, "--egress", egress, "--region", "eu-central")
 	if len(quote.Quotes) != 1 || quote.Quotes[0].Unit != unit || quote.Bytes != 100<<30 || quote.Term != 30*86400 {
 		t.Fatalf("quote: %+v", quote)
@@ -157,7 +157,7 @@ func TestMarketEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.Status != market.ResActive || r.Escrowed != cost.Total || r.StorageEsc+r.EgressEsc+r.EgressFeeEsc != r.Escrowed ||
-		r.Consumer != alice || r.Provider != prov || r.SLA != wantSLA {
+		r.Consumer != alice || r.Provider != prov || r.SLA != types.SLAOffer(wantSLA) {
 		t.Fatalf("reservation after reserve (quote %+v): %+v", cost, r)
 	}
 	if b := balance(alice); b != alice0-core.Amount(aliceTxs)*txFee-r.Escrowed {
@@ -247,7 +247,7 @@ func TestMarketEndToEnd(t *testing.T) {
 		t.Fatalf("unit claimable %d before the claim, want %d", before.Claimable, provNet)
 	}
 	sup1 := supply()
-	pool := func(s *bank.SupplyView, name string) core.Amount { return s.Pools[name] }
+	pool := func(s *types.SupplyView, name string) core.Amount { return s.Pools[name] }
 	checks := []struct {
 		what      string
 		got, want core.Amount
@@ -305,7 +305,7 @@ func checkProblem(t *testing.T, url string, status int, code string) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var eb api.ErrorBody
+	var eb types.ErrorBody
 	decErr := json.NewDecoder(resp.Body).Decode(&eb)
 	if resp.StatusCode != status || resp.Header.Get("Content-Type") != "application/problem+json" || decErr != nil ||
 		eb.Code != code || eb.Status != status || eb.Detail == "" {
@@ -336,7 +336,7 @@ func TestMarketLifecycleCLI(t *testing.T) {
 			t.Fatalf("flashback %s: want %s, got err %v\n%s", strings.Join(args, " "), code, err, out)
 		}
 	}
-	res := func(id string) *market.ReservationView {
+	res := func(id string) *types.ReservationView {
 		t.Helper()
 		r, err := c.Reservation(ctx, id)
 		if err != nil {
@@ -344,7 +344,7 @@ func TestMarketLifecycleCLI(t *testing.T) {
 		}
 		return r
 	}
-	unitView := func(id string) *market.UnitView {
+	unitView := func(id string) *types.UnitView {
 		t.Helper()
 		u, err := c.Unit(ctx, id)
 		if err != nil {

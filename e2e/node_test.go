@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
@@ -32,7 +33,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Code != 0 || res.Height == 0 {
 		t.Fatalf("send result %q: %v", out, err)
 	}
-	var acct bank.AccountView
+	var acct types.AccountView
 	if err := json.Unmarshal([]byte(run(t, "query", "account", bob, "--home", home, "-o", "json")), &acct); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
@@ -146,8 +146,8 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 
 	// Epochs pass: wait until A has two compliant epochs judged with both
 	// reports, B two breached ones, and both scoring periods moved.
-	var qa, qb *qos.UnitQoSView
-	twoReporters := func(q *qos.UnitQoSView, status string) int {
+	var qa, qb *types.UnitQoSView
+	twoReporters := func(q *types.UnitQoSView, status string) int {
 		n := 0
 		for _, h := range q.History {
 			if h.Status == status && h.Reporters == 2 && h.Quorum == 2 {
@@ -413,7 +413,7 @@ func startProcess(t *testing.T, dir, name string, args ...string) {
 // attribute of its first event of type typ.
 func txEventAmount(t *testing.T, out, typ string) core.Amount {
 	t.Helper()
-	var res api.TxResult
+	var res types.TxResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("tx output: %v\n%s", err, out)
 	}

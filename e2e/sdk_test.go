@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/core"
@@ -44,13 +45,13 @@ func TestSDKTypedTxs(t *testing.T) {
 		must("account "+addr, err)
 		return a.Balance
 	}
-	reservation := func(id string) *market.ReservationView {
+	reservation := func(id string) *types.ReservationView {
 		t.Helper()
 		r, err := c.Reservation(ctx, id)
 		must("reservation "+id, err)
 		return r
 	}
-	unit := func(id string) *market.UnitView {
+	unit := func(id string) *types.UnitView {
 		t.Helper()
 		u, err := c.Unit(ctx, id)
 		must("unit "+id, err)

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
@@ -111,7 +111,7 @@ func (d *Daemon) clock(ctx context.Context) (chainClock, error) {
 // e's block time `before` (a report may not name units created later), with
 // their probe URLs.
 func (d *Daemon) Targets(ctx context.Context, before int64) ([]Target, error) {
-	var units []market.UnitView
+	var units []types.UnitView
 	cursor := ""
 	for {
 		page, err := d.Client.Units(ctx, client.UnitFilter{Status: market.UnitAvailable, Page: client.Page{Limit: market.MaxPageSize, Cursor: cursor}})
@@ -243,7 +243,7 @@ func (d *Daemon) waitEpochEnd(ctx context.Context, e int64) error {
 // Submit signs and sends the report for epoch e. If a unit is refused (it
 // was deleted or went away meanwhile) it retries once without the units
 // that are no longer there.
-func (d *Daemon) Submit(ctx context.Context, e int64, ms []Measurement) (*api.TxResult, error) {
+func (d *Daemon) Submit(ctx context.Context, e int64, ms []Measurement) (*types.TxResult, error) {
 	msg := qos.MsgReport{Epoch: e}
 	for _, m := range ms {
 		msg.Units = append(msg.Units, m.UnitMeasurement)

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/bridge"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/core"
@@ -35,7 +35,7 @@ type Reporter struct {
 
 // ReportDue reports usage for the epoch that ended if the chain has moved
 // into a new epoch since the last report. It returns the tx results.
-func (r *Reporter) ReportDue(ctx context.Context) ([]*api.TxResult, error) {
+func (r *Reporter) ReportDue(ctx context.Context) ([]*types.TxResult, error) {
 	c := r.View.c
 	st, err := c.Status(ctx)
 	if err != nil {
@@ -83,7 +83,7 @@ func (r *Reporter) ReportDue(ctx context.Context) ([]*api.TxResult, error) {
 		pending = append(pending, id)
 	}
 	r.View.mu.Unlock()
-	var results []*api.TxResult
+	var results []*types.TxResult
 	for i := 0; i < len(msgs); i += maxMsgsPerTx {
 		j := min(i+maxMsgsPerTx, len(msgs))
 		res, err := r.Signer.Submit(ctx, msgs[i:j]...)

@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/bridge"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/sealed"
 )
@@ -38,7 +38,7 @@ type View struct {
 	keyIDs   map[string]bool
 	resIDs   map[string]bool
 	opened   map[[32]byte]string // sealed secret hash -> secret
-	chainRes map[string]market.ReservationView
+	chainRes map[string]types.ReservationView
 	// reported is egress this bridge served and already reported on chain;
 	// chain egress_used includes it, the bridge's own counter too.
 	reported map[string]int64
@@ -51,7 +51,7 @@ func New(c *client.Client, provider string, pub, priv *[sealed.KeySize]byte) *Vi
 		c: c, provider: provider, pub: pub, priv: priv,
 		keys: bridge.NewStaticKeys(), res: bridge.NewStaticReservations(),
 		keyIDs: map[string]bool{}, resIDs: map[string]bool{}, opened: map[[32]byte]string{},
-		chainRes: map[string]market.ReservationView{}, reported: map[string]int64{},
+		chainRes: map[string]types.ReservationView{}, reported: map[string]int64{},
 	}
 }
 
@@ -74,7 +74,7 @@ func (v *View) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	active := map[string]market.ReservationView{}
+	active := map[string]types.ReservationView{}
 	cursor := ""
 	for {
 		page, err := v.c.Reservations(ctx, client.ReservationFilter{Page: client.Page{Limit: 100, Cursor: cursor}, Provider: v.provider, Status: market.ResActive})
@@ -89,7 +89,7 @@ func (v *View) Sync(ctx context.Context) error {
 		}
 		cursor = page.NextCursor
 	}
-	var keys []accesskey.AccessKey
+	var keys []types.AccessKey
 	cursor = ""
 	for {
 		page, err := v.c.AccessKeys(ctx, "", v.provider, cursor)

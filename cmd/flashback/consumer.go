@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/core"
@@ -269,8 +270,8 @@ type storeOut struct {
 
 // pickUnit returns the best-scoring quote within limit (nil: any price),
 // the cheapest among equal scores.
-func pickUnit(qs []market.QuoteItem, limit *core.Amount) *market.QuoteItem {
-	var best *market.QuoteItem
+func pickUnit(qs []types.QuoteItem, limit *core.Amount) *types.QuoteItem {
+	var best *types.QuoteItem
 	for i := range qs {
 		q := &qs[i]
 		if limit != nil && q.StoragePrice > *limit {

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/bridge/daemon"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/client"
@@ -95,7 +96,7 @@ type DemoReport struct {
 		BAfter  uint32 `json:"b_after"`
 	} `json:"scores"`
 	Balances map[string]core.Amount `json:"balances"`
-	Stats    *qos.StatsView         `json:"stats,omitempty"`
+	Stats    *types.StatsView       `json:"stats,omitempty"`
 }
 
 func demoCmd(g *globals) *cobra.Command {
@@ -457,7 +458,7 @@ func runDemo(g *globals, keep bool) (err error) {
 			client.FormatAmount(claimable), d.unitA, client.FormatAmount(amt), amt, client.FormatAmount(before.Balance)), nil
 	})
 	ok = ok && d.step("unit B fails its SLA and is marked breached", 60*time.Second, func(ctx context.Context) (string, error) {
-		var q *qos.UnitQoSView
+		var q *types.UnitQoSView
 		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
 			var err error
 			if q, err = d.c.UnitQoS(ctx, d.unitB, client.EpochRange{}); err != nil {
@@ -505,7 +506,7 @@ func runDemo(g *globals, keep bool) (err error) {
 		return fmt.Sprintf("%s paid to alice on %s", client.FormatAmount(amt), d.resB), nil
 	})
 	ok = ok && d.step("scores move: B falls below 50 and below A", 60*time.Second, func(ctx context.Context) (string, error) {
-		var a, b *qos.UnitQoSView
+		var a, b *types.UnitQoSView
 		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
 			var err error
 			if a, err = d.c.UnitQoS(ctx, d.unitA, client.EpochRange{}); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/bridge/daemon"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/client"
@@ -209,7 +210,7 @@ func waitForHeight(ctx context.Context, c *client.Client, h int64) error {
 	}
 }
 
-func hasKey(p *accesskey.AccessKeysPage, id string) bool {
+func hasKey(p *types.AccessKeysPage, id string) bool {
 	if p == nil || id == "" {
 		return false
 	}

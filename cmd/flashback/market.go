@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
@@ -25,7 +25,7 @@ func marketTxCmds(g *globals) []*cobra.Command {
 
 // txOut is a tx result plus the id of what it created.
 type txOut struct {
-	*api.TxResult
+	*types.TxResult
 	Unit        string `json:"unit,omitempty"`
 	Reservation string `json:"reservation,omitempty"`
 }
@@ -326,14 +326,14 @@ func unitTxCmd(g *globals) *cobra.Command {
 					return nil, explain(err)
 				}
 				if anyChanged(ch, slaFlags) {
-					s, err := uf.sla(ch, u.SLA)
+					s, err := uf.sla(ch, market.SLAOffer(u.SLA))
 					if err != nil {
 						return nil, err
 					}
 					m.SLA = &s
 				}
 				if anyChanged(ch, featureFlags) {
-					f := uf.features(ch, u.Features)
+					f := uf.features(ch, market.Features(u.Features))
 					m.Features = &f
 				}
 			}
@@ -507,7 +507,7 @@ func reservationTxCmd(g *globals) *cobra.Command {
 
 // printTxOut prints a tx result with the id it created (out's Unit or
 // Reservation) and returns err explained.
-func (g *globals) printTxOut(res *api.TxResult, err error, out txOut) error {
+func (g *globals) printTxOut(res *types.TxResult, err error, out txOut) error {
 	if res == nil {
 		return explain(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flashback-network/flashback/address"
-	"github.com/flashback-network/flashback/api"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
@@ -59,7 +59,7 @@ func (g *globals) submit(from string, msgs ...core.Msg) error {
 	return explain(err)
 }
 
-func printTx(g *globals, r *api.TxResult) error {
+func printTx(g *globals, r *types.TxResult) error {
 	return g.print(r, func(w io.Writer) {
 		fmt.Fprintf(w, "tx %s committed at height %d: %s\n", r.Hash, r.Height, r.CodeName)
 		if r.Code != 0 {

@@ -3,11 +3,15 @@
 // by the consumer or dropped when the reservation ends.
 package accesskey
 
+// The records are stored in the binary codec (codec.go).
+//go:generate go run ../store/recordgen -out codec.go -addr AccessKey.Provider,AccessKey.Owner -id AccessKey.Reservation=res-,AccessKey.Unit=unit- AccessKey
+
 import (
 	"encoding/json"
 	"net/url"
 
 	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/contract/store"
@@ -121,7 +125,7 @@ func handleCreateAccessKey(ctx *core.Context, signer []byte, m *MsgCreateAccessK
 	}
 	k := AccessKey{ID: m.ID, Reservation: r.ID, Unit: r.Unit, Provider: r.Provider, Owner: r.Consumer,
 		Perm: m.Perm, SealedSecret: m.SealedSecret, CreatedAt: core.Time(ctx.Now())}
-	store.SetJSON(ctx.KV, RecordKey(m.ID), &k)
+	store.Set(ctx.KV, RecordKey(m.ID), &k)
 	ctx.KV.Set(store.Key(resPrefix, []byte(m.ID)), []byte{})
 	ctx.KV.Set(store.Key(keyAKProv, provRaw, []byte(m.ID)), []byte{})
 	ctx.Emit("access_key_created", "access_key_id", m.ID, "reservation", r.ID, "unit", r.Unit, "provider", r.Provider, "perm", m.Perm)
@@ -143,7 +147,7 @@ func (m *MsgRevokeAccessKey) ValidateBasic() error {
 
 func handleRevokeAccessKey(ctx *core.Context, signer []byte, m *MsgRevokeAccessKey) error {
 	var k AccessKey
-	if !store.GetJSON(ctx.KV, RecordKey(m.ID), &k) {
+	if !store.Get(ctx.KV, RecordKey(m.ID), &k) {
 		return core.Errf(core.CodeNotFound, "access key %s does not exist (already revoked, or its reservation ended)", m.ID)
 	}
 	if k.Owner != address.Encode(signer) {
@@ -177,17 +181,11 @@ func dropReservationKeys(ctx *core.Context, resID string) {
 	})
 	for _, id := range ids {
 		var k AccessKey
-		if store.GetJSON(ctx.KV, RecordKey(id), &k) {
+		if store.Get(ctx.KV, RecordKey(id), &k) {
 			deleteAccessKey(ctx.KV, &k)
 			ctx.Emit("access_key_revoked", "access_key_id", id, "reservation", resID, "provider", k.Provider, "reason", "reservation_ended")
 		}
 	}
-}
-
-// AccessKeysPage is the "accesskeys" query result.
-type AccessKeysPage struct {
-	AccessKeys []AccessKey `json:"access_keys"`
-	NextCursor string      `json:"next_cursor"`
 }
 
 // queryAccessKeys lists keys by reservation or by provider (the bridge's
@@ -214,13 +212,13 @@ func queryAccessKeys(kv store.KV, q url.Values) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	page := AccessKeysPage{AccessKeys: []AccessKey{}}
+	page := types.AccessKeysPage{AccessKeys: []types.AccessKey{}}
 	page.NextCursor, err = market.ScanPage(kv, prefix, q.Get("cursor"), limit, func(suffix []byte) bool {
 		var ak AccessKey
-		if !store.GetJSON(kv, RecordKey(string(suffix)), &ak) {
+		if !store.Get(kv, RecordKey(string(suffix)), &ak) {
 			return false
 		}
-		page.AccessKeys = append(page.AccessKeys, ak)
+		page.AccessKeys = append(page.AccessKeys, ak.View())
 		return true
 	})
 	if err != nil {
@@ -236,10 +234,10 @@ func Query(kv store.KV, parts []string, q url.Values) ([]byte, bool, error) {
 		return out, true, err
 	case len(parts) == 2 && parts[0] == "accesskeys":
 		var k AccessKey
-		if !store.GetJSON(kv, RecordKey(parts[1]), &k) {
+		if !store.Get(kv, RecordKey(parts[1]), &k) {
 			return nil, true, core.Errf(core.CodeNotFound, "access key %s does not exist", parts[1])
 		}
-		out, err := json.Marshal(k)
+		out, err := json.Marshal(k.View())
 		return out, true, err
 	}
 	return nil, false, nil

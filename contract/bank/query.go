@@ -5,22 +5,10 @@ import (
 	"net/url"
 
 	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/store"
 )
-
-// AccountView is the public JSON view of an account.
-type AccountView struct {
-	Address  string      `json:"address"`
-	Balance  core.Amount `json:"balance"`
-	Sequence uint64      `json:"sequence"`
-}
-
-// SupplyView reports total supply and the pools.
-type SupplyView struct {
-	Supply core.Amount            `json:"supply"`
-	Pools  map[string]core.Amount `json:"pools"`
-}
 
 // Query answers "account/fb1…" and "supply"; ok is false for other paths.
 func Query(kv store.KV, parts []string, _ url.Values) (out []byte, ok bool, err error) {
@@ -31,10 +19,10 @@ func Query(kv store.KV, parts []string, _ url.Values) (out []byte, ok bool, err 
 			return nil, true, core.Errf(core.CodeInvalidAddress, "%v", err)
 		}
 		a := GetAccount(kv, raw)
-		out, err = json.Marshal(AccountView{Address: address.Encode(raw), Balance: a.Balance, Sequence: a.Sequence})
+		out, err = json.Marshal(types.AccountView{Address: address.Encode(raw), Balance: a.Balance, Sequence: a.Sequence})
 		return out, true, err
 	case len(parts) == 1 && parts[0] == "supply":
-		v := SupplyView{Supply: Supply(kv), Pools: map[string]core.Amount{}}
+		v := types.SupplyView{Supply: Supply(kv), Pools: map[string]core.Amount{}}
 		kv.Iterate(keyPool, store.PrefixEnd(keyPool), func(k, _ []byte) bool {
 			name := string(k[len(keyPool):])
 			v.Pools[name] = PoolBalance(kv, name)

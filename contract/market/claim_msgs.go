@@ -21,6 +21,10 @@ func (m *MsgClaim) ValidateBasic() error {
 	return nil
 }
 
+// MaxClaimAllUnits bounds a claim without a unit: it settles each of the
+// provider's units, so its work grows with them.
+const MaxClaimAllUnits = 100
+
 func (mk *Keeper) handleClaim(ctx *core.Context, signer []byte, m *MsgClaim) error {
 	kv := ctx.KV
 	mp := GetMarketParams(kv)
@@ -39,8 +43,11 @@ func (mk *Keeper) handleClaim(ctx *core.Context, signer []byte, m *MsgClaim) err
 		var ids []uint64
 		kv.Iterate(pfx, store.PrefixEnd(pfx), func(k, _ []byte) bool {
 			ids = append(ids, store.DecodeUint64(k[len(pfx):]))
-			return true
+			return len(ids) <= MaxClaimAllUnits
 		})
+		if len(ids) > MaxClaimAllUnits {
+			return core.Errf(core.CodeTooManyUnits, "a claim without a unit covers at most %d units and %s has more: claim unit by unit (unit: \"unit-N\")", MaxClaimAllUnits, address.Encode(signer))
+		}
 		for _, n := range ids {
 			if u, ok := GetUnitN(kv, n); ok && u.Status != UnitDeleted {
 				units = append(units, u)

@@ -4,12 +4,12 @@
 // that key order is id order; addresses are the 20 raw bytes):
 //
 //	m/seq/unit, m/seq/res, m/seq/unbond   next id counters
-//	m/p/{owner}                           provider record (JSON)
+//	m/p/{owner}                           provider record
 //	m/pu/{owner}{unit}                    a provider's units
-//	m/u/{unit}                            unit record (JSON)
+//	m/u/{unit}                            unit record
 //	m/ux/p/{price}{unit}                  price index of listed (not deleted) units
 //	m/ux/s/{255-score}{unit}              score index of listed units (best first)
-//	m/r/{res}                             reservation record (JSON)
+//	m/r/{res}                             reservation record
 //	m/rc/{consumer}{res}                  reservations by consumer
 //	m/rp/{owner}{res}                     reservations by provider
 //	m/ru/{unit}{res}                      reservations by unit
@@ -19,6 +19,9 @@
 //	m/qb/{time}{owner}{seq}               unbonding queue
 //	m/dust                                settlement rounding dust (nano-units, decimal)
 package market
+
+// The records are stored in the binary codec (codec.go).
+//go:generate go run ../store/recordgen -out codec.go -addr Provider.Address,Unit.Provider,Reservation.Provider,Reservation.Consumer -id Unit.ID=unit-,Reservation.ID=res-,Reservation.Unit=unit- UnbondingEntry Provider SLAOffer Features MaintenanceWindow ringEntry Settlement Unit Reservation
 
 import (
 	"math/big"
@@ -328,7 +331,7 @@ func resKey(id uint64) []byte         { return store.Key(KeyRes, store.EncodeUin
 // GetProvider reads a provider by raw owner address.
 func GetProvider(kv store.KV, owner []byte) (*Provider, bool) {
 	var p Provider
-	if !store.GetJSON(kv, providerKey(owner), &p) {
+	if !store.Get(kv, providerKey(owner), &p) {
 		return nil, false
 	}
 	return &p, true
@@ -336,7 +339,7 @@ func GetProvider(kv store.KV, owner []byte) (*Provider, bool) {
 
 func (mk *Keeper) SetProvider(kv store.KV, owner []byte, p *Provider) {
 	mk.quality.ProviderChanged(kv, providerKey(owner), p) // QoS stats (qos_stats.go)
-	store.SetJSON(kv, providerKey(owner), p)
+	store.Set(kv, providerKey(owner), p)
 }
 
 // GetUnit reads a unit by id ("unit-N").
@@ -350,7 +353,7 @@ func GetUnit(kv store.KV, id string) (*Unit, bool) {
 
 func GetUnitN(kv store.KV, n uint64) (*Unit, bool) {
 	var u Unit
-	if !store.GetJSON(kv, unitKey(n), &u) {
+	if !store.Get(kv, unitKey(n), &u) {
 		return nil, false
 	}
 	return &u, true
@@ -359,7 +362,7 @@ func GetUnitN(kv store.KV, n uint64) (*Unit, bool) {
 func (mk *Keeper) setUnit(kv store.KV, u *Unit) {
 	n, _ := ParseUnitID(u.ID)
 	mk.quality.UnitChanged(kv, unitKey(n), u) // QoS stats and provider score sums (qos_stats.go)
-	store.SetJSON(kv, unitKey(n), u)
+	store.Set(kv, unitKey(n), u)
 }
 
 // GetReservation reads a reservation by id ("res-N").
@@ -369,7 +372,7 @@ func GetReservation(kv store.KV, id string) (*Reservation, bool) {
 		return nil, false
 	}
 	var r Reservation
-	if !store.GetJSON(kv, resKey(n), &r) {
+	if !store.Get(kv, resKey(n), &r) {
 		return nil, false
 	}
 	return &r, true
@@ -377,7 +380,7 @@ func GetReservation(kv store.KV, id string) (*Reservation, bool) {
 
 func SetReservation(kv store.KV, r *Reservation) {
 	n, _ := ParseResID(r.ID)
-	store.SetJSON(kv, resKey(n), r)
+	store.Set(kv, resKey(n), r)
 }
 
 func unitPriceIdxKey(price core.Amount, n uint64) []byte {

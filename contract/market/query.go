@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/store"
 )
@@ -19,65 +20,33 @@ const (
 	DefaultPageSize = 20
 	MaxPageSize     = 100
 	maxScan         = 10_000 // index entries a filtered list reads per page
+	// maxQuoteUnits bounds the units a quote reads: it ranks the first
+	// ones by storage price (the price index), cheapest first.
+	maxQuoteUnits = 1_000
 )
 
-// ProviderView is a provider with derived fields.
-type ProviderView struct {
-	Provider
-	UnbondingTotal core.Amount `json:"unbonding_total"`
-}
-
-// UnitView is a unit with derived fields.
-type UnitView struct {
-	Unit
-	FreeBytes uint64      `json:"free_bytes"`
-	Claimable core.Amount `json:"claimable"`
-}
-
-// ReservationView is a reservation with derived fields as of the last block.
-type ReservationView struct {
-	Reservation
-	// Paid is storage (with fee) accrued so far plus egress paid (with fee).
-	Paid            core.Amount `json:"paid"`
-	RemainingEscrow core.Amount `json:"remaining_escrow"`
-	// CompensationOwed is breach compensation earned and not yet paid
-	// (qos/claim_compensation pays it; close and term end do too).
-	CompensationOwed core.Amount `json:"compensation_owed"`
-	AsOf             core.Time   `json:"as_of"`
-}
-
-// QuoteItem is one unit that fits a quote request and what it would cost.
-type QuoteItem struct {
-	Unit         string      `json:"unit"`
-	Provider     string      `json:"provider"`
-	Kind         string      `json:"kind"`
-	Region       string      `json:"region"`
-	Country      string      `json:"country"`
-	StoragePrice core.Amount `json:"storage_price"`
-	EgressPrice  core.Amount `json:"egress_price"`
-	Score        uint32      `json:"score"`
-	FreeBytes    uint64      `json:"free_bytes"`
-	Cost         Cost        `json:"cost"`
-}
-
-func NewProviderView(p *Provider) ProviderView {
-	if p.Unbonding == nil {
-		p.Unbonding = []UnbondingEntry{}
+// NewProviderView is the REST view of p.
+func NewProviderView(p *Provider) types.ProviderView {
+	v := types.ProviderView{Provider: p.View(), UnbondingTotal: p.UnbondingTotal()}
+	if v.Unbonding == nil {
+		v.Unbonding = []types.UnbondingEntry{}
 	}
-	return ProviderView{Provider: *p, UnbondingTotal: p.UnbondingTotal()}
+	return v
 }
 
-func NewUnitView(kv store.KV, u *Unit) UnitView {
-	v := UnitView{Unit: *u, FreeBytes: u.Capacity - u.Reserved}
+// NewUnitView is the REST view of u as of the last block.
+func NewUnitView(kv store.KV, u *Unit) types.UnitView {
+	v := types.UnitView{Unit: u.View(), FreeBytes: u.Capacity - u.Reserved}
 	if u.Status != UnitDeleted {
 		v.Claimable = UnitClaimable(kv, u, max(MarketNow(kv), u.Settlement.AccruedTo.Unix()))
 	}
 	return v
 }
 
-func (mk *Keeper) NewReservationView(kv store.KV, r *Reservation) ReservationView {
+// NewReservationView is the REST view of r as of the last block.
+func (mk *Keeper) NewReservationView(kv store.KV, r *Reservation) types.ReservationView {
 	now := MarketNow(kv)
-	v := ReservationView{Reservation: *r, AsOf: core.Time(now)}
+	v := types.ReservationView{Reservation: r.View(), AsOf: core.Time(now)}
 	storage := r.StoragePaid
 	if r.Status == ResActive {
 		if u, ok := GetUnit(kv, r.Unit); ok {
@@ -158,32 +127,6 @@ func ScanPage(kv store.KV, prefix []byte, cursor string, limit int, visit func(s
 	return next, nil
 }
 
-// ProvidersPage is the "providers" query result.
-type ProvidersPage struct {
-	Providers  []ProviderView `json:"providers"`
-	NextCursor string         `json:"next_cursor"`
-}
-
-// UnitsPage is the "units" query result.
-type UnitsPage struct {
-	Units      []UnitView `json:"units"`
-	NextCursor string     `json:"next_cursor"`
-}
-
-// ReservationsPage is the "reservations" query result.
-type ReservationsPage struct {
-	Reservations []ReservationView `json:"reservations"`
-	NextCursor   string            `json:"next_cursor"`
-}
-
-// QuotePage is the "quote" query result.
-type QuotePage struct {
-	Bytes  uint64      `json:"bytes"`
-	Term   int64       `json:"term_seconds"`
-	Egress uint64      `json:"egress_bytes"`
-	Quotes []QuoteItem `json:"quotes"`
-}
-
 // Query answers the market's query paths; ok is false for paths
 // that are not the market's.
 func (mk *Keeper) Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err error) {
@@ -229,7 +172,7 @@ func queryProviders(kv store.KV, q url.Values) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	page := ProvidersPage{Providers: []ProviderView{}}
+	page := types.ProvidersPage{Providers: []types.ProviderView{}}
 	page.NextCursor, err = ScanPage(kv, KeyProvider, q.Get("cursor"), limit, func(suffix []byte) bool {
 		p, ok := GetProvider(kv, suffix)
 		if !ok || (p.Deregistered && q.Get("all") != "true") {
@@ -274,7 +217,7 @@ func queryUnits(kv store.KV, q url.Values) ([]byte, error) {
 	default:
 		return nil, core.Errf(core.CodeInvalidQuery, "sort=%q: use price, score or id", q.Get("sort"))
 	}
-	page := UnitsPage{Units: []UnitView{}}
+	page := types.UnitsPage{Units: []types.UnitView{}}
 	page.NextCursor, err = ScanPage(kv, prefix, q.Get("cursor"), limit, func(suffix []byte) bool {
 		if len(suffix) < idOffset+8 {
 			return false
@@ -331,7 +274,7 @@ func (mk *Keeper) queryReservations(kv store.KV, q url.Values) ([]byte, error) {
 		}
 		prefix = store.Key(keyResUnit, store.EncodeUint64(n))
 	}
-	page := ReservationsPage{Reservations: []ReservationView{}}
+	page := types.ReservationsPage{Reservations: []types.ReservationView{}}
 	page.NextCursor, err = ScanPage(kv, prefix, q.Get("cursor"), limit, func(suffix []byte) bool {
 		if len(suffix) != 8 {
 			return false
@@ -353,6 +296,9 @@ func (mk *Keeper) queryReservations(kv store.KV, q url.Values) ([]byte, error) {
 	return json.Marshal(page)
 }
 
+// queryQuote ranks the available units that fit bytes, term and the
+// filters by total cost; it reads at most maxQuoteUnits units, the
+// cheapest by storage price.
 func queryQuote(kv store.KV, q url.Values) ([]byte, error) {
 	bytes, err := QueryInt(q, "bytes", 0, ParseSize)
 	if err != nil {
@@ -379,11 +325,11 @@ func queryQuote(kv store.KV, q url.Values) ([]byte, error) {
 		return nil, core.Errf(core.CodeInvalidQuery, "term %d is longer than max_term %d", term, mp.MaxTerm)
 	}
 	region, country, kind := q.Get("region"), q.Get("country"), q.Get("kind")
-	page := QuotePage{Bytes: uint64(bytes), Term: term, Egress: uint64(egress), Quotes: []QuoteItem{}}
+	page := types.QuotePage{Bytes: uint64(bytes), Term: term, Egress: uint64(egress), Quotes: []types.QuoteItem{}}
 	scanned := 0
 	kv.Iterate(keyUnitPriceIdx, store.PrefixEnd(keyUnitPriceIdx), func(k, _ []byte) bool {
 		scanned++
-		if scanned > maxScan {
+		if scanned > maxQuoteUnits {
 			return false
 		}
 		u, ok := GetUnitN(kv, store.DecodeUint64(k[len(keyUnitPriceIdx)+8:]))
@@ -396,10 +342,10 @@ func queryQuote(kv store.KV, q url.Values) ([]byte, error) {
 		if err != nil {
 			return true
 		}
-		page.Quotes = append(page.Quotes, QuoteItem{
+		page.Quotes = append(page.Quotes, types.QuoteItem{
 			Unit: u.ID, Provider: u.Provider, Kind: u.Kind, Region: u.Region, Country: u.Country,
 			StoragePrice: u.StoragePrice, EgressPrice: u.EgressPrice, Score: u.Score,
-			FreeBytes: u.Capacity - u.Reserved, Cost: c,
+			FreeBytes: u.Capacity - u.Reserved, Cost: c.View(),
 		})
 		return true
 	})

@@ -2,6 +2,9 @@
 // defaults.
 package params
 
+// The records are stored in the binary codec (codec.go).
+//go:generate go run ../store/recordgen -out codec.go Params
+
 import (
 	"encoding/json"
 	"net/url"
@@ -102,28 +105,33 @@ func Default() Params {
 	}
 }
 
-// Get reads the params from state.
-func Get(kv store.KV) Params {
-	p := Default()
-	if b := kv.Get(keyParams); b != nil {
-		// Written by us from a valid Params. Fields omitted there are zero
-		// (the market reads zero epoch_seconds, accept_timeout, max_term
-		// and settle_lag_epochs as their defaults).
-		p = Params{}
-		_ = json.Unmarshal(b, &p)
+// Get reads the params from state. Within a block (a store.Cache) they
+// are decoded once: the params are fixed in genesis.
+func Get(kv store.KV) Params { return store.Memo(kv, keyParams, decode) }
+
+// decode reads a params record; no record means the defaults.
+func decode(b []byte) Params {
+	if b == nil {
+		return Default()
+	}
+	// Written by us from a valid Params. Fields omitted there are zero
+	// (the market reads zero epoch_seconds, accept_timeout, max_term and
+	// settle_lag_epochs as their defaults).
+	var p Params
+	if err := p.UnmarshalBinary(b); err != nil {
+		panic("contract: corrupt params record: " + err.Error())
 	}
 	return p
 }
 
-func Set(kv store.KV, p Params) {
-	b, _ := json.Marshal(p)
-	kv.Set(keyParams, b)
-}
+// Set writes the params.
+func Set(kv store.KV, p Params) { store.Set(kv, keyParams, &p) }
 
 // Query answers "params"; ok is false for other paths.
 func Query(kv store.KV, parts []string, _ url.Values) (out []byte, ok bool, err error) {
 	if len(parts) == 1 && parts[0] == "params" {
-		out, err = json.Marshal(Get(kv))
+		p := Get(kv)
+		out, err = json.Marshal(p.View())
 		return out, true, err
 	}
 	return nil, false, nil

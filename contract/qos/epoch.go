@@ -91,11 +91,11 @@ func unitQoSKey(n uint64) []byte { return store.Key(keyUnitQoS, store.EncodeUint
 
 func GetUnitQoS(kv store.KV, n uint64) *UnitQoS {
 	q := &UnitQoS{ScoreMilli: market.DefaultScore * 1000, Period: -1, LastScored: -1, LastEpoch: -1, HistLast: -1, CompIndex: "0"}
-	store.GetJSON(kv, unitQoSKey(n), q)
+	store.Get(kv, unitQoSKey(n), q)
 	return q
 }
 
-func SetUnitQoS(kv store.KV, n uint64, q *UnitQoS) { store.SetJSON(kv, unitQoSKey(n), q) }
+func SetUnitQoS(kv store.KV, n uint64, q *UnitQoS) { store.Set(kv, unitQoSKey(n), q) }
 
 // Epoch outcomes in the history and stats.
 const (
@@ -207,7 +207,7 @@ func (qk *Keeper) processReports(kv store.KV, blk core.Block, q qosParams, fOld,
 		if len(rest) == 16+address.Len {
 			r.e, r.unit = int64(store.DecodeUint64(rest[:8])), store.DecodeUint64(rest[8:16])
 			r.rep.oracle = string(rest[16:])
-			r.valid = DecodesJSON(v, &r.rep.m)
+			r.valid = decodes(v, &r.rep.m)
 		}
 		recs = append(recs, r)
 		return true

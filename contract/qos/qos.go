@@ -8,26 +8,29 @@
 //
 // State layout (all keys under "q/"; ids and epochs 8-byte big endian):
 //
-//	q/o/{oracle}                     oracle record (JSON)
+//	q/o/{oracle}                     oracle record
 //	q/nact                           number of active oracles (8 bytes)
 //	q/seq/unbond                     oracle unbonding sequence
 //	q/qb/{time}{oracle}{seq}         oracle unbonding queue
-//	q/rep/{epoch}{unit}{oracle}      one oracle's measurement of a unit (JSON), until processed
+//	q/rep/{epoch}{unit}{oracle}      one oracle's measurement of a unit, until processed
 //	q/rd/{epoch}{oracle}             "oracle reported for epoch" marker, until processed
 //	q/front                          last epoch whose reports are final and processed (8 bytes)
-//	q/u/{unit}                       per-unit QoS state (JSON)
+//	q/u/{unit}                       per-unit QoS state
 //	q/ci/{unit}{epoch}               compensation index before epoch's delta (decimal)
 //	q/cdust                          compensation rounding dust (scaled, decimal)
 //	q/mu/{unit}                      units with a pending maintenance window
 //	q/sp/{period}{unit}              units with data in a scoring period
 //	q/dk/{period}{unit}              units whose score decays at the end of a period
-//	q/ps/{owner}                     provider score sums (JSON)
-//	q/st                             network totals (JSON)
+//	q/ps/{owner}                     provider score sums
+//	q/st                             network totals
 //	q/fee                            fees already shared with oracles (8 bytes)
-//	q/se/{epoch}                     per-epoch stats (JSON), last history_epochs
-//	q/uh/{unit}{epoch}               per-unit QoS history (JSON), last history_epochs
+//	q/se/{epoch}                     per-epoch stats, last history_epochs
+//	q/uh/{unit}{epoch}               per-unit QoS history, last history_epochs
 //	q/snap                           last epoch snapshotted (8 bytes)
 package qos
+
+// The records are stored in the binary codec (codec.go).
+//go:generate go run ../store/recordgen -out codec.go -addr Oracle.Address Oracle UnitMeasurement UnitQoS uptimeEntry maintLog compRingEntry UnitEpochQoS NetworkStats EpochStats EpochQoSCounts ProviderScoreSums
 
 import (
 	"fmt"
@@ -215,13 +218,13 @@ func oracleKey(raw []byte) []byte { return store.Key(KeyOracle, raw) }
 // GetOracle reads an oracle by raw address.
 func GetOracle(kv store.KV, raw []byte) (*Oracle, bool) {
 	var o Oracle
-	if !store.GetJSON(kv, oracleKey(raw), &o) {
+	if !store.Get(kv, oracleKey(raw), &o) {
 		return nil, false
 	}
 	return &o, true
 }
 
-func setOracle(kv store.KV, raw []byte, o *Oracle) { store.SetJSON(kv, oracleKey(raw), o) }
+func setOracle(kv store.KV, raw []byte, o *Oracle) { store.Set(kv, oracleKey(raw), o) }
 
 // ActiveOracles is the number of registered, not deregistered oracles.
 func ActiveOracles(kv store.KV) uint64 { return store.GetUint64(kv, keyOracleCount) }
@@ -387,7 +390,7 @@ func handleReport(ctx *core.Context, signer []byte, m *MsgReport) error {
 		n, _ := market.ParseUnitID(um.Unit)
 		v := *um
 		v.Unit = "" // the key names it
-		store.SetJSON(kv, reportKey(m.Epoch, n, signer), &v)
+		store.Set(kv, reportKey(m.Epoch, n, signer), &v)
 	}
 	kv.Set(mark, []byte{1})
 	o.Reports++

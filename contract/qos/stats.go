@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
@@ -36,14 +37,14 @@ type NetworkStats struct {
 
 func GetStats(kv store.KV) NetworkStats {
 	var s NetworkStats
-	store.GetJSON(kv, keyStats, &s)
+	store.Get(kv, keyStats, &s)
 	return s
 }
 
 func statsAdd(kv store.KV, f func(s *NetworkStats)) {
 	s := GetStats(kv)
 	f(&s)
-	store.SetJSON(kv, keyStats, &s)
+	store.Set(kv, keyStats, &s)
 }
 
 // statsPaid records money paid to a provider and its platform fee.
@@ -76,7 +77,7 @@ func ProvScoreKey(owner []byte) []byte { return store.Key(keyProvScore, owner) }
 // ProviderScoreOf is the mean score of the provider's units (50 without).
 func ProviderScoreOf(kv store.KV, owner []byte) uint32 {
 	var s ProviderScoreSums
-	store.GetJSON(kv, ProvScoreKey(owner), &s)
+	store.Get(kv, ProvScoreKey(owner), &s)
 	if s.Units == 0 {
 		return market.DefaultScore
 	}
@@ -90,7 +91,10 @@ func statsUnitChanged(kv store.KV, key []byte, u *market.Unit) {
 	var old unitFacts
 	had := false
 	if b := kv.Get(key); b != nil {
-		had = json.Unmarshal(b, &old) == nil
+		var prev market.Unit
+		if had = prev.UnmarshalBinary(b) == nil; had {
+			old = unitFacts{Provider: prev.Provider, Capacity: prev.Capacity, Reserved: prev.Reserved, Used: prev.Used, Status: prev.Status, Score: prev.Score, LiveReservations: prev.LiveReservations}
+		}
 	}
 	nw := unitFacts{Provider: u.Provider, Capacity: u.Capacity, Reserved: u.Reserved, Used: u.Used, Status: u.Status, Score: u.Score, LiveReservations: u.LiveReservations}
 	live := func(f *unitFacts, ok bool) bool { return ok && f.Status != market.UnitDeleted }
@@ -127,7 +131,7 @@ func statsUnitChanged(kv store.KV, key []byte, u *market.Unit) {
 	}
 	var ps ProviderScoreSums
 	k := ProvScoreKey(owner)
-	store.GetJSON(kv, k, &ps)
+	store.Get(kv, k, &ps)
 	if oldLive {
 		ps.Sum -= uint64(old.Score)
 		ps.Units--
@@ -136,16 +140,14 @@ func statsUnitChanged(kv store.KV, key []byte, u *market.Unit) {
 		ps.Sum += uint64(nw.Score)
 		ps.Units++
 	}
-	store.SetJSON(kv, k, &ps)
+	store.Set(kv, k, &ps)
 }
 
 // statsProviderChanged is called by setProvider before it writes p.
 func statsProviderChanged(kv store.KV, key []byte, p *market.Provider) {
-	var old struct {
-		Deregistered bool `json:"deregistered"`
-	}
+	var old market.Provider
 	was := false
-	if b := kv.Get(key); b != nil && json.Unmarshal(b, &old) == nil {
+	if b := kv.Get(key); b != nil && old.UnmarshalBinary(b) == nil {
 		was = !old.Deregistered
 	}
 	if is := !p.Deregistered; is != was {
@@ -222,11 +224,11 @@ func snapshotEpoch(kv store.KV, blk core.Block, q qosParams, cur int64, events *
 	}
 	kv.Set(keySnap, store.EncodeUint64(uint64(e)))
 	var es EpochStats
-	store.GetJSON(kv, EpochStatsKey(e), &es)
+	store.Get(kv, EpochStatsKey(e), &es)
 	es.Epoch, es.Time, es.NetworkStats = e, core.Time(blk.Time.Unix()), GetStats(kv)
 	es.Escrowed, es.Staked = bank.PoolBalance(kv, bank.PoolEscrow), bank.PoolBalance(kv, bank.PoolStake)
 	es.RewardsPool, es.Treasury = bank.PoolBalance(kv, bank.PoolRewards), bank.PoolBalance(kv, bank.PoolTreasury)
-	store.SetJSON(kv, EpochStatsKey(e), &es)
+	store.Set(kv, EpochStatsKey(e), &es)
 	if prev < 0 {
 		pruneBefore(kv, keyEpochStats, e-q.History+1)
 		return
@@ -243,9 +245,9 @@ func statsEpochCounts(kv store.KV, e int64, c EpochQoSCounts) {
 		return // already out of the kept history
 	}
 	es := EpochStats{Epoch: e}
-	store.GetJSON(kv, EpochStatsKey(e), &es)
+	store.Get(kv, EpochStatsKey(e), &es)
 	es.QoS.add(c)
-	store.SetJSON(kv, EpochStatsKey(e), &es)
+	store.Set(kv, EpochStatsKey(e), &es)
 }
 
 func UnitHistKey(n uint64, e int64) []byte {
@@ -256,7 +258,7 @@ func UnitHistKey(n uint64, e int64) []byte {
 // the kept history since the unit's previous entry (qs.HistLast), by key:
 // no scan, O(1) amortized per entry.
 func writeUnitHistory(kv store.KV, q qosParams, n uint64, qs *UnitQoS, h *UnitEpochQoS) {
-	store.SetJSON(kv, UnitHistKey(n, h.Epoch), h)
+	store.Set(kv, UnitHistKey(n, h.Epoch), h)
 	if qs.HistLast >= 0 {
 		from := max(qs.HistLast-q.History+1, 0)
 		to := h.Epoch - q.History // inclusive
@@ -270,77 +272,13 @@ func writeUnitHistory(kv store.KV, q qosParams, n uint64, qs *UnitQoS, h *UnitEp
 
 // ---- queries ----
 
-// StatsView is the "stats" query result.
-type StatsView struct {
-	NetworkStats
-	Escrowed         core.Amount `json:"escrowed"`
-	Staked           core.Amount `json:"staked"`
-	RewardsPool      core.Amount `json:"rewards_pool"`
-	Treasury         core.Amount `json:"treasury"`
-	CompensationPool core.Amount `json:"compensation_pool"`
-	ActiveOracles    uint64      `json:"active_oracles"`
-	Epoch            int64       `json:"epoch"`    // current epoch
-	Frontier         int64       `json:"frontier"` // last epoch whose QoS is final
-	AsOf             core.Time   `json:"as_of"`
-}
-
-// EpochStatsPage is the "stats/epochs" query result.
-type EpochStatsPage struct {
-	From   int64        `json:"from"`
-	To     int64        `json:"to"`
-	Epochs []EpochStats `json:"epochs"`
-}
-
-// UnitQoSView is the "units/{id}/qos" query result.
-type UnitQoSView struct {
-	Unit     string          `json:"unit"`
-	Provider string          `json:"provider"`
-	Status   string          `json:"status"`
-	Score    uint32          `json:"score"`
-	SLA      market.SLAOffer `json:"sla"`
-	UnitQoS
-	// ComplianceBps is compliant / (compliant + breached) epochs.
-	ComplianceBps uint32         `json:"compliance_bps"`
-	AgeSeconds    int64          `json:"age_seconds"`
-	From          int64          `json:"from"`
-	To            int64          `json:"to"`
-	History       []UnitEpochQoS `json:"history"`
-}
-
-// ProviderScoreView is the "providers/{addr}/score" query result.
-type ProviderScoreView struct {
-	Provider string          `json:"provider"`
-	Score    uint32          `json:"score"`
-	Units    uint64          `json:"units"`
-	ScoreSum uint64          `json:"score_sum"`
-	PerUnit  []UnitScoreItem `json:"unit_scores"` // first 100 units
-}
-
-// UnitScoreItem is one unit's score in a ProviderScoreView.
-type UnitScoreItem struct {
-	Unit      string `json:"unit"`
-	Score     uint32 `json:"score"`
-	Status    string `json:"status"`
-	Suspended bool   `json:"suspended"`
-}
-
-// OracleView is an oracle with derived fields.
-type OracleView struct {
-	Oracle
-	UnbondingTotal core.Amount `json:"unbonding_total"`
-}
-
-// OraclesPage is the "oracles" query result.
-type OraclesPage struct {
-	Oracles    []OracleView `json:"oracles"`
-	NextCursor string       `json:"next_cursor"`
-}
-
-func NewOracleView(o *Oracle) OracleView {
-	if o.Unbonding == nil {
-		o.Unbonding = []market.UnbondingEntry{}
+// NewOracleView is the REST view of o.
+func NewOracleView(o *Oracle) types.OracleView {
+	v := types.OracleView{Oracle: o.View(), UnbondingTotal: o.UnbondingTotal()}
+	if v.Unbonding == nil {
+		v.Unbonding = []types.UnbondingEntry{}
 	}
-	return OracleView{Oracle: *o, UnbondingTotal: o.UnbondingTotal()}
+	return v
 }
 
 // epochRange reads from= and to= (epochs), defaulting to the last 100
@@ -369,7 +307,7 @@ func Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err 
 	case len(parts) == 1 && parts[0] == "stats":
 		p := getQoSParams(kv)
 		now := market.MarketNow(kv)
-		v := StatsView{NetworkStats: GetStats(kv), Escrowed: bank.PoolBalance(kv, bank.PoolEscrow), Staked: bank.PoolBalance(kv, bank.PoolStake),
+		v := types.StatsView{NetworkStats: func() types.NetworkStats { st := GetStats(kv); return st.View() }(), Escrowed: bank.PoolBalance(kv, bank.PoolEscrow), Staked: bank.PoolBalance(kv, bank.PoolStake),
 			RewardsPool: bank.PoolBalance(kv, bank.PoolRewards), Treasury: bank.PoolBalance(kv, bank.PoolTreasury),
 			CompensationPool: bank.PoolBalance(kv, PoolCompensation), ActiveOracles: ActiveOracles(kv),
 			Epoch: market.EpochOf(now, p.Epoch), Frontier: Frontier(kv), AsOf: core.Time(now)}
@@ -383,11 +321,11 @@ func Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err 
 		if rerr != nil {
 			return nil, true, rerr
 		}
-		page := EpochStatsPage{From: from, To: to, Epochs: []EpochStats{}}
+		page := types.EpochStatsPage{From: from, To: to, Epochs: []types.EpochStats{}}
 		kv.Iterate(EpochStatsKey(from), EpochStatsKey(to+1), func(_, v []byte) bool {
 			var es EpochStats
-			if DecodesJSON(v, &es) {
-				page.Epochs = append(page.Epochs, es)
+			if decodes(v, &es) {
+				page.Epochs = append(page.Epochs, es.View())
 			}
 			return true
 		})
@@ -403,15 +341,15 @@ func Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err 
 		if rerr != nil {
 			return nil, true, rerr
 		}
-		v := UnitQoSView{Unit: u.ID, Provider: u.Provider, Status: u.Status, Score: u.Score, SLA: u.SLA, UnitQoS: *qs,
-			AgeSeconds: max(market.MarketNow(kv)-u.CreatedAt.Unix(), 0), From: from, To: to, History: []UnitEpochQoS{}}
+		v := types.UnitQoSView{Unit: u.ID, Provider: u.Provider, Status: u.Status, Score: u.Score, SLA: u.SLA.View(), UnitQoS: qs.View(),
+			AgeSeconds: max(market.MarketNow(kv)-u.CreatedAt.Unix(), 0), From: from, To: to, History: []types.UnitEpochQoS{}}
 		if j := qs.Compliant + qs.Breached; j > 0 {
 			v.ComplianceBps = uint32(qs.Compliant * market.BpsDenom / j)
 		}
 		kv.Iterate(UnitHistKey(n, from), UnitHistKey(n, to+1), func(_, b []byte) bool {
 			var h UnitEpochQoS
-			if DecodesJSON(b, &h) {
-				v.History = append(v.History, h)
+			if decodes(b, &h) {
+				v.History = append(v.History, h.View())
 			}
 			return true
 		})
@@ -425,13 +363,13 @@ func Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err 
 			return nil, true, core.Errf(core.CodeNotFound, "%s is not a provider", parts[1])
 		}
 		var ps ProviderScoreSums
-		store.GetJSON(kv, ProvScoreKey(raw), &ps)
-		v := ProviderScoreView{Provider: address.Encode(raw), Score: ProviderScoreOf(kv, raw), Units: ps.Units, ScoreSum: ps.Sum, PerUnit: []UnitScoreItem{}}
+		store.Get(kv, ProvScoreKey(raw), &ps)
+		v := types.ProviderScoreView{Provider: address.Encode(raw), Score: ProviderScoreOf(kv, raw), Units: ps.Units, ScoreSum: ps.Sum, PerUnit: []types.UnitScoreItem{}}
 		pfx := store.Key(market.KeyProvUnits, raw)
 		kv.Iterate(pfx, store.PrefixEnd(pfx), func(k, _ []byte) bool {
 			n := store.DecodeUint64(k[len(pfx):])
 			if u, ok := market.GetUnitN(kv, n); ok && u.Status != market.UnitDeleted {
-				v.PerUnit = append(v.PerUnit, UnitScoreItem{Unit: u.ID, Score: u.Score, Status: u.Status, Suspended: GetUnitQoS(kv, n).Suspended})
+				v.PerUnit = append(v.PerUnit, types.UnitScoreItem{Unit: u.ID, Score: u.Score, Status: u.Status, Suspended: GetUnitQoS(kv, n).Suspended})
 			}
 			return len(v.PerUnit) < market.MaxPageSize
 		})
@@ -441,7 +379,7 @@ func Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err 
 		if lerr != nil {
 			return nil, true, lerr
 		}
-		page := OraclesPage{Oracles: []OracleView{}}
+		page := types.OraclesPage{Oracles: []types.OracleView{}}
 		page.NextCursor, err = market.ScanPage(kv, KeyOracle, q.Get("cursor"), limit, func(suffix []byte) bool {
 			o, found := GetOracle(kv, suffix)
 			if !found || (!o.Active && q.Get("all") != "true") {
@@ -470,7 +408,8 @@ func Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err 
 	return out, true, err
 }
 
-func DecodesJSON(b []byte, v any) bool { return json.Unmarshal(b, v) == nil }
+// decodes reports whether b decodes into r.
+func decodes(b []byte, r store.Record) bool { return r.UnmarshalBinary(b) == nil }
 
 // HistoryPrefixes are the key ranges of the QoS history kept for
 // history_epochs (per-epoch stats and per-unit epoch entries), in key order:

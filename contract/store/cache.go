@@ -13,6 +13,9 @@ import (
 type Cache struct {
 	parent KV
 	writes *btree.BTreeG[cacheEntry]
+	// memo holds values decoded from keys this cache has not written
+	// (see Memo); a write to the key drops its entry.
+	memo map[string]any
 }
 
 // cacheEntry is one buffered write; deleted marks a delete.
@@ -39,10 +42,12 @@ func (c *Cache) Get(key []byte) []byte {
 }
 
 func (c *Cache) Set(key, value []byte) {
+	delete(c.memo, string(key))
 	c.writes.ReplaceOrInsert(cacheEntry{key: append([]byte(nil), key...), value: append([]byte(nil), value...)})
 }
 
 func (c *Cache) Delete(key []byte) {
+	delete(c.memo, string(key))
 	c.writes.ReplaceOrInsert(cacheEntry{key: append([]byte(nil), key...), deleted: true})
 }
 
@@ -130,10 +135,40 @@ func (c *Cache) Write() {
 		return true
 	})
 	c.writes.Clear(false)
+	c.memo = nil
 }
 
 // Discard drops the buffered writes.
-func (c *Cache) Discard() { c.writes.Clear(false) }
+func (c *Cache) Discard() {
+	c.writes.Clear(false)
+	c.memo = nil
+}
+
+// Memo returns decode(kv.Get(key)), decoding at most once for as long as
+// the outermost Cache that has not written key lives: a block's cache
+// decodes a record such as the params once, and every tx cache over it
+// reuses that. decode must not keep or change its input, and callers must
+// not change what it returns.
+func Memo[T any](kv KV, key []byte, decode func([]byte) T) T {
+	c, ok := kv.(*Cache)
+	if !ok {
+		return decode(kv.Get(key))
+	}
+	if v, ok := c.memo[string(key)]; ok {
+		return v.(T)
+	}
+	var v T
+	if _, written := c.writes.Get(cacheEntry{key: key}); written {
+		v = decode(c.Get(key))
+	} else {
+		v = Memo(c.parent, key, decode)
+	}
+	if c.memo == nil {
+		c.memo = map[string]any{}
+	}
+	c.memo[string(key)] = v
+	return v
+}
 
 // EachSet calls fn, in key order, for every value set (not deleted) under
 // prefix.

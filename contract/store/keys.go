@@ -2,8 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
-	"fmt"
 )
 
 // Keys are a prefix followed by fixed-width parts: numeric ids, epochs and
@@ -58,26 +56,3 @@ func GetUint64(kv KV, key []byte) uint64 {
 
 // SetUint64 writes an 8-byte number.
 func SetUint64(kv KV, key []byte, v uint64) { kv.Set(key, EncodeUint64(v)) }
-
-// GetJSON decodes the record at key into v and reports whether it exists.
-// A record that does not decode is corrupt state, which the contract cannot
-// continue past: it panics, and the chain halts rather than diverge.
-func GetJSON(kv KV, key []byte, v any) bool {
-	b := kv.Get(key)
-	if b == nil {
-		return false
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		panic(fmt.Sprintf("contract: corrupt record at %q: %v", key, err))
-	}
-	return true
-}
-
-// SetJSON writes v as JSON at key.
-func SetJSON(kv KV, key []byte, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("contract: encode %q: %v", key, err))
-	}
-	kv.Set(key, b)
-}

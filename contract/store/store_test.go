@@ -448,3 +448,29 @@ func TestPrefixEnd(t *testing.T) {
 		}
 	}
 }
+
+// Memo decodes a key once per outermost cache, serves nested caches from
+// it, and decodes again after the key is written.
+func TestMemo(t *testing.T) {
+	base := store.NewMemKV()
+	base.Set([]byte("p"), []byte("1"))
+	decodes := 0
+	decode := func(b []byte) string { decodes++; return string(b) }
+	block := store.NewCache(base)
+	for i := 0; i < 3; i++ {
+		txCache := store.NewCache(block)
+		if v := store.Memo(txCache, []byte("p"), decode); v != "1" {
+			t.Fatalf("Memo = %q, want 1", v)
+		}
+	}
+	if decodes != 1 {
+		t.Fatalf("decoded %d times over three tx caches, want once", decodes)
+	}
+	block.Set([]byte("p"), []byte("2"))
+	if v := store.Memo(store.NewCache(block), []byte("p"), decode); v != "2" || decodes != 2 {
+		t.Fatalf("after a write: Memo = %q after %d decodes, want 2 after 2", v, decodes)
+	}
+	if v := store.Memo(base, []byte("p"), decode); v != "1" {
+		t.Fatalf("Memo on a plain KV = %q, want 1", v)
+	}
+}

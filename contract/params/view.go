@@ -1,0 +1,33 @@
+package params
+
+import (
+	"github.com/flashback-network/flashback/api/types"
+)
+
+// View is the REST view of the record.
+func (r *Params) View() types.Params {
+	v := types.Params{
+		TxFee:              r.TxFee,
+		EpochSeconds:       r.EpochSeconds,
+		FeeBps:             r.FeeBps,
+		MinUnitStake:       r.MinUnitStake,
+		UnbondingPeriod:    r.UnbondingPeriod,
+		AcceptTimeout:      r.AcceptTimeout,
+		MaxTerm:            r.MaxTerm,
+		SettleLagEpochs:    r.SettleLagEpochs,
+		MinOracleStake:     r.MinOracleStake,
+		QuorumBps:          r.QuorumBps,
+		ReportGraceEpochs:  r.ReportGraceEpochs,
+		MaxUnitsPerReport:  r.MaxUnitsPerReport,
+		UptimeWindowEpochs: r.UptimeWindowEpochs,
+		SlashFractionBps:   r.SlashFractionBps,
+		OracleShareBps:     r.OracleShareBps,
+		ScorePeriodEpochs:  r.ScorePeriodEpochs,
+		WarnScore:          r.WarnScore,
+		SuspendScore:       r.SuspendScore,
+		DecayPerMonth:      r.DecayPerMonth,
+		OutlierBps:         r.OutlierBps,
+		HistoryEpochs:      r.HistoryEpochs,
+	}
+	return v
+}
