@@ -20,12 +20,18 @@ type MsgReserve struct {
 	// MaxPrice is the highest storage price (uflash per GiB-month) the
 	// consumer accepts.
 	MaxPrice core.Amount `json:"max_price"`
+
+	// unitN is Unit's number, parsed once by ValidateBasic (which
+	// DecodeMsg runs) for the handler.
+	unitN uint64
 }
 
 func (m *MsgReserve) ValidateBasic() error {
-	if _, err := ParseUnitID(m.Unit); err != nil {
+	n, err := ParseUnitID(m.Unit)
+	if err != nil {
 		return err
 	}
+	m.unitN = n
 	if m.Bytes == 0 {
 		return core.Errf(core.CodeInvalidMessage, "bytes must be positive")
 	}
@@ -38,7 +44,14 @@ func (m *MsgReserve) ValidateBasic() error {
 func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve) error {
 	kv := ctx.KV
 	mp := GetMarketParams(kv)
-	u, ok := GetUnit(kv, m.Unit)
+	unitN := m.unitN
+	if unitN == 0 { // not through DecodeMsg
+		var err error
+		if unitN, err = ParseUnitID(m.Unit); err != nil {
+			return err
+		}
+	}
+	u, ok := GetUnitN(kv, unitN)
 	if !ok {
 		return core.Errf(core.CodeNotFound, "unit %s not found", m.Unit)
 	}

@@ -108,34 +108,8 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 		}
 		return finishUnitEpoch(ctx, q, u, n, qs, &h)
 	}
-	// Medians, metric by metric.
-	col := func(f func(m *UnitMeasurement) uint32) uint32 {
-		vals := make([]uint32, len(reps))
-		for i := range reps {
-			vals[i] = f(&reps[i].m)
-		}
-		return median(vals)
-	}
-	med := UnitMeasurement{
-		Probes:          col(func(m *UnitMeasurement) uint32 { return m.Probes }),
-		Successes:       col(func(m *UnitMeasurement) uint32 { return m.Successes }),
-		P50Ms:           col(func(m *UnitMeasurement) uint32 { return m.P50Ms }),
-		P95Ms:           col(func(m *UnitMeasurement) uint32 { return m.P95Ms }),
-		DownMbps:        col(func(m *UnitMeasurement) uint32 { return m.DownMbps }),
-		UpMbps:          col(func(m *UnitMeasurement) uint32 { return m.UpMbps }),
-		IntegrityPassed: col(func(m *UnitMeasurement) uint32 { return m.IntegrityPassed }),
-		IntegrityFailed: col(func(m *UnitMeasurement) uint32 { return m.IntegrityFailed }),
-	}
-	var inMedian []string
-	for _, r := range reps {
-		if far(r.m.P95Ms, med.P95Ms, q.OutlierBps) || far(r.m.DownMbps, med.DownMbps, q.OutlierBps) || far(r.m.UpMbps, med.UpMbps, q.OutlierBps) {
-			acc.outliers[r.oracle]++
-			continue
-		}
-		acc.inMedian[r.oracle]++
-		inMedian = append(inMedian, r.oracle)
-	}
-	sort.Strings(inMedian)
+	med := medianOf(reps)
+	inMedian := splitOutliers(reps, med, q.OutlierBps, acc)
 	h.Probes, h.Successes, h.P50Ms, h.P95Ms = med.Probes, med.Successes, med.P50Ms, med.P95Ms
 	h.DownMbps, h.UpMbps, h.IntegrityPassed, h.IntegrityFailed = med.DownMbps, med.UpMbps, med.IntegrityPassed, med.IntegrityFailed
 	if med.Probes > 0 {
@@ -150,40 +124,16 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 		}
 		return finishUnitEpoch(ctx, q, u, n, qs, &h)
 	}
-	// Rolling uptime window over the last uptime_window_epochs epochs.
-	k := 0
-	for _, w := range qs.Window {
-		if w.Epoch > e-q.Window && w.Epoch < e {
-			qs.Window[k] = w
-			k++
-		}
-	}
-	qs.Window = append(qs.Window[:k], uptimeEntry{Epoch: e, Probes: uint64(med.Probes), Successes: uint64(med.Successes)})
-	var sp, ss uint64
-	for _, w := range qs.Window {
-		sp += w.Probes
-		ss += w.Successes
-	}
-	h.UptimeBps = uint32(ss * market.BpsDenom / max(sp, 1))
+	h.UptimeBps = qs.addUptime(e, q.Window, med)
 	v := Evaluate(qs.judgedSLA(u, e, q.Epoch), med, h.UptimeBps, h.ErrorRateBps)
 	h.Terms = v.Terms
 	qs.Judged++
 	qs.UptimeBps, qs.P95Ms, qs.DownMbps, qs.UpMbps, qs.ErrorRateBps = h.UptimeBps, med.P95Ms, med.DownMbps, med.UpMbps, h.ErrorRateBps
 	// Scoring period accumulators (a period whose data is complete is
 	// finalized first).
-	p := e / q.Period
-	if qs.Period != p {
-		if qs.Period >= 0 {
-			if err := qk.finalizeUnitPeriod(ctx, q, u, n, qs, qs.Period); err != nil {
-				return err
-			}
-			kv.Delete(store.Key(keyScorePeriod, store.EncodeUint64(uint64(qs.Period)), store.EncodeUint64(n)))
-			if u, ok = market.GetUnitN(kv, n); !ok {
-				return nil
-			}
-		}
-		qs.Period, qs.PEpochs, qs.PBeat, qs.PUnreachable, qs.PBreached, qs.PWorse = p, 0, 0, false, false, false
-		kv.Set(store.Key(keyScorePeriod, store.EncodeUint64(uint64(p)), store.EncodeUint64(n)), []byte{})
+	u, perr := qk.enterPeriod(ctx, q, u, n, qs, e)
+	if perr != nil || u == nil {
+		return perr
 	}
 	qs.PEpochs++
 	if v.Beat {
@@ -210,6 +160,87 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	ctx.Emit("sla_breach", "unit", u.ID, "provider", u.Provider, "epoch", itoa(e), "terms", joinTerms(v.Terms),
 		"slashed", h.Slashed.String(), "compensation", h.Compensation.String(), "oracle_share", h.OracleShare.String())
 	return finishUnitEpoch(ctx, q, u, n, qs, &h)
+}
+
+// medianOf is the per-metric median of the reports.
+func medianOf(reps []unitRep) UnitMeasurement {
+	col := func(f func(m *UnitMeasurement) uint32) uint32 {
+		vals := make([]uint32, len(reps))
+		for i := range reps {
+			vals[i] = f(&reps[i].m)
+		}
+		return median(vals)
+	}
+	return UnitMeasurement{
+		Probes:          col(func(m *UnitMeasurement) uint32 { return m.Probes }),
+		Successes:       col(func(m *UnitMeasurement) uint32 { return m.Successes }),
+		P50Ms:           col(func(m *UnitMeasurement) uint32 { return m.P50Ms }),
+		P95Ms:           col(func(m *UnitMeasurement) uint32 { return m.P95Ms }),
+		DownMbps:        col(func(m *UnitMeasurement) uint32 { return m.DownMbps }),
+		UpMbps:          col(func(m *UnitMeasurement) uint32 { return m.UpMbps }),
+		IntegrityPassed: col(func(m *UnitMeasurement) uint32 { return m.IntegrityPassed }),
+		IntegrityFailed: col(func(m *UnitMeasurement) uint32 { return m.IntegrityFailed }),
+	}
+}
+
+// splitOutliers counts each reporter as in the median or an outlier (more
+// than outlierBps from the median in p95 latency, download or upload) and
+// returns the ones in the median, sorted.
+func splitOutliers(reps []unitRep, med UnitMeasurement, outlierBps uint32, acc *epochAcc) []string {
+	var inMedian []string
+	for _, r := range reps {
+		if far(r.m.P95Ms, med.P95Ms, outlierBps) || far(r.m.DownMbps, med.DownMbps, outlierBps) || far(r.m.UpMbps, med.UpMbps, outlierBps) {
+			acc.outliers[r.oracle]++
+			continue
+		}
+		acc.inMedian[r.oracle]++
+		inMedian = append(inMedian, r.oracle)
+	}
+	sort.Strings(inMedian)
+	return inMedian
+}
+
+// addUptime enters epoch e into the rolling uptime window of the last
+// window epochs and returns the window's uptime.
+func (qs *UnitQoS) addUptime(e, window int64, med UnitMeasurement) uint32 {
+	k := 0
+	for _, w := range qs.Window {
+		if w.Epoch > e-window && w.Epoch < e {
+			qs.Window[k] = w
+			k++
+		}
+	}
+	qs.Window = append(qs.Window[:k], uptimeEntry{Epoch: e, Probes: uint64(med.Probes), Successes: uint64(med.Successes)})
+	var sp, ss uint64
+	for _, w := range qs.Window {
+		sp += w.Probes
+		ss += w.Successes
+	}
+	return uint32(ss * market.BpsDenom / max(sp, 1))
+}
+
+// enterPeriod moves the unit's scoring accumulators to the period of epoch
+// e, finalizing the period they held. It returns the unit as it is after
+// that (nil if it is gone).
+func (qk *Keeper) enterPeriod(ctx *core.Context, q qosParams, u *market.Unit, n uint64, qs *UnitQoS, e int64) (*market.Unit, error) {
+	kv := ctx.KV
+	p := e / q.Period
+	if qs.Period == p {
+		return u, nil
+	}
+	if qs.Period >= 0 {
+		if err := qk.finalizeUnitPeriod(ctx, q, u, n, qs, qs.Period); err != nil {
+			return nil, err
+		}
+		kv.Delete(store.Key(keyScorePeriod, store.EncodeUint64(uint64(qs.Period)), store.EncodeUint64(n)))
+		var ok bool
+		if u, ok = market.GetUnitN(kv, n); !ok {
+			return nil, nil
+		}
+	}
+	qs.Period, qs.PEpochs, qs.PBeat, qs.PUnreachable, qs.PBreached, qs.PWorse = p, 0, 0, false, false, false
+	kv.Set(store.Key(keyScorePeriod, store.EncodeUint64(uint64(p)), store.EncodeUint64(n)), []byte{})
+	return u, nil
 }
 
 func joinTerms(t []string) string {

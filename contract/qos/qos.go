@@ -314,6 +314,27 @@ const hardMaxUnitsPerReport = 100_000
 type MsgReport struct {
 	Epoch int64             `json:"epoch"`
 	Units []UnitMeasurement `json:"units"`
+
+	// unitNs are the units' numbers, parsed once by ValidateBasic (which
+	// DecodeMsg runs) for the handler.
+	unitNs []uint64
+}
+
+// unitNumbers are the reported units' numbers (parsed by ValidateBasic;
+// parsed here for a message that did not pass through it).
+func (m *MsgReport) unitNumbers() ([]uint64, error) {
+	if len(m.unitNs) == len(m.Units) {
+		return m.unitNs, nil
+	}
+	ns := make([]uint64, len(m.Units))
+	for i, u := range m.Units {
+		n, err := market.ParseUnitID(u.Unit)
+		if err != nil {
+			return nil, fmt.Errorf("units[%d]: %w", i, err)
+		}
+		ns[i] = n
+	}
+	return ns, nil
 }
 
 func (m *MsgReport) ValidateBasic() error {
@@ -326,12 +347,14 @@ func (m *MsgReport) ValidateBasic() error {
 	if len(m.Units) > hardMaxUnitsPerReport {
 		return core.Errf(core.CodeTooManyUnits, "report has %d units, at most %d", len(m.Units), hardMaxUnitsPerReport)
 	}
+	m.unitNs = nil
+	ns, err := m.unitNumbers()
+	if err != nil {
+		return err
+	}
 	seen := make(map[uint64]bool, len(m.Units))
 	for i, u := range m.Units {
-		n, err := market.ParseUnitID(u.Unit)
-		if err != nil {
-			return fmt.Errorf("units[%d]: %w", i, err)
-		}
+		n := ns[i]
 		if seen[n] {
 			return core.Errf(core.CodeInvalidMessage, "units[%d]: unit %s is listed twice; send one measurement per unit", i, u.Unit)
 		}
@@ -346,6 +369,7 @@ func (m *MsgReport) ValidateBasic() error {
 			return core.Errf(core.CodeInvalidMessage, "units[%d] (%s): p50_ms %d exceeds p95_ms %d", i, u.Unit, u.P50Ms, u.P95Ms)
 		}
 	}
+	m.unitNs = ns
 	return nil
 }
 
@@ -375,9 +399,14 @@ func handleReport(ctx *core.Context, signer []byte, m *MsgReport) error {
 		return core.Errf(core.CodeTooManyUnits, "report has %d units, max_units_per_report is %d; split it over fewer units", len(m.Units), q.MaxUnits)
 	}
 	epochEnd := (m.Epoch + 1) * q.Epoch
+	ns, err := m.unitNumbers()
+	if err != nil {
+		return err
+	}
 	for i := range m.Units {
 		um := &m.Units[i]
-		u, ok := market.GetUnit(kv, um.Unit)
+		n := ns[i]
+		u, ok := market.GetUnitN(kv, n)
 		if !ok {
 			return core.Errf(core.CodeNotFound, "units[%d]: unit %s not found", i, um.Unit)
 		}
@@ -387,7 +416,6 @@ func handleReport(ctx *core.Context, signer []byte, m *MsgReport) error {
 		if u.CreatedAt.Unix() >= epochEnd {
 			return core.Errf(core.CodeWrongState, "units[%d]: unit %s was created after epoch %d ended", i, um.Unit, m.Epoch)
 		}
-		n, _ := market.ParseUnitID(um.Unit)
 		v := *um
 		v.Unit = "" // the key names it
 		store.Set(kv, reportKey(m.Epoch, n, signer), &v)

@@ -6,7 +6,6 @@ package qos
 // history_epochs; and the QoS queries.
 
 import (
-	"encoding/json"
 	"net/url"
 
 	"github.com/flashback-network/flashback/address"
@@ -305,103 +304,17 @@ func epochRange(q url.Values, def int64) (int64, int64, error) {
 func Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err error) {
 	switch {
 	case len(parts) == 1 && parts[0] == "stats":
-		p := getQoSParams(kv)
-		now := market.MarketNow(kv)
-		v := types.StatsView{NetworkStats: func() types.NetworkStats { st := GetStats(kv); return st.View() }(), Escrowed: bank.PoolBalance(kv, bank.PoolEscrow), Staked: bank.PoolBalance(kv, bank.PoolStake),
-			RewardsPool: bank.PoolBalance(kv, bank.PoolRewards), Treasury: bank.PoolBalance(kv, bank.PoolTreasury),
-			CompensationPool: bank.PoolBalance(kv, PoolCompensation), ActiveOracles: ActiveOracles(kv),
-			Epoch: market.EpochOf(now, p.Epoch), Frontier: Frontier(kv), AsOf: core.Time(now)}
-		out, err = json.Marshal(v)
+		out, err = queryStats(kv)
 	case len(parts) == 2 && parts[0] == "stats" && parts[1] == "epochs":
-		def := int64(-1)
-		if b := kv.Get(keySnap); len(b) == 8 {
-			def = int64(store.DecodeUint64(b))
-		}
-		from, to, rerr := epochRange(q, def)
-		if rerr != nil {
-			return nil, true, rerr
-		}
-		page := types.EpochStatsPage{From: from, To: to, Epochs: []types.EpochStats{}}
-		kv.Iterate(EpochStatsKey(from), EpochStatsKey(to+1), func(_, v []byte) bool {
-			var es EpochStats
-			if decodes(v, &es) {
-				page.Epochs = append(page.Epochs, es.View())
-			}
-			return true
-		})
-		out, err = json.Marshal(page)
+		out, err = queryEpochStats(kv, q)
 	case len(parts) == 3 && parts[0] == "units" && parts[2] == "qos":
-		u, found := market.GetUnit(kv, parts[1])
-		if !found {
-			return nil, true, core.Errf(core.CodeNotFound, "unit %q not found", parts[1])
-		}
-		n, _ := market.ParseUnitID(u.ID)
-		qs := GetUnitQoS(kv, n)
-		from, to, rerr := epochRange(q, qs.LastEpoch)
-		if rerr != nil {
-			return nil, true, rerr
-		}
-		v := types.UnitQoSView{Unit: u.ID, Provider: u.Provider, Status: u.Status, Score: u.Score, SLA: u.SLA.View(), UnitQoS: qs.View(),
-			AgeSeconds: max(market.MarketNow(kv)-u.CreatedAt.Unix(), 0), From: from, To: to, History: []types.UnitEpochQoS{}}
-		if j := qs.Compliant + qs.Breached; j > 0 {
-			v.ComplianceBps = uint32(qs.Compliant * market.BpsDenom / j)
-		}
-		kv.Iterate(UnitHistKey(n, from), UnitHistKey(n, to+1), func(_, b []byte) bool {
-			var h UnitEpochQoS
-			if decodes(b, &h) {
-				v.History = append(v.History, h.View())
-			}
-			return true
-		})
-		out, err = json.Marshal(v)
+		out, err = queryUnitQoS(kv, parts[1], q)
 	case len(parts) == 3 && parts[0] == "providers" && parts[2] == "score":
-		raw, perr := address.Parse(parts[1])
-		if perr != nil {
-			return nil, true, core.Errf(core.CodeInvalidAddress, "%v", perr)
-		}
-		if _, found := market.GetProvider(kv, raw); !found {
-			return nil, true, core.Errf(core.CodeNotFound, "%s is not a provider", parts[1])
-		}
-		var ps ProviderScoreSums
-		store.Get(kv, ProvScoreKey(raw), &ps)
-		v := types.ProviderScoreView{Provider: address.Encode(raw), Score: ProviderScoreOf(kv, raw), Units: ps.Units, ScoreSum: ps.Sum, PerUnit: []types.UnitScoreItem{}}
-		pfx := store.Key(market.KeyProvUnits, raw)
-		kv.Iterate(pfx, store.PrefixEnd(pfx), func(k, _ []byte) bool {
-			n := store.DecodeUint64(k[len(pfx):])
-			if u, ok := market.GetUnitN(kv, n); ok && u.Status != market.UnitDeleted {
-				v.PerUnit = append(v.PerUnit, types.UnitScoreItem{Unit: u.ID, Score: u.Score, Status: u.Status, Suspended: GetUnitQoS(kv, n).Suspended})
-			}
-			return len(v.PerUnit) < market.MaxPageSize
-		})
-		out, err = json.Marshal(v)
+		out, err = queryProviderScore(kv, parts[1])
 	case len(parts) == 1 && parts[0] == "oracles":
-		limit, lerr := market.PageLimit(q)
-		if lerr != nil {
-			return nil, true, lerr
-		}
-		page := types.OraclesPage{Oracles: []types.OracleView{}}
-		page.NextCursor, err = market.ScanPage(kv, KeyOracle, q.Get("cursor"), limit, func(suffix []byte) bool {
-			o, found := GetOracle(kv, suffix)
-			if !found || (!o.Active && q.Get("all") != "true") {
-				return false
-			}
-			page.Oracles = append(page.Oracles, NewOracleView(o))
-			return true
-		})
-		if err != nil {
-			return nil, true, err
-		}
-		out, err = json.Marshal(page)
+		out, err = queryOracles(kv, q)
 	case len(parts) == 2 && parts[0] == "oracles":
-		raw, perr := address.Parse(parts[1])
-		if perr != nil {
-			return nil, true, core.Errf(core.CodeInvalidAddress, "%v", perr)
-		}
-		o, found := GetOracle(kv, raw)
-		if !found {
-			return nil, true, core.Errf(core.CodeNotFound, "%s is not an oracle", parts[1])
-		}
-		out, err = json.Marshal(NewOracleView(o))
+		out, err = queryOracle(kv, parts[1])
 	default:
 		return nil, false, nil
 	}
