@@ -25,7 +25,7 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 	}
 	mp := market.GetMarketParams(kv)
 	want := market.GetDust(kv)
-	if want.Sign() < 0 || want.Cmp(market.BigDx) >= 0 {
+	if want.Sign() < 0 || want.Cmp(market.NanoPerUflash()) >= 0 {
 		t.Fatalf("dust %s out of range", want)
 	}
 	units := map[string]*market.Unit{}
@@ -55,7 +55,7 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 			if r.StorageEsc+r.EgressEsc+r.EgressFeeEsc != r.Escrowed || r.Refunded != 0 {
 				t.Fatalf("%s: pending escrow mismatch %+v", r.ID, r)
 			}
-			want.Add(want, new(big.Int).Mul(core.BigFromUint(uint64(r.Escrowed)), market.BigDx))
+			want.Add(want, new(big.Int).Mul(core.BigFromUint(uint64(r.Escrowed)), market.NanoPerUflash()))
 		case market.ResActive:
 			liveBytes[r.Unit] += r.Bytes
 			activeRate[r.Unit].Add(activeRate[r.Unit], market.ResRate(&r))
@@ -69,13 +69,13 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 			if acc.Cmp(core.BigFromDecimal(r.Commitment)) > 0 {
 				t.Fatalf("%s: accrued %s beyond commitment %s", r.ID, acc, r.Commitment)
 			}
-			left := new(big.Int).Mul(core.BigFromUint(uint64(r.StorageEsc)), market.BigDx)
+			left := new(big.Int).Mul(core.BigFromUint(uint64(r.StorageEsc)), market.NanoPerUflash())
 			left.Sub(left, new(big.Int).Mul(acc, core.BigFromInt(int64(market.BpsDenom)+int64(r.FeeBps))))
 			if left.Sign() < 0 {
 				t.Fatalf("%s: storage escrow short: %s", r.ID, left)
 			}
 			want.Add(want, left)
-			want.Add(want, new(big.Int).Mul(core.BigFromUint(uint64(r.EgressEsc+r.EgressFeeEsc-r.EgressPaid-r.EgressFee)), market.BigDx))
+			want.Add(want, new(big.Int).Mul(core.BigFromUint(uint64(r.EgressEsc+r.EgressFeeEsc-r.EgressPaid-r.EgressFee)), market.NanoPerUflash()))
 		default:
 			if r.StoragePaid+r.EgressPaid+r.EgressFee+r.Refunded != r.Escrowed {
 				t.Fatalf("%s (%s): paid %d+%d+%d + refunded %d != escrowed %d", r.ID, r.Status, r.StoragePaid, r.EgressPaid, r.EgressFee, r.Refunded, r.Escrowed)
@@ -101,13 +101,13 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 			acc.Add(acc, new(big.Int).Mul(core.BigFromDecimal(u.Settlement.SumRate), core.BigFromInt(now-u.Settlement.AccruedTo.Unix())))
 		}
 		term := new(big.Int).Mul(acc, core.BigFromInt(int64(market.BpsDenom)+int64(u.FeeBps)))
-		term.Sub(term, new(big.Int).Mul(core.BigFromUint(uint64(u.Settlement.ClaimedNet+u.Settlement.ClaimedFee)), market.BigDx))
+		term.Sub(term, new(big.Int).Mul(core.BigFromUint(uint64(u.Settlement.ClaimedNet+u.Settlement.ClaimedFee)), market.NanoPerUflash()))
 		if term.Sign() < 0 {
 			t.Fatalf("%s: claimed more than accrued", id)
 		}
 		want.Add(want, term)
 	}
-	got := new(big.Int).Mul(core.BigFromUint(uint64(bank.PoolBalance(kv, bank.PoolEscrow))), market.BigDx)
+	got := new(big.Int).Mul(core.BigFromUint(uint64(bank.PoolBalance(kv, bank.PoolEscrow))), market.NanoPerUflash())
 	if got.Cmp(want) != 0 {
 		diff := new(big.Int).Sub(got, want)
 		t.Fatalf("escrow pool %d uflash (%s nu) != live escrows + unclaimed + dust (%s nu); diff %s nu", bank.PoolBalance(kv, bank.PoolEscrow), got, want, diff)

@@ -26,7 +26,7 @@ func checkQoSInvariants(t *testing.T, kv store.KV) {
 		t.Fatalf("oracle pool holds %d after the block", b)
 	}
 	dust := qos.GetCompDust(kv)
-	if dust.Sign() < 0 || dust.Cmp(qos.CompScale) >= 0 {
+	if dust.Sign() < 0 || dust.Cmp(qos.CompScale()) >= 0 {
 		t.Fatalf("compensation dust %s out of range", dust)
 	}
 	f := qos.Frontier(kv)
@@ -52,7 +52,7 @@ func checkQoSInvariants(t *testing.T, kv store.KV) {
 		byStart[n][r.CompStart] += r.Bytes
 		return true
 	})
-	if got := new(big.Int).Mul(core.BigFromUint(uint64(bank.PoolBalance(kv, qos.PoolCompensation))), qos.CompScale); got.Cmp(owed) != 0 {
+	if got := new(big.Int).Mul(core.BigFromUint(uint64(bank.PoolBalance(kv, qos.PoolCompensation))), qos.CompScale()); got.Cmp(owed) != 0 {
 		t.Fatalf("compensation pool %d (scaled %s) != owed + dust %s", bank.PoolBalance(kv, qos.PoolCompensation), got, owed)
 	}
 	want := qos.NetworkStats{}

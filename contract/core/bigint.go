@@ -8,8 +8,8 @@ import (
 // Big integers hold the settlement sums that outgrow 64 bits
 // (price x bytes x seconds); records store them as decimal strings.
 
-// bigMaxAmount is the largest amount as a big integer. It is never written.
-var bigMaxAmount = new(big.Int).SetUint64(^uint64(0))
+// bigMaxAmount is the largest amount as a big integer.
+func bigMaxAmount() *big.Int { return new(big.Int).SetUint64(^uint64(0)) }
 
 // BigFromDecimal parses a decimal string of a record ("" is 0). A string
 // that does not parse is corrupt state: it panics.
@@ -46,7 +46,7 @@ func AmountFromBig(v *big.Int, what string) (Amount, error) {
 	if v.Sign() < 0 {
 		return 0, Errf(CodeInternal, "%s is negative", what)
 	}
-	if v.Cmp(bigMaxAmount) > 0 {
+	if v.Cmp(bigMaxAmount()) > 0 {
 		return 0, Errf(CodeOverflow, "%s (%s%s) does not fit in an amount", what, v, Denom)
 	}
 	return Amount(v.Uint64()), nil

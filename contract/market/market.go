@@ -429,13 +429,19 @@ func (mk *Keeper) SetUnitScore(kv store.KV, unitID string, score uint32) error {
 
 // ---- big integer helpers (decimal strings in state) ----
 
-var (
-	BigGiB = new(big.Int).SetUint64(GiB)
-	BigD   = new(big.Int).Mul(BigGiB, big.NewInt(MonthSeconds)) // pbs per uflash
-	BigDx  = new(big.Int).Mul(BigD, big.NewInt(BpsDenom))       // nano-units per uflash
-	// max amount
-	bigBps = big.NewInt(BpsDenom)
-)
+// The settlement's big-integer constants, built per use (no shared
+// mutable values).
+
+func bigGiB() *big.Int { return new(big.Int).SetUint64(GiB) }
+
+// pbsPerUflash is how many price-byte-seconds make 1 uflash of revenue.
+func pbsPerUflash() *big.Int { return new(big.Int).Mul(bigGiB(), big.NewInt(MonthSeconds)) }
+
+// NanoPerUflash is how many nano-units (pbs x bps) make 1 uflash, the unit
+// of the settlement dust.
+func NanoPerUflash() *big.Int { return new(big.Int).Mul(pbsPerUflash(), big.NewInt(BpsDenom)) }
+
+func bigBps() *big.Int { return big.NewInt(BpsDenom) }
 
 // ---- validation helpers ----
 

@@ -272,7 +272,7 @@ func AccruedPBS(kv store.KV, u *Unit, r *Reservation, t int64, mp marketParams) 
 
 // GrossCeil is ceil(pbs x (10000+fee) / Dx): what the consumer pays for pbs.
 func GrossCeil(pbs *big.Int, fee uint32) *big.Int {
-	return core.CeilDiv(new(big.Int).Mul(pbs, core.BigFromInt(int64(BpsDenom)+int64(fee))), BigDx)
+	return core.CeilDiv(new(big.Int).Mul(pbs, core.BigFromInt(int64(BpsDenom)+int64(fee))), NanoPerUflash())
 }
 
 // Cost is a price breakdown in uflash.
@@ -290,11 +290,11 @@ func storageEscrow(commit *big.Int, fee uint32) (core.Amount, error) {
 
 // egressEscrow is the net egress cost of an allowance and its fee.
 func egressEscrow(bytes uint64, price core.Amount, fee uint32) (net, feeAmt core.Amount, err error) {
-	n := core.CeilDiv(new(big.Int).Mul(core.BigFromUint(bytes), core.BigFromUint(uint64(price))), BigGiB)
+	n := core.CeilDiv(new(big.Int).Mul(core.BigFromUint(bytes), core.BigFromUint(uint64(price))), bigGiB())
 	if net, err = core.AmountFromBig(n, "egress escrow"); err != nil {
 		return 0, 0, err
 	}
-	f := core.CeilDiv(new(big.Int).Mul(n, core.BigFromInt(int64(fee))), bigBps)
+	f := core.CeilDiv(new(big.Int).Mul(n, core.BigFromInt(int64(fee))), bigBps())
 	if feeAmt, err = core.AmountFromBig(f, "egress fee"); err != nil {
 		return 0, 0, err
 	}
@@ -320,7 +320,7 @@ func QuoteCost(storagePrice, egressPrice core.Amount, fee uint32, bytes uint64, 
 	if err != nil {
 		return Cost{}, core.Errf(core.CodeOverflow, "total cost overflows an amount; reserve less")
 	}
-	sn, _ := core.AmountFromBig(core.CeilDiv(commit, BigD), "storage")
+	sn, _ := core.AmountFromBig(core.CeilDiv(commit, pbsPerUflash()), "storage")
 	if sn > s {
 		sn = s
 	}
@@ -342,8 +342,8 @@ func GetDust(kv store.KV) *big.Int {
 func addDust(kv store.KV, nu *big.Int) error {
 	d := GetDust(kv)
 	d.Add(d, nu)
-	if d.Cmp(BigDx) >= 0 {
-		q, r := new(big.Int).QuoRem(d, BigDx, new(big.Int))
+	if d.Cmp(NanoPerUflash()) >= 0 {
+		q, r := new(big.Int).QuoRem(d, NanoPerUflash(), new(big.Int))
 		amt, err := core.AmountFromBig(q, "dust")
 		if err != nil {
 			return err
@@ -381,7 +381,7 @@ func (mk *Keeper) finishRes(ctx *core.Context, u *Unit, r *Reservation, t int64,
 		if ch > r.StorageEsc {
 			return core.Errf(core.CodeInternal, "reservation %s storage charge %d exceeds its escrow %d", r.ID, ch, r.StorageEsc)
 		}
-		dust := new(big.Int).Mul(charge, BigDx)
+		dust := new(big.Int).Mul(charge, NanoPerUflash())
 		dust.Sub(dust, new(big.Int).Mul(paid, core.BigFromInt(int64(BpsDenom)+int64(r.FeeBps))))
 		if err := addDust(kv, dust); err != nil {
 			return err
@@ -420,11 +420,11 @@ func (mk *Keeper) finishRes(ctx *core.Context, u *Unit, r *Reservation, t int64,
 func (mk *Keeper) claimUnit(kv store.KV, u *Unit, owner []byte) (net, fee core.Amount, err error) {
 	s := &u.Settlement
 	final := finalAccrued(s)
-	totNet, err := core.AmountFromBig(new(big.Int).Quo(final, BigD), "revenue")
+	totNet, err := core.AmountFromBig(new(big.Int).Quo(final, pbsPerUflash()), "revenue")
 	if err != nil {
 		return 0, 0, err
 	}
-	totFee, err := core.AmountFromBig(new(big.Int).Quo(new(big.Int).Mul(final, core.BigFromInt(int64(u.FeeBps))), BigDx), "fee")
+	totFee, err := core.AmountFromBig(new(big.Int).Quo(new(big.Int).Mul(final, core.BigFromInt(int64(u.FeeBps))), NanoPerUflash()), "fee")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -451,7 +451,7 @@ func UnitClaimable(kv store.KV, u *Unit, now int64) core.Amount {
 	if now > c.Settlement.AccruedTo.Unix() {
 		accrueUnit(&c, now, GetMarketParams(kv))
 	}
-	tot := new(big.Int).Quo(finalAccrued(&c.Settlement), BigD)
+	tot := new(big.Int).Quo(finalAccrued(&c.Settlement), pbsPerUflash())
 	a, _ := core.AmountFromBig(tot, "revenue")
 	if a < c.Settlement.ClaimedNet {
 		return 0

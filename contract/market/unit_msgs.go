@@ -276,7 +276,7 @@ func (mk *Keeper) handleDeleteUnit(ctx *core.Context, signer []byte, m *MsgDelet
 	// hand it to the dust account so the unit holds nothing.
 	s := &u.Settlement
 	rest := new(big.Int).Mul(core.BigFromDecimal(s.Accrued), core.BigFromInt(int64(BpsDenom)+int64(u.FeeBps)))
-	rest.Sub(rest, new(big.Int).Mul(core.BigFromUint(uint64(s.ClaimedNet+s.ClaimedFee)), BigDx))
+	rest.Sub(rest, new(big.Int).Mul(core.BigFromUint(uint64(s.ClaimedNet+s.ClaimedFee)), NanoPerUflash()))
 	if err := addDust(ctx.KV, rest); err != nil {
 		return err
 	}

@@ -33,7 +33,8 @@ import (
 	"github.com/flashback-network/flashback/contract/store"
 )
 
-var CompScale = new(big.Int).Exp(big.NewInt(10), big.NewInt(24), nil)
+// CompScale is the fixed-point scale of the compensation index (10^24).
+func CompScale() *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(24), nil) }
 
 type compRingEntry struct {
 	Epoch int64  `json:"epoch"`
@@ -133,7 +134,7 @@ func compCollect(ctx *core.Context, u *market.Unit, r *market.Reservation, mode 
 	owed := CompOwed(kv, n, q, r)
 	var pay core.Amount
 	if owed.Sign() > 0 {
-		quo, rem := new(big.Int).QuoRem(owed, CompScale, new(big.Int))
+		quo, rem := new(big.Int).QuoRem(owed, CompScale(), new(big.Int))
 		var err error
 		if pay, err = core.AmountFromBig(quo, "compensation"); err != nil {
 			return 0, err
@@ -184,7 +185,7 @@ func compDistribute(kv store.KV, unitN uint64, q *UnitQoS, e int64, amt core.Amo
 		return false, nil
 	}
 	d := core.BigFromUint(q.CompBytes - excl)
-	scaled := new(big.Int).Mul(core.BigFromUint(uint64(amt)), CompScale)
+	scaled := new(big.Int).Mul(core.BigFromUint(uint64(amt)), CompScale())
 	di, rem := new(big.Int).QuoRem(scaled, d, new(big.Int))
 	if err := bank.PoolToPool(kv, bank.PoolStake, PoolCompensation, amt); err != nil {
 		return false, err
@@ -212,8 +213,8 @@ func addCompDust(kv store.KV, v *big.Int) error {
 	}
 	d := GetCompDust(kv)
 	d.Add(d, v)
-	if d.Cmp(CompScale) >= 0 {
-		quo, rem := new(big.Int).QuoRem(d, CompScale, new(big.Int))
+	if d.Cmp(CompScale()) >= 0 {
+		quo, rem := new(big.Int).QuoRem(d, CompScale(), new(big.Int))
 		amt, err := core.AmountFromBig(quo, "compensation dust")
 		if err != nil {
 			return err
@@ -248,7 +249,7 @@ func compOwedAmount(kv store.KV, u *market.Unit, r *market.Reservation) core.Amo
 	if owed.Sign() <= 0 {
 		return 0
 	}
-	a, err := core.AmountFromBig(owed.Quo(owed, CompScale), "compensation")
+	a, err := core.AmountFromBig(owed.Quo(owed, CompScale()), "compensation")
 	if err != nil {
 		return 0
 	}

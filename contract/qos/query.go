@@ -16,7 +16,8 @@ import (
 func queryStats(kv store.KV) ([]byte, error) {
 	p := getQoSParams(kv)
 	now := market.MarketNow(kv)
-	v := types.StatsView{NetworkStats: func() types.NetworkStats { st := GetStats(kv); return st.View() }(), Escrowed: bank.PoolBalance(kv, bank.PoolEscrow), Staked: bank.PoolBalance(kv, bank.PoolStake),
+	totals := GetStats(kv)
+	v := types.StatsView{NetworkStats: totals.View(), Escrowed: bank.PoolBalance(kv, bank.PoolEscrow), Staked: bank.PoolBalance(kv, bank.PoolStake),
 		RewardsPool: bank.PoolBalance(kv, bank.PoolRewards), Treasury: bank.PoolBalance(kv, bank.PoolTreasury),
 		CompensationPool: bank.PoolBalance(kv, PoolCompensation), ActiveOracles: ActiveOracles(kv),
 		Epoch: market.EpochOf(now, p.Epoch), Frontier: Frontier(kv), AsOf: core.Time(now)}
