@@ -119,10 +119,10 @@ func envelopeRaw(t testing.TB, bodyBytes []byte, pub ed25519.PublicKey, signer e
 	return raw
 }
 
-// snapshot is every key and value of a MemKV, for byte-exact comparisons.
 // kvPair is one key and value of a state snapshot.
 type kvPair struct{ k, v string }
 
+// snapshot is every key and value of a MemKV, for byte-exact comparisons.
 func snapshot(kv store.KV) []kvPair {
 	var out []kvPair
 	kv.Iterate(nil, nil, func(k, v []byte) bool {
