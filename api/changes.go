@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
@@ -54,7 +54,8 @@ func (s *Server) providerChanges(w http.ResponseWriter, r *http.Request) {
 		writeContractError(w, code, err.Error())
 		return
 	}
-	since, _ := strconv.ParseInt(strings.TrimPrefix(qs, "since="), 10, 64)
+	canon, _ := url.ParseQuery(qs) // checkQuery's canonical form parses
+	since, _ := strconv.ParseInt(canon.Get("since"), 10, 64)
 	br, ok := s.node.(blockResultsNode)
 	if !ok {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "this node does not serve block results")
