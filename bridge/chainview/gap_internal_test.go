@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/chain/chaintest"
@@ -14,13 +15,14 @@ import (
 )
 
 // TestGapDoesFullSync puts the view ahead of the node (as after the node
-// was reset under a running bridge): the node answers gap, and the view
-// lists everything once and takes the node's height.
+// was reset under a running bridge), then further behind than the node
+// answers changes for (a bridge that was down): each time the node answers
+// gap, and the view lists everything once and takes the node's height.
 func TestGapDoesFullSync(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node")
 	}
-	dev := chaintest.StartDev(t, "chainviewgap", chaintest.Options{})
+	dev := chaintest.StartDev(t, "chainviewgap", chaintest.Options{BlockTime: 10 * time.Millisecond})
 	var lists atomic.Int64
 	h := api.New(dev.Node.RPC)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,5 +61,27 @@ func TestGapDoesFullSync(t *testing.T) {
 	}
 	if got := v.Height(); got > st.Height || got < st.Height-2 {
 		t.Errorf("after the gap sync the view is at %d, node at %d", got, st.Height)
+	}
+
+	behind := v.Height()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if st, err = c.Status(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st.Height > behind+api.MaxChangesWindow+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node at %d, not %d blocks past %d within 60 s", st.Height, api.MaxChangesWindow+1, behind)
+		}
+	}
+	if err := v.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if lists.Load() != 6 {
+		t.Errorf("update from %d blocks behind listed %d times in all, want 6", st.Height-behind, lists.Load())
+	}
+	if v.Height() < st.Height {
+		t.Errorf("after the gap sync the view is at %d, node was at %d", v.Height(), st.Height)
 	}
 }
