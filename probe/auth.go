@@ -90,8 +90,8 @@ func (h *Handler) admitRequest(r *http.Request, unit, suffix string) (*caller, *
 // verifySignature checks that the request is completely signed, recent, and
 // signed by the key of the oracle address it names.
 func (h *Handler) verifySignature(r *http.Request, unit, suffix string) (*signedRequest, *refusal) {
-	hd := r.Header
-	oracle, pubB64, tsStr, nonce, content, sigB64 := hd.Get(HeaderOracle), hd.Get(HeaderPubKey), hd.Get(HeaderTimestamp), hd.Get(HeaderNonce), hd.Get(HeaderContent), hd.Get(HeaderSignature)
+	header := r.Header
+	oracle, pubB64, tsStr, nonce, content, sigB64 := header.Get(HeaderOracle), header.Get(HeaderPubKey), header.Get(HeaderTimestamp), header.Get(HeaderNonce), header.Get(HeaderContent), header.Get(HeaderSignature)
 	if oracle == "" || pubB64 == "" || tsStr == "" || nonce == "" || content == "" || sigB64 == "" {
 		return nil, forbidden("unsigned", "probe requests must be signed by a registered oracle (X-Flashback-Oracle, -PubKey, -Timestamp, -Nonce, -Content-SHA256, -Signature)")
 	}
@@ -132,18 +132,18 @@ func (h *Handler) spendNonce(sr *signedRequest, unit string) (*caller, *refusal)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.sweepLocked(now.Unix())
-	nk := oracle + "/" + sr.nonce
-	if _, seen := h.nonces[nk]; seen {
+	nonceKey := oracle + "/" + sr.nonce
+	if _, seen := h.nonces[nonceKey]; seen {
 		return nil, forbidden("replayed_nonce", "this nonce was already used")
 	}
 	if len(h.nonces) >= h.cfg.MaxNonces {
 		return nil, &refusal{status: http.StatusServiceUnavailable, code: "busy", msg: "too many recent probe requests; retry later"}
 	}
-	lk := oracle + "/" + unit
-	lim := h.limits[lk]
+	limitKey := oracle + "/" + unit
+	lim := h.limits[limitKey]
 	if lim == nil {
 		lim = &limiter{tokens: float64(h.cfg.Burst), last: now}
-		h.limits[lk] = lim
+		h.limits[limitKey] = lim
 	}
 	lim.tokens = min(float64(h.cfg.Burst), lim.tokens+now.Sub(lim.last).Seconds()*h.cfg.RatePerSecond)
 	lim.last = now
@@ -153,7 +153,7 @@ func (h *Handler) spendNonce(sr *signedRequest, unit string) (*caller, *refusal)
 	}
 	// The nonce is spent only by a request that gets through: a replay of
 	// it fails from now on, until its timestamp leaves the window.
-	h.nonces[nk] = sr.ts + sr.skew + 1
+	h.nonces[nonceKey] = sr.ts + sr.skew + 1
 	lim.tokens--
 	lim.inFlight++
 	var once sync.Once

@@ -117,7 +117,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // BackendMap adapts a map of backends to Config.Backend.
 func BackendMap(m map[string]storage.Backend) func(string) (storage.Backend, bool) {
-	return func(unit string) (storage.Backend, bool) { be, ok := m[unit]; return be, ok }
+	return func(unit string) (storage.Backend, bool) { backend, ok := m[unit]; return backend, ok }
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -147,7 +147,7 @@ func (h *Handler) transfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.release()
-	be, ok := h.cfg.Backend(unit)
+	backend, ok := h.cfg.Backend(unit)
 	if !ok {
 		writeError(w, http.StatusNotFound, "unknown_unit", fmt.Sprintf("this bridge does not serve unit %q", unit))
 		return
@@ -166,13 +166,13 @@ func (h *Handler) transfer(w http.ResponseWriter, r *http.Request) {
 	hw := sha256.New()
 	body := io.TeeReader(http.MaxBytesReader(w, r.Body, h.cfg.MaxBytes), hw)
 	t0 := time.Now()
-	_, err := be.Put(ctx, key, body, r.ContentLength, storage.ObjectMeta{ContentType: "application/octet-stream"})
+	_, err := backend.Put(ctx, key, body, r.ContentLength, storage.ObjectMeta{ContentType: "application/octet-stream"})
 	writeDur := time.Since(t0)
 	// Whatever happens next, the probe object goes away.
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := be.Delete(dctx, key); err != nil {
+		if err := backend.Delete(dctx, key); err != nil {
 			h.logf("probe: delete %s on %s: %v", key, unit, err)
 		}
 	}()
@@ -192,7 +192,7 @@ func (h *Handler) transfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t1 := time.Now()
-	rc, info, err := be.Get(ctx, key, nil)
+	rc, info, err := backend.Get(ctx, key, nil)
 	if err != nil {
 		h.logf("probe: read %s on %s: %v", key, unit, err)
 		writeError(w, http.StatusBadGateway, "backend_read_failed", "reading the probe object back failed: "+err.Error())
@@ -230,22 +230,22 @@ func (h *Handler) ping(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.release()
-	be, ok := h.cfg.Backend(unit)
+	backend, ok := h.cfg.Backend(unit)
 	if !ok {
 		writeError(w, http.StatusNotFound, "unknown_unit", fmt.Sprintf("this bridge does not serve unit %q", unit))
 		return
 	}
 	ctx := r.Context()
 	t0 := time.Now()
-	rc, _, err := be.Get(ctx, PingKey, nil)
+	rc, _, err := backend.Get(ctx, PingKey, nil)
 	if errors.Is(err, storage.ErrNotFound) {
 		var seed [32]byte
 		for i := range seed {
 			seed[i] = byte(rand.Uint32())
 		}
-		if _, err = be.Put(ctx, PingKey, io.LimitReader(rand.NewChaCha8(seed), PingSize), PingSize, storage.ObjectMeta{}); err == nil {
+		if _, err = backend.Put(ctx, PingKey, io.LimitReader(rand.NewChaCha8(seed), PingSize), PingSize, storage.ObjectMeta{}); err == nil {
 			t0 = time.Now()
-			rc, _, err = be.Get(ctx, PingKey, nil)
+			rc, _, err = backend.Get(ctx, PingKey, nil)
 		}
 	}
 	if err != nil {

@@ -192,7 +192,7 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	errc := make(chan error, 2)
 	go func() { errc <- b.Serve(ln) }()
 
-	msrv, metricsURL, err := serveOps(cfg, opsHandler(cfg.Node, b, view, backends, logf), errc)
+	opsServer, metricsURL, err := serveOps(cfg, opsHandler(cfg.Node, b, view, backends, logf), errc)
 	if err != nil {
 		_ = b.Shutdown(context.Background())
 		return err
@@ -216,7 +216,7 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	return shutdown(b, msrv, err)
+	return shutdown(b, opsServer, err)
 }
 
 // openBackends opens every unit's backend, in unit order, and returns them
@@ -236,15 +236,15 @@ func openBackends(unitConfigs map[string]storage.Config) (map[string]storage.Bac
 		}
 	}
 	for _, id := range units {
-		be, err := storage.New(unitConfigs[id])
+		backend, err := storage.New(unitConfigs[id])
 		if err != nil {
 			closeAll()
 			return nil, nil, nil, fmt.Errorf("unit %s backend: %w", id, err)
 		}
-		if c, ok := be.(io.Closer); ok {
+		if c, ok := backend.(io.Closer); ok {
 			closers = append(closers, c)
 		}
-		backends[id] = be
+		backends[id] = backend
 	}
 	return backends, units, closeAll, nil
 }
@@ -274,23 +274,23 @@ func serveOps(cfg *Config, handler http.Handler, errc chan<- error) (*http.Serve
 	if cfg.MetricsListen == "" {
 		return nil, "", nil
 	}
-	mln, err := net.Listen("tcp", cfg.MetricsListen)
+	opsListener, err := net.Listen("tcp", cfg.MetricsListen)
 	if err != nil {
 		return nil, "", fmt.Errorf("metrics listen: %w", err)
 	}
-	msrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { errc <- msrv.Serve(mln) }()
-	return msrv, "http://" + mln.Addr().String(), nil
+	opsServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { errc <- opsServer.Serve(opsListener) }()
+	return opsServer, "http://" + opsListener.Addr().String(), nil
 }
 
 // shutdown stops the S3 and ops servers, giving requests in flight 5 s, and
 // returns why serving ended (nil for a normal close).
-func shutdown(b *bridge.Bridge, msrv *http.Server, err error) error {
+func shutdown(b *bridge.Bridge, opsServer *http.Server, err error) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	_ = b.Shutdown(sctx)
-	if msrv != nil {
-		_ = msrv.Shutdown(sctx)
+	if opsServer != nil {
+		_ = opsServer.Shutdown(sctx)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -128,11 +128,11 @@ func keysExportCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			exp, err := keyring.ReadPassphrase("export passphrase: ", true)
+			exportPass, err := keyring.ReadPassphrase("export passphrase: ", true)
 			if err != nil {
 				return err
 			}
-			armor, err := kr.Export(args[0], pass, exp)
+			armor, err := kr.Export(args[0], pass, exportPass)
 			if err != nil {
 				return err
 			}
@@ -147,7 +147,7 @@ func keysExportCmd(g *globals) *cobra.Command {
 
 func keysImportCmd(g *globals) *cobra.Command {
 	var hexKey, unencrypted bool
-	imp := &cobra.Command{
+	importCmd := &cobra.Command{
 		Use:   "import NAME FILE",
 		Short: "Import an armored key (from `keys export`), or a hex ed25519 seed with --hex; FILE - reads stdin",
 		Args:  cobra.ExactArgs(2),
@@ -159,9 +159,9 @@ func keysImportCmd(g *globals) *cobra.Command {
 			return g.print(k, func(w io.Writer) { fmt.Fprintf(w, "%s %s\n", k.Name, k.Address) })
 		},
 	}
-	imp.Flags().BoolVar(&hexKey, "hex", false, "FILE holds a hex ed25519 seed instead of an armored key")
-	imp.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without encryption (dev only)")
-	return imp
+	importCmd.Flags().BoolVar(&hexKey, "hex", false, "FILE holds a hex ed25519 seed instead of an armored key")
+	importCmd.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without encryption (dev only)")
+	return importCmd
 }
 
 // importKey reads an armored key (or with hexKey a hex seed) from file ("-":
@@ -180,9 +180,9 @@ func importKey(g *globals, name, file string, hexKey, unencrypted bool) (keyring
 	if err != nil {
 		return keyring.Key{}, err
 	}
-	var exp []byte
+	var exportPass []byte
 	if !hexKey {
-		if exp, err = keyring.ReadPassphrase("export passphrase: ", false); err != nil {
+		if exportPass, err = keyring.ReadPassphrase("export passphrase: ", false); err != nil {
 			return keyring.Key{}, err
 		}
 	}
@@ -199,5 +199,5 @@ func importKey(g *globals, name, file string, hexKey, unencrypted bool) (keyring
 		}
 		return kr.Import(name, ed25519.NewKeyFromSeed(seed), store)
 	}
-	return kr.ImportArmor(name, string(data), exp, store)
+	return kr.ImportArmor(name, string(data), exportPass, store)
 }

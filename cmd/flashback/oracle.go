@@ -89,11 +89,11 @@ func runOracle(g *globals, fl *oracleFlags) error {
 // newOracleFromFlags parses the probe sizes and --probe-url overrides and
 // loads the signing key.
 func newOracleFromFlags(g *globals, fl *oracleFlags) (*oracle.Daemon, error) {
-	pb, err := parseSize("probe-bytes", fl.probeBytes)
+	probeSize, err := parseSize("probe-bytes", fl.probeBytes)
 	if err != nil {
 		return nil, err
 	}
-	bu, err := parseSize("budget-per-unit", fl.budget)
+	unitBudget, err := parseSize("budget-per-unit", fl.budget)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func newOracleFromFlags(g *globals, fl *oracleFlags) (*oracle.Daemon, error) {
 		return nil, err
 	}
 	d := oracle.New(g.apiURL(), priv, oracle.Options{
-		Concurrency: fl.concurrency, Pings: fl.pings, ProbeBytes: int64(pb), BudgetPerUnit: int64(bu),
+		Concurrency: fl.concurrency, Pings: fl.pings, ProbeBytes: int64(probeSize), BudgetPerUnit: int64(unitBudget),
 	})
 	d.Resolve = oracle.PortOffsetResolver(fl.portOffset, overrides)
 	d.Interval, d.SpreadFraction = fl.interval, fl.spread
