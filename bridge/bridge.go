@@ -64,6 +64,7 @@ type Bridge struct {
 	app     *fiber.App
 	metrics *metrics
 	locks   keyLocks
+	extras  extrasIndex // which objects have tags, parts or a checksum beside them
 
 	mu     sync.Mutex
 	states map[string]*resState

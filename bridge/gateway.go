@@ -88,8 +88,8 @@ func objectKey(p *string) (string, error) {
 		return "", s3err.GetAPIError(s3err.ErrNoSuchKey)
 	}
 	k := *p
-	if strings.HasPrefix(k, mpuDir) {
-		return "", invalidKey(k, "the prefix "+mpuDir+" is reserved")
+	if p, hidden := hiddenPrefix(k); hidden {
+		return "", invalidKey(k, "the prefix "+p+" is reserved")
 	}
 	if len(k) > storage.MaxKeyLen {
 		return "", s3err.GetKeyTooLongErr(int64(len(k)), storage.MaxKeyLen)
@@ -383,7 +383,12 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
-	meta := storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
+	tags, err := parseTagHeader(in.Tagging)
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	meta := storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: clientMeta(in.Metadata)}
+	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
 	info, err := g.write(ctx, br, br.key(key), body, deref(in.ContentLength), meta,
 		func(old storage.ObjectInfo, exists bool) error {
 			return vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists)
@@ -392,6 +397,9 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 		return s3response.PutObjectOutput{}, err
 	}
 	a, v := sum()
+	if err := g.afterWrite(ctx, br, key, info, objChecksum{algo: a, typ: types.ChecksumTypeFullObject, value: v}, tags, nil); err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
 	f := toFields(a, v)
 	out := s3response.PutObjectOutput{
 		ETag: quote(info.ETag), Size: &info.Size,
@@ -500,6 +508,10 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	if in.PartNumber != nil {
 		out.PartsCount = ptr(int32(1))
 	}
+	if err := g.getChecksum(ctx, br, key, out, in.ChecksumMode); err != nil {
+		body.Close()
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -544,6 +556,9 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 	if in.PartNumber != nil {
 		out.PartsCount = ptr(int32(1))
 	}
+	if err := g.headChecksum(ctx, br, key, out, in.ChecksumMode); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -573,6 +588,9 @@ func (g *gateway) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*
 	if err := g.deleteKey(ctx, br, br.key(key)); err != nil {
 		return nil, s3Error(err, key)
 	}
+	if err := g.putExtra(ctx, br, key, objectExtra{}); err != nil {
+		return nil, err
+	}
 	return &s3.DeleteObjectOutput{}, nil
 }
 
@@ -589,6 +607,9 @@ func (g *gateway) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput) 
 		key, err := objectKey(obj.Key)
 		if err == nil {
 			err = s3Error(g.deleteKey(ctx, br, br.key(key)), key)
+		}
+		if err == nil {
+			err = g.putExtra(ctx, br, key, objectExtra{})
 		}
 		if err != nil {
 			code, msg := "InternalError", err.Error()
@@ -637,12 +658,24 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	}
 	replace := in.MetadataDirective == types.MetadataDirectiveReplace
 	sameObject := src.res.ID == dst.res.ID && srcKey == dstKey
-	if sameObject && !replace {
+	tags, err := g.copyTags(ctx, src, srcKey, in.TaggingDirective, in.Tagging)
+	if err != nil {
+		return out, err
+	}
+	srcSum, _, err := g.storedSum(ctx, src, srcKey, sinfo.UserMeta)
+	if err != nil {
+		return out, err
+	}
+	if sameObject && !replace && in.TaggingDirective != types.TaggingDirectiveReplace {
 		return out, s3err.GetAPIError(s3err.ErrInvalidCopyDest)
 	}
 
 	bkey := dst.key(dstKey)
 	var info storage.ObjectInfo
+	parts, err := g.srcParts(ctx, src, srcKey, sinfo.UserMeta)
+	if err != nil {
+		return out, err
+	}
 	if src.be == dst.be && !replace {
 		// Native copy, under the destination's quota.
 		unlock := g.b.locks.lock(bkey)
@@ -669,16 +702,26 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			return out, s3Error(err, srcKey)
 		}
 		defer rc.Close()
-		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: sinfo2.UserMeta}
+		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: clientMeta(sinfo2.UserMeta)}
 		if replace {
-			meta = storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
+			meta = storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: clientMeta(in.Metadata)}
 		}
+		// The copy is a single-part object: a composite checksum of the
+		// source's parts does not describe it.
+		if srcSum.typ != types.ChecksumTypeFullObject {
+			srcSum = objChecksum{}
+		}
+		meta.UserMeta = withBookkeeping(meta.UserMeta, srcSum, 0)
 		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)
 		if err != nil {
 			return out, err
 		}
 		// Not client ingress: undo what write counted.
 		dst.st.ingress.Add(-info.Size)
+		parts = nil
+	}
+	if err := g.afterWrite(ctx, dst, dstKey, info, srcSum, tags, parts); err != nil {
+		return out, err
 	}
 	out.CopyObjectResult = &s3response.CopyObjectResult{ETag: ptr(quote(info.ETag)), LastModified: ptr(info.LastModified)}
 	return out, nil
@@ -729,8 +772,8 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 			o := batch[i]
 			rel := strings.TrimPrefix(o.Key, base)
 			after = o.Key
-			if strings.HasPrefix(rel, mpuDir) {
-				after = base + mpuDir + maxUTF8
+			if p, hidden := hiddenPrefix(rel); hidden {
+				after = base + p + maxUTF8
 				break
 			}
 			if marker != "" && rel <= marker {
