@@ -99,6 +99,7 @@ func New(cfg Config) (*Bridge, error) {
 		s3api.WithDisableACL(),
 		s3api.WithConcurrencyLimiter(cfg.MaxConnections, cfg.MaxInFlight),
 		s3api.WithMiddleware("/", b.middleware),
+		s3api.WithMiddleware("/", refuseSSE),
 	}
 	if cfg.VirtualHostDomain != "" {
 		opts = append(opts, s3api.WithHostStyle(cfg.VirtualHostDomain))
