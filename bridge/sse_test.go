@@ -35,9 +35,12 @@ func TestSSERefused(t *testing.T) {
 		in.SSECustomerKeyMD5 = aws.String(base64.StdEncoding.EncodeToString(keyMD5[:]))
 	}
 	cases := map[string]func(in *s3.PutObjectInput){
-		"SSE-S3":  func(in *s3.PutObjectInput) { in.ServerSideEncryption = types.ServerSideEncryptionAes256 },
-		"SSE-KMS": func(in *s3.PutObjectInput) { in.ServerSideEncryption = types.ServerSideEncryptionAwsKms; in.SSEKMSKeyId = aws.String("k1") },
-		"SSE-C":   sseC,
+		"SSE-S3": func(in *s3.PutObjectInput) { in.ServerSideEncryption = types.ServerSideEncryptionAes256 },
+		"SSE-KMS": func(in *s3.PutObjectInput) {
+			in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
+			in.SSEKMSKeyId = aws.String("k1")
+		},
+		"SSE-C": sseC,
 	}
 	wantRefused := func(t *testing.T, err error) {
 		t.Helper()
