@@ -166,11 +166,16 @@ func (g *gateway) putExtra(ctx context.Context, br bucketRef, key string, e obje
 		return err
 	}
 	name, bkey := extraName(key), extraKey(br, key)
+	if e.empty() && !s.has(name) {
+		return nil
+	}
+	// Extras are bookkeeping, bounded by the object they describe: they
+	// are neither charged to the quota nor counted as stored bytes (see
+	// resState.load), so a reservation's usage is its objects' bytes.
+	unlock := g.b.locks.lock(bkey)
+	defer unlock()
 	if e.empty() {
-		if !s.has(name) {
-			return nil
-		}
-		if err := g.deleteKey(ctx, br, bkey); err != nil {
+		if err := br.be.Delete(ctx, bkey); err != nil {
 			return fmt.Errorf("delete extras of %q: %w", key, err)
 		}
 		s.mark(name, false)
@@ -181,10 +186,9 @@ func (g *gateway) putExtra(ctx context.Context, br bucketRef, key string, e obje
 	if err != nil {
 		return err
 	}
-	if _, err := g.write(ctx, br, bkey, bytes.NewReader(data), int64(len(data)), storage.ObjectMeta{ContentType: "application/json"}, nil); err != nil {
+	if _, err := br.be.Put(ctx, bkey, bytes.NewReader(data), int64(len(data)), storage.ObjectMeta{ContentType: "application/json"}); err != nil {
 		return fmt.Errorf("store extras of %q: %w", key, err)
 	}
-	br.st.ingress.Add(-int64(len(data))) // bookkeeping, not client ingress
 	s.mark(name, true)
 	return nil
 }

@@ -182,8 +182,17 @@ func TestObjectTagging(t *testing.T) {
 	_, err = w.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String(metaDir + "cors.xml")})
 	wantCode(t, err, "InvalidArgument", 400)
 
-	// minio-go, and a restarted bridge.
-	mc := newFixture(t, fixtureOpts{dir: dir}).minio(keyW1)
+	// minio-go, and a restarted bridge, whose usage counts the objects'
+	// bytes only, as this one's does.
+	var objBytes int64
+	for _, o := range lo.Contents {
+		objBytes += aws.ToInt64(o.Size)
+	}
+	if got := f.b.Usage()["res-1"].StoredBytes; got != objBytes {
+		t.Fatalf("stored %d, objects hold %d", got, objBytes)
+	}
+	f2 := newFixture(t, fixtureOpts{dir: dir})
+	mc := f2.minio(keyW1)
 	got, err := mc.GetObjectTagging(ctx, b, "w", minio.GetObjectTaggingOptions{})
 	if err != nil || !maps.Equal(got.ToMap(), long) {
 		t.Fatalf("minio-go after restart: %v %v", err, got)
@@ -194,5 +203,8 @@ func TestObjectTagging(t *testing.T) {
 	}
 	if got := tagsOf(t, f.sdk(keyW1), b, "w"); got["via"] != "minio" {
 		t.Fatalf("minio-go PutObjectTagging: %v", got)
+	}
+	if got := f2.b.Usage()["res-1"].StoredBytes; got != objBytes {
+		t.Fatalf("stored after restart %d, objects hold %d", got, objBytes)
 	}
 }
