@@ -9,11 +9,13 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"hash/crc64"
+	"io"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/flashback-network/flashback/storage"
 )
 
 // crc64NVME is the CRC-64/NVME polynomial (reflected), as S3 uses it.
@@ -152,5 +154,76 @@ func TestChecksumsStored(t *testing.T) {
 	}
 	if aws.ToString(h.ChecksumSHA256) != "" {
 		t.Fatalf("forged checksum served: %q", aws.ToString(h.ChecksumSHA256))
+	}
+}
+
+// metaFirst is the local backend as seen through a backend that writes
+// metadata before the content (like the S3, Azure and GCS ones): it never
+// takes a metadata trailer.
+type metaFirst struct{ *storage.Local }
+
+func (m metaFirst) Put(ctx context.Context, key string, r io.Reader, size int64, meta storage.ObjectMeta) (storage.ObjectInfo, error) {
+	meta.Trailer = nil
+	return m.Local.Put(ctx, key, r, size, meta)
+}
+
+// TestTrailingChecksumStored: the SDK's default upload (aws-chunked with a
+// trailing CRC32) has its checksum stored, whether the backend takes
+// metadata after the content or not, for objects and for parts.
+func TestTrailingChecksumStored(t *testing.T) {
+	for _, name := range []string{"trailer", "meta-first"} {
+		t.Run(name, func(t *testing.T) {
+			o := fixtureOpts{tls: true} // over TLS the SDK sends unsigned aws-chunked bodies with a trailer
+			if name == "meta-first" {
+				o.backendFor = func(dir string) storage.Backend {
+					l, err := storage.NewLocal(storage.LocalConfig{Root: dir})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return metaFirst{l}
+				}
+			}
+			f := newFixture(t, o)
+			ctx := context.Background()
+			c := f.sdk(keyW1)
+			b := "res-1"
+			data := randBytes(70_000, 9)
+			putBytes(t, c, b, "trailing", data)
+			if !f.sniff.seen("STREAMING-UNSIGNED-PAYLOAD-TRAILER") && !f.sniff.seen("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") {
+				t.Fatal("the SDK did not send a trailing checksum")
+			}
+			h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: aws.String("trailing"), ChecksumMode: types.ChecksumModeEnabled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := checksumOf(types.ChecksumAlgorithmCrc32, data); aws.ToString(h.ChecksumCRC32) != want {
+				t.Fatalf("HEAD CRC32 %q, want %q", aws.ToString(h.ChecksumCRC32), want)
+			}
+			mp, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("mp"),
+				ChecksumAlgorithm: types.ChecksumAlgorithmCrc32, ChecksumType: types.ChecksumTypeFullObject})
+			if err != nil {
+				t.Fatal(err)
+			}
+			up, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: &b, Key: aws.String("mp"), UploadId: mp.UploadId,
+				PartNumber: aws.Int32(1), Body: bytes.NewReader(data), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &b, Key: aws.String("mp"), UploadId: mp.UploadId,
+				MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: up.ETag}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := checksumOf(types.ChecksumAlgorithmCrc32, data); aws.ToString(cm.ChecksumCRC32) != want {
+				t.Fatalf("complete CRC32 %q, want %q", aws.ToString(cm.ChecksumCRC32), want)
+			}
+			lo, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &b})
+			if err != nil || len(lo.Contents) != 2 {
+				t.Fatalf("listing: %v %d objects", err, len(lo.Contents))
+			}
+			if got := f.b.Usage()["res-1"].StoredBytes; got != 2*int64(len(data)) {
+				t.Fatalf("stored %d, want %d", got, 2*len(data))
+			}
+		})
 	}
 }
