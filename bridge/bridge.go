@@ -65,6 +65,7 @@ type Bridge struct {
 	metrics *metrics
 	locks   keyLocks
 	extras  extrasIndex // which objects have tags, parts or a checksum beside them
+	cors    corsCache   // the reservations' CORS configurations, read through
 
 	mu     sync.Mutex
 	states map[string]*resState

@@ -257,13 +257,6 @@ func (g *gateway) GetObjectLockConfiguration(_ context.Context, bucket string) (
 	return g.bucketConfigMissing(bucket, s3err.ErrObjectLockConfigurationNotFound)
 }
 
-func (g *gateway) GetBucketCors(_ context.Context, bucket string) ([]byte, error) {
-	if _, _, ok := g.b.lookupRes(bucket); !ok {
-		return nil, noSuchBucket(bucket)
-	}
-	return nil, s3err.GetBucketErr(s3err.ErrNoSuchCORSConfiguration, bucket)
-}
-
 func (g *gateway) GetBucketWebsite(_ context.Context, bucket string) ([]byte, error) {
 	return g.bucketConfigMissing(bucket, s3err.ErrNoSuchWebsiteConfiguration)
 }
