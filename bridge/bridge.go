@@ -101,6 +101,7 @@ func New(cfg Config) (*Bridge, error) {
 		s3api.WithConcurrencyLimiter(cfg.MaxConnections, cfg.MaxInFlight),
 		s3api.WithMiddleware("/", b.middleware),
 		s3api.WithMiddleware("/", refuseSSE),
+		s3api.WithMiddleware("/", b.sigV2),
 	}
 	if cfg.VirtualHostDomain != "" {
 		opts = append(opts, s3api.WithHostStyle(cfg.VirtualHostDomain))
