@@ -175,4 +175,3 @@ func (f *fixture) minioV2(k Key) *minio.Client {
 	}
 	return c
 }
-
