@@ -91,22 +91,31 @@ func (g *gateway) served(ctx context.Context, br bucketRef, key string, meta map
 	return toFields(c.algo, c.value), c.typ, nil
 }
 
-// headChecksum fills a HEAD answer's checksum and hides the bookkeeping
-// metadata.
-func (g *gateway) headChecksum(ctx context.Context, br bucketRef, key string, out *s3.HeadObjectOutput, mode types.ChecksumMode) error {
+// headExtras fills what a HEAD answer tells besides the backend's info:
+// the checksum (with checksum mode) and the tag count; and it hides the
+// bookkeeping metadata.
+func (g *gateway) headExtras(ctx context.Context, br bucketRef, key string, out *s3.HeadObjectOutput, mode types.ChecksumMode) error {
 	f, typ, err := g.served(ctx, br, key, out.Metadata, mode, out.ContentRange != nil)
+	if err != nil {
+		return err
+	}
 	out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME = f.CRC32, f.CRC32C, f.CRC64NVME
 	out.ChecksumSHA1, out.ChecksumSHA256, out.ChecksumType = f.SHA1, f.SHA256, typ
 	out.Metadata = clientMeta(out.Metadata)
+	out.TagCount, err = g.tagCount(ctx, br, key)
 	return err
 }
 
-// getChecksum is headChecksum for a GET answer.
-func (g *gateway) getChecksum(ctx context.Context, br bucketRef, key string, out *s3.GetObjectOutput, mode types.ChecksumMode) error {
+// getExtras is headExtras for a GET answer.
+func (g *gateway) getExtras(ctx context.Context, br bucketRef, key string, out *s3.GetObjectOutput, mode types.ChecksumMode) error {
 	f, typ, err := g.served(ctx, br, key, out.Metadata, mode, out.ContentRange != nil)
+	if err != nil {
+		return err
+	}
 	out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME = f.CRC32, f.CRC32C, f.CRC64NVME
 	out.ChecksumSHA1, out.ChecksumSHA256, out.ChecksumType = f.SHA1, f.SHA256, typ
 	out.Metadata = clientMeta(out.Metadata)
+	out.TagCount, err = g.tagCount(ctx, br, key)
 	return err
 }
 

@@ -501,7 +501,7 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	if in.PartNumber != nil {
 		out.PartsCount = ptr(int32(1))
 	}
-	if err := g.getChecksum(ctx, br, key, out, in.ChecksumMode); err != nil {
+	if err := g.getExtras(ctx, br, key, out, in.ChecksumMode); err != nil {
 		body.Close()
 		return nil, err
 	}
@@ -549,7 +549,7 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 	if in.PartNumber != nil {
 		out.PartsCount = ptr(int32(1))
 	}
-	if err := g.headChecksum(ctx, br, key, out, in.ChecksumMode); err != nil {
+	if err := g.headExtras(ctx, br, key, out, in.ChecksumMode); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -125,3 +125,13 @@ func (g *gateway) copyTags(ctx context.Context, src bucketRef, srcKey string, di
 	e, err := g.getExtra(ctx, src, srcKey)
 	return e.Tags, err
 }
+
+// tagCount is an object's number of tags for x-amz-tagging-count (nil when
+// it has none; no backend call for objects without extras).
+func (g *gateway) tagCount(ctx context.Context, br bucketRef, key string) (*int32, error) {
+	e, err := g.getExtra(ctx, br, key)
+	if err != nil || len(e.Tags) == 0 {
+		return nil, err
+	}
+	return ptr(int32(len(e.Tags))), nil
+}

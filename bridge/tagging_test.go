@@ -68,6 +68,14 @@ func TestObjectTagging(t *testing.T) {
 	if got := tagsOf(t, r, b, "a"); !maps.Equal(got, want) {
 		t.Fatalf("admin-key tags %v, want %v (read by a read key)", got, want)
 	}
+	if g, err := r.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String("a")}); err != nil || aws.ToInt32(g.TagCount) != 2 {
+		t.Fatalf("GET x-amz-tagging-count: %v", err)
+	} else {
+		g.Body.Close()
+	}
+	if h, err := r.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: aws.String("a")}); err != nil || aws.ToInt32(h.TagCount) != 2 {
+		t.Fatalf("HEAD x-amz-tagging-count: %v", err)
+	}
 
 	// Put/Delete by a write key; a read key may only read.
 	if _, err := w.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("w"), Tagging: tagSet(map[string]string{"x": "1"})}); err != nil {
