@@ -252,12 +252,38 @@ func (g *gateway) storedSum(ctx context.Context, br bucketRef, key string, meta 
 	return decodeChecksum(e.Checksum), n, err
 }
 
-// srcParts is the part list of a copy source (nil unless multipart): a
-// native copy keeps the layout, so it keeps the parts.
-func (g *gateway) srcParts(ctx context.Context, src bucketRef, key string, meta map[string]string) ([]partRecord, error) {
-	if _, n := storedChecksum(meta); n == 0 {
-		return nil, nil
+// copiedExtras is what a CopyObject's destination gets besides content
+// and client metadata: tags (per the tagging directive), checksum and, for
+// a native copy of a multipart object, its parts.
+type copiedExtras struct {
+	tags  map[string]string
+	sum   objChecksum
+	parts []partRecord
+}
+
+func (g *gateway) copyExtras(ctx context.Context, src bucketRef, srcKey string, sinfo storage.ObjectInfo, in s3response.CopyObjectInput) (copiedExtras, error) {
+	var ex copiedExtras
+	var err error
+	if ex.tags, err = g.copyTags(ctx, src, srcKey, in.TaggingDirective, in.Tagging); err != nil {
+		return ex, err
 	}
-	e, err := g.getExtra(ctx, src, key)
-	return e.Parts, err
+	var nparts int
+	if ex.sum, nparts, err = g.storedSum(ctx, src, srcKey, sinfo.UserMeta); err != nil || nparts == 0 {
+		return ex, err
+	}
+	e, err := g.getExtra(ctx, src, srcKey)
+	ex.parts = e.Parts
+	return ex, err
+}
+
+// streamed adapts the extras to a copy made by streaming the content into
+// a new single-part object: its parts are gone, and a composite checksum
+// of the source's parts does not describe it. It returns the metadata to
+// write.
+func (ex *copiedExtras) streamed(meta map[string]string) map[string]string {
+	if ex.sum.typ != types.ChecksumTypeFullObject {
+		ex.sum = objChecksum{}
+	}
+	ex.parts = nil
+	return withBookkeeping(meta, ex.sum, 0)
 }

@@ -623,18 +623,7 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	if err != nil {
 		return out, err
 	}
-	srcBucket, srcObj, versionID, err := vbackend.ParseCopySource(deref(in.CopySource))
-	if err != nil {
-		return out, err
-	}
-	if versionID != "" && versionID != "null" {
-		return out, s3err.GetNoSuchVersionErr(srcObj, versionID)
-	}
-	src, err := g.bucket(ctx, srcBucket)
-	if err != nil {
-		return out, err
-	}
-	srcKey, err := objectKey(&srcObj)
+	src, srcKey, err := g.copySource(ctx, deref(in.CopySource))
 	if err != nil {
 		return out, err
 	}
@@ -651,24 +640,16 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	}
 	replace := in.MetadataDirective == types.MetadataDirectiveReplace
 	sameObject := src.res.ID == dst.res.ID && srcKey == dstKey
-	tags, err := g.copyTags(ctx, src, srcKey, in.TaggingDirective, in.Tagging)
+	ex, err := g.copyExtras(ctx, src, srcKey, sinfo, in)
 	if err != nil {
 		return out, err
 	}
-	srcSum, _, err := g.storedSum(ctx, src, srcKey, sinfo.UserMeta)
-	if err != nil {
-		return out, err
-	}
-	if sameObject && !replace && in.TaggingDirective != types.TaggingDirectiveReplace {
+	if sameObject && !replace {
 		return out, s3err.GetAPIError(s3err.ErrInvalidCopyDest)
 	}
 
 	bkey := dst.key(dstKey)
 	var info storage.ObjectInfo
-	parts, err := g.srcParts(ctx, src, srcKey, sinfo.UserMeta)
-	if err != nil {
-		return out, err
-	}
 	if src.be == dst.be && !replace {
 		// Native copy, under the destination's quota.
 		unlock := g.b.locks.lock(bkey)
@@ -699,21 +680,15 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 		if replace {
 			meta = storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: clientMeta(in.Metadata)}
 		}
-		// The copy is a single-part object: a composite checksum of the
-		// source's parts does not describe it.
-		if srcSum.typ != types.ChecksumTypeFullObject {
-			srcSum = objChecksum{}
-		}
-		meta.UserMeta = withBookkeeping(meta.UserMeta, srcSum, 0)
+		meta.UserMeta = ex.streamed(meta.UserMeta)
 		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)
 		if err != nil {
 			return out, err
 		}
 		// Not client ingress: undo what write counted.
 		dst.st.ingress.Add(-info.Size)
-		parts = nil
 	}
-	if err := g.afterWrite(ctx, dst, dstKey, info, srcSum, tags, parts); err != nil {
+	if err := g.afterWrite(ctx, dst, dstKey, info, ex.sum, ex.tags, ex.parts); err != nil {
 		return out, err
 	}
 	out.CopyObjectResult = &s3response.CopyObjectResult{ETag: ptr(quote(info.ETag)), LastModified: ptr(info.LastModified)}
