@@ -199,3 +199,26 @@ func setCompleteChecksum(out *s3response.CompleteMultipartUploadResult, sum objC
 	out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME = f.CRC32, f.CRC32C, f.CRC64NVME
 	out.ChecksumSHA1, out.ChecksumSHA256, out.ChecksumType = f.SHA1, f.SHA256, &sum.typ
 }
+
+// listedPartSums adds the upload's checksum algorithm and type and each
+// listed part's checksum to a ListParts answer (one backend call per part,
+// for uploads with a checksum only).
+func (g *gateway) listedPartSums(ctx context.Context, br bucketRef, id string, m uploadMeta, out *s3response.ListPartsResult) error {
+	if m.ChecksumAlgo == "" {
+		return nil
+	}
+	out.ChecksumAlgorithm, out.ChecksumType = m.ChecksumAlgo, m.ChecksumType
+	for i := range out.Parts {
+		p := &out.Parts[i]
+		v, err := g.partSum(ctx, br, id, int32(p.PartNumber))
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // aborted or completed meanwhile
+		}
+		if err != nil {
+			return s3Error(err, m.Key)
+		}
+		f := toFields(m.ChecksumAlgo, v)
+		p.ChecksumCRC32, p.ChecksumCRC32C, p.ChecksumCRC64NVME, p.ChecksumSHA1, p.ChecksumSHA256 = f.CRC32, f.CRC32C, f.CRC64NVME, f.SHA1, f.SHA256
+	}
+	return nil
+}

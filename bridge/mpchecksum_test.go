@@ -109,6 +109,16 @@ func TestMultipartChecksums(t *testing.T) {
 				}
 				done = append(done, completedWithSum(int32(i+1), out.ETag, tc.algo, partSumField(out, tc.algo)))
 			}
+			lp, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: &b, Key: &key, UploadId: mp.UploadId})
+			if err != nil || len(lp.Parts) != 2 || lp.ChecksumAlgorithm != tc.algo || lp.ChecksumType != tc.typ {
+				t.Fatalf("ListParts: %v %+v", err, lp)
+			}
+			for i, p := range lp.Parts {
+				if got := completedSum(types.CompletedPart{ChecksumCRC32: p.ChecksumCRC32, ChecksumCRC32C: p.ChecksumCRC32C,
+					ChecksumCRC64NVME: p.ChecksumCRC64NVME, ChecksumSHA1: p.ChecksumSHA1, ChecksumSHA256: p.ChecksumSHA256}, tc.algo); got != checksumOf(tc.algo, parts[i]) {
+					t.Fatalf("ListParts part %d checksum %q", i+1, got)
+				}
+			}
 			// A listed part checksum that is not the stored one: InvalidPart.
 			bad := append([]types.CompletedPart{completedWithSum(1, done[0].ETag, tc.algo, wrong)}, done[1:]...)
 			_, err = c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &b, Key: &key, UploadId: mp.UploadId,

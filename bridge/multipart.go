@@ -226,7 +226,7 @@ func (g *gateway) ListParts(ctx context.Context, in *s3.ListPartsInput) (s3respo
 	if len(parts) > 0 {
 		out.NextPartNumberMarker = parts[len(parts)-1].PartNumber
 	}
-	return out, nil
+	return out, g.listedPartSums(ctx, br, id, m, &out)
 }
 
 func (g *gateway) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput) (s3response.ListMultipartUploadsResult, error) {
