@@ -2,8 +2,11 @@
 // every reservation as an S3 bucket named after it, stores its objects in
 // the unit's storage backend under "<reservation>/", authenticates access
 // keys (SigV4 headers, presigned URLs, aws-chunked payloads with trailing
-// checksums) and authorizes them against their reservation, enforces the
-// reservation's quota and egress allowance, and meters usage.
+// checksums; SigV2 headers and presigned URLs, see sigv2.go) and authorizes
+// them against their reservation, enforces the reservation's quota and
+// egress allowance, and meters usage. Besides objects it keeps their tags,
+// checksums and parts (extras.go, checksum.go) and each reservation's CORS
+// configuration (cors.go); it refuses server-side encryption (sse.go).
 //
 // The S3 protocol itself (routing, SigV4, chunked payloads, XML, errors) is
 // versitygw's s3api (github.com/versity/versitygw), built with its
