@@ -36,6 +36,31 @@ func tagSet(m map[string]string) *types.Tagging {
 	return &types.Tagging{TagSet: ts}
 }
 
+// tagTest is the state TestObjectTagging's steps share: a bridge and the
+// clients of res-1's write, admin and read keys.
+type tagTest struct {
+	t       *testing.T
+	ctx     context.Context
+	f       *fixture
+	w, a, r *s3.Client
+	b       string
+}
+
+// wantTags is the tag set the objects "w" and "a" are created with.
+var wantTags = map[string]string{"project": "blue sky", "owner": "ops/é"}
+
+// longTags has a key of 128 and a value of 256 bytes, S3's limits.
+var longTags = map[string]string{strings.Repeat("k", 128): strings.Repeat("v", 256)}
+
+func (e *tagTest) put(c *s3.Client, key, tagging string) error {
+	in := &s3.PutObjectInput{Bucket: &e.b, Key: &key, Body: strings.NewReader("content of " + key)}
+	if tagging != "" {
+		in.Tagging = &tagging
+	}
+	_, err := c.PutObject(e.ctx, in)
+	return err
+}
+
 // TestObjectTagging: x-amz-tagging on PUT is stored (write and admin keys),
 // Put/Get/DeleteObjectTagging work for a write key and are read-only for a
 // read key, S3's limits apply, CopyObject copies or replaces the tags per
@@ -43,26 +68,27 @@ func tagSet(m map[string]string) *types.Tagging {
 func TestObjectTagging(t *testing.T) {
 	dir := t.TempDir()
 	f := newFixture(t, fixtureOpts{dir: dir})
-	ctx := context.Background()
-	w, a, r := f.sdk(keyW1), f.sdk(keyA1), f.sdk(keyR1)
-	b := "res-1"
-	put := func(c *s3.Client, key, tagging string) error {
-		in := &s3.PutObjectInput{Bucket: &b, Key: &key, Body: strings.NewReader("content of " + key)}
-		if tagging != "" {
-			in.Tagging = &tagging
-		}
-		_, err := c.PutObject(ctx, in)
-		return err
-	}
-	want := map[string]string{"project": "blue sky", "owner": "ops/é"}
+	e := &tagTest{t: t, ctx: context.Background(), f: f, w: f.sdk(keyW1), a: f.sdk(keyA1), r: f.sdk(keyR1), b: "res-1"}
+	e.onPut()
+	e.taggingCalls()
+	e.limits()
+	e.copyAndOverwrite()
+	e.restart(dir)
+}
+
+// onPut: x-amz-tagging on PUT, by a write and an admin key, and the tag
+// count on GET and HEAD.
+func (e *tagTest) onPut() {
+	t, ctx, w, a, r, b := e.t, e.ctx, e.w, e.a, e.r, e.b
+	want := wantTags
 	hdr := url.Values{"project": {"blue sky"}, "owner": {"ops/é"}}.Encode()
-	if err := put(w, "w", hdr); err != nil {
+	if err := e.put(w, "w", hdr); err != nil {
 		t.Fatalf("PUT with x-amz-tagging by a write key: %v", err)
 	}
 	if got := tagsOf(t, w, b, "w"); !maps.Equal(got, want) {
 		t.Fatalf("tags %v, want %v", got, want)
 	}
-	if err := put(a, "a", hdr); err != nil {
+	if err := e.put(a, "a", hdr); err != nil {
 		t.Fatal(err)
 	}
 	if got := tagsOf(t, r, b, "a"); !maps.Equal(got, want) {
@@ -76,8 +102,12 @@ func TestObjectTagging(t *testing.T) {
 	if h, err := r.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: aws.String("a")}); err != nil || aws.ToInt32(h.TagCount) != 2 {
 		t.Fatalf("HEAD x-amz-tagging-count: %v", err)
 	}
+}
 
-	// Put/Delete by a write key; a read key may only read.
+// taggingCalls: Put/Get/DeleteObjectTagging by a write key, refused to a
+// read key.
+func (e *tagTest) taggingCalls() {
+	t, ctx, w, r, b := e.t, e.ctx, e.w, e.r, e.b
 	if _, err := w.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("w"), Tagging: tagSet(map[string]string{"x": "1"})}); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +118,7 @@ func TestObjectTagging(t *testing.T) {
 	wantCode(t, err, "AccessDenied", 403)
 	_, err = r.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: &b, Key: aws.String("w")})
 	wantCode(t, err, "AccessDenied", 403)
-	if err := put(r, "r", "k=v"); apiCode(err) != "AccessDenied" {
+	if err := e.put(r, "r", "k=v"); apiCode(err) != "AccessDenied" {
 		t.Fatalf("read key PUT: %v", err)
 	}
 	if _, err := w.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: &b, Key: aws.String("w")}); err != nil {
@@ -102,7 +132,11 @@ func TestObjectTagging(t *testing.T) {
 	_, err = w.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("missing"), Tagging: tagSet(map[string]string{"x": "1"})})
 	wantCode(t, err, "NoSuchKey", 404)
 
-	// Limits: 10 tags, keys of 128 and values of 256 characters.
+}
+
+// limits: at most 10 tags, keys of 128 and values of 256 bytes, as S3.
+func (e *tagTest) limits() {
+	t, ctx, w, b := e.t, e.ctx, e.w, e.b
 	ten := map[string]string{}
 	for i := range 10 {
 		ten[fmt.Sprintf("k%d", i)] = "v"
@@ -112,17 +146,17 @@ func TestObjectTagging(t *testing.T) {
 	}
 	eleven := maps.Clone(ten)
 	eleven["k10"] = "v"
-	_, err = w.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("w"), Tagging: tagSet(eleven)})
+	_, err := w.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("w"), Tagging: tagSet(eleven)})
 	wantCode(t, err, "BadRequest", 400)
 	elevenHdr := url.Values{}
 	for k, v := range eleven {
 		elevenHdr.Set(k, v)
 	}
-	wantCode(t, put(w, "eleven", elevenHdr.Encode()), "BadRequest", 400)
+	wantCode(t, e.put(w, "eleven", elevenHdr.Encode()), "BadRequest", 400)
 	if _, err := w.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: aws.String("eleven")}); httpStatus(err) != 404 {
 		t.Fatalf("object stored despite refused tags: %v", err)
 	}
-	long := map[string]string{strings.Repeat("k", 128): strings.Repeat("v", 256)}
+	long := longTags
 	if _, err := w.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("w"), Tagging: tagSet(long)}); err != nil {
 		t.Fatalf("key of 128 and value of 256 bytes: %v", err)
 	}
@@ -130,11 +164,18 @@ func TestObjectTagging(t *testing.T) {
 	wantCode(t, err, "InvalidTag", 400)
 	_, err = w.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("w"), Tagging: tagSet(map[string]string{"k": strings.Repeat("v", 257)})})
 	wantCode(t, err, "InvalidTag", 400)
-	wantCode(t, put(w, "longval", "k="+strings.Repeat("v", 257)), "InvalidTag", 400)
+	wantCode(t, e.put(w, "longval", "k="+strings.Repeat("v", 257)), "InvalidTag", 400)
 	if got := tagsOf(t, w, b, "w"); !maps.Equal(got, long) {
 		t.Fatalf("refused tag sets changed the tags: %v", got)
 	}
 
+}
+
+// copyAndOverwrite: CopyObject per tagging directive; an overwrite or a
+// delete drops the tags; tags are not listed as objects.
+func (e *tagTest) copyAndOverwrite() {
+	t, ctx, w, b := e.t, e.ctx, e.w, e.b
+	want := wantTags
 	// CopyObject: COPY (default) keeps the source's tags, REPLACE takes
 	// the request's.
 	if _, err := w.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &b, Key: aws.String("copied"), CopySource: aws.String(b + "/a")}); err != nil {
@@ -159,7 +200,7 @@ func TestObjectTagging(t *testing.T) {
 	}
 
 	// An overwrite without tags drops them; a delete too.
-	if err := put(w, "copied", ""); err != nil {
+	if err := e.put(w, "copied", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := tagsOf(t, w, b, "copied"); len(got) != 0 {
@@ -168,7 +209,7 @@ func TestObjectTagging(t *testing.T) {
 	if _, err := w.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b, Key: aws.String("replaced")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := put(w, "replaced", ""); err != nil {
+	if err := e.put(w, "replaced", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := tagsOf(t, w, b, "replaced"); len(got) != 0 {
@@ -190,8 +231,17 @@ func TestObjectTagging(t *testing.T) {
 	_, err = w.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: aws.String(metaDir + "cors.xml")})
 	wantCode(t, err, "InvalidArgument", 400)
 
-	// minio-go, and a restarted bridge, whose usage counts the objects'
-	// bytes only, as this one's does.
+}
+
+// restart: a restarted bridge (and minio-go) sees the tags, and its usage
+// counts the objects' bytes only, as this one's does.
+func (e *tagTest) restart(dir string) {
+	t, ctx, w, b := e.t, e.ctx, e.w, e.b
+	f, long := e.f, longTags
+	lo, err := w.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &b})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var objBytes int64
 	for _, o := range lo.Contents {
 		objBytes += aws.ToInt64(o.Size)
