@@ -142,6 +142,18 @@ func TestChecksumsStored(t *testing.T) {
 			}
 		})
 	}
+	// A copy (native, or streamed with new metadata) keeps the checksum.
+	for _, md := range []types.MetadataDirective{types.MetadataDirectiveCopy, types.MetadataDirectiveReplace} {
+		dst := "copy-" + string(md)
+		if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &b, Key: &dst, CopySource: aws.String(b + "/sum-SHA256"),
+			MetadataDirective: md}); err != nil {
+			t.Fatal(err)
+		}
+		h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: &dst, ChecksumMode: types.ChecksumModeEnabled})
+		if err != nil || aws.ToString(h.ChecksumSHA256) != checksumOf(types.ChecksumAlgorithmSha256, data) {
+			t.Fatalf("copy (%s) checksum: %v %q", md, err, aws.ToString(h.ChecksumSHA256))
+		}
+	}
 	// A client cannot forge the stored checksum through user metadata.
 	key := "forged"
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: &key, Body: bytes.NewReader(data),
