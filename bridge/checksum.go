@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -20,6 +21,17 @@ const (
 	metaChecksum       = "flashback-checksum" // "<ALGORITHM> <TYPE> <base64 value>"
 	metaParts          = "flashback-parts"    // number of parts of a multipart object
 )
+
+// checkClientMeta refuses user metadata that uses the reserved prefix, so
+// that nothing a client sends is silently dropped.
+func checkClientMeta(m map[string]string) error {
+	for k := range m {
+		if strings.HasPrefix(strings.ToLower(k), reservedMetaPrefix) {
+			return invalidArg(fmt.Sprintf("User metadata keys starting with %q are reserved by the bridge (x-amz-meta-%s).", reservedMetaPrefix, k))
+		}
+	}
+	return nil
+}
 
 // clientMeta is user metadata without the reserved keys (m itself when it
 // has none, nil when nothing is left).

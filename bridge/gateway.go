@@ -377,6 +377,9 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 		return s3response.PutObjectOutput{}, err
 	}
 	tags, err := parseTagHeader(in.Tagging)
+	if err == nil {
+		err = checkClientMeta(in.Metadata)
+	}
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
@@ -678,7 +681,10 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 		defer rc.Close()
 		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: clientMeta(sinfo2.UserMeta)}
 		if replace {
-			meta = storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: clientMeta(in.Metadata)}
+			if err := checkClientMeta(in.Metadata); err != nil {
+				return out, err
+			}
+			meta = storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
 		}
 		meta.UserMeta = ex.streamed(meta.UserMeta)
 		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)

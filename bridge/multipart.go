@@ -104,10 +104,13 @@ func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 	}
 	id := hex.EncodeToString(idb[:])
 	tags, err := parseTagHeader(in.Tagging)
+	if err == nil {
+		err = checkClientMeta(in.Metadata)
+	}
 	if err != nil {
 		return out, err
 	}
-	m := uploadMeta{Key: key, ContentType: deref(in.ContentType), UserMeta: clientMeta(in.Metadata), Initiated: time.Now().UTC(),
+	m := uploadMeta{Key: key, ContentType: deref(in.ContentType), UserMeta: in.Metadata, Initiated: time.Now().UTC(),
 		Tags: tags, ChecksumAlgo: in.ChecksumAlgorithm, ChecksumType: in.ChecksumType}
 	data, err := json.Marshal(m)
 	if err != nil {
