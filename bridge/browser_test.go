@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -23,6 +24,9 @@ import (
 func TestBrowserUpload(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
+		if os.Getenv("FLASHBACK_REQUIRE_SERVERS") != "" {
+			t.Fatal("chromium not installed: run scripts/test-servers.sh install (as root it apt-get installs Debian's chromium)")
+		}
 		t.Skip("chromium not installed (Debian package chromium)")
 	}
 	f := newFixture(t, fixtureOpts{})
