@@ -36,21 +36,32 @@ type PreparedTx struct {
 // PrepareTx decodes raw, checks its signature (unless sig says it was
 // checked before) and decodes its messages.
 func PrepareTx(raw []byte, sig SigCheck) *PreparedTx {
-	p := &PreparedTx{}
 	d, err := tx.Decode(raw)
 	if err != nil {
+		return PrepareDecoded(nil, err, false)
+	}
+	return PrepareDecoded(d, nil, sig == SigAlreadyVerified || d.VerifySignature())
+}
+
+// PrepareDecoded prepares a tx the caller decoded (d, or the error of
+// tx.Decode) and whose signature it checked (sigOK), for instance in a
+// batch: it decodes the messages.
+func PrepareDecoded(d *tx.Decoded, decodeErr error, sigOK bool) *PreparedTx {
+	p := &PreparedTx{}
+	if decodeErr != nil {
 		code := CodeTxDecode
-		if de, ok := err.(*tx.DecodeError); ok && de.Kind == tx.TooLarge {
+		if de, ok := decodeErr.(*tx.DecodeError); ok && de.Kind == tx.TooLarge {
 			code = CodeTxTooLarge
 		}
-		p.decodeErr = Errf(code, "%v", err)
+		p.decodeErr = Errf(code, "%v", decodeErr)
 		return p
 	}
 	p.d = d
-	p.sigOK = sig == SigAlreadyVerified || d.VerifySignature()
+	p.sigOK = sigOK
 	if !p.sigOK {
 		return p
 	}
+	var err error
 	p.msgs = make([]Msg, len(d.Body.Msgs))
 	for i, m := range d.Body.Msgs {
 		if p.msgs[i], err = DecodeMsg(m); err != nil {

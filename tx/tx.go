@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // SignPrefix is prepended to the body bytes before signing, separating our
@@ -196,7 +198,8 @@ func strictUnmarshal(data []byte, v any) error {
 // StrictUnmarshal is the decoder the contract uses for message values.
 func StrictUnmarshal(data []byte, v any) error { return strictUnmarshal(data, v) }
 
-// VerifySignature checks the envelope's signature over its body.
+// VerifySignature checks the envelope's signature over its body, by the
+// ZIP-215 rules (see VerifyBatch).
 func (d *Decoded) VerifySignature() bool {
-	return ed25519.Verify(d.Tx.PubKey, SignBytes(d.Tx.Body), d.Tx.Signature)
+	return voi.VerifyWithOptions(voi.PublicKey(d.Tx.PubKey), SignBytes(d.Tx.Body), d.Tx.Signature, zip215)
 }
