@@ -166,7 +166,7 @@ func openResBench(b *testing.B, nRes int) *resBench {
 	}
 	if v := store.Version(); v > 0 {
 		// Blocks follow on from whatever the store already holds.
-		now += 5 * v
+		rb.now += 5 * v
 	}
 	return rb
 }
@@ -300,7 +300,7 @@ func BenchmarkBlockReservationsOnDisk(b *testing.B) {
 		rb.small = openResBench(b, 10)
 		rb.large = openResBench(b, bigN)
 		// Warm the caches, as on a node that has been running.
-		for range 50 {
+		for range 300 {
 			rb.small.block(b)
 			rb.large.block(b)
 		}
