@@ -47,6 +47,8 @@ type App struct {
 	// before parallel verification; tests compare the two.
 	prepareWorkers int
 	serialExec     bool
+	// keys keeps signers' public keys decompressed across blocks.
+	keys *tx.KeyCache
 
 	// archive, when set, keeps the QoS history that state prunes.
 	archive *Archive
@@ -59,7 +61,7 @@ type App struct {
 // NewApp wraps a store. The chain id is read from state when the chain has
 // been initialized before.
 func NewApp(store *Store) (*App, error) {
-	a := &App{store: store, sigVerified: make(map[[32]byte]struct{})}
+	a := &App{store: store, sigVerified: make(map[[32]byte]struct{}), keys: tx.NewKeyCache(maxCachedKeys)}
 	kv, err := store.Committed()
 	if err != nil {
 		return nil, err
@@ -133,6 +135,10 @@ func (a *App) nextBlock() contract.Block {
 // the cache starts over when it reaches this size.
 const maxSigVerified = 50_000
 
+// maxCachedKeys bounds the decompressed public keys kept for batch
+// verification (a few hundred bytes each).
+const maxCachedKeys = 20_000
+
 // CheckTx runs the ante checks against the mempool view. A recheck (after a
 // block, of a tx already in the mempool) skips the signature check that
 // CheckTx did when the tx arrived; sequence, fee and balance are checked
@@ -200,7 +206,7 @@ func (a *App) execTxs(cache *contract.Cache, blk contract.Block, raws [][]byte) 
 	out := make([]*abci.ExecTxResult, len(raws))
 	var pb *preparedBlock
 	if !a.serialExec {
-		pb = prepareBlock(raws, a.prepareWorkers)
+		pb = prepareBlock(raws, a.prepareWorkers, a.keys)
 		defer pb.wait()
 	}
 	for i, raw := range raws {

@@ -27,7 +27,7 @@ const verifyChunk = 64
 
 // prepareBlock starts preparing raws on workers goroutines (GOMAXPROCS when
 // workers < 1) and returns at once; get waits for one tx.
-func prepareBlock(raws [][]byte, workers int) *preparedBlock {
+func prepareBlock(raws [][]byte, workers int, keys *tx.KeyCache) *preparedBlock {
 	pb := &preparedBlock{
 		txs:   make([]*contract.PreparedTx, len(raws)),
 		ready: make([]chan struct{}, len(raws)),
@@ -54,7 +54,7 @@ func prepareBlock(raws [][]byte, workers int) *preparedBlock {
 					return
 				}
 				lo := c * chunk
-				pb.prepareChunk(raws, lo, min(lo+chunk, len(raws)))
+				pb.prepareChunk(raws, lo, min(lo+chunk, len(raws)), keys)
 			}
 		}()
 	}
@@ -63,7 +63,7 @@ func prepareBlock(raws [][]byte, workers int) *preparedBlock {
 
 // prepareChunk decodes raws[lo:hi], verifies their signatures in one batch
 // and decodes their messages.
-func (pb *preparedBlock) prepareChunk(raws [][]byte, lo, hi int) {
+func (pb *preparedBlock) prepareChunk(raws [][]byte, lo, hi int, keys *tx.KeyCache) {
 	decoded := make([]*tx.Decoded, 0, hi-lo)
 	errs := make([]error, hi-lo)
 	for i := lo; i < hi; i++ {
@@ -74,7 +74,7 @@ func (pb *preparedBlock) prepareChunk(raws [][]byte, lo, hi int) {
 		}
 		decoded = append(decoded, d)
 	}
-	ok := tx.VerifyBatch(decoded)
+	ok := tx.VerifyBatch(decoded, keys)
 	k := 0
 	for i := lo; i < hi; i++ {
 		if errs[i-lo] != nil {

@@ -47,9 +47,11 @@ func batchTxs(t *testing.T, n int, bad map[int]bool) []*tx.Decoded {
 // signature crypto/ed25519 accepts.
 func TestVerifyBatchMatchesSingle(t *testing.T) {
 	cases := []map[int]bool{{}, {17: true}, {0: true, 1: true, 30: true, 63: true}}
-	for _, bad := range cases {
+	keys := tx.NewKeyCache(10) // smaller than a batch: it also starts over
+	for n, bad := range cases {
 		ds := batchTxs(t, 64, bad)
-		got := tx.VerifyBatch(ds)
+		// Without a key cache, with a cold one and with a warm one.
+		got := tx.VerifyBatch(ds, []*tx.KeyCache{nil, keys, keys}[n%3])
 		if len(got) != len(ds) {
 			t.Fatalf("%d verdicts for %d txs", len(got), len(ds))
 		}
@@ -60,11 +62,11 @@ func TestVerifyBatchMatchesSingle(t *testing.T) {
 			}
 		}
 	}
-	if got := tx.VerifyBatch(nil); len(got) != 0 {
+	if got := tx.VerifyBatch(nil, keys); len(got) != 0 {
 		t.Fatalf("empty batch: %v", got)
 	}
 	one := batchTxs(t, 1, nil)
-	if got := tx.VerifyBatch(one); len(got) != 1 || !got[0] {
+	if got := tx.VerifyBatch(one, keys); len(got) != 1 || !got[0] {
 		t.Fatalf("batch of one valid tx: %v", got)
 	}
 }
