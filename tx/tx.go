@@ -122,13 +122,16 @@ func Decode(raw []byte) (*Decoded, error) {
 	if len(raw) == 0 {
 		return nil, malformed("empty tx")
 	}
-	var t Tx
-	if err := strictUnmarshal(raw, &t); err != nil {
-		return nil, malformed("tx envelope: %v", err)
-	}
-	canon, err := json.Marshal(t)
-	if err != nil || !bytes.Equal(canon, raw) {
-		return nil, malformed("tx envelope is not in canonical form (re-encode it with compact JSON, fields body, pub_key, signature)")
+	t, ok := canonicalEnvelope(raw)
+	if !ok {
+		// The general decoder says what is wrong.
+		if err := strictUnmarshal(raw, &t); err != nil {
+			return nil, malformed("tx envelope: %v", err)
+		}
+		canon, err := json.Marshal(t)
+		if err != nil || !bytes.Equal(canon, raw) {
+			return nil, malformed("tx envelope is not in canonical form (re-encode it with compact JSON, fields body, pub_key, signature)")
+		}
 	}
 	if len(t.PubKey) != ed25519.PublicKeySize {
 		return nil, malformed("pub_key is %d bytes, want %d (ed25519)", len(t.PubKey), ed25519.PublicKeySize)
