@@ -179,7 +179,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	if want := a.store.Version() + 1; req.Height != want {
 		return nil, fmt.Errorf("finalize block %d: state is at %d", req.Height, want-1)
 	}
-	cache := contract.NewCache(a.store.Working())
+	cache := contract.NewCache(newReadMemo(a.store.Working()))
 	resp := &abci.ResponseFinalizeBlock{}
 	resp.Events = append(resp.Events, toABCI(contract.BeginBlock(cache, blk))...)
 	resp.TxResults = a.execTxs(cache, blk, req.Txs)

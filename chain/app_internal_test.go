@@ -223,3 +223,37 @@ func TestRecheckSkipsVerifiedSignature(t *testing.T) {
 		t.Fatal("a committed tx stays in the recheck cache")
 	}
 }
+
+// TestReadMemoFollowsWrites: the block's read memo serves what was last
+// written or deleted through it, never a stale read, and keeps its own copy
+// of written values.
+func TestReadMemoFollowsWrites(t *testing.T) {
+	under := contract.NewMemKV()
+	under.Set([]byte("a"), []byte("1"))
+	m := newReadMemo(under)
+	if got := m.Get([]byte("a")); string(got) != "1" {
+		t.Fatalf("first read %q", got)
+	}
+	if got := m.Get([]byte("missing")); got != nil {
+		t.Fatalf("absent key read %q", got)
+	}
+	v := []byte("2")
+	m.Set([]byte("a"), v)
+	v[0] = 'x'
+	if got := m.Get([]byte("a")); string(got) != "2" || string(under.Get([]byte("a"))) != "2" {
+		t.Fatalf("after write: memo %q, store %q", got, under.Get([]byte("a")))
+	}
+	m.Set([]byte("missing"), []byte("3"))
+	if got := m.Get([]byte("missing")); string(got) != "3" {
+		t.Fatalf("after writing an absent key: %q", got)
+	}
+	m.Delete([]byte("a"))
+	if got := m.Get([]byte("a")); got != nil || under.Get([]byte("a")) != nil {
+		t.Fatalf("after delete: memo %q, store %q", got, under.Get([]byte("a")))
+	}
+	var keys []string
+	m.Iterate(nil, nil, func(k, _ []byte) bool { keys = append(keys, string(k)); return true })
+	if !reflect.DeepEqual(keys, []string{"missing"}) {
+		t.Fatalf("iterate: %v", keys)
+	}
+}

@@ -171,3 +171,39 @@ func (k immKV) Iterate(start, end []byte, fn func(key, value []byte) bool) {
 		}
 	}
 }
+
+// readMemo remembers the values a block reads from the tree, so that a key
+// every tx reads (the params, a pool) walks the tree once per block rather
+// than once per tx. Writes go through it and update it; it lives for one
+// FinalizeBlock.
+type readMemo struct {
+	kv   contract.KV
+	seen map[string][]byte // a nil value was read as absent
+}
+
+func newReadMemo(kv contract.KV) *readMemo {
+	return &readMemo{kv: kv, seen: make(map[string][]byte)}
+}
+
+func (m *readMemo) Get(key []byte) []byte {
+	if v, ok := m.seen[string(key)]; ok {
+		return v
+	}
+	v := m.kv.Get(key)
+	m.seen[string(key)] = v
+	return v
+}
+
+func (m *readMemo) Set(key, value []byte) {
+	m.kv.Set(key, value)
+	m.seen[string(key)] = append([]byte{}, value...)
+}
+
+func (m *readMemo) Delete(key []byte) {
+	m.kv.Delete(key)
+	m.seen[string(key)] = nil
+}
+
+func (m *readMemo) Iterate(start, end []byte, fn func(key, value []byte) bool) {
+	m.kv.Iterate(start, end, fn)
+}
