@@ -275,28 +275,13 @@ func fail(err error) Result {
 // (sequence, fee) are written to kv when the ante checks pass; message
 // effects only when every message succeeds.
 func ExecTx(kv KV, blk Block, raw []byte, mode Mode) Result {
-	d, err := tx.Decode(raw)
-	if err != nil {
-		code := CodeTxDecode
-		if de, ok := err.(*tx.DecodeError); ok && de.Kind == tx.TooLarge {
-			code = CodeTxTooLarge
-		}
-		return fail(Errf(code, "%v", err))
-	}
-	if d.Body.ChainID != blk.ChainID {
-		return fail(Errf(CodeWrongChainID, "tx is signed for chain %q, this chain is %q", d.Body.ChainID, blk.ChainID))
-	}
-	if !d.VerifySignature() {
-		return fail(Errf(CodeBadSignature, "signature does not match the body and pub_key (signed for another chain, sequence or key?)"))
-	}
-	msgs := make([]Msg, len(d.Body.Msgs))
-	for i, m := range d.Body.Msgs {
-		if msgs[i], err = DecodeMsg(m); err != nil {
-			return fail(fmt.Errorf("message %d: %w", i, err))
-		}
-	}
-	signer := address.Raw(d.Tx.PubKey)
-	signerStr := address.Encode(signer)
+	return ExecPrepared(kv, blk, PrepareTx(raw, VerifySig), mode)
+}
+
+// execChecked runs the ante checks and messages of a tx that passed the
+// stateless checks (see PrepareTx).
+func execChecked(kv KV, blk Block, p *PreparedTx, mode Mode) Result {
+	d, msgs, signer, signerStr := p.d, p.msgs, p.signer, p.signerStr
 	acc := GetAccount(kv, signer)
 	switch {
 	case d.Body.Sequence < acc.Sequence:
