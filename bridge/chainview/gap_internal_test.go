@@ -81,7 +81,9 @@ func TestGapDoesFullSync(t *testing.T) {
 	if lists.Load() != 6 {
 		t.Errorf("update from %d blocks behind listed %d times in all, want 6", st.Height-behind, lists.Load())
 	}
-	if v.Height() < st.Height {
+	// Status may name a block whose state is not committed yet (the block
+	// store runs one ahead of the app); the view syncs to committed state.
+	if v.Height() < st.Height-1 {
 		t.Errorf("after the gap sync the view is at %d, node was at %d", v.Height(), st.Height)
 	}
 }
