@@ -88,8 +88,8 @@ func objectKey(p *string) (string, error) {
 		return "", s3err.GetAPIError(s3err.ErrNoSuchKey)
 	}
 	k := *p
-	if strings.HasPrefix(k, mpuDir) {
-		return "", invalidKey(k, "the prefix "+mpuDir+" is reserved")
+	if p, hidden := hiddenPrefix(k); hidden {
+		return "", invalidKey(k, "the prefix "+p+" is reserved")
 	}
 	if len(k) > storage.MaxKeyLen {
 		return "", s3err.GetKeyTooLongErr(int64(len(k)), storage.MaxKeyLen)
@@ -257,13 +257,6 @@ func (g *gateway) GetObjectLockConfiguration(_ context.Context, bucket string) (
 	return g.bucketConfigMissing(bucket, s3err.ErrObjectLockConfigurationNotFound)
 }
 
-func (g *gateway) GetBucketCors(_ context.Context, bucket string) ([]byte, error) {
-	if _, _, ok := g.b.lookupRes(bucket); !ok {
-		return nil, noSuchBucket(bucket)
-	}
-	return nil, s3err.GetBucketErr(s3err.ErrNoSuchCORSConfiguration, bucket)
-}
-
 func (g *gateway) GetBucketWebsite(_ context.Context, bucket string) ([]byte, error) {
 	return g.bucketConfigMissing(bucket, s3err.ErrNoSuchWebsiteConfiguration)
 }
@@ -383,7 +376,15 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
-	meta := storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
+	tags, err := parseTagHeader(in.Tagging)
+	if err == nil {
+		err = checkClientMeta(in.Metadata)
+	}
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	meta := storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: clientMeta(in.Metadata)}
+	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
 	info, err := g.write(ctx, br, br.key(key), body, deref(in.ContentLength), meta,
 		func(old storage.ObjectInfo, exists bool) error {
 			return vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists)
@@ -392,6 +393,9 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 		return s3response.PutObjectOutput{}, err
 	}
 	a, v := sum()
+	if err := g.afterWrite(ctx, br, key, info, objChecksum{algo: a, typ: types.ChecksumTypeFullObject, value: v}, tags, nil); err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
 	f := toFields(a, v)
 	out := s3response.PutObjectOutput{
 		ETag: quote(info.ETag), Size: &info.Size,
@@ -500,6 +504,10 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	if in.PartNumber != nil {
 		out.PartsCount = ptr(int32(1))
 	}
+	if err := g.getExtras(ctx, br, key, out, in.ChecksumMode); err != nil {
+		body.Close()
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -544,6 +552,9 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 	if in.PartNumber != nil {
 		out.PartsCount = ptr(int32(1))
 	}
+	if err := g.headExtras(ctx, br, key, out, in.ChecksumMode); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -573,6 +584,9 @@ func (g *gateway) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*
 	if err := g.deleteKey(ctx, br, br.key(key)); err != nil {
 		return nil, s3Error(err, key)
 	}
+	if err := g.putExtra(ctx, br, key, objectExtra{}); err != nil {
+		return nil, err
+	}
 	return &s3.DeleteObjectOutput{}, nil
 }
 
@@ -589,6 +603,9 @@ func (g *gateway) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput) 
 		key, err := objectKey(obj.Key)
 		if err == nil {
 			err = s3Error(g.deleteKey(ctx, br, br.key(key)), key)
+		}
+		if err == nil {
+			err = g.putExtra(ctx, br, key, objectExtra{})
 		}
 		if err != nil {
 			code, msg := "InternalError", err.Error()
@@ -609,18 +626,7 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	if err != nil {
 		return out, err
 	}
-	srcBucket, srcObj, versionID, err := vbackend.ParseCopySource(deref(in.CopySource))
-	if err != nil {
-		return out, err
-	}
-	if versionID != "" && versionID != "null" {
-		return out, s3err.GetNoSuchVersionErr(srcObj, versionID)
-	}
-	src, err := g.bucket(ctx, srcBucket)
-	if err != nil {
-		return out, err
-	}
-	srcKey, err := objectKey(&srcObj)
+	src, srcKey, err := g.copySource(ctx, deref(in.CopySource))
 	if err != nil {
 		return out, err
 	}
@@ -637,6 +643,10 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	}
 	replace := in.MetadataDirective == types.MetadataDirectiveReplace
 	sameObject := src.res.ID == dst.res.ID && srcKey == dstKey
+	ex, err := g.copyExtras(ctx, src, srcKey, sinfo, in)
+	if err != nil {
+		return out, err
+	}
 	if sameObject && !replace {
 		return out, s3err.GetAPIError(s3err.ErrInvalidCopyDest)
 	}
@@ -669,16 +679,23 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			return out, s3Error(err, srcKey)
 		}
 		defer rc.Close()
-		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: sinfo2.UserMeta}
+		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: clientMeta(sinfo2.UserMeta)}
 		if replace {
+			if err := checkClientMeta(in.Metadata); err != nil {
+				return out, err
+			}
 			meta = storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
 		}
+		meta.UserMeta = ex.streamed(meta.UserMeta)
 		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)
 		if err != nil {
 			return out, err
 		}
 		// Not client ingress: undo what write counted.
 		dst.st.ingress.Add(-info.Size)
+	}
+	if err := g.afterWrite(ctx, dst, dstKey, info, ex.sum, ex.tags, ex.parts); err != nil {
+		return out, err
 	}
 	out.CopyObjectResult = &s3response.CopyObjectResult{ETag: ptr(quote(info.ETag)), LastModified: ptr(info.LastModified)}
 	return out, nil
@@ -729,8 +746,8 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 			o := batch[i]
 			rel := strings.TrimPrefix(o.Key, base)
 			after = o.Key
-			if strings.HasPrefix(rel, mpuDir) {
-				after = base + mpuDir + maxUTF8
+			if p, hidden := hiddenPrefix(rel); hidden {
+				after = base + p + maxUTF8
 				break
 			}
 			if marker != "" && rel <= marker {

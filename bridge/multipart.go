@@ -41,6 +41,11 @@ type uploadMeta struct {
 	UserMeta    map[string]string `json:"user_meta,omitempty"`
 	Initiated   time.Time         `json:"initiated"`
 	Initiator   string            `json:"initiator,omitempty"`
+	// Tags, from x-amz-tagging, are the object's once completed.
+	Tags map[string]string `json:"tags,omitempty"`
+	// ChecksumAlgo and ChecksumType are the upload's checksum (empty: none).
+	ChecksumAlgo types.ChecksumAlgorithm `json:"checksum_algorithm,omitempty"`
+	ChecksumType types.ChecksumType      `json:"checksum_type,omitempty"`
 }
 
 func uploadDir(br bucketRef, id string) string { return br.key(mpuDir + id + "/") }
@@ -98,7 +103,15 @@ func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 		return out, err
 	}
 	id := hex.EncodeToString(idb[:])
-	m := uploadMeta{Key: key, ContentType: deref(in.ContentType), UserMeta: in.Metadata, Initiated: time.Now().UTC()}
+	tags, err := parseTagHeader(in.Tagging)
+	if err == nil {
+		err = checkClientMeta(in.Metadata)
+	}
+	if err != nil {
+		return out, err
+	}
+	m := uploadMeta{Key: key, ContentType: deref(in.ContentType), UserMeta: in.Metadata, Initiated: time.Now().UTC(),
+		Tags: tags, ChecksumAlgo: in.ChecksumAlgorithm, ChecksumType: in.ChecksumType}
 	data, err := json.Marshal(m)
 	if err != nil {
 		return out, err
@@ -116,7 +129,8 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 		return nil, err
 	}
 	id := deref(in.UploadId)
-	if _, err := g.upload(ctx, br, id, key); err != nil {
+	m, err := g.upload(ctx, br, id, key)
+	if err != nil {
 		return nil, err
 	}
 	n := deref(in.PartNumber)
@@ -131,11 +145,19 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	if err != nil {
 		return nil, err
 	}
-	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), storage.ObjectMeta{}, nil)
+	if body, sum, err = partBody(m, body, sum); err != nil {
+		return nil, err
+	}
+	var meta storage.ObjectMeta
+	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
+	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), meta, nil)
 	if err != nil {
 		return nil, err
 	}
 	a, v := sum()
+	if err := g.keepPartSum(ctx, br, id, n, info, objChecksum{algo: a, typ: types.ChecksumTypeFullObject, value: v}); err != nil {
+		return nil, err
+	}
 	f := toFields(a, v)
 	return &s3.UploadPartOutput{
 		ETag:          ptr(quote(info.ETag)),
@@ -207,7 +229,7 @@ func (g *gateway) ListParts(ctx context.Context, in *s3.ListPartsInput) (s3respo
 	if len(parts) > 0 {
 		out.NextPartNumberMarker = parts[len(parts)-1].PartNumber
 	}
-	return out, nil
+	return out, g.listedPartSums(ctx, br, id, m, &out)
 }
 
 func (g *gateway) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput) (s3response.ListMultipartUploadsResult, error) {
@@ -272,6 +294,9 @@ func (g *gateway) ListMultipartUploads(ctx context.Context, in *s3.ListMultipart
 
 // removeUpload deletes every key of an upload (parts, then meta).
 func (g *gateway) removeUpload(ctx context.Context, br bucketRef, id string) error {
+	if err := g.removePartSums(ctx, br, id); err != nil {
+		return err
+	}
 	parts, _, err := g.parts(ctx, br, id, 0, 0)
 	if err != nil {
 		return err
@@ -323,6 +348,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		byNum[p.PartNumber] = p
 	}
 	var keys []string
+	var sizes []int64
 	var total int64
 	last := int32(0)
 	for i, cp := range in.MultipartUpload.Parts {
@@ -342,7 +368,13 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 			return out, "", s3err.GetIncorrectMpObjectSizeErr(total+p.Size, *in.MpuObjectSize)
 		}
 		keys = append(keys, partKey(br, id, n))
+		sizes = append(sizes, p.Size)
 		total += p.Size
+	}
+
+	sum, recs, err := g.completeChecksum(ctx, br, id, m, in, sizes)
+	if err != nil {
+		return out, "", err
 	}
 
 	bkey := br.key(key)
@@ -358,16 +390,22 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	// No quota check: the parts are already charged, and once they are
 	// deleted below the object takes no more than they did (the bytes of
 	// parts left out of the list are given back).
-	info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType, UserMeta: m.UserMeta})
+	info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType,
+		UserMeta: withBookkeeping(m.UserMeta, sum, len(keys))})
 	if err != nil {
 		return out, "", s3Error(err, key)
 	}
 	br.st.adjust(info.Size - old.Size)
+	if err := g.afterWrite(ctx, br, key, info, sum, m.Tags, recs); err != nil {
+		return out, "", err
+	}
 	if err := g.removeUpload(ctx, br, id); err != nil {
 		return out, "", s3Error(err, key)
 	}
 	loc := "/" + br.res.ID + "/" + key
-	return s3response.CompleteMultipartUploadResult{
+	out = s3response.CompleteMultipartUploadResult{
 		Location: &loc, Bucket: &br.res.ID, Key: &key, ETag: ptr(quote(info.ETag)),
-	}, "", nil
+	}
+	setCompleteChecksum(&out, sum)
+	return out, "", nil
 }

@@ -70,7 +70,9 @@ func (r *resState) load(ctx context.Context, be storage.Backend) error {
 			return fmt.Errorf("load usage of %s: %w", r.id, err)
 		}
 		for _, o := range objs {
-			total += o.Size
+			if !strings.HasPrefix(o.Key[len(prefix):], metaDir) { // extras are not stored bytes
+				total += o.Size
+			}
 		}
 		if len(objs) < 1000 {
 			break

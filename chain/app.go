@@ -17,6 +17,7 @@ import (
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/contract/store"
+	"github.com/flashback-network/flashback/tx"
 )
 
 // Version is the application version reported to CometBFT.
@@ -38,7 +39,19 @@ type App struct {
 	// txs accepted since the last commit.
 	check    *store.Cache
 	lastTime time.Time
-	// pending holds the block being finalized until Commit.
+	// sigVerified holds the hashes of txs that CheckTx accepted, whose
+	// signatures therefore verified: a recheck of the same bytes skips the
+	// verification. Bounded by maxSigVerified.
+	sigVerified map[[32]byte]struct{}
+	// recheckSkips counts rechecks that skipped verification (for tests).
+	recheckSkips int
+	// prepareWorkers is how many goroutines verify a block's signatures
+	// (0: GOMAXPROCS). serialExec runs each tx with contract.ExecTx, as
+	// before parallel verification; tests compare the two.
+	prepareWorkers int
+	serialExec     bool
+	// keys keeps signers' public keys decompressed across blocks.
+	keys *tx.KeyCache
 
 	// archive, when set, keeps the QoS history that state prunes.
 	archive *Archive
@@ -51,7 +64,7 @@ type App struct {
 // NewApp wraps a store. The chain id is read from state when the chain has
 // been initialized before.
 func NewApp(store *Store) (*App, error) {
-	a := &App{store: store}
+	a := &App{store: store, sigVerified: make(map[[32]byte]struct{}), keys: tx.NewKeyCache(maxCachedKeys)}
 	kv, err := store.Committed()
 	if err != nil {
 		return nil, err
@@ -126,11 +139,44 @@ func (a *App) nextBlock() core.Block {
 	return core.Block{ChainID: a.chainID, Height: a.store.Version() + 1, Time: a.lastTime}
 }
 
-// CheckTx runs the ante checks against the mempool view.
+// maxSigVerified bounds the recheck cache. CometBFT's mempool holds 5,000
+// txs by default; txs it drops without a recheck leave stale entries, so
+// the cache starts over when it reaches this size.
+const maxSigVerified = 50_000
+
+// maxCachedKeys bounds the decompressed public keys kept for batch
+// verification (a few hundred bytes each).
+const maxCachedKeys = 20_000
+
+// CheckTx runs the ante checks against the mempool view. A recheck (after a
+// block, of a tx already in the mempool) skips the signature check that
+// CheckTx did when the tx arrived; sequence, fee and balance are checked
+// again against the new state.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	res := contract.ExecTx(a.check, a.nextBlock(), req.Tx, contract.Check)
+	sig := contract.VerifySig
+	var hash [32]byte
+	hashed := len(req.Tx) <= tx.MaxTxBytes
+	if hashed {
+		hash = tx.Hash(req.Tx)
+	}
+	if _, seen := a.sigVerified[hash]; hashed && seen && req.Type == abci.CheckTxType_Recheck {
+		sig = contract.SigAlreadyVerified
+		a.recheckSkips++
+	}
+	res := contract.ExecPrepared(a.check, a.nextBlock(), contract.PrepareTx(req.Tx, sig), contract.Check)
+	switch {
+	case !hashed:
+	case res.Code == core.CodeOK:
+		if len(a.sigVerified) >= maxSigVerified {
+			clear(a.sigVerified)
+		}
+		a.sigVerified[hash] = struct{}{}
+	default:
+		// A rejected tx leaves the mempool.
+		delete(a.sigVerified, hash)
+	}
 	return &abci.ResponseCheckTx{Code: uint32(res.Code), Codespace: codespace(res.Code), Log: res.Log}, nil
 }
 
@@ -142,18 +188,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	if want := a.store.Version() + 1; req.Height != want {
 		return nil, fmt.Errorf("finalize block %d: state is at %d", req.Height, want-1)
 	}
-	cache := store.NewCache(a.store.Working())
+	cache := store.NewCache(newReadMemo(a.store.Working()))
 	resp := &abci.ResponseFinalizeBlock{}
 	resp.Events = append(resp.Events, toABCI(contract.BeginBlock(cache, blk))...)
-	for _, raw := range req.Txs {
-		res := contract.ExecTx(cache, blk, raw, contract.Deliver)
-		resp.TxResults = append(resp.TxResults, &abci.ExecTxResult{
-			Code:      uint32(res.Code),
-			Codespace: codespace(res.Code),
-			Log:       res.Log,
-			Events:    toABCI(res.Events),
-		})
-	}
+	resp.TxResults = a.execTxs(cache, blk, req.Txs)
 	resp.Events = append(resp.Events, toABCI(contract.EndBlock(cache, blk))...)
 	tb, _ := req.Time.MarshalBinary()
 	cache.Set(keyLastTime, tb)
@@ -169,6 +207,38 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	a.lastTime = req.Time
 	resp.AppHash = a.store.WorkingHash()
 	return resp, nil
+}
+
+// execTxs runs a block's txs in order. Their signatures are verified in
+// parallel, ahead of execution; a tx waits only if it is not verified yet.
+func (a *App) execTxs(cache *store.Cache, blk core.Block, raws [][]byte) []*abci.ExecTxResult {
+	out := make([]*abci.ExecTxResult, len(raws))
+	var pb *preparedBlock
+	if !a.serialExec {
+		pb = prepareBlock(raws, a.prepareWorkers, a.keys)
+		defer pb.wait()
+	}
+	for i, raw := range raws {
+		var res contract.Result
+		if pb == nil {
+			res = contract.ExecTx(cache, blk, raw, contract.Deliver)
+			delete(a.sigVerified, tx.Hash(raw))
+		} else {
+			p := pb.get(i)
+			res = contract.ExecPrepared(cache, blk, p, contract.Deliver)
+			// The tx leaves the mempool with this block.
+			if d := p.Decoded(); d != nil {
+				delete(a.sigVerified, d.Hash)
+			}
+		}
+		out[i] = &abci.ExecTxResult{
+			Code:      uint32(res.Code),
+			Codespace: codespace(res.Code),
+			Log:       res.Log,
+			Events:    toABCI(res.Events),
+		}
+	}
+	return out
 }
 
 // Commit persists the finalized block's state.

@@ -50,49 +50,12 @@ func ExecDecoded(kv store.KV, blk core.Block, d *tx.Decoded, mode Mode, sigVerif
 
 // ExecTx decodes raw and runs it (see the package-level ExecTx).
 func (a *App) ExecTx(kv store.KV, blk core.Block, raw []byte, mode Mode) Result {
-	d, err := tx.Decode(raw)
-	if err != nil {
-		code := core.CodeTxDecode
-		if de, ok := err.(*tx.DecodeError); ok && de.Kind == tx.TooLarge {
-			code = core.CodeTxTooLarge
-		}
-		return fail(core.Errf(code, "%v", err))
-	}
-	return a.ExecDecoded(kv, blk, d, mode, false)
+	return a.ExecPrepared(kv, blk, a.PrepareTx(raw, VerifySig), mode)
 }
 
 // ExecDecoded runs a decoded tx (see the package-level ExecDecoded).
 func (a *App) ExecDecoded(kv store.KV, blk core.Block, d *tx.Decoded, mode Mode, sigVerified bool) Result {
-	if d.Body.ChainID != blk.ChainID {
-		return fail(core.Errf(core.CodeWrongChainID, "tx is signed for chain %q, this chain is %q", d.Body.ChainID, blk.ChainID))
-	}
-	if !sigVerified && !d.VerifySignature() {
-		return fail(core.Errf(core.CodeBadSignature, "signature does not match the body and pub_key (signed for another chain, sequence or key?)"))
-	}
-	msgs := make([]core.Msg, len(d.Body.Msgs))
-	for i, m := range d.Body.Msgs {
-		var err error
-		if msgs[i], err = a.DecodeMsg(m); err != nil {
-			return fail(fmt.Errorf("message %d: %w", i, err))
-		}
-	}
-	signer := address.Raw(d.Tx.PubKey)
-	res, err := a.ante(kv, d, signer)
-	if err != nil || mode == Check {
-		return res
-	}
-	cache := store.NewCache(kv)
-	ctx := &core.Context{KV: cache, Block: blk}
-	for i, m := range msgs {
-		if err := a.routes[m.Type()].Handle(ctx, signer, m); err != nil {
-			res.Code = core.CodeOf(err)
-			res.Log = fmt.Sprintf("message %d (%s): %v", i, d.Body.Msgs[i].Type, err)
-			return res
-		}
-	}
-	cache.Write()
-	res.Events = append(res.Events, ctx.Events()...)
-	return res
+	return a.ExecPrepared(kv, blk, a.PrepareDecoded(d, nil, sigVerified || d.VerifySignature()), mode)
 }
 
 // ante checks the sequence and the fee and, when they pass, writes both to

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // SignPrefix is prepended to the body bytes before signing, separating our
@@ -120,13 +122,16 @@ func Decode(raw []byte) (*Decoded, error) {
 	if len(raw) == 0 {
 		return nil, malformed("empty tx")
 	}
-	var t Tx
-	if err := strictUnmarshal(raw, &t); err != nil {
-		return nil, malformed("tx envelope: %v", err)
-	}
-	canon, err := json.Marshal(t)
-	if err != nil || !bytes.Equal(canon, raw) {
-		return nil, malformed("tx envelope is not in canonical form (re-encode it with compact JSON, fields body, pub_key, signature)")
+	t, ok := canonicalEnvelope(raw)
+	if !ok {
+		// The general decoder says what is wrong.
+		if err := strictUnmarshal(raw, &t); err != nil {
+			return nil, malformed("tx envelope: %v", err)
+		}
+		canon, err := json.Marshal(t)
+		if err != nil || !bytes.Equal(canon, raw) {
+			return nil, malformed("tx envelope is not in canonical form (re-encode it with compact JSON, fields body, pub_key, signature)")
+		}
 	}
 	if len(t.PubKey) != ed25519.PublicKeySize {
 		return nil, malformed("pub_key is %d bytes, want %d (ed25519)", len(t.PubKey), ed25519.PublicKeySize)
@@ -196,7 +201,8 @@ func strictUnmarshal(data []byte, v any) error {
 // StrictUnmarshal is the decoder the contract uses for message values.
 func StrictUnmarshal(data []byte, v any) error { return strictUnmarshal(data, v) }
 
-// VerifySignature checks the envelope's signature over its body.
+// VerifySignature checks the envelope's signature over its body, by the
+// ZIP-215 rules (see VerifyBatch).
 func (d *Decoded) VerifySignature() bool {
-	return ed25519.Verify(d.Tx.PubKey, SignBytes(d.Tx.Body), d.Tx.Signature)
+	return voi.VerifyWithOptions(voi.PublicKey(d.Tx.PubKey), SignBytes(d.Tx.Body), d.Tx.Signature, zip215)
 }
