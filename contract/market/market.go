@@ -371,6 +371,11 @@ func GetReservation(kv store.KV, id string) (*Reservation, bool) {
 	if err != nil {
 		return nil, false
 	}
+	return getReservationN(kv, n)
+}
+
+// getReservationN reads reservation res-n.
+func getReservationN(kv store.KV, n uint64) (*Reservation, bool) {
 	var r Reservation
 	if !store.Get(kv, resKey(n), &r) {
 		return nil, false

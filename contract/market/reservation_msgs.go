@@ -142,10 +142,11 @@ func (mk *Keeper) activate(u *Unit, r *Reservation, now int64, mp marketParams, 
 }
 
 func loadRes(kv store.KV, id string) (*Reservation, *Unit, error) {
-	if _, err := ParseResID(id); err != nil {
+	n, err := ParseResID(id)
+	if err != nil {
 		return nil, nil, err
 	}
-	r, ok := GetReservation(kv, id)
+	r, ok := getReservationN(kv, n)
 	if !ok {
 		return nil, nil, core.Errf(core.CodeNotFound, "reservation %s not found", id)
 	}
