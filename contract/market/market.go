@@ -121,9 +121,9 @@ func ParseResID(s string) (uint64, error)  { return parseID(s, resIDPrefix, "res
 
 // ---- params ----
 
-// marketParams are the market tunables with defaults substituted for
+// Params are the market tunables with defaults substituted for
 // values that would be meaningless at zero (an older genesis leaves them 0).
-type marketParams struct {
+type Params struct {
 	Epoch        int64
 	FeeBps       uint32
 	MinUnitStake core.Amount
@@ -133,10 +133,11 @@ type marketParams struct {
 	Lag          int64
 }
 
-func GetMarketParams(kv store.KV) marketParams {
+// ParamsOf reads the market params from state, defaults substituted.
+func ParamsOf(kv store.KV) Params {
 	p := params.Get(kv)
 	d := params.Default()
-	mp := marketParams{
+	mp := Params{
 		Epoch: p.EpochSeconds, FeeBps: p.FeeBps, MinUnitStake: p.MinUnitStake,
 		Unbonding: p.UnbondingPeriod, Accept: p.AcceptTimeout, MaxTerm: p.MaxTerm, Lag: p.SettleLagEpochs,
 	}

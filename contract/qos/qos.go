@@ -111,7 +111,7 @@ type qosParams struct {
 func getQoSParams(kv store.KV) qosParams {
 	p := params.Get(kv)
 	d := params.Default()
-	mp := market.GetMarketParams(kv)
+	mp := market.ParamsOf(kv)
 	q := qosParams{
 		Epoch: mp.Epoch, Lag: mp.Lag, MinStake: p.MinOracleStake, QuorumBps: p.QuorumBps,
 		Grace: p.ReportGraceEpochs, MaxUnits: int(p.MaxUnitsPerReport), Window: p.UptimeWindowEpochs,
