@@ -101,8 +101,11 @@ const (
 	resIDPrefix  = "res-"
 )
 
+// UnitIDString is the id of unit n, "unit-n".
 func UnitIDString(n uint64) string { return unitIDPrefix + strconv.FormatUint(n, 10) }
-func ResIDString(n uint64) string  { return resIDPrefix + strconv.FormatUint(n, 10) }
+
+// ResIDString is the id of reservation n, "res-n".
+func ResIDString(n uint64) string { return resIDPrefix + strconv.FormatUint(n, 10) }
 
 func parseID(s, prefix, what string) (uint64, error) {
 	if !strings.HasPrefix(s, prefix) {
@@ -116,8 +119,11 @@ func parseID(s, prefix, what string) (uint64, error) {
 	return n, nil
 }
 
+// ParseUnitID reads n of a unit id "unit-n".
 func ParseUnitID(s string) (uint64, error) { return parseID(s, unitIDPrefix, "unit") }
-func ParseResID(s string) (uint64, error)  { return parseID(s, resIDPrefix, "reservation") }
+
+// ParseResID reads n of a reservation id "res-n".
+func ParseResID(s string) (uint64, error) { return parseID(s, resIDPrefix, "reservation") }
 
 // ---- params ----
 
@@ -321,6 +327,7 @@ type Reservation struct {
 	ClosedAt     core.Time   `json:"closed_at,omitempty"`
 }
 
+// Live reports whether r is pending or active.
 func (r *Reservation) Live() bool { return r.Status == ResPending || r.Status == ResActive }
 
 // ---- storage ----
@@ -338,6 +345,7 @@ func GetProvider(kv store.KV, owner []byte) (*Provider, bool) {
 	return &p, true
 }
 
+// SetProvider writes provider p of owner, telling QoS first.
 func (mk *Keeper) SetProvider(kv store.KV, owner []byte, p *Provider) {
 	mk.quality.ProviderChanged(kv, providerKey(owner), p) // QoS stats (qos_stats.go)
 	store.Set(kv, providerKey(owner), p)
@@ -352,6 +360,7 @@ func GetUnit(kv store.KV, id string) (*Unit, bool) {
 	return GetUnitN(kv, n)
 }
 
+// GetUnitN reads unit n.
 func GetUnitN(kv store.KV, n uint64) (*Unit, bool) {
 	var u Unit
 	if !store.Get(kv, unitKey(n), &u) {
@@ -384,6 +393,7 @@ func getReservationN(kv store.KV, n uint64) (*Reservation, bool) {
 	return &r, true
 }
 
+// SetReservation writes r.
 func SetReservation(kv store.KV, r *Reservation) {
 	n, _ := ParseResID(r.ID)
 	store.Set(kv, resKey(n), r)

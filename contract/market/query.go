@@ -62,6 +62,7 @@ func (mk *Keeper) NewReservationView(kv store.KV, r *Reservation) types.Reservat
 	return v
 }
 
+// QueryInt reads a non-negative integer query parameter (def when absent).
 func QueryInt(q url.Values, name string, def int64, parse func(string) (int64, error)) (int64, error) {
 	s := q.Get(name)
 	if s == "" {
@@ -84,8 +85,10 @@ func canonAddr(s string) string {
 	return s
 }
 
+// ParsePlainInt reads a decimal integer.
 func ParsePlainInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 
+// PageLimit reads limit= (DefaultPageSize when absent, at most MaxPageSize).
 func PageLimit(q url.Values) (int, error) {
 	l, err := QueryInt(q, "limit", DefaultPageSize, ParsePlainInt)
 	if err != nil {

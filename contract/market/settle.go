@@ -36,6 +36,7 @@ import (
 	"github.com/flashback-network/flashback/contract/store"
 )
 
+// EpochOf is the epoch (of epoch seconds) that time t falls in.
 func EpochOf(t, epoch int64) int64 {
 	if t < 0 {
 		return 0
@@ -64,6 +65,7 @@ func breachesBefore(kv store.KV, unitN uint64, total uint64, e int64) uint64 {
 	return n
 }
 
+// IsBreached reports whether QoS marked epoch e of unit n breached.
 func IsBreached(kv store.KV, unitN uint64, e int64) bool { return kv.Get(breachKey(unitN, e)) != nil }
 
 // compliantSeconds is the number of seconds in [a, b) that fall in epochs
@@ -257,6 +259,7 @@ func settleRes(kv store.KV, u *Unit, r *Reservation, t int64, mp Params) {
 	r.SettledTo = core.Time(t)
 }
 
+// ResRate is what r accrues per second, in price-byte-seconds.
 func ResRate(r *Reservation) *big.Int {
 	return new(big.Int).Mul(core.BigFromUint(uint64(r.StoragePrice)), core.BigFromUint(r.Bytes))
 }
@@ -329,6 +332,7 @@ func QuoteCost(storagePrice, egressPrice core.Amount, fee uint32, bytes uint64, 
 
 // ---- dust ----
 
+// GetDust is the settlement rounding dust (nano-units).
 func GetDust(kv store.KV) *big.Int {
 	b := kv.Get(keyDust)
 	if b == nil {

@@ -199,6 +199,7 @@ func compDistribute(kv store.KV, unitN uint64, q *UnitQoS, e int64, amt core.Amo
 	return true, nil
 }
 
+// GetCompDust is the compensation rounding dust (scaled).
 func GetCompDust(kv store.KV) *big.Int {
 	b := kv.Get(keyCompDust)
 	if b == nil {

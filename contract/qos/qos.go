@@ -464,6 +464,7 @@ func handleClaimCompensation(ctx *core.Context, signer []byte, m *MsgClaimCompen
 
 // ---- oracle unbonding (EndBlock) ----
 
+// EndBlock releases oracle stake whose unbonding is over.
 func EndBlock(kv store.KV, blk core.Block) []core.Event {
 	now := blk.Time.Unix()
 	var events []core.Event
