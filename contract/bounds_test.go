@@ -4,7 +4,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
 )
@@ -36,4 +38,35 @@ func TestClaimAllBounded(t *testing.T) {
 		t.Fatal("a failed claim-all changed state beyond the signer's fee")
 	}
 	h.ok("prov", &market.MsgClaim{Unit: "unit-101"})
+}
+
+// A quote reads at most the first 1,000 units of the price index: a unit
+// past them is not quoted even when its total would be the cheapest (here
+// the dearest storage price but free egress, quoted with much egress).
+func TestQuoteBounded(t *testing.T) {
+	s, _ := newBenchState(t, 1_001, 0)
+	// Units 1..1000 cost 1000+i storage and 10 egress; make unit-1001 the
+	// dearest by storage and free in egress.
+	ctx := &core.Context{KV: s.kv, Block: core.Block{ChainID: mktChain, Height: 1, Time: time.Unix(s.now, 0)}}
+	owner := mktRaw("bp0")
+	if err := handle(ctx, owner, addUnit(1_000_000, 0, 1<<50, true)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Query(s.kv, "quote?bytes=1GiB&term=30d&egress=100TiB&limit=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page types.QuotePage
+	mustUnmarshal(t, out, &page)
+	if len(page.Quotes) != 100 {
+		t.Fatalf("%d quotes, want 100", len(page.Quotes))
+	}
+	for _, q := range page.Quotes {
+		if q.Unit == "unit-1002" {
+			t.Fatal("quote read past its first 1,000 units")
+		}
+	}
+	if page.Quotes[0].Cost.Total > page.Quotes[99].Cost.Total {
+		t.Fatal("quotes are not ranked by total cost")
+	}
 }

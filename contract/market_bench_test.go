@@ -25,7 +25,7 @@ type benchState struct {
 	lastCons string
 }
 
-func newBenchState(b *testing.B, nUnits, nRes int) (*benchState, int) {
+func newBenchState(b testing.TB, nUnits, nRes int) (*benchState, int) {
 	kv := store.NewMemKV()
 	p := testParams()
 	p.MinUnitStake = 1

@@ -23,7 +23,7 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 	if err := bank.CheckSupply(kv); err != nil {
 		t.Fatal(err)
 	}
-	mp := market.GetMarketParams(kv)
+	mp := market.ParamsOf(kv)
 	want := market.GetDust(kv)
 	if want.Sign() < 0 || want.Cmp(market.NanoPerUflash()) >= 0 {
 		t.Fatalf("dust %s out of range", want)

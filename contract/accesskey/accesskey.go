@@ -96,6 +96,7 @@ func (m *MsgCreateAccessKey) ValidateBasic() error {
 	return nil
 }
 
+// RecordKey is where access key id is stored.
 func RecordKey(id string) []byte { return store.Key(keyAK, []byte(id)) }
 
 func handleCreateAccessKey(ctx *core.Context, signer []byte, m *MsgCreateAccessKey) error {
@@ -227,6 +228,8 @@ func queryAccessKeys(kv store.KV, q url.Values) ([]byte, error) {
 	return json.Marshal(page)
 }
 
+// Query answers "accesskeys" (by reservation or owner) and
+// "accesskeys/ID"; ok is false for other paths.
 func Query(kv store.KV, parts []string, q url.Values) ([]byte, bool, error) {
 	switch {
 	case len(parts) == 1 && parts[0] == "accesskeys":

@@ -34,6 +34,7 @@ type Account struct {
 	Sequence uint64
 }
 
+// AccountKey is where the account of raw address is stored.
 func AccountKey(raw []byte) []byte {
 	k := make([]byte, 0, len(keyAccount)+len(raw))
 	k = append(k, keyAccount...)
@@ -149,6 +150,7 @@ func PoolToPool(kv store.KV, from, to string, amt core.Amount) error {
 	return AddPool(kv, to, amt)
 }
 
+// AddPool adds amt to a pool (tokens already taken from somewhere).
 func AddPool(kv store.KV, pool string, amt core.Amount) error {
 	v, err := core.Add(PoolBalance(kv, pool), amt)
 	if err != nil {

@@ -19,6 +19,7 @@ const Denom = "uflash"
 // On the wire it is a decimal string so JavaScript clients lose nothing.
 type Amount uint64
 
+// String is the amount in decimal uflash.
 func (a Amount) String() string { return strconv.FormatUint(uint64(a), 10) }
 
 // MarshalJSON writes the amount as a decimal string.

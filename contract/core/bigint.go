@@ -42,6 +42,7 @@ func CeilDiv(a, b *big.Int) *big.Int {
 	return q
 }
 
+// AmountFromBig is v as an amount, or an error naming what when it is negative or too large.
 func AmountFromBig(v *big.Int, what string) (Amount, error) {
 	if v.Sign() < 0 {
 		return 0, Errf(CodeInternal, "%s is negative", what)

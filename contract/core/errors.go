@@ -134,6 +134,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error is the code name and the message.
 func (e *Error) Error() string { return e.Code.Name() + ": " + e.Msg }
 
 // Errf builds an *Error.

@@ -47,7 +47,7 @@ func (mk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
 	now := blk.Time.Unix()
 	kv.Set(keyMktNow, store.EncodeUint64(uint64(now)))
 	var events []core.Event
-	mp := GetMarketParams(kv)
+	mp := ParamsOf(kv)
 	for _, k := range DueKeys(kv, keyQueueEnd, now) {
 		n := store.DecodeUint64(k[len(keyQueueEnd)+8:])
 		events = append(events, RunIsolated(kv, blk, "expire "+ResIDString(n), func(ctx *core.Context) error {
@@ -66,7 +66,7 @@ func (mk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
 func (mk *Keeper) EndBlock(kv store.KV, blk core.Block) []core.Event {
 	now := blk.Time.Unix()
 	var events []core.Event
-	mp := GetMarketParams(kv)
+	mp := ParamsOf(kv)
 	for _, k := range DueKeys(kv, keyQueueAccept, now) {
 		n := store.DecodeUint64(k[len(keyQueueAccept)+8:])
 		events = append(events, RunIsolated(kv, blk, "accept timeout "+ResIDString(n), func(ctx *core.Context) error {
@@ -98,7 +98,7 @@ func (mk *Keeper) EndBlock(kv store.KV, blk core.Block) []core.Event {
 
 // finishQueued ends reservation n from a time queue if it is still in
 // state want: at returns the end time (after any accrual it needs).
-func (mk *Keeper) finishQueued(ctx *core.Context, n uint64, want, status string, mp marketParams, at func(*Unit, *Reservation) int64) error {
+func (mk *Keeper) finishQueued(ctx *core.Context, n uint64, want, status string, mp Params, at func(*Unit, *Reservation) int64) error {
 	r, ok := GetReservation(ctx.KV, ResIDString(n))
 	if !ok || r.Status != want {
 		return nil
@@ -136,8 +136,8 @@ func ReleaseUnbonding(kv store.KV, owner []byte, entries []UnbondingEntry, seq u
 	return entries, 0, false, nil
 }
 
-// MarketNow is the time of the last block, for queries.
-func MarketNow(kv store.KV) int64 {
+// LastBlockTime is the time of the last block, for queries.
+func LastBlockTime(kv store.KV) int64 {
 	if b := kv.Get(keyMktNow); len(b) == 8 {
 		return int64(store.DecodeUint64(b))
 	}

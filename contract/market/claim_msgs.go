@@ -27,7 +27,7 @@ const MaxClaimAllUnits = 100
 
 func (mk *Keeper) handleClaim(ctx *core.Context, signer []byte, m *MsgClaim) error {
 	kv := ctx.KV
-	mp := GetMarketParams(kv)
+	mp := ParamsOf(kv)
 	var units []*Unit
 	if m.Unit != "" {
 		u, err := ownUnit(kv, signer, m.Unit)
@@ -101,7 +101,7 @@ func (mk *Keeper) handleReportUsage(ctx *core.Context, signer []byte, m *MsgRepo
 	if r.Status != ResActive {
 		return core.Errf(core.CodeWrongState, "reservation %s is %s; usage is reported for active reservations", r.ID, r.Status)
 	}
-	mp := GetMarketParams(kv)
+	mp := ParamsOf(kv)
 	if cur := EpochOf(ctx.Now(), mp.Epoch); m.Epoch > cur {
 		return core.Errf(core.CodeInvalidMessage, "epoch %d is in the future (current epoch %d)", m.Epoch, cur)
 	}

@@ -101,8 +101,11 @@ const (
 	resIDPrefix  = "res-"
 )
 
+// UnitIDString is the id of unit n, "unit-n".
 func UnitIDString(n uint64) string { return unitIDPrefix + strconv.FormatUint(n, 10) }
-func ResIDString(n uint64) string  { return resIDPrefix + strconv.FormatUint(n, 10) }
+
+// ResIDString is the id of reservation n, "res-n".
+func ResIDString(n uint64) string { return resIDPrefix + strconv.FormatUint(n, 10) }
 
 func parseID(s, prefix, what string) (uint64, error) {
 	if !strings.HasPrefix(s, prefix) {
@@ -116,14 +119,17 @@ func parseID(s, prefix, what string) (uint64, error) {
 	return n, nil
 }
 
+// ParseUnitID reads n of a unit id "unit-n".
 func ParseUnitID(s string) (uint64, error) { return parseID(s, unitIDPrefix, "unit") }
-func ParseResID(s string) (uint64, error)  { return parseID(s, resIDPrefix, "reservation") }
+
+// ParseResID reads n of a reservation id "res-n".
+func ParseResID(s string) (uint64, error) { return parseID(s, resIDPrefix, "reservation") }
 
 // ---- params ----
 
-// marketParams are the market tunables with defaults substituted for
+// Params are the market tunables with defaults substituted for
 // values that would be meaningless at zero (an older genesis leaves them 0).
-type marketParams struct {
+type Params struct {
 	Epoch        int64
 	FeeBps       uint32
 	MinUnitStake core.Amount
@@ -133,10 +139,11 @@ type marketParams struct {
 	Lag          int64
 }
 
-func GetMarketParams(kv store.KV) marketParams {
+// ParamsOf reads the market params from state, defaults substituted.
+func ParamsOf(kv store.KV) Params {
 	p := params.Get(kv)
 	d := params.Default()
-	mp := marketParams{
+	mp := Params{
 		Epoch: p.EpochSeconds, FeeBps: p.FeeBps, MinUnitStake: p.MinUnitStake,
 		Unbonding: p.UnbondingPeriod, Accept: p.AcceptTimeout, MaxTerm: p.MaxTerm, Lag: p.SettleLagEpochs,
 	}
@@ -320,6 +327,7 @@ type Reservation struct {
 	ClosedAt     core.Time   `json:"closed_at,omitempty"`
 }
 
+// Live reports whether r is pending or active.
 func (r *Reservation) Live() bool { return r.Status == ResPending || r.Status == ResActive }
 
 // ---- storage ----
@@ -337,6 +345,7 @@ func GetProvider(kv store.KV, owner []byte) (*Provider, bool) {
 	return &p, true
 }
 
+// SetProvider writes provider p of owner, telling QoS first.
 func (mk *Keeper) SetProvider(kv store.KV, owner []byte, p *Provider) {
 	mk.quality.ProviderChanged(kv, providerKey(owner), p) // QoS stats (qos_stats.go)
 	store.Set(kv, providerKey(owner), p)
@@ -351,6 +360,7 @@ func GetUnit(kv store.KV, id string) (*Unit, bool) {
 	return GetUnitN(kv, n)
 }
 
+// GetUnitN reads unit n.
 func GetUnitN(kv store.KV, n uint64) (*Unit, bool) {
 	var u Unit
 	if !store.Get(kv, unitKey(n), &u) {
@@ -371,6 +381,11 @@ func GetReservation(kv store.KV, id string) (*Reservation, bool) {
 	if err != nil {
 		return nil, false
 	}
+	return getReservationN(kv, n)
+}
+
+// getReservationN reads reservation res-n.
+func getReservationN(kv store.KV, n uint64) (*Reservation, bool) {
 	var r Reservation
 	if !store.Get(kv, resKey(n), &r) {
 		return nil, false
@@ -378,6 +393,7 @@ func GetReservation(kv store.KV, id string) (*Reservation, bool) {
 	return &r, true
 }
 
+// SetReservation writes r.
 func SetReservation(kv store.KV, r *Reservation) {
 	n, _ := ParseResID(r.ID)
 	store.Set(kv, resKey(n), r)

@@ -166,7 +166,7 @@ func (m *MsgUnstake) ValidateBasic() error {
 }
 
 func startUnbonding(ctx *core.Context, signer []byte, p *Provider, amt core.Amount) {
-	mp := GetMarketParams(ctx.KV)
+	mp := ParamsOf(ctx.KV)
 	seq := store.NextSequence(ctx.KV, keySeqUnbond)
 	at := ctx.Now() + mp.Unbonding
 	p.Stake -= amt
@@ -183,7 +183,7 @@ func (mk *Keeper) handleUnstake(ctx *core.Context, signer []byte, m *MsgUnstake)
 	if m.Amount > p.Stake {
 		return core.Errf(core.CodeInsufficientStake, "provider has %d%s bonded, cannot unstake %d%s", p.Stake, core.Denom, m.Amount, core.Denom)
 	}
-	mp := GetMarketParams(ctx.KV)
+	mp := ParamsOf(ctx.KV)
 	need, err := mulAmount(mp.MinUnitStake, p.LiveUnits)
 	if err != nil {
 		return err

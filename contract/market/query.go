@@ -38,20 +38,20 @@ func NewProviderView(p *Provider) types.ProviderView {
 func NewUnitView(kv store.KV, u *Unit) types.UnitView {
 	v := types.UnitView{Unit: u.View(), FreeBytes: u.Capacity - u.Reserved}
 	if u.Status != UnitDeleted {
-		v.Claimable = UnitClaimable(kv, u, max(MarketNow(kv), u.Settlement.AccruedTo.Unix()))
+		v.Claimable = UnitClaimable(kv, u, max(LastBlockTime(kv), u.Settlement.AccruedTo.Unix()))
 	}
 	return v
 }
 
 // NewReservationView is the REST view of r as of the last block.
 func (mk *Keeper) NewReservationView(kv store.KV, r *Reservation) types.ReservationView {
-	now := MarketNow(kv)
+	now := LastBlockTime(kv)
 	v := types.ReservationView{Reservation: r.View(), AsOf: core.Time(now)}
 	storage := r.StoragePaid
 	if r.Status == ResActive {
 		if u, ok := GetUnit(kv, r.Unit); ok {
 			t := min(max(now, r.SettledTo.Unix()), r.End.Unix())
-			pbs := AccruedPBS(kv, u, r, t, GetMarketParams(kv))
+			pbs := AccruedPBS(kv, u, r, t, ParamsOf(kv))
 			storage, _ = core.AmountFromBig(GrossCeil(pbs, r.FeeBps), "storage")
 			storage = min(storage, r.StorageEsc)
 			v.CompensationOwed = mk.quality.CompensationOwed(kv, u, r)
@@ -62,6 +62,7 @@ func (mk *Keeper) NewReservationView(kv store.KV, r *Reservation) types.Reservat
 	return v
 }
 
+// QueryInt reads a non-negative integer query parameter (def when absent).
 func QueryInt(q url.Values, name string, def int64, parse func(string) (int64, error)) (int64, error) {
 	s := q.Get(name)
 	if s == "" {
@@ -84,8 +85,10 @@ func canonAddr(s string) string {
 	return s
 }
 
+// ParsePlainInt reads a decimal integer.
 func ParsePlainInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 
+// PageLimit reads limit= (DefaultPageSize when absent, at most MaxPageSize).
 func PageLimit(q url.Values) (int, error) {
 	l, err := QueryInt(q, "limit", DefaultPageSize, ParsePlainInt)
 	if err != nil {
@@ -320,7 +323,7 @@ func queryQuote(kv store.KV, q url.Values) ([]byte, error) {
 		return nil, err
 	}
 	limit = max(1, min(limit, MaxPageSize))
-	mp := GetMarketParams(kv)
+	mp := ParamsOf(kv)
 	if term > mp.MaxTerm {
 		return nil, core.Errf(core.CodeInvalidQuery, "term %d is longer than max_term %d", term, mp.MaxTerm)
 	}

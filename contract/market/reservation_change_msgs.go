@@ -88,7 +88,7 @@ func handleExtend(ctx *core.Context, signer []byte, m *MsgExtend) error {
 	if u.Status == UnitDecommissioning || u.Status == UnitDeleted {
 		return core.Errf(core.CodeWrongState, "unit %s is %s; reservations on it cannot be extended", u.ID, u.Status)
 	}
-	mp := GetMarketParams(kv)
+	mp := ParamsOf(kv)
 	if m.ExtraSeconds > mp.MaxTerm-r.Term {
 		return core.Errf(core.CodeInvalidMessage, "term would be %d+%d seconds, longer than max_term %d", r.Term, m.ExtraSeconds, mp.MaxTerm)
 	}
@@ -148,7 +148,7 @@ func (mk *Keeper) handleResize(ctx *core.Context, signer []byte, m *MsgResize) e
 	if grow > u.Capacity-u.Reserved {
 		return core.Errf(core.CodeNoCapacity, "unit %s has %d bytes free, %d more requested", u.ID, u.Capacity-u.Reserved, grow)
 	}
-	mp := GetMarketParams(kv)
+	mp := ParamsOf(kv)
 	now := ctx.Now()
 	remaining := r.Term
 	if r.Status == ResActive {
@@ -193,7 +193,7 @@ func (mk *Keeper) handleCloseReservation(ctx *core.Context, signer []byte, m *Ms
 	if err != nil {
 		return err
 	}
-	mp := GetMarketParams(ctx.KV)
+	mp := ParamsOf(ctx.KV)
 	if r.Status == ResActive {
 		accrueUnit(u, ctx.Now(), mp)
 	}

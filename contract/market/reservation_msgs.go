@@ -43,7 +43,7 @@ func (m *MsgReserve) ValidateBasic() error {
 
 func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve) error {
 	kv := ctx.KV
-	mp := GetMarketParams(kv)
+	mp := ParamsOf(kv)
 	unitN := m.unitN
 	if unitN == 0 { // not through DecodeMsg
 		var err error
@@ -124,7 +124,7 @@ func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve)
 }
 
 // activate starts the reservation's term at now.
-func (mk *Keeper) activate(u *Unit, r *Reservation, now int64, mp marketParams, kv store.KV) {
+func (mk *Keeper) activate(u *Unit, r *Reservation, now int64, mp Params, kv store.KV) {
 	accrueUnit(u, now, mp)
 	sr := core.BigFromDecimal(u.Settlement.SumRate)
 	sr.Add(sr, ResRate(r))
@@ -142,10 +142,11 @@ func (mk *Keeper) activate(u *Unit, r *Reservation, now int64, mp marketParams, 
 }
 
 func loadRes(kv store.KV, id string) (*Reservation, *Unit, error) {
-	if _, err := ParseResID(id); err != nil {
+	n, err := ParseResID(id)
+	if err != nil {
 		return nil, nil, err
 	}
-	r, ok := GetReservation(kv, id)
+	r, ok := getReservationN(kv, n)
 	if !ok {
 		return nil, nil, core.Errf(core.CodeNotFound, "reservation %s not found", id)
 	}
@@ -204,7 +205,7 @@ func (mk *Keeper) handleAcceptReservation(ctx *core.Context, signer []byte, m *M
 	if u.Status != UnitAvailable && u.Status != UnitMaintenance {
 		return core.Errf(core.CodeWrongState, "unit %s is %s; reject the reservation instead", u.ID, u.Status)
 	}
-	mk.activate(u, r, ctx.Now(), GetMarketParams(ctx.KV), ctx.KV)
+	mk.activate(u, r, ctx.Now(), ParamsOf(ctx.KV), ctx.KV)
 	mk.setUnit(ctx.KV, u)
 	SetReservation(ctx.KV, r)
 	ctx.Emit("reservation_accepted", "id", r.ID, "unit", u.ID, "end", itoa(r.End.Unix()))
@@ -223,7 +224,7 @@ func (mk *Keeper) handleRejectReservation(ctx *core.Context, signer []byte, m *M
 	if r.Status != ResPending {
 		return core.Errf(core.CodeWrongState, "reservation %s is %s, not pending", r.ID, r.Status)
 	}
-	if err := mk.finishRes(ctx, u, r, ctx.Now(), ResRejected, GetMarketParams(ctx.KV)); err != nil {
+	if err := mk.finishRes(ctx, u, r, ctx.Now(), ResRejected, ParamsOf(ctx.KV)); err != nil {
 		return err
 	}
 	mk.setUnit(ctx.KV, u)

@@ -36,6 +36,7 @@ import (
 	"github.com/flashback-network/flashback/contract/store"
 )
 
+// EpochOf is the epoch (of epoch seconds) that time t falls in.
 func EpochOf(t, epoch int64) int64 {
 	if t < 0 {
 		return 0
@@ -64,6 +65,7 @@ func breachesBefore(kv store.KV, unitN uint64, total uint64, e int64) uint64 {
 	return n
 }
 
+// IsBreached reports whether QoS marked epoch e of unit n breached.
 func IsBreached(kv store.KV, unitN uint64, e int64) bool { return kv.Get(breachKey(unitN, e)) != nil }
 
 // compliantSeconds is the number of seconds in [a, b) that fall in epochs
@@ -96,7 +98,7 @@ func compliantSeconds(kv store.KV, u *Unit, a, b, epoch int64) int64 {
 // accrueUnit brings the unit's accumulator to time t (>= AccruedTo),
 // splitting accrual of recent epochs into the ring and dropping ring
 // entries that became final.
-func accrueUnit(u *Unit, t int64, mp marketParams) {
+func accrueUnit(u *Unit, t int64, mp Params) {
 	s := &u.Settlement
 	if t < s.AccruedTo.Unix() {
 		panic("contract: unit accrual would go back in time")
@@ -172,7 +174,7 @@ func finalAccrued(s *Settlement) *big.Int {
 // charged nothing for it (refunded at settlement). e must be a past epoch no
 // older than settle_lag_epochs. The QoS module calls it at epoch end.
 func (mk *Keeper) MarkEpochBreached(kv store.KV, unitID string, e int64, now int64) error {
-	mp := GetMarketParams(kv)
+	mp := ParamsOf(kv)
 	u, ok := GetUnit(kv, unitID)
 	if !ok {
 		return core.Errf(core.CodeNotFound, "unit %s not found", unitID)
@@ -225,7 +227,7 @@ func (mk *Keeper) MarkEpochBreached(kv store.KV, unitID string, e int64, now int
 // settleRes moves the reservation's settled_to to t (the unit must be
 // accrued exactly to t): its compliant time is added to paid pbs and its
 // share is removed from the unit's ring, fixing its charge.
-func settleRes(kv store.KV, u *Unit, r *Reservation, t int64, mp marketParams) {
+func settleRes(kv store.KV, u *Unit, r *Reservation, t int64, mp Params) {
 	if r.Status != ResActive || t <= r.SettledTo.Unix() {
 		return
 	}
@@ -257,12 +259,13 @@ func settleRes(kv store.KV, u *Unit, r *Reservation, t int64, mp marketParams) {
 	r.SettledTo = core.Time(t)
 }
 
+// ResRate is what r accrues per second, in price-byte-seconds.
 func ResRate(r *Reservation) *big.Int {
 	return new(big.Int).Mul(core.BigFromUint(uint64(r.StoragePrice)), core.BigFromUint(r.Bytes))
 }
 
 // AccruedPBS is what the reservation owes for storage through t (>= settled_to).
-func AccruedPBS(kv store.KV, u *Unit, r *Reservation, t int64, mp marketParams) *big.Int {
+func AccruedPBS(kv store.KV, u *Unit, r *Reservation, t int64, mp Params) *big.Int {
 	p := core.BigFromDecimal(r.PaidPBS)
 	if r.Status == ResActive && t > r.SettledTo.Unix() {
 		p.Add(p, new(big.Int).Mul(ResRate(r), core.BigFromInt(compliantSeconds(kv, u, r.SettledTo.Unix(), t, mp.Epoch))))
@@ -329,6 +332,7 @@ func QuoteCost(storagePrice, egressPrice core.Amount, fee uint32, bytes uint64, 
 
 // ---- dust ----
 
+// GetDust is the settlement rounding dust (nano-units).
 func GetDust(kv store.KV) *big.Int {
 	b := kv.Get(keyDust)
 	if b == nil {
@@ -360,7 +364,7 @@ func addDust(kv store.KV, nu *big.Int) error {
 // finishRes ends an active or pending reservation at t: final settlement,
 // charge, refund, release capacity and leave the unit's aggregate. The unit
 // must be accrued to t when the reservation is active.
-func (mk *Keeper) finishRes(ctx *core.Context, u *Unit, r *Reservation, t int64, status string, mp marketParams) error {
+func (mk *Keeper) finishRes(ctx *core.Context, u *Unit, r *Reservation, t int64, status string, mp Params) error {
 	kv := ctx.KV
 	consumer, _ := address.Parse(r.Consumer)
 	var refund core.Amount
@@ -449,7 +453,7 @@ func UnitClaimable(kv store.KV, u *Unit, now int64) core.Amount {
 	c := *u
 	c.Settlement.Ring = append([]ringEntry(nil), u.Settlement.Ring...)
 	if now > c.Settlement.AccruedTo.Unix() {
-		accrueUnit(&c, now, GetMarketParams(kv))
+		accrueUnit(&c, now, ParamsOf(kv))
 	}
 	tot := new(big.Int).Quo(finalAccrued(&c.Settlement), pbsPerUflash())
 	a, _ := core.AmountFromBig(tot, "revenue")

@@ -41,7 +41,7 @@ func (mk *Keeper) handleAddUnit(ctx *core.Context, signer []byte, m *MsgAddUnit)
 	if err != nil {
 		return err
 	}
-	mp := GetMarketParams(ctx.KV)
+	mp := ParamsOf(ctx.KV)
 	need, err := mulAmount(mp.MinUnitStake, p.LiveUnits+1)
 	if err != nil {
 		return err
@@ -267,7 +267,7 @@ func (mk *Keeper) handleDeleteUnit(ctx *core.Context, signer []byte, m *MsgDelet
 	if u.LiveReservations > 0 {
 		return core.Errf(core.CodeWrongState, "unit %s still has %d live reservations; delete it after the last one ends", u.ID, u.LiveReservations)
 	}
-	mp := GetMarketParams(ctx.KV)
+	mp := ParamsOf(ctx.KV)
 	accrueUnit(u, ctx.Now(), mp)
 	if _, _, err := mk.claimUnit(ctx.KV, u, signer); err != nil {
 		return err

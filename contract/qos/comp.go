@@ -110,7 +110,7 @@ func compOnActivate(kv store.KV, u *market.Unit, r *market.Reservation, now int6
 	n, _ := market.ParseUnitID(u.ID)
 	q := GetUnitQoS(kv, n)
 	compTrim(q, Frontier(kv))
-	r.CompStart = market.EpochOf(now, market.GetMarketParams(kv).Epoch)
+	r.CompStart = market.EpochOf(now, market.ParamsOf(kv).Epoch)
 	q.CompBytes += r.Bytes
 	compRingAdd(q, r.CompStart, r.Bytes, true)
 	SetUnitQoS(kv, n, q)
@@ -161,7 +161,7 @@ func compCollect(ctx *core.Context, u *market.Unit, r *market.Reservation, mode 
 		q.CompBytes += g
 		// The grown reservation counts from the current epoch: it forfeits
 		// breaches of the epochs still open for reports.
-		r.CompStart = market.EpochOf(ctx.Now(), market.GetMarketParams(kv).Epoch)
+		r.CompStart = market.EpochOf(ctx.Now(), market.ParamsOf(kv).Epoch)
 		compRingAdd(q, r.CompStart, r.Bytes+g, true)
 	case compClaim:
 		if r.CompStart <= f+1 {
@@ -199,6 +199,7 @@ func compDistribute(kv store.KV, unitN uint64, q *UnitQoS, e int64, amt core.Amo
 	return true, nil
 }
 
+// GetCompDust is the compensation rounding dust (scaled).
 func GetCompDust(kv store.KV) *big.Int {
 	b := kv.Get(keyCompDust)
 	if b == nil {

@@ -89,12 +89,14 @@ type UnitQoS struct {
 
 func unitQoSKey(n uint64) []byte { return store.Key(keyUnitQoS, store.EncodeUint64(n)) }
 
+// GetUnitQoS reads unit n's QoS state (the zero state when none).
 func GetUnitQoS(kv store.KV, n uint64) *UnitQoS {
 	q := &UnitQoS{ScoreMilli: market.DefaultScore * 1000, Period: -1, LastScored: -1, LastEpoch: -1, HistLast: -1, CompIndex: "0"}
 	store.Get(kv, unitQoSKey(n), q)
 	return q
 }
 
+// SetUnitQoS writes unit n's QoS state.
 func SetUnitQoS(kv store.KV, n uint64, q *UnitQoS) { store.Set(kv, unitQoSKey(n), q) }
 
 // Epoch outcomes in the history and stats.
@@ -173,6 +175,9 @@ func isolated(kv store.KV, blk core.Block, what string, events *[]core.Event, fn
 	return true
 }
 
+// BeginBlock does the epoch-end work once the reports of epochs are final:
+// judges them, sweeps maintenance, closes scoring periods, and snapshots
+// the stats of a new epoch.
 func (qk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
 	now := blk.Time.Unix()
 	q := getQoSParams(kv)

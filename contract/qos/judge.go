@@ -403,7 +403,7 @@ func qosNoteSLA(kv store.KV, u *market.Unit, sla market.SLAOffer, now int64) {
 	if qs.Strict != nil && now < qs.StrictUntil.Unix() {
 		old = strictest(old, *qs.Strict)
 	}
-	mp := market.GetMarketParams(kv)
+	mp := market.ParamsOf(kv)
 	qs.Strict = &old
 	qs.StrictUntil = max(qs.StrictUntil, core.Time(now+mp.Accept+mp.MaxTerm))
 	SetUnitQoS(kv, n, qs)

@@ -111,7 +111,7 @@ type qosParams struct {
 func getQoSParams(kv store.KV) qosParams {
 	p := params.Get(kv)
 	d := params.Default()
-	mp := market.GetMarketParams(kv)
+	mp := market.ParamsOf(kv)
 	q := qosParams{
 		Epoch: mp.Epoch, Lag: mp.Lag, MinStake: p.MinOracleStake, QuorumBps: p.QuorumBps,
 		Grace: p.ReportGraceEpochs, MaxUnits: int(p.MaxUnitsPerReport), Window: p.UptimeWindowEpochs,
@@ -464,6 +464,7 @@ func handleClaimCompensation(ctx *core.Context, signer []byte, m *MsgClaimCompen
 
 // ---- oracle unbonding (EndBlock) ----
 
+// EndBlock releases oracle stake whose unbonding is over.
 func EndBlock(kv store.KV, blk core.Block) []core.Event {
 	now := blk.Time.Unix()
 	var events []core.Event

@@ -15,7 +15,7 @@ import (
 // queryStats answers the network totals.
 func queryStats(kv store.KV) ([]byte, error) {
 	p := getQoSParams(kv)
-	now := market.MarketNow(kv)
+	now := market.LastBlockTime(kv)
 	totals := GetStats(kv)
 	v := types.StatsView{NetworkStats: totals.View(), Escrowed: bank.PoolBalance(kv, bank.PoolEscrow), Staked: bank.PoolBalance(kv, bank.PoolStake),
 		RewardsPool: bank.PoolBalance(kv, bank.PoolRewards), Treasury: bank.PoolBalance(kv, bank.PoolTreasury),
@@ -58,7 +58,7 @@ func queryUnitQoS(kv store.KV, id string, q url.Values) ([]byte, error) {
 		return nil, rerr
 	}
 	v := types.UnitQoSView{Unit: u.ID, Provider: u.Provider, Status: u.Status, Score: u.Score, SLA: u.SLA.View(), UnitQoS: qs.View(),
-		AgeSeconds: max(market.MarketNow(kv)-u.CreatedAt.Unix(), 0), From: from, To: to, History: []types.UnitEpochQoS{}}
+		AgeSeconds: max(market.LastBlockTime(kv)-u.CreatedAt.Unix(), 0), From: from, To: to, History: []types.UnitEpochQoS{}}
 	if j := qs.Compliant + qs.Breached; j > 0 {
 		v.ComplianceBps = uint32(qs.Compliant * market.BpsDenom / j)
 	}

@@ -34,6 +34,7 @@ type NetworkStats struct {
 	ReputationSlashed core.Amount `json:"reputation_slashed"` // reputation slashing
 }
 
+// GetStats reads the network totals.
 func GetStats(kv store.KV) NetworkStats {
 	var s NetworkStats
 	store.Get(kv, keyStats, &s)
@@ -71,6 +72,7 @@ type ProviderScoreSums struct {
 	Units uint64 `json:"units"`
 }
 
+// ProvScoreKey is where a provider's score sums are stored.
 func ProvScoreKey(owner []byte) []byte { return store.Key(keyProvScore, owner) }
 
 // ProviderScoreOf is the mean score of the provider's units (50 without).
@@ -191,6 +193,7 @@ type EpochStats struct {
 	QoS         EpochQoSCounts `json:"qos"`
 }
 
+// EpochStatsKey is where the stats of epoch e are stored.
 func EpochStatsKey(e int64) []byte { return store.Key(keyEpochStats, store.EncodeUint64(uint64(e))) }
 
 // pruneBefore deletes the keys in [prefix, prefix+be8(e)).
@@ -249,6 +252,7 @@ func statsEpochCounts(kv store.KV, e int64, c EpochQoSCounts) {
 	store.Set(kv, EpochStatsKey(e), &es)
 }
 
+// UnitHistKey is where unit n's QoS history entry of epoch e is stored.
 func UnitHistKey(n uint64, e int64) []byte {
 	return store.Key(keyUnitHist, store.EncodeUint64(n), store.EncodeUint64(uint64(e)))
 }
