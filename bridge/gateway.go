@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -136,42 +135,6 @@ func deref[T any](p *T) T {
 		return z
 	}
 	return *p
-}
-
-// keyLocks serializes writers of one backend key, so that the size of the
-// object a write replaces (read before it) stays right for the accounting.
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func (k *keyLocks) lock(key string) func() {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = make(map[string]*keyLock)
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &keyLock{}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		k.mu.Lock()
-		l.refs--
-		if l.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
 }
 
 // existing returns the size and ETag of the object at bkey, if any.
@@ -344,28 +307,15 @@ func (g *gateway) write(ctx context.Context, br bucketRef, bkey string, body io.
 	if size < 0 {
 		return storage.ObjectInfo{}, s3err.GetAPIError(s3err.ErrMissingContentLength)
 	}
-	unlock := g.b.locks.lock(bkey)
-	defer unlock()
-	old, exists, err := existing(ctx, br.be, bkey)
+	info, err := g.replaceKey(ctx, br, bkey, keyWrite{size: size, reserve: true, check: check,
+		op: func(ctx context.Context) (storage.ObjectInfo, error) {
+			lb := &limitedBody{r: body, max: size, res: br.st, m: g.b.metrics}
+			info, err := br.be.Put(ctx, bkey, lb, size, meta)
+			return info, s3Error(bodyError(lb, err), bkey)
+		}})
 	if err != nil {
-		return storage.ObjectInfo{}, s3Error(err, bkey)
-	}
-	if check != nil {
-		if err := check(old, exists); err != nil {
-			return storage.ObjectInfo{}, err
-		}
-	}
-	delta := size - old.Size
-	if err := br.st.reserve(br.res, delta); err != nil {
 		return storage.ObjectInfo{}, err
 	}
-	lb := &limitedBody{r: body, max: size, res: br.st, m: g.b.metrics}
-	info, err := br.be.Put(ctx, bkey, lb, size, meta)
-	if err != nil {
-		br.st.release(delta)
-		return storage.ObjectInfo{}, s3Error(bodyError(lb, err), bkey)
-	}
-	br.st.commit(delta, info.Size-old.Size)
 	br.st.ingress.Add(info.Size)
 	return info, nil
 }
@@ -384,10 +334,13 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 		return s3response.PutObjectOutput{}, err
 	}
 	meta := storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
-	info, err := g.write(ctx, br, br.key(key), body, deref(in.ContentLength), meta,
-		func(old storage.ObjectInfo, exists bool) error {
+	var check func(storage.ObjectInfo, bool) error
+	if in.IfMatch != nil || in.IfNoneMatch != nil {
+		check = func(old storage.ObjectInfo, exists bool) error {
 			return vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists)
-		})
+		}
+	}
+	info, err := g.write(ctx, br, br.key(key), body, deref(in.ContentLength), meta, check)
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
@@ -547,24 +500,6 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 	return out, nil
 }
 
-// deleteKey removes bkey and gives its bytes back to the quota.
-func (g *gateway) deleteKey(ctx context.Context, br bucketRef, bkey string) error {
-	unlock := g.b.locks.lock(bkey)
-	defer unlock()
-	old, exists, err := existing(ctx, br.be, bkey)
-	if err != nil {
-		return err
-	}
-	if !exists {
-		return nil
-	}
-	if err := br.be.Delete(ctx, bkey); err != nil {
-		return err
-	}
-	br.st.adjust(-old.Size)
-	return nil
-}
-
 func (g *gateway) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*s3.DeleteObjectOutput, error) {
 	br, key, err := g.object(ctx, in.Bucket, in.Key)
 	if err != nil {
@@ -645,20 +580,10 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	var info storage.ObjectInfo
 	if src.be == dst.be && !replace {
 		// Native copy, under the destination's quota.
-		unlock := g.b.locks.lock(bkey)
-		old, _, err := existing(ctx, dst.be, bkey)
-		if err == nil {
-			delta := sinfo.Size - old.Size
-			if err = dst.st.reserve(dst.res, delta); err == nil {
-				info, err = dst.be.Copy(ctx, src.key(srcKey), bkey)
-				if err != nil {
-					dst.st.release(delta)
-				} else {
-					dst.st.commit(delta, info.Size-old.Size)
-				}
-			}
-		}
-		unlock()
+		info, err = g.replaceKey(ctx, dst, bkey, keyWrite{size: sinfo.Size, reserve: true,
+			op: func(ctx context.Context) (storage.ObjectInfo, error) {
+				return dst.be.Copy(ctx, src.key(srcKey), bkey)
+			}})
 		if err != nil {
 			return out, s3Error(err, dstKey)
 		}

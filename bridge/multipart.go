@@ -346,23 +346,23 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	}
 
 	bkey := br.key(key)
-	unlock := g.b.locks.lock(bkey)
-	defer unlock()
-	old, exists, err := existing(ctx, br.be, bkey)
-	if err != nil {
-		return out, "", s3Error(err, key)
+	var check func(storage.ObjectInfo, bool) error
+	if in.IfMatch != nil || in.IfNoneMatch != nil {
+		check = func(old storage.ObjectInfo, exists bool) error {
+			return vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists)
+		}
 	}
-	if err := vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists); err != nil {
+	// No quota reservation: the parts are already charged, and once they
+	// are deleted below the object takes no more than they did (the bytes
+	// of parts left out of the list are given back).
+	info, err := g.replaceKey(ctx, br, bkey, keyWrite{check: check,
+		op: func(ctx context.Context) (storage.ObjectInfo, error) {
+			info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType, UserMeta: m.UserMeta})
+			return info, s3Error(err, key)
+		}})
+	if err != nil {
 		return out, "", err
 	}
-	// No quota check: the parts are already charged, and once they are
-	// deleted below the object takes no more than they did (the bytes of
-	// parts left out of the list are given back).
-	info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType, UserMeta: m.UserMeta})
-	if err != nil {
-		return out, "", s3Error(err, key)
-	}
-	br.st.adjust(info.Size - old.Size)
 	if err := g.removeUpload(ctx, br, id); err != nil {
 		return out, "", s3Error(err, key)
 	}
