@@ -333,7 +333,14 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
-	meta := storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
+	if err := checkStorageClass(requestHeader(ctx, "X-Amz-Storage-Class")); err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	meta, err := objectMeta(deref(in.ContentType), in.Metadata,
+		newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
 	var check func(storage.ObjectInfo, bool) error
 	if in.IfMatch != nil || in.IfNoneMatch != nil {
 		check = func(old storage.ObjectInfo, exists bool) error {
@@ -438,14 +445,20 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		}
 	}
 	body := &egressReader{rc: rc, r: br.st, m: g.b.metrics, reserved: length, limit: length}
+	user, h := storedMeta(info)
 	out := &s3.GetObjectOutput{
-		Body:          body,
-		ContentLength: &length,
-		ETag:          ptr(quote(info.ETag)),
-		LastModified:  ptr(info.LastModified),
-		ContentType:   nonEmpty(info.ContentType),
-		Metadata:      info.UserMeta,
-		AcceptRanges:  ptr("bytes"),
+		Body:               body,
+		ContentLength:      &length,
+		ETag:               ptr(quote(info.ETag)),
+		LastModified:       ptr(info.LastModified),
+		ContentType:        nonEmpty(info.ContentType),
+		Metadata:           responseMeta(user),
+		AcceptRanges:       ptr("bytes"),
+		CacheControl:       nonEmpty(h.CacheControl),
+		ExpiresString:      nonEmpty(h.Expires),
+		ContentEncoding:    nonEmpty(h.ContentEncoding),
+		ContentDisposition: nonEmpty(h.ContentDisposition),
+		ContentLanguage:    nonEmpty(h.ContentLanguage),
 	}
 	if crange != "" {
 		out.ContentRange = &crange
@@ -483,13 +496,19 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 	if err != nil {
 		return nil, err
 	}
+	user, h := storedMeta(info)
 	out := &s3.HeadObjectOutput{
-		ContentLength: &length,
-		ETag:          ptr(quote(info.ETag)),
-		LastModified:  ptr(info.LastModified),
-		ContentType:   nonEmpty(info.ContentType),
-		Metadata:      info.UserMeta,
-		AcceptRanges:  ptr("bytes"),
+		ContentLength:      &length,
+		ETag:               ptr(quote(info.ETag)),
+		LastModified:       ptr(info.LastModified),
+		ContentType:        nonEmpty(info.ContentType),
+		Metadata:           responseMeta(user),
+		AcceptRanges:       ptr("bytes"),
+		CacheControl:       nonEmpty(h.CacheControl),
+		ExpiresString:      nonEmpty(h.Expires),
+		ContentEncoding:    nonEmpty(h.ContentEncoding),
+		ContentDisposition: nonEmpty(h.ContentDisposition),
+		ContentLanguage:    nonEmpty(h.ContentLanguage),
 	}
 	if crange != "" {
 		out.ContentRange = &crange
@@ -570,6 +589,9 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 		}
 		return out, err
 	}
+	if err := checkStorageClass(string(in.StorageClass)); err != nil {
+		return out, err
+	}
 	replace := in.MetadataDirective == types.MetadataDirectiveReplace
 	sameObject := src.res.ID == dst.res.ID && srcKey == dstKey
 	if sameObject && !replace {
@@ -596,7 +618,11 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 		defer rc.Close()
 		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: sinfo2.UserMeta}
 		if replace {
-			meta = storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
+			meta, err = objectMeta(deref(in.ContentType), in.Metadata,
+				newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))
+			if err != nil {
+				return out, err
+			}
 		}
 		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)
 		if err != nil {

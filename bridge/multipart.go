@@ -98,7 +98,19 @@ func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 		return out, err
 	}
 	id := hex.EncodeToString(idb[:])
-	m := uploadMeta{Key: key, ContentType: deref(in.ContentType), UserMeta: in.Metadata, Initiated: time.Now().UTC()}
+	sc := string(in.StorageClass)
+	if sc == "" {
+		sc = requestHeader(ctx, "X-Amz-Storage-Class")
+	}
+	if err := checkStorageClass(sc); err != nil {
+		return out, err
+	}
+	meta, err := objectMeta(deref(in.ContentType), in.Metadata,
+		newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))
+	if err != nil {
+		return out, err
+	}
+	m := uploadMeta{Key: key, ContentType: meta.ContentType, UserMeta: meta.UserMeta, Initiated: time.Now().UTC()}
 	data, err := json.Marshal(m)
 	if err != nil {
 		return out, err
