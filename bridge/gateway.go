@@ -395,8 +395,16 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	bkey := br.key(key)
 	rangeHdr := deref(in.Range)
 	pre := preconditions(in.IfMatch, in.IfNoneMatch, in.IfModifiedSince, in.IfUnmodifiedSince)
-	if in.PartNumber != nil && *in.PartNumber != 1 {
-		return nil, s3err.GetInvalidPartNumberRangeErr(1, *in.PartNumber)
+	var partsCount int32
+	if in.PartNumber != nil {
+		// versitygw refuses a Range with a partNumber: the part is the range.
+		info, err := br.be.Head(ctx, bkey)
+		if err != nil {
+			return nil, s3Error(err, key)
+		}
+		if rangeHdr, partsCount, err = partRange(info, *in.PartNumber); err != nil {
+			return nil, err
+		}
 	}
 
 	var (
@@ -407,7 +415,7 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		info    storage.ObjectInfo
 		release = func() {}
 	)
-	if rangeHdr == "" && !hasPreconditions(pre) {
+	if rangeHdr == "" && !hasPreconditions(pre) && in.PartNumber == nil {
 		// Fast path: one backend call.
 		rc, info, err = br.be.Get(ctx, bkey, nil)
 		if err != nil {
@@ -424,7 +432,7 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 			return nil, s3Error(err, key)
 		}
 		if err := vbackend.EvaluatePreconditions(info.ETag, info.LastModified, pre); err != nil {
-			return nil, err
+			return nil, notModifiedHeaders(ctx, info, err)
 		}
 		rng, length, crange, err = objectRange(rangeHdr, info.Size)
 		if err != nil {
@@ -464,7 +472,7 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		out.ContentRange = &crange
 	}
 	if in.PartNumber != nil {
-		out.PartsCount = ptr(int32(1))
+		out.PartsCount = &partsCount
 	}
 	return out, nil
 }
@@ -481,18 +489,22 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 	if err != nil {
 		return nil, err
 	}
-	if in.PartNumber != nil && *in.PartNumber != 1 {
-		return nil, s3err.GetInvalidPartNumberRangeErr(1, *in.PartNumber)
-	}
 	info, err := br.be.Head(ctx, br.key(key))
 	if err != nil {
 		return nil, s3Error(err, key)
 	}
+	rangeHdr := deref(in.Range)
+	var partsCount int32
+	if in.PartNumber != nil {
+		if rangeHdr, partsCount, err = partRange(info, *in.PartNumber); err != nil {
+			return nil, err
+		}
+	}
 	if err := vbackend.EvaluatePreconditions(info.ETag, info.LastModified,
 		preconditions(in.IfMatch, in.IfNoneMatch, in.IfModifiedSince, in.IfUnmodifiedSince)); err != nil {
-		return nil, err
+		return nil, notModifiedHeaders(ctx, info, err)
 	}
-	_, length, crange, err := objectRange(deref(in.Range), info.Size)
+	_, length, crange, err := objectRange(rangeHdr, info.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -514,7 +526,7 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 		out.ContentRange = &crange
 	}
 	if in.PartNumber != nil {
-		out.PartsCount = ptr(int32(1))
+		out.PartsCount = &partsCount
 	}
 	return out, nil
 }
@@ -538,6 +550,9 @@ func (g *gateway) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput) 
 	}
 	if in.Delete == nil {
 		return out, nil
+	}
+	if err := checkDeleteCount(len(in.Delete.Objects)); err != nil {
+		return out, err
 	}
 	for _, obj := range in.Delete.Objects {
 		key, err := objectKey(obj.Key)
@@ -761,6 +776,9 @@ func (g *gateway) ListObjects(ctx context.Context, in *s3.ListObjectsInput) (s3r
 	if truncated && len(entries) > 0 {
 		out.NextMarker = ptr(entries[len(entries)-1].name())
 	}
+	if err := finishListV1(ctx, br, &out); err != nil {
+		return s3response.ListObjectsResult{}, err
+	}
 	return out, nil
 }
 
@@ -795,6 +813,9 @@ func (g *gateway) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input) 
 	}
 	if truncated && len(entries) > 0 {
 		out.NextContinuationToken = ptr(encodeToken(entries[len(entries)-1].name()))
+	}
+	if err := finishListV2(ctx, br, deref(in.FetchOwner), &out); err != nil {
+		return s3response.ListObjectsV2Result{}, err
 	}
 	return out, nil
 }

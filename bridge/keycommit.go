@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -147,7 +148,8 @@ func (g *gateway) replaceKey(ctx context.Context, br bucketRef, bkey string, w k
 		}
 	}
 	var reserved int64
-	if w.reserve {
+	free := uncharged(bkey)
+	if w.reserve && !free {
 		reserved = w.size - sizeIf(old, exists)
 		if err := br.st.reserve(br.res, reserved); err != nil {
 			return storage.ObjectInfo{}, err
@@ -167,12 +169,28 @@ func (g *gateway) replaceKey(ctx context.Context, br bucketRef, bkey string, w k
 		// A failed write leaves the key as it was, but a contended entry
 		// may have missed another writer's commit: resync.
 		if e.contended.Load() {
-			br.st.adjust(e.settle(ctx, br.be, bkey, e.info, e.exists))
+			br.st.adjust(chargeOf(free, e.settle(ctx, br.be, bkey, e.info, e.exists)))
 		}
 		return storage.ObjectInfo{}, err
 	}
-	br.st.commit(reserved, e.settle(ctx, br.be, bkey, info, true))
+	br.st.commit(reserved, chargeOf(free, e.settle(ctx, br.be, bkey, info, true)))
 	return info, nil
+}
+
+// uncharged says whether a backend key is bookkeeping the reservation is
+// not charged for: the metadata of multipart uploads
+// ("<res>/.fb-mpu/<id>/meta"; clients cannot write keys under .fb-mpu/).
+// S3 charges for none of it; their parts are charged.
+func uncharged(bkey string) bool {
+	_, rel, _ := strings.Cut(bkey, "/")
+	return strings.HasPrefix(rel, mpuDir) && strings.HasSuffix(rel, "/meta")
+}
+
+func chargeOf(free bool, delta int64) int64 {
+	if free {
+		return 0
+	}
+	return delta
 }
 
 // deleteKey removes bkey and gives its bytes back to the quota.
@@ -192,6 +210,6 @@ func (g *gateway) deleteKey(ctx context.Context, br bucketRef, bkey string) erro
 	if err := br.be.Delete(ctx, bkey); err != nil {
 		return err
 	}
-	br.st.adjust(e.settle(ctx, br.be, bkey, storage.ObjectInfo{}, false))
+	br.st.adjust(chargeOf(uncharged(bkey), e.settle(ctx, br.be, bkey, storage.ObjectInfo{}, false)))
 	return nil
 }

@@ -41,6 +41,8 @@ type uploadMeta struct {
 	UserMeta    map[string]string `json:"user_meta,omitempty"`
 	Initiated   time.Time         `json:"initiated"`
 	Initiator   string            `json:"initiator,omitempty"`
+	// Done is set once the upload is completed (see completedUpload).
+	Done *completedUpload `json:"done,omitempty"`
 }
 
 func uploadDir(br bucketRef, id string) string { return br.key(mpuDir + id + "/") }
@@ -64,8 +66,18 @@ func decodeToken(tok string) (string, error) {
 	return string(b), err
 }
 
-// upload loads an upload's metadata, checking that it belongs to key.
+// upload loads a pending upload's metadata, checking that it belongs to
+// key.
 func (g *gateway) upload(ctx context.Context, br bucketRef, id, key string) (uploadMeta, error) {
+	m, err := g.loadUpload(ctx, br, id, key)
+	if err == nil && m.Done != nil {
+		return uploadMeta{}, s3err.GetNoSuchUploadErr(id)
+	}
+	return m, err
+}
+
+// loadUpload loads an upload's metadata, pending or completed.
+func (g *gateway) loadUpload(ctx context.Context, br bucketRef, id, key string) (uploadMeta, error) {
 	var m uploadMeta
 	if !validUploadID(id) {
 		return m, s3err.GetNoSuchUploadErr(id)
@@ -145,6 +157,9 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	}
 	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), storage.ObjectMeta{}, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := g.partStillWanted(ctx, br, id, key, n); err != nil {
 		return nil, err
 	}
 	a, v := sum()
@@ -264,26 +279,33 @@ func (g *gateway) ListMultipartUploads(ctx context.Context, in *s3.ListMultipart
 		if uploads[i].Key != uploads[j].Key {
 			return uploads[i].Key < uploads[j].Key
 		}
-		return uploads[i].Initiated.Before(uploads[j].Initiated)
+		if !uploads[i].Initiated.Equal(uploads[j].Initiated) {
+			return uploads[i].Initiated.Before(uploads[j].Initiated)
+		}
+		return uploads[i].UploadID < uploads[j].UploadID
 	})
+	uploads = uploadsAfterMarkers(uploads, prefix, deref(in.Delimiter), deref(in.KeyMarker), deref(in.UploadIdMarker))
 	max := 1000
 	if in.MaxUploads != nil && *in.MaxUploads >= 0 && *in.MaxUploads < 1000 {
 		max = int(*in.MaxUploads)
 	}
-	page, err := vbackend.ListMultipartUploads(uploads, prefix, deref(in.Delimiter), deref(in.KeyMarker), deref(in.UploadIdMarker), max)
+	// The markers were applied above (versitygw's lister drops the rest
+	// of the marker key's uploads).
+	page, err := vbackend.ListMultipartUploads(uploads, prefix, deref(in.Delimiter), "", "", max)
 	if err != nil {
 		return out, err
 	}
-	return s3response.ListMultipartUploadsResult{
+	out = s3response.ListMultipartUploadsResult{
 		Bucket: br.res.ID, KeyMarker: deref(in.KeyMarker), UploadIDMarker: deref(in.UploadIdMarker),
 		NextKeyMarker: page.NextKeyMarker, NextUploadIDMarker: page.NextUploadIDMarker,
 		Delimiter: deref(in.Delimiter), Prefix: prefix, MaxUploads: max, IsTruncated: page.IsTruncated,
 		Uploads: page.Uploads, CommonPrefixes: page.CommonPrefixes,
-	}, nil
+	}
+	return out, finishUploadsList(ctx, &out)
 }
 
-// removeUpload deletes every key of an upload (parts, then meta).
-func (g *gateway) removeUpload(ctx context.Context, br bucketRef, id string) error {
+// removeParts deletes the stored parts of an upload.
+func (g *gateway) removeParts(ctx context.Context, br bucketRef, id string) error {
 	parts, _, err := g.parts(ctx, br, id, 0, 0)
 	if err != nil {
 		return err
@@ -293,7 +315,7 @@ func (g *gateway) removeUpload(ctx context.Context, br bucketRef, id string) err
 			return err
 		}
 	}
-	return g.deleteKey(ctx, br, metaKey(br, id))
+	return nil
 }
 
 func (g *gateway) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput) error {
@@ -309,7 +331,12 @@ func (g *gateway) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipar
 	if _, err := g.upload(ctx, br, id, key); err != nil {
 		return err
 	}
-	return s3Error(g.removeUpload(ctx, br, id), key)
+	// The meta goes first: a part that commits after this sees the
+	// upload gone and removes itself (partStillWanted).
+	if err := g.deleteKey(ctx, br, metaKey(br, id)); err != nil {
+		return s3Error(err, key)
+	}
+	return s3Error(g.removeParts(ctx, br, id), key)
 }
 
 func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (s3response.CompleteMultipartUploadResult, string, error) {
@@ -319,9 +346,12 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		return out, "", err
 	}
 	id := deref(in.UploadId)
-	m, err := g.upload(ctx, br, id, key)
+	m, err := g.loadUpload(ctx, br, id, key)
 	if err != nil {
 		return out, "", err
+	}
+	if m.Done != nil {
+		return g.completedAgain(ctx, br, id, key, m)
 	}
 	if in.MultipartUpload == nil || len(in.MultipartUpload.Parts) == 0 {
 		return out, "", s3err.GetAPIError(s3err.ErrMalformedXML)
@@ -335,6 +365,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		byNum[p.PartNumber] = p
 	}
 	var keys []string
+	var sizes []int64
 	var total int64
 	last := int32(0)
 	for i, cp := range in.MultipartUpload.Parts {
@@ -354,6 +385,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 			return out, "", s3err.GetIncorrectMpObjectSizeErr(total+p.Size, *in.MpuObjectSize)
 		}
 		keys = append(keys, partKey(br, id, n))
+		sizes = append(sizes, p.Size)
 		total += p.Size
 	}
 
@@ -369,17 +401,17 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	// of parts left out of the list are given back).
 	info, err := g.replaceKey(ctx, br, bkey, keyWrite{check: check,
 		op: func(ctx context.Context) (storage.ObjectInfo, error) {
-			info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType, UserMeta: m.UserMeta})
+			info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType, UserMeta: withPartSizes(m.UserMeta, sizes)})
 			return info, s3Error(err, key)
 		}})
 	if err != nil {
 		return out, "", err
 	}
-	if err := g.removeUpload(ctx, br, id); err != nil {
+	if err := g.markCompleted(ctx, br, id, m, info); err != nil {
 		return out, "", s3Error(err, key)
 	}
-	loc := "/" + br.res.ID + "/" + key
-	return s3response.CompleteMultipartUploadResult{
-		Location: &loc, Bucket: &br.res.ID, Key: &key, ETag: ptr(quote(info.ETag)),
-	}, "", nil
+	if err := g.removeParts(ctx, br, id); err != nil {
+		return out, "", s3Error(err, key)
+	}
+	return completeResult(br, key, info.ETag), "", nil
 }

@@ -1,0 +1,278 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flashback-network/flashback/storage"
+	"github.com/versity/versitygw/s3err"
+	"github.com/versity/versitygw/s3response"
+)
+
+// uploadsAfterMarkers keeps the uploads (sorted by key, then initiation)
+// that a ListMultipartUploads page with these markers starts from, as S3
+// does: with only key-marker, the uploads of later keys; with an
+// upload-id-marker too, also the uploads of key-marker's key after that
+// upload. A key-marker that is a common prefix (it ends with the
+// delimiter) skips every key under it, which the previous page rolled up.
+func uploadsAfterMarkers(uploads []s3response.Upload, prefix, delimiter, keyMarker, uploadIDMarker string) []s3response.Upload {
+	if keyMarker == "" {
+		return uploads
+	}
+	skipUnder := ""
+	if delimiter != "" && strings.HasPrefix(keyMarker, prefix) && strings.HasSuffix(keyMarker, delimiter) {
+		skipUnder = keyMarker
+	}
+	out := uploads[:0:0]
+	afterID := false
+	for _, u := range uploads {
+		switch {
+		case skipUnder != "" && strings.HasPrefix(u.Key, skipUnder):
+		case u.Key > keyMarker:
+			out = append(out, u)
+		case u.Key == keyMarker && uploadIDMarker != "":
+			if afterID {
+				out = append(out, u)
+			}
+			afterID = afterID || u.UploadID == uploadIDMarker
+		}
+	}
+	return out
+}
+
+// completedUpload is what a completed upload's metadata keeps, so that a
+// repeated CompleteMultipartUpload answers the same result (S3 does, for
+// clients retrying a completion whose answer they lost).
+type completedUpload struct {
+	ETag string    `json:"etag"`
+	At   time.Time `json:"at"`
+}
+
+// completedTTL is how long a completed upload's metadata is kept for
+// repeated completions; older ones are removed by sweepUploads.
+const completedTTL = 24 * time.Hour
+
+func completeResult(br bucketRef, key, etag string) s3response.CompleteMultipartUploadResult {
+	loc := "/" + br.res.ID + "/" + key
+	return s3response.CompleteMultipartUploadResult{Location: &loc, Bucket: &br.res.ID, Key: &key, ETag: ptr(quote(etag))}
+}
+
+// markCompleted rewrites an upload's metadata as completed with the
+// object it made.
+func (g *gateway) markCompleted(ctx context.Context, br bucketRef, id string, m uploadMeta, info storage.ObjectInfo) error {
+	m.Done = &completedUpload{ETag: info.ETag, At: time.Now().UTC()}
+	m.UserMeta = nil
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := g.write(ctx, br, metaKey(br, id), bytes.NewReader(data), int64(len(data)), storage.ObjectMeta{ContentType: "application/json"}, nil); err != nil {
+		return err
+	}
+	br.st.ingress.Add(-int64(len(data))) // bookkeeping, not client ingress
+	return nil
+}
+
+// completedAgain answers a CompleteMultipartUpload of an upload already
+// completed: the same result while the key still holds the object it made,
+// else NoSuchUpload (as S3 once the object was overwritten or deleted).
+func (g *gateway) completedAgain(ctx context.Context, br bucketRef, id, key string, m uploadMeta) (s3response.CompleteMultipartUploadResult, string, error) {
+	info, err := br.be.Head(ctx, br.key(key))
+	if err != nil || info.ETag != m.Done.ETag {
+		return s3response.CompleteMultipartUploadResult{}, "", s3err.GetNoSuchUploadErr(id)
+	}
+	return completeResult(br, key, info.ETag), "", nil
+}
+
+// partStillWanted is checked after a part is stored: if its upload was
+// aborted or completed meanwhile, nothing will ever list or remove the
+// part, so it removes it (and its charge) itself. AbortMultipartUpload
+// deletes the metadata before the parts, so every part is removed by one
+// side or the other.
+func (g *gateway) partStillWanted(ctx context.Context, br bucketRef, id, key string, n int32) error {
+	_, err := g.upload(ctx, br, id, key)
+	if err == nil {
+		return nil
+	}
+	if derr := g.deleteKey(ctx, br, partKey(br, id, n)); derr != nil {
+		return fmt.Errorf("removing part %d of ended upload %s: %w", n, id, derr)
+	}
+	return err
+}
+
+// Part sizes of a multipart object are kept in its metadata, run-length
+// encoded ("size*count,..."; the usual equal parts and a shorter last one
+// take two runs), so that GET and HEAD can serve ?partNumber=N. A list too
+// long for backend metadata is not kept; such an object serves as one part.
+const partSizesKey = reservedMetaPrefix + "parts"
+
+const maxPartSizesLen = 1024
+
+func withPartSizes(user map[string]string, sizes []int64) map[string]string {
+	var b strings.Builder
+	for i := 0; i < len(sizes); {
+		j := i
+		for j < len(sizes) && sizes[j] == sizes[i] {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d*%d", sizes[i], j-i)
+		i = j
+	}
+	out := make(map[string]string, len(user)+1)
+	for k, v := range user {
+		out[k] = v
+	}
+	if b.Len() <= maxPartSizesLen {
+		out[partSizesKey] = b.String()
+	}
+	return out
+}
+
+// partSizes decodes withPartSizes (nil: not a multipart object, or its
+// sizes were not kept).
+func partSizes(info storage.ObjectInfo) []int64 {
+	v := info.UserMeta[partSizesKey]
+	if v == "" {
+		return nil
+	}
+	var sizes []int64
+	var total int64
+	for _, run := range strings.Split(v, ",") {
+		s, c, ok := strings.Cut(run, "*")
+		size, err1 := strconv.ParseInt(s, 10, 64)
+		count, err2 := strconv.Atoi(c)
+		if !ok || err1 != nil || err2 != nil || size < 0 || count < 1 || count > 10000 || len(sizes)+count > 10000 {
+			return nil
+		}
+		for range count {
+			sizes = append(sizes, size)
+			total += size
+		}
+	}
+	if total != info.Size {
+		return nil
+	}
+	return sizes
+}
+
+// partRange resolves ?partNumber=n of an object: the Range header that
+// selects the part ("" for the whole object: part 1 of an object not made
+// by a multipart upload) and the parts count to answer. A part number past
+// the last part is refused with 400 InvalidPartNumber.
+func partRange(info storage.ObjectInfo, n int32) (string, int32, error) {
+	sizes := partSizes(info)
+	if len(sizes) == 0 {
+		if n != 1 {
+			return "", 0, invalidPartNumber(n, 1)
+		}
+		return "", 1, nil
+	}
+	if n < 1 || int(n) > len(sizes) {
+		return "", 0, invalidPartNumber(n, len(sizes))
+	}
+	var start int64
+	for _, s := range sizes[:n-1] {
+		start += s
+	}
+	size := sizes[n-1]
+	if size == 0 {
+		return "", int32(len(sizes)), nil
+	}
+	return fmt.Sprintf("bytes=%d-%d", start, start+size-1), int32(len(sizes)), nil
+}
+
+func invalidPartNumber(n int32, parts int) error {
+	return s3err.APIError{Code: "InvalidPartNumber",
+		Description:    fmt.Sprintf("The requested partnumber is not satisfiable: part %d of an object of %d part(s).", n, parts),
+		HTTPStatusCode: http.StatusBadRequest}
+}
+
+// sweepUploads removes, when a bridge first uses a reservation, what ended
+// multipart uploads left behind: parts whose upload is gone (a part that
+// was streaming when the upload was aborted, before a crash or a restart
+// could remove it), the parts of completed uploads, and completed uploads'
+// metadata older than completedTTL. None of it can be listed or removed by
+// clients, yet it would count against the quota.
+func sweepUploads(ctx context.Context, be storage.Backend, res string) error {
+	dir := res + "/" + mpuDir
+	type upload struct {
+		meta  *storage.ObjectInfo
+		parts []string
+	}
+	var order []string
+	uploads := map[string]*upload{}
+	after := ""
+	for {
+		batch, err := be.List(ctx, dir, after, 1000)
+		if err != nil {
+			return fmt.Errorf("sweep uploads of %s: %w", res, err)
+		}
+		for i, o := range batch {
+			id, name, _ := strings.Cut(strings.TrimPrefix(o.Key, dir), "/")
+			u := uploads[id]
+			if u == nil {
+				u = &upload{}
+				uploads[id] = u
+				order = append(order, id)
+			}
+			if name == "meta" {
+				u.meta = &batch[i]
+			} else {
+				u.parts = append(u.parts, o.Key)
+			}
+		}
+		if len(batch) < 1000 {
+			break
+		}
+		after = batch[len(batch)-1].Key
+	}
+	for _, id := range order {
+		u := uploads[id]
+		remove := u.parts
+		if u.meta != nil && (len(u.parts) > 0 || time.Since(u.meta.LastModified) > completedTTL) {
+			done, err := uploadDone(ctx, be, u.meta.Key)
+			if err != nil {
+				return fmt.Errorf("sweep upload %s of %s: %w", id, res, err)
+			}
+			if !done {
+				remove = nil // pending: its parts are wanted
+			} else if time.Since(u.meta.LastModified) > completedTTL {
+				remove = append(remove, u.meta.Key)
+			}
+		}
+		for _, k := range remove {
+			if err := be.Delete(ctx, k); err != nil {
+				return fmt.Errorf("sweep upload %s of %s: %w", id, res, err)
+			}
+		}
+	}
+	return nil
+}
+
+// uploadDone reads an upload's metadata and says whether it is completed.
+func uploadDone(ctx context.Context, be storage.Backend, metaKey string) (bool, error) {
+	rc, _, err := be.Get(ctx, metaKey, nil)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	var m uploadMeta
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&m); err != nil {
+		return false, nil // unreadable: leave it alone
+	}
+	return m.Done != nil, nil
+}
