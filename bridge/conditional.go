@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/flashback-network/flashback/storage"
 	"github.com/valyala/fasthttp"
@@ -25,3 +26,8 @@ func notModifiedHeaders(ctx context.Context, info storage.ObjectInfo, err error)
 	}
 	return err
 }
+
+// httpTime is a modification time as HTTP dates carry it, to the second:
+// If-Modified-Since and If-Unmodified-Since are compared with it, so that
+// the Last-Modified a client was given is "not modified since" itself.
+func httpTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }

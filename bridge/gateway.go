@@ -431,7 +431,7 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		if err != nil {
 			return nil, s3Error(err, key)
 		}
-		if err := vbackend.EvaluatePreconditions(info.ETag, info.LastModified, pre); err != nil {
+		if err := vbackend.EvaluatePreconditions(info.ETag, httpTime(info.LastModified), pre); err != nil {
 			return nil, notModifiedHeaders(ctx, info, err)
 		}
 		rng, length, crange, err = objectRange(rangeHdr, info.Size)
@@ -500,7 +500,7 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 			return nil, err
 		}
 	}
-	if err := vbackend.EvaluatePreconditions(info.ETag, info.LastModified,
+	if err := vbackend.EvaluatePreconditions(info.ETag, httpTime(info.LastModified),
 		preconditions(in.IfMatch, in.IfNoneMatch, in.IfModifiedSince, in.IfUnmodifiedSince)); err != nil {
 		return nil, notModifiedHeaders(ctx, info, err)
 	}
@@ -597,7 +597,7 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	if err != nil {
 		return out, s3Error(err, srcKey)
 	}
-	if err := vbackend.EvaluatePreconditions(sinfo.ETag, sinfo.LastModified, preconditions(
+	if err := vbackend.EvaluatePreconditions(sinfo.ETag, httpTime(sinfo.LastModified), preconditions(
 		in.CopySourceIfMatch, in.CopySourceIfNoneMatch, in.CopySourceIfModifiedSince, in.CopySourceIfUnmodifiedSince)); err != nil {
 		if errors.Is(err, s3err.GetAPIError(s3err.ErrNotModified)) {
 			return out, s3err.GetPreconditionFailedErr(s3err.ConditionIfNoneMatch)
