@@ -38,7 +38,9 @@ func (f *fixture) raw(t *testing.T, k Key, method, target string, hdr map[string
 	sum := sha256.Sum256(body)
 	payload := hex.EncodeToString(sum[:])
 	req.Header.Set("X-Amz-Content-Sha256", payload)
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.Secret},
+	// S3 signs the path as sent (no second escaping).
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	if err := signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.Secret},
 		req, payload, "s3", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
