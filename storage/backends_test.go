@@ -189,31 +189,37 @@ func TestValidateKey(t *testing.T) {
 	}
 }
 
-// A crash leaves temp files; reopening removes the stale ones, and never
-// shows a partial object.
+// A crash leaves temp files; reopening removes them at once, whatever
+// their age, but never the temp file of an upload still in flight (its
+// writer holds it), and never shows a partial object.
 func TestLocalStaleTemps(t *testing.T) {
 	root := t.TempDir()
 	l, err := NewLocal(LocalConfig{Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale := filepath.Join(l.TempDir(), "put-crashed.tmp")
-	fresh := filepath.Join(l.TempDir(), "put-inflight.tmp")
-	for _, f := range []string{stale, fresh} {
+	crashed := filepath.Join(l.TempDir(), "put-crashed.tmp")
+	inflight := filepath.Join(l.TempDir(), "put-inflight.tmp")
+	for _, f := range []string{crashed, inflight} {
 		if err := os.WriteFile(f, []byte("partial"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	old := time.Now().Add(-3 * time.Hour)
-	os.Chtimes(stale, old, old)
+	// The in-flight upload's writer holds its file, as Put does.
+	w, err := os.OpenFile(inflight, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	lockTemp(w)
 	if _, err := NewLocal(LocalConfig{Root: root}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(stale); !os.IsNotExist(err) {
-		t.Errorf("stale temp file kept: %v", err)
+	if _, err := os.Stat(crashed); !os.IsNotExist(err) {
+		t.Errorf("temp file left by a crash (a second old) kept: %v", err)
 	}
-	if _, err := os.Stat(fresh); err != nil {
-		t.Errorf("recent temp file (maybe an upload in flight) removed: %v", err)
+	if _, err := os.Stat(inflight); err != nil {
+		t.Errorf("temp file of an upload in flight removed: %v", err)
 	}
 	if list, _ := l.List(context.Background(), "", "", 0); len(list) != 0 {
 		t.Errorf("temp files listed: %v", list)

@@ -21,8 +21,11 @@ import (
 type LocalConfig struct {
 	// Root is the directory holding the unit's data; created if missing.
 	Root string `json:"root"`
-	// StaleTempAge: temporary files older than this, left by a crash, are
-	// removed when the backend is opened. Default 1h.
+	// StaleTempAge: where the file system has no flock (so a temp file of
+	// an upload in flight in another process cannot be told from one left
+	// by a crash), temporary files older than this are removed when the
+	// backend is opened; elsewhere every temp file no live writer holds is.
+	// Default 1h.
 	StaleTempAge Duration `json:"stale_temp_age,omitempty"`
 }
 
@@ -105,18 +108,6 @@ func (l *Local) Root() string { return l.root }
 
 // TempDir is where uploads in progress live (tests check it is left empty).
 func (l *Local) TempDir() string { return l.tmpDir }
-
-func (l *Local) removeStaleTemps(age time.Duration) {
-	ents, err := os.ReadDir(l.tmpDir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > age {
-			os.Remove(filepath.Join(l.tmpDir, e.Name()))
-		}
-	}
-}
 
 // path maps a key to its object file.
 func (l *Local) path(key string) (string, error) {
@@ -235,6 +226,7 @@ func (l *Local) write(ctx context.Context, key string, fill func(f *os.File) (lo
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("backend local: %w", err)
 	}
+	lockTemp(f)
 	committed := false
 	defer func() {
 		if !committed {
