@@ -46,7 +46,7 @@ type bucketRef struct {
 	st  *resState
 }
 
-func (r bucketRef) key(k string) string { return r.res.ID + "/" + k }
+func (r bucketRef) key(k string) string { return r.res.ID + "/" + encodeKey(k) }
 
 func noSuchBucket(b string) error { return s3err.GetBucketErr(s3err.ErrNoSuchBucket, b) }
 
@@ -93,7 +93,7 @@ func objectKey(p *string) (string, error) {
 	if len(k) > storage.MaxKeyLen {
 		return "", s3err.GetKeyTooLongErr(int64(len(k)), storage.MaxKeyLen)
 	}
-	if err := storage.ValidateKey(k); err != nil {
+	if err := storage.ValidateKey(encodeKey(k)); err != nil {
 		return "", invalidKey(k, "not storable")
 	}
 	return k, nil
@@ -311,7 +311,7 @@ func (g *gateway) write(ctx context.Context, br bucketRef, bkey string, body io.
 		op: func(ctx context.Context) (storage.ObjectInfo, error) {
 			lb := &limitedBody{r: body, max: size, res: br.st, m: g.b.metrics}
 			info, err := br.be.Put(ctx, bkey, lb, size, meta)
-			return info, s3Error(bodyError(lb, err), bkey)
+			return info, s3Error(bodyError(lb, err), br.name(bkey))
 		}})
 	if err != nil {
 		return storage.ObjectInfo{}, err
@@ -678,16 +678,16 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 	base := br.res.ID + "/"
 	after := ""
 	if marker != "" {
-		after = base + marker
+		after = base + encodeKey(marker)
 	}
 	// A marker that is a common prefix: skip everything under it.
 	if delimiter != "" && marker != "" && strings.HasPrefix(marker, prefix) && strings.HasSuffix(marker, delimiter) {
-		after = base + marker + maxUTF8
+		after = base + encodeKey(marker) + maxUTF8
 	}
 	var out []listEntry
 	lastPrefix := ""
 	for {
-		batch, err := br.be.List(ctx, base+prefix, after, 1000)
+		batch, err := br.be.List(ctx, base+encodePrefix(prefix), after, 1000)
 		if err != nil {
 			return nil, false, err
 		}
@@ -699,7 +699,8 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 				after = base + mpuDir + maxUTF8
 				break
 			}
-			if marker != "" && rel <= marker {
+			rel = decodeKey(rel)
+			if !strings.HasPrefix(rel, prefix) || (marker != "" && rel <= marker) {
 				continue
 			}
 			if delimiter != "" {
@@ -713,7 +714,7 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 					}
 					lastPrefix = cp
 					out = append(out, listEntry{prefix: cp})
-					after = base + cp + maxUTF8
+					after = base + encodeKey(cp) + maxUTF8
 					break
 				}
 			}

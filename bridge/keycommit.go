@@ -140,7 +140,7 @@ func (g *gateway) replaceKey(ctx context.Context, br bucketRef, bkey string, w k
 	}()
 	old, exists, err := e.current(ctx, br.be, bkey)
 	if err != nil {
-		return storage.ObjectInfo{}, s3Error(err, bkey)
+		return storage.ObjectInfo{}, s3Error(err, br.name(bkey))
 	}
 	if w.check != nil {
 		if err := w.check(old, exists); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // presignedGet returns a presigned GET URL of path signed at signedAt.
@@ -68,6 +69,77 @@ func TestKeyErrorsAreS3Errors(t *testing.T) {
 		}
 		if r := f.raw(t, keyW1, "HEAD", path, nil, nil); r.status != 400 {
 			t.Errorf("HEAD %s: %d", path, r.status)
+		}
+	}
+}
+
+// TestKeyNames: an exactly 1,024-byte key is accepted (the reservation
+// prefix does not count, and errors never show it); segments longer than
+// a file name are accepted; "a/../b" and other dot segments are stored
+// literally, each key distinct, and no dot segment ever reaches the
+// backend (where it could resolve outside the reservation's prefix).
+func TestKeyNames(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	ctx := context.Background()
+	c := f.sdk(keyW1)
+	b := aws.String("res-1")
+	keys := []string{
+		strings.Repeat("k", 1024),
+		"long/" + strings.Repeat("s", 300) + "/" + strings.Repeat("t", 700),
+		"a/../b", "a/..~/b", "a/./b", "x/.../y", "a/b/..", "a/b/.",
+	}
+	for _, k := range keys {
+		putBytes(t, c, "res-1", k, []byte(k))
+	}
+	for _, k := range keys {
+		if got := getAll(t, c, "res-1", k); string(got) != k {
+			t.Fatalf("GET of a %d-byte key %.40q: %.40q", len(k), k, got)
+		}
+	}
+	listed := map[string]bool{}
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: b, MaxKeys: aws.Int32(3)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			if listed[*o.Key] {
+				t.Fatalf("listed twice: %.60q", *o.Key)
+			}
+			listed[*o.Key] = true
+		}
+	}
+	for _, k := range keys {
+		if !listed[k] {
+			t.Errorf("not listed: %.60q", k)
+		}
+	}
+	if len(listed) != len(keys) {
+		t.Errorf("listed %d keys, want %d", len(listed), len(keys))
+	}
+	l, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b, Prefix: aws.String("a/../")})
+	if err != nil || len(l.Contents) != 1 || *l.Contents[0].Key != "a/../b" {
+		t.Fatalf("prefix a/../: %v %+v", err, l.Contents)
+	}
+	stored, err := f.local.List(ctx, "", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range stored {
+		for _, seg := range strings.Split(o.Key, "/") {
+			if seg == "." || seg == ".." {
+				t.Errorf("backend key with a dot segment: %q", o.Key)
+			}
+		}
+	}
+
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String(strings.Repeat("k", 1025)), Body: strings.NewReader("x")})
+	wantCode(t, err, "KeyTooLongError", 400)
+	for _, bad := range []string{strings.Repeat("k", 1025), "ctl%01char"} {
+		r := f.raw(t, keyW1, "PUT", "/res-1/"+bad, nil, []byte("x"))
+		if r.status != 400 || strings.Contains(r.body, "res-1/") {
+			t.Errorf("PUT %.20q: %d %s (the reservation prefix must not show)", bad, r.status, r.body)
 		}
 	}
 }

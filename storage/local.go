@@ -118,13 +118,10 @@ func (l *Local) path(key string) (string, error) {
 	parts := make([]string, 0, len(segs)+1)
 	parts = append(parts, l.objDir)
 	for i, s := range segs {
-		if len(s) > maxSegment {
-			return "", fmt.Errorf("%w %q: path segment longer than %d bytes (local backend)", ErrInvalidKey, key, maxSegment)
-		}
 		if i == len(segs)-1 {
-			parts = append(parts, s+localObjSfx)
+			parts = appendSegment(parts, s, localObjSfx)
 		} else {
-			parts = append(parts, s+localDirSfx)
+			parts = appendSegment(parts, s, localDirSfx)
 		}
 	}
 	return filepath.Join(parts...), nil
@@ -449,12 +446,14 @@ func (l *Local) List(ctx context.Context, prefix, startAfter string, limit int) 
 	// Start at the deepest directory the prefix names completely.
 	dir, keyPrefix := l.objDir, ""
 	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		parts := []string{dir}
 		for _, s := range strings.Split(prefix[:i], "/") {
-			if s == "." || s == ".." || len(s) > maxSegment {
+			if s == "." || s == ".." {
 				return nil, nil // no key can live there
 			}
-			dir = filepath.Join(dir, s+localDirSfx)
+			parts = appendSegment(parts, s, localDirSfx)
 		}
+		dir = filepath.Join(parts...)
 		keyPrefix = prefix[:i+1]
 	}
 	if _, err := lw.walk(dir, keyPrefix); err != nil {
@@ -498,9 +497,17 @@ func (lw *localLister) walk(dir, keyPrefix string) (bool, error) {
 			ents = append(ents, localEntry{sortKey: n[:len(n)-2], name: n})
 		case strings.HasSuffix(n, localDirSfx) && de.IsDir():
 			ents = append(ents, localEntry{sortKey: n[:len(n)-2] + "/", name: n, dir: true})
+		case strings.HasSuffix(n, localLongSfx) && de.IsDir():
+			ents = append(ents, localEntry{sortKey: n[:len(n)-2], name: n, dir: true})
 		}
 	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].sortKey < ents[j].sortKey })
+	// An object sorts before the continuation of its name (same sortKey).
+	sort.Slice(ents, func(i, j int) bool {
+		if ents[i].sortKey != ents[j].sortKey {
+			return ents[i].sortKey < ents[j].sortKey
+		}
+		return !ents[i].dir && ents[j].dir
+	})
 	for _, e := range ents {
 		full := keyPrefix + e.sortKey
 		if !strings.HasPrefix(full, lw.prefix) && !(e.dir && strings.HasPrefix(lw.prefix, full)) {
