@@ -452,22 +452,7 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 			return nil, s3Error(err, key)
 		}
 	}
-	body := &egressReader{rc: rc, r: br.st, m: g.b.metrics, reserved: length, limit: length}
-	user, h := storedMeta(info)
-	out := &s3.GetObjectOutput{
-		Body:               body,
-		ContentLength:      &length,
-		ETag:               ptr(quote(info.ETag)),
-		LastModified:       ptr(info.LastModified),
-		ContentType:        nonEmpty(info.ContentType),
-		Metadata:           responseMeta(user),
-		AcceptRanges:       ptr("bytes"),
-		CacheControl:       nonEmpty(h.CacheControl),
-		ExpiresString:      nonEmpty(h.Expires),
-		ContentEncoding:    nonEmpty(h.ContentEncoding),
-		ContentDisposition: nonEmpty(h.ContentDisposition),
-		ContentLanguage:    nonEmpty(h.ContentLanguage),
-	}
+	out := getOutput(info, &egressReader{rc: rc, r: br.st, m: g.b.metrics, reserved: length, limit: length}, length)
 	if crange != "" {
 		out.ContentRange = &crange
 	}
@@ -631,7 +616,8 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			return out, s3Error(err, srcKey)
 		}
 		defer rc.Close()
-		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: sinfo2.UserMeta}
+		// A streamed copy is one part (its ETag is the content's MD5).
+		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: withoutPartSizes(sinfo2.UserMeta)}
 		if replace {
 			meta, err = objectMeta(deref(in.ContentType), in.Metadata,
 				newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))

@@ -139,6 +139,20 @@ func withPartSizes(user map[string]string, sizes []int64) map[string]string {
 	return out
 }
 
+// withoutPartSizes is user metadata without a parts list.
+func withoutPartSizes(user map[string]string) map[string]string {
+	if _, ok := user[partSizesKey]; !ok {
+		return user
+	}
+	out := make(map[string]string, len(user))
+	for k, v := range user {
+		if k != partSizesKey {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // partSizes decodes withPartSizes (nil: not a multipart object, or its
 // sizes were not kept).
 func partSizes(info storage.ObjectInfo) []int64 {

@@ -3,11 +3,13 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/flashback-network/flashback/storage"
 	"github.com/valyala/fasthttp"
@@ -142,4 +144,24 @@ func requestHeader(ctx context.Context, name string) string {
 		return string(rc.Request.Header.Peek(name))
 	}
 	return ""
+}
+
+// getOutput is a GetObject answer for a stored object: its body (length
+// bytes), validators and stored headers.
+func getOutput(info storage.ObjectInfo, body io.ReadCloser, length int64) *s3.GetObjectOutput {
+	user, h := storedMeta(info)
+	return &s3.GetObjectOutput{
+		Body:               body,
+		ContentLength:      &length,
+		ETag:               ptr(quote(info.ETag)),
+		LastModified:       ptr(info.LastModified),
+		ContentType:        nonEmpty(info.ContentType),
+		Metadata:           responseMeta(user),
+		AcceptRanges:       ptr("bytes"),
+		CacheControl:       nonEmpty(h.CacheControl),
+		ExpiresString:      nonEmpty(h.Expires),
+		ContentEncoding:    nonEmpty(h.ContentEncoding),
+		ContentDisposition: nonEmpty(h.ContentDisposition),
+		ContentLanguage:    nonEmpty(h.ContentLanguage),
+	}
 }
