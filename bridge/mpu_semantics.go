@@ -99,7 +99,9 @@ func (g *gateway) completedAgain(ctx context.Context, br bucketRef, id, key stri
 // side or the other.
 func (g *gateway) partStillWanted(ctx context.Context, br bucketRef, id, key string, n int32) error {
 	_, err := g.upload(ctx, br, id, key)
-	if err == nil {
+	if se, ok := asS3(err); err == nil || !ok || se.BaseError().Code != "NoSuchUpload" {
+		// Wanted, or the metadata could not be read: the part stays (if
+		// its upload did end, sweepUploads removes it later).
 		return nil
 	}
 	if derr := g.deleteKey(ctx, br, partKey(br, id, n)); derr != nil {
