@@ -74,6 +74,7 @@ func New(node Node) *Server {
 	s.handle("GET", "/v1/stats/epochs", s.list("stats/epochs", epochRangeParams))
 	s.handle("GET", "/v1/units/{id}/qos", s.unitQoS)
 	s.handle("GET", "/v1/providers/{address}/score", s.providerScore)
+	s.handle("GET", "/v1/providers/{address}/changes", s.providerChanges)
 	s.handle("GET", "/v1/oracles", s.list("oracles", providersParams))
 	s.handle("GET", "/v1/oracles/{address}", s.oracle)
 	s.handle("GET", "/v1/accesskeys", s.accessKeys)

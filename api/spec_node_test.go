@@ -233,6 +233,11 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	body = sn.get(t, "/v1/providers/{address}", id("address", provAddr), "", 200)
 	checkTimes(t, "provider", body, "registered_at", "updated_at", "release_at")
 	sn.get(t, "/v1/providers/{address}/score", id("address", provAddr), "", 200)
+	body = sn.get(t, "/v1/providers/{address}/changes", id("address", provAddr), "since=0", 200)
+	if !bytes.Contains(body, []byte(`"gap":true`)) {
+		t.Errorf("changes since 0: want gap true: %s", body)
+	}
+	sn.get(t, "/v1/providers/{address}/changes", id("address", provAddr), "since=1", 200)
 	body = sn.get(t, "/v1/units", none, "region=eu-central&min_free=1GiB&sort=price&limit=10", 200)
 	checkTimes(t, "units", body, "created_at", "updated_at", "accrued_to", "start", "end")
 	body = sn.get(t, "/v1/units/{id}", id("id", unitB), "", 200)
@@ -298,6 +303,9 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	errCase("GET", "/v1/providers/{address}", id("address", "nope"), "", nil, 400, "invalid_address")
 	errCase("GET", "/v1/providers/{address}", id("address", aliceAddr), "", nil, 404, "not_found")
 	errCase("GET", "/v1/providers/{address}/score", id("address", "nope"), "", nil, 400, "invalid_address")
+	errCase("GET", "/v1/providers/{address}/changes", id("address", "nope"), "since=1", nil, 400, "invalid_address")
+	errCase("GET", "/v1/providers/{address}/changes", id("address", provAddr), "", nil, 400, "invalid_query")
+	errCase("GET", "/v1/providers/{address}/changes", id("address", provAddr), "since=-1", nil, 400, "invalid_query")
 	errCase("GET", "/v1/units", none, "kind=floppy", nil, 400, "invalid_query")
 	errCase("GET", "/v1/units", none, "min_score=101", nil, 400, "invalid_query")
 	errCase("GET", "/v1/units", none, "provider=fb1nope", nil, 400, "invalid_address")

@@ -2,8 +2,11 @@
 // every reservation as an S3 bucket named after it, stores its objects in
 // the unit's storage backend under "<reservation>/", authenticates access
 // keys (SigV4 headers, presigned URLs, aws-chunked payloads with trailing
-// checksums) and authorizes them against their reservation, enforces the
-// reservation's quota and egress allowance, and meters usage.
+// checksums; SigV2 headers and presigned URLs, see sigv2.go) and authorizes
+// them against their reservation, enforces the reservation's quota and
+// egress allowance, and meters usage. Besides objects it keeps their tags,
+// checksums and parts (extras.go, checksum.go) and each reservation's CORS
+// configuration (cors.go); it refuses server-side encryption (sse.go).
 //
 // The S3 protocol itself (routing, SigV4, chunked payloads, XML, errors) is
 // versitygw's s3api (github.com/versity/versitygw), built with its
@@ -64,6 +67,8 @@ type Bridge struct {
 	app     *fiber.App
 	metrics *metrics
 	locks   keyLocks
+	extras  extrasIndex // which objects have tags, parts or a checksum beside them
+	cors    corsCache   // the reservations' CORS configurations, read through
 
 	mu     sync.Mutex
 	states map[string]*resState
@@ -98,6 +103,8 @@ func New(cfg Config) (*Bridge, error) {
 		s3api.WithDisableACL(),
 		s3api.WithConcurrencyLimiter(cfg.MaxConnections, cfg.MaxInFlight),
 		s3api.WithMiddleware("/", b.middleware),
+		s3api.WithMiddleware("/", refuseSSE),
+		s3api.WithMiddleware("/", b.sigV2),
 	}
 	if cfg.VirtualHostDomain != "" {
 		opts = append(opts, s3api.WithHostStyle(cfg.VirtualHostDomain))

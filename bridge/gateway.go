@@ -87,8 +87,8 @@ func objectKey(p *string) (string, error) {
 		return "", s3err.GetAPIError(s3err.ErrNoSuchKey)
 	}
 	k := *p
-	if strings.HasPrefix(k, mpuDir) {
-		return "", invalidKey(k, "the prefix "+mpuDir+" is reserved")
+	if p, hidden := hiddenPrefix(k); hidden {
+		return "", invalidKey(k, "the prefix "+p+" is reserved")
 	}
 	if len(k) > storage.MaxKeyLen {
 		return "", s3err.GetKeyTooLongErr(int64(len(k)), storage.MaxKeyLen)
@@ -220,13 +220,6 @@ func (g *gateway) GetObjectLockConfiguration(_ context.Context, bucket string) (
 	return g.bucketConfigMissing(bucket, s3err.ErrObjectLockConfigurationNotFound)
 }
 
-func (g *gateway) GetBucketCors(_ context.Context, bucket string) ([]byte, error) {
-	if _, _, ok := g.b.lookupRes(bucket); !ok {
-		return nil, noSuchBucket(bucket)
-	}
-	return nil, s3err.GetBucketErr(s3err.ErrNoSuchCORSConfiguration, bucket)
-}
-
 func (g *gateway) GetBucketWebsite(_ context.Context, bucket string) ([]byte, error) {
 	return g.bucketConfigMissing(bucket, s3err.ErrNoSuchWebsiteConfiguration)
 }
@@ -336,11 +329,16 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err := checkStorageClass(requestHeader(ctx, "X-Amz-Storage-Class")); err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
+	tags, err := parseTagHeader(in.Tagging)
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
 	meta, err := objectMeta(deref(in.ContentType), in.Metadata,
 		newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
+	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
 	var check func(storage.ObjectInfo, bool) error
 	if in.IfMatch != nil || in.IfNoneMatch != nil {
 		check = func(old storage.ObjectInfo, exists bool) error {
@@ -352,6 +350,9 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 		return s3response.PutObjectOutput{}, err
 	}
 	a, v := sum()
+	if err := g.afterWrite(ctx, br, key, info, objChecksum{algo: a, typ: types.ChecksumTypeFullObject, value: v}, tags, nil); err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
 	f := toFields(a, v)
 	out := s3response.PutObjectOutput{
 		ETag: quote(info.ETag), Size: &info.Size,
@@ -402,7 +403,7 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		if err != nil {
 			return nil, s3Error(err, key)
 		}
-		if rangeHdr, partsCount, err = partRange(info, *in.PartNumber); err != nil {
+		if rangeHdr, partsCount, err = g.partRange(ctx, br, key, info, *in.PartNumber); err != nil {
 			return nil, err
 		}
 	}
@@ -459,6 +460,10 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	if in.PartNumber != nil {
 		out.PartsCount = &partsCount
 	}
+	if err := g.getExtras(ctx, br, key, info.UserMeta, out, in.ChecksumMode); err != nil {
+		out.Body.Close()
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -481,7 +486,7 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 	rangeHdr := deref(in.Range)
 	var partsCount int32
 	if in.PartNumber != nil {
-		if rangeHdr, partsCount, err = partRange(info, *in.PartNumber); err != nil {
+		if rangeHdr, partsCount, err = g.partRange(ctx, br, key, info, *in.PartNumber); err != nil {
 			return nil, err
 		}
 	}
@@ -513,6 +518,9 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 	if in.PartNumber != nil {
 		out.PartsCount = &partsCount
 	}
+	if err := g.headExtras(ctx, br, key, info.UserMeta, out, in.ChecksumMode); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -523,6 +531,9 @@ func (g *gateway) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*
 	}
 	if err := g.deleteKey(ctx, br, br.key(key)); err != nil {
 		return nil, s3Error(err, key)
+	}
+	if err := g.putExtra(ctx, br, key, objectExtra{}); err != nil {
+		return nil, err
 	}
 	return &s3.DeleteObjectOutput{}, nil
 }
@@ -544,6 +555,9 @@ func (g *gateway) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput) 
 		if err == nil {
 			err = s3Error(g.deleteKey(ctx, br, br.key(key)), key)
 		}
+		if err == nil {
+			err = g.putExtra(ctx, br, key, objectExtra{})
+		}
 		if err != nil {
 			code, msg := "InternalError", err.Error()
 			if se, ok := err.(s3err.S3Error); ok {
@@ -563,18 +577,7 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	if err != nil {
 		return out, err
 	}
-	srcBucket, srcObj, versionID, err := vbackend.ParseCopySource(deref(in.CopySource))
-	if err != nil {
-		return out, err
-	}
-	if versionID != "" && versionID != "null" {
-		return out, s3err.GetNoSuchVersionErr(srcObj, versionID)
-	}
-	src, err := g.bucket(ctx, srcBucket)
-	if err != nil {
-		return out, err
-	}
-	srcKey, err := objectKey(&srcObj)
+	src, srcKey, err := g.copySource(ctx, deref(in.CopySource))
 	if err != nil {
 		return out, err
 	}
@@ -594,6 +597,10 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	}
 	replace := in.MetadataDirective == types.MetadataDirectiveReplace
 	sameObject := src.res.ID == dst.res.ID && srcKey == dstKey
+	ex, err := g.copyExtras(ctx, src, srcKey, sinfo, in)
+	if err != nil {
+		return out, err
+	}
 	if sameObject && !replace {
 		return out, s3err.GetAPIError(s3err.ErrInvalidCopyDest)
 	}
@@ -616,8 +623,7 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			return out, s3Error(err, srcKey)
 		}
 		defer rc.Close()
-		// A streamed copy is one part (its ETag is the content's MD5).
-		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: withoutPartSizes(sinfo2.UserMeta)}
+		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: sinfo2.UserMeta}
 		if replace {
 			meta, err = objectMeta(deref(in.ContentType), in.Metadata,
 				newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))
@@ -625,12 +631,16 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 				return out, err
 			}
 		}
+		meta.UserMeta = ex.streamed(meta.UserMeta)
 		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)
 		if err != nil {
 			return out, err
 		}
 		// Not client ingress: undo what write counted.
 		dst.st.ingress.Add(-info.Size)
+	}
+	if err := g.afterWrite(ctx, dst, dstKey, info, ex.sum, ex.tags, ex.parts); err != nil {
+		return out, err
 	}
 	out.CopyObjectResult = &s3response.CopyObjectResult{ETag: ptr(quote(info.ETag)), LastModified: ptr(info.LastModified)}
 	return out, nil
@@ -681,8 +691,8 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 			o := batch[i]
 			rel := strings.TrimPrefix(o.Key, base)
 			after = o.Key
-			if strings.HasPrefix(rel, mpuDir) {
-				after = base + mpuDir + maxUTF8
+			if p, hidden := hiddenPrefix(rel); hidden {
+				after = base + p + maxUTF8
 				break
 			}
 			rel = decodeKey(rel)

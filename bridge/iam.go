@@ -105,7 +105,7 @@ func allowed(k Key, bucket string, a auth.Action) bool {
 func actionPerm(a auth.Action) string {
 	switch a {
 	case auth.PutObjectAction, auth.DeleteObjectAction, auth.AbortMultipartUploadAction,
-		auth.CreateBucketAction:
+		auth.CreateBucketAction, auth.PutObjectTaggingAction, auth.DeleteObjectTaggingAction:
 		return PermWrite
 	}
 	s := string(a)

@@ -69,6 +69,18 @@ func (k *keyLocks) release(key string, e *keyEntry) {
 	}
 }
 
+// lock holds key's lock until the returned function is called: for the
+// bridge's bookkeeping writes (extras, CORS), which are not accounted and
+// must not interleave with each other.
+func (k *keyLocks) lock(key string) func() {
+	e := k.acquire(key)
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.release(key, e)
+	}
+}
+
 // current returns the object the key is charged for, reading it from the
 // backend the first time. Called with e.mu held.
 func (e *keyEntry) current(ctx context.Context, be storage.Backend, bkey string) (storage.ObjectInfo, bool, error) {

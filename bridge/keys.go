@@ -7,8 +7,8 @@ import (
 // Permissions an access key can carry.
 const (
 	PermRead  = "read"  // list, head and get objects
-	PermWrite = "write" // read + put, copy, delete, multipart; CreateBucket on its own bucket
-	PermAdmin = "admin" // write + bucket configuration calls (none of which are served yet)
+	PermWrite = "write" // read + put, copy, delete, multipart, object tagging; CreateBucket on its own bucket
+	PermAdmin = "admin" // write + bucket configuration calls (CORS)
 )
 
 // Key is an S3 access key bound to one reservation (its bucket).

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -110,102 +109,44 @@ func (g *gateway) partStillWanted(ctx context.Context, br bucketRef, id, key str
 	return err
 }
 
-// Part sizes of a multipart object are kept in its metadata, run-length
-// encoded ("size*count,..."; the usual equal parts and a shorter last one
-// take two runs), so that GET and HEAD can serve ?partNumber=N. A list too
-// long for backend metadata is not kept; such an object serves as one part.
-const partSizesKey = reservedMetaPrefix + "parts"
-
-const maxPartSizesLen = 1024
-
-func withPartSizes(user map[string]string, sizes []int64) map[string]string {
-	var b strings.Builder
-	for i := 0; i < len(sizes); {
-		j := i
-		for j < len(sizes) && sizes[j] == sizes[i] {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%d*%d", sizes[i], j-i)
-		i = j
-	}
-	out := make(map[string]string, len(user)+1)
-	for k, v := range user {
-		out[k] = v
-	}
-	if b.Len() <= maxPartSizesLen {
-		out[partSizesKey] = b.String()
-	}
-	return out
-}
-
-// withoutPartSizes is user metadata without a parts list.
-func withoutPartSizes(user map[string]string) map[string]string {
-	if _, ok := user[partSizesKey]; !ok {
-		return user
-	}
-	out := make(map[string]string, len(user))
-	for k, v := range user {
-		if k != partSizesKey {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// partSizes decodes withPartSizes (nil: not a multipart object, or its
-// sizes were not kept).
-func partSizes(info storage.ObjectInfo) []int64 {
-	v := info.UserMeta[partSizesKey]
-	if v == "" {
-		return nil
-	}
-	var sizes []int64
-	var total int64
-	for _, run := range strings.Split(v, ",") {
-		s, c, ok := strings.Cut(run, "*")
-		size, err1 := strconv.ParseInt(s, 10, 64)
-		count, err2 := strconv.Atoi(c)
-		if !ok || err1 != nil || err2 != nil || size < 0 || count < 1 || count > 10000 || len(sizes)+count > 10000 {
-			return nil
-		}
-		for range count {
-			sizes = append(sizes, size)
-			total += size
-		}
-	}
-	if total != info.Size {
-		return nil
-	}
-	return sizes
-}
-
 // partRange resolves ?partNumber=n of an object: the Range header that
 // selects the part ("" for the whole object: part 1 of an object not made
-// by a multipart upload) and the parts count to answer. A part number past
-// the last part is refused with 400 InvalidPartNumber.
-func partRange(info storage.ObjectInfo, n int32) (string, int32, error) {
-	sizes := partSizes(info)
-	if len(sizes) == 0 {
+// by a multipart upload) and the parts count to answer. The parts of a
+// multipart object are those its extras record. A part number past the
+// last part is refused with 400 InvalidPartNumber.
+func (g *gateway) partRange(ctx context.Context, br bucketRef, key string, info storage.ObjectInfo, n int32) (string, int32, error) {
+	var parts []partRecord
+	if _, count := storedChecksum(info.UserMeta); count > 0 {
+		e, err := g.getExtra(ctx, br, key)
+		if err != nil {
+			return "", 0, err
+		}
+		var total int64
+		for _, p := range e.Parts {
+			total += p.Size
+		}
+		if total == info.Size {
+			parts = e.Parts
+		}
+	}
+	if len(parts) == 0 {
 		if n != 1 {
 			return "", 0, invalidPartNumber(n, 1)
 		}
 		return "", 1, nil
 	}
-	if n < 1 || int(n) > len(sizes) {
-		return "", 0, invalidPartNumber(n, len(sizes))
+	if n < 1 || int(n) > len(parts) {
+		return "", 0, invalidPartNumber(n, len(parts))
 	}
 	var start int64
-	for _, s := range sizes[:n-1] {
-		start += s
+	for _, p := range parts[:n-1] {
+		start += p.Size
 	}
-	size := sizes[n-1]
+	size := parts[n-1].Size
 	if size == 0 {
-		return "", int32(len(sizes)), nil
+		return "", int32(len(parts)), nil
 	}
-	return fmt.Sprintf("bytes=%d-%d", start, start+size-1), int32(len(sizes)), nil
+	return fmt.Sprintf("bytes=%d-%d", start, start+size-1), int32(len(parts)), nil
 }
 
 func invalidPartNumber(n int32, parts int) error {

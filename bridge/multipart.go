@@ -41,6 +41,11 @@ type uploadMeta struct {
 	UserMeta    map[string]string `json:"user_meta,omitempty"`
 	Initiated   time.Time         `json:"initiated"`
 	Initiator   string            `json:"initiator,omitempty"`
+	// Tags, from x-amz-tagging, are the object's once completed.
+	Tags map[string]string `json:"tags,omitempty"`
+	// ChecksumAlgo and ChecksumType are the upload's checksum (empty: none).
+	ChecksumAlgo types.ChecksumAlgorithm `json:"checksum_algorithm,omitempty"`
+	ChecksumType types.ChecksumType      `json:"checksum_type,omitempty"`
 	// Done is set once the upload is completed (see completedUpload).
 	Done *completedUpload `json:"done,omitempty"`
 }
@@ -117,12 +122,17 @@ func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 	if err := checkStorageClass(sc); err != nil {
 		return out, err
 	}
+	tags, err := parseTagHeader(in.Tagging)
+	if err != nil {
+		return out, err
+	}
 	meta, err := objectMeta(deref(in.ContentType), in.Metadata,
 		newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))
 	if err != nil {
 		return out, err
 	}
-	m := uploadMeta{Key: key, ContentType: meta.ContentType, UserMeta: meta.UserMeta, Initiated: time.Now().UTC()}
+	m := uploadMeta{Key: key, ContentType: meta.ContentType, UserMeta: meta.UserMeta, Initiated: time.Now().UTC(),
+		Tags: tags, ChecksumAlgo: in.ChecksumAlgorithm, ChecksumType: in.ChecksumType}
 	data, err := json.Marshal(m)
 	if err != nil {
 		return out, err
@@ -140,7 +150,8 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 		return nil, err
 	}
 	id := deref(in.UploadId)
-	if _, err := g.upload(ctx, br, id, key); err != nil {
+	m, err := g.upload(ctx, br, id, key)
+	if err != nil {
 		return nil, err
 	}
 	n := deref(in.PartNumber)
@@ -155,7 +166,12 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	if err != nil {
 		return nil, err
 	}
-	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), storage.ObjectMeta{}, nil)
+	if body, sum, err = partBody(m, body, sum); err != nil {
+		return nil, err
+	}
+	var meta storage.ObjectMeta
+	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
+	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), meta, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +179,9 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 		return nil, err
 	}
 	a, v := sum()
+	if err := g.keepPartSum(ctx, br, id, n, info, objChecksum{algo: a, typ: types.ChecksumTypeFullObject, value: v}); err != nil {
+		return nil, err
+	}
 	f := toFields(a, v)
 	return &s3.UploadPartOutput{
 		ETag:          ptr(quote(info.ETag)),
@@ -234,7 +253,7 @@ func (g *gateway) ListParts(ctx context.Context, in *s3.ListPartsInput) (s3respo
 	if len(parts) > 0 {
 		out.NextPartNumberMarker = parts[len(parts)-1].PartNumber
 	}
-	return out, nil
+	return out, g.listedPartSums(ctx, br, id, m, &out)
 }
 
 func (g *gateway) ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput) (s3response.ListMultipartUploadsResult, error) {
@@ -304,8 +323,11 @@ func (g *gateway) ListMultipartUploads(ctx context.Context, in *s3.ListMultipart
 	return out, finishUploadsList(ctx, &out)
 }
 
-// removeParts deletes the stored parts of an upload.
+// removeParts deletes the stored parts of an upload and their checksums.
 func (g *gateway) removeParts(ctx context.Context, br bucketRef, id string) error {
+	if err := g.removePartSums(ctx, br, id); err != nil {
+		return err
+	}
 	parts, _, err := g.parts(ctx, br, id, 0, 0)
 	if err != nil {
 		return err
@@ -389,6 +411,11 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		total += p.Size
 	}
 
+	sum, recs, err := g.completeChecksum(ctx, br, id, m, in, sizes)
+	if err != nil {
+		return out, "", err
+	}
+
 	bkey := br.key(key)
 	var check func(storage.ObjectInfo, bool) error
 	if in.IfMatch != nil || in.IfNoneMatch != nil {
@@ -401,10 +428,14 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	// of parts left out of the list are given back).
 	info, err := g.replaceKey(ctx, br, bkey, keyWrite{check: check,
 		op: func(ctx context.Context) (storage.ObjectInfo, error) {
-			info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType, UserMeta: withPartSizes(m.UserMeta, sizes)})
+			info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType,
+				UserMeta: withBookkeeping(m.UserMeta, sum, len(keys))})
 			return info, s3Error(err, key)
 		}})
 	if err != nil {
+		return out, "", err
+	}
+	if err := g.afterWrite(ctx, br, key, info, sum, m.Tags, recs); err != nil {
 		return out, "", err
 	}
 	if err := g.markCompleted(ctx, br, id, m, info); err != nil {
@@ -413,5 +444,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	if err := g.removeParts(ctx, br, id); err != nil {
 		return out, "", s3Error(err, key)
 	}
-	return completeResult(br, key, info.ETag), "", nil
+	out = completeResult(br, key, info.ETag)
+	setCompleteChecksum(&out, sum)
+	return out, "", nil
 }

@@ -21,8 +21,8 @@ import (
 // Content-Language) travel through the storage backends as user metadata
 // under reserved keys: every backend stores user metadata, and the bridge
 // takes them out again before answering. Client metadata keys under the
-// reserved prefix are refused, so nothing a client sends can pose as them.
-const reservedMetaPrefix = "flashback-"
+// reserved prefix (reservedMetaPrefix) are refused, so nothing a client
+// sends can pose as them.
 
 // objectHeaders are the stored standard headers of an object ("": absent).
 type objectHeaders struct {

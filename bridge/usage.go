@@ -73,7 +73,7 @@ func (r *resState) load(ctx context.Context, be storage.Backend) error {
 			return fmt.Errorf("load usage of %s: %w", r.id, err)
 		}
 		for _, o := range objs {
-			if !uncharged(o.Key) {
+			if !uncharged(o.Key) && !strings.HasPrefix(o.Key[len(prefix):], metaDir) { // bookkeeping is not stored bytes
 				total += o.Size
 			}
 		}

@@ -2,9 +2,7 @@ package probe
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,12 +10,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/storage"
 )
 
@@ -82,12 +78,6 @@ type Handler struct {
 	limits    map[string]*limiter // by oracle/unit
 }
 
-type limiter struct {
-	tokens   float64
-	last     time.Time
-	inFlight int
-}
-
 // NewHandler builds the probe endpoint.
 func NewHandler(cfg Config) *Handler {
 	if cfg.MaxBytes <= 0 {
@@ -127,7 +117,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // BackendMap adapts a map of backends to Config.Backend.
 func BackendMap(m map[string]storage.Backend) func(string) (storage.Backend, bool) {
-	return func(unit string) (storage.Backend, bool) { be, ok := m[unit]; return be, ok }
+	return func(unit string) (storage.Backend, bool) { backend, ok := m[unit]; return backend, ok }
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -139,133 +129,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, ErrorBody{Status: status, Code: code, Message: msg})
-}
-
-// canonicalResource is the resource a signature covers: the probe path and
-// the sorted query, independent of any prefix a reverse proxy strips.
-func canonicalResource(unit, suffix string, q url.Values) string {
-	s := "/probe/" + unit + suffix
-	if len(q) > 0 {
-		s += "?" + q.Encode()
-	}
-	return s
-}
-
-// caller is an authorized request's oracle.
-type caller struct {
-	oracle, nonce, contentSHA string
-	release                   func()
-}
-
-// authorize checks the signature, the clock, the nonce, the oracle's
-// registration and its limits. On failure it has written the error.
-func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, unit, suffix string) (*caller, bool) {
-	hd := r.Header
-	oracle, pubB64, tsStr, nonce, content, sigB64 := hd.Get(HeaderOracle), hd.Get(HeaderPubKey), hd.Get(HeaderTimestamp), hd.Get(HeaderNonce), hd.Get(HeaderContent), hd.Get(HeaderSignature)
-	if oracle == "" || pubB64 == "" || tsStr == "" || nonce == "" || content == "" || sigB64 == "" {
-		writeError(w, http.StatusForbidden, "unsigned", "probe requests must be signed by a registered oracle (X-Flashback-Oracle, -PubKey, -Timestamp, -Nonce, -Content-SHA256, -Signature)")
-		return nil, false
-	}
-	ts, err := strconv.ParseInt(tsStr, 10, 64)
-	if err != nil {
-		writeError(w, http.StatusForbidden, "bad_timestamp", "X-Flashback-Timestamp must be unix seconds")
-		return nil, false
-	}
-	now := h.cfg.Now()
-	skew := int64(h.cfg.MaxSkew / time.Second)
-	if d := now.Unix() - ts; d > skew || d < -skew {
-		writeError(w, http.StatusForbidden, "stale_timestamp", fmt.Sprintf("timestamp %d is %ds from the bridge's clock %d (at most %ds accepted)", ts, d, now.Unix(), skew))
-		return nil, false
-	}
-	if !validNonce(nonce) {
-		writeError(w, http.StatusForbidden, "bad_nonce", "X-Flashback-Nonce must be 16-64 characters of [A-Za-z0-9_-]")
-		return nil, false
-	}
-	if !validHexSHA256(content) {
-		writeError(w, http.StatusForbidden, "bad_content_sha256", "X-Flashback-Content-SHA256 must be 64 lower-case hex digits")
-		return nil, false
-	}
-	pub, err := base64.StdEncoding.DecodeString(pubB64)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
-		writeError(w, http.StatusForbidden, "bad_pubkey", "X-Flashback-PubKey must be a base64 ed25519 public key")
-		return nil, false
-	}
-	if address.FromPubKey(pub) != oracle {
-		writeError(w, http.StatusForbidden, "address_mismatch", fmt.Sprintf("%s is not the address of the public key given", oracle))
-		return nil, false
-	}
-	sig, err := base64.StdEncoding.DecodeString(sigB64)
-	if err != nil || !ed25519.Verify(pub, SigningBytes(r.Method, canonicalResource(unit, suffix, r.URL.Query()), unit, ts, nonce, content), sig) {
-		writeError(w, http.StatusForbidden, "bad_signature", "the signature does not match the request")
-		return nil, false
-	}
-	ok, err := h.cfg.IsOracle(r.Context(), oracle)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "chain_unavailable", "cannot check the oracle on chain: "+err.Error())
-		return nil, false
-	}
-	if !ok {
-		writeError(w, http.StatusForbidden, "not_oracle", fmt.Sprintf("%s is not an active oracle on chain", oracle))
-		return nil, false
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.sweepLocked(now.Unix())
-	nk := oracle + "/" + nonce
-	if _, seen := h.nonces[nk]; seen {
-		writeError(w, http.StatusForbidden, "replayed_nonce", "this nonce was already used")
-		return nil, false
-	}
-	if len(h.nonces) >= h.cfg.MaxNonces {
-		writeError(w, http.StatusServiceUnavailable, "busy", "too many recent probe requests; retry later")
-		return nil, false
-	}
-	lk := oracle + "/" + unit
-	lim := h.limits[lk]
-	if lim == nil {
-		lim = &limiter{tokens: float64(h.cfg.Burst), last: now}
-		h.limits[lk] = lim
-	}
-	lim.tokens = min(float64(h.cfg.Burst), lim.tokens+now.Sub(lim.last).Seconds()*h.cfg.RatePerSecond)
-	lim.last = now
-	if lim.tokens < 1 || lim.inFlight >= h.cfg.MaxInFlight {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("oracle %s is over %g requests/s or %d concurrent probes on unit %s", oracle, h.cfg.RatePerSecond, h.cfg.MaxInFlight, unit))
-		return nil, false
-	}
-	// The nonce is spent only by a request that gets through: a replay of
-	// it fails from now on, until its timestamp leaves the window.
-	h.nonces[nk] = ts + skew + 1
-	lim.tokens--
-	lim.inFlight++
-	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			h.mu.Lock()
-			lim.inFlight--
-			h.mu.Unlock()
-		})
-	}
-	return &caller{oracle: oracle, nonce: nonce, contentSHA: content, release: release}, true
-}
-
-// sweepLocked forgets nonces whose timestamps are out of the window (a
-// replay of them is refused by the timestamp check) and idle limiters.
-func (h *Handler) sweepLocked(now int64) {
-	if now-h.lastSweep < 5 && len(h.nonces) < h.cfg.MaxNonces {
-		return
-	}
-	h.lastSweep = now
-	for k, exp := range h.nonces {
-		if exp < now {
-			delete(h.nonces, k)
-		}
-	}
-	for k, l := range h.limits {
-		if l.inFlight == 0 && time.Unix(now, 0).Sub(l.last) > time.Minute {
-			delete(h.limits, k)
-		}
-	}
 }
 
 func (h *Handler) logf(format string, args ...any) {
@@ -284,7 +147,7 @@ func (h *Handler) transfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.release()
-	be, ok := h.cfg.Backend(unit)
+	backend, ok := h.cfg.Backend(unit)
 	if !ok {
 		writeError(w, http.StatusNotFound, "unknown_unit", fmt.Sprintf("this bridge does not serve unit %q", unit))
 		return
@@ -303,13 +166,13 @@ func (h *Handler) transfer(w http.ResponseWriter, r *http.Request) {
 	hw := sha256.New()
 	body := io.TeeReader(http.MaxBytesReader(w, r.Body, h.cfg.MaxBytes), hw)
 	t0 := time.Now()
-	_, err := be.Put(ctx, key, body, r.ContentLength, storage.ObjectMeta{ContentType: "application/octet-stream"})
+	_, err := backend.Put(ctx, key, body, r.ContentLength, storage.ObjectMeta{ContentType: "application/octet-stream"})
 	writeDur := time.Since(t0)
 	// Whatever happens next, the probe object goes away.
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := be.Delete(dctx, key); err != nil {
+		if err := backend.Delete(dctx, key); err != nil {
 			h.logf("probe: delete %s on %s: %v", key, unit, err)
 		}
 	}()
@@ -329,7 +192,7 @@ func (h *Handler) transfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t1 := time.Now()
-	rc, info, err := be.Get(ctx, key, nil)
+	rc, info, err := backend.Get(ctx, key, nil)
 	if err != nil {
 		h.logf("probe: read %s on %s: %v", key, unit, err)
 		writeError(w, http.StatusBadGateway, "backend_read_failed", "reading the probe object back failed: "+err.Error())
@@ -367,22 +230,22 @@ func (h *Handler) ping(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.release()
-	be, ok := h.cfg.Backend(unit)
+	backend, ok := h.cfg.Backend(unit)
 	if !ok {
 		writeError(w, http.StatusNotFound, "unknown_unit", fmt.Sprintf("this bridge does not serve unit %q", unit))
 		return
 	}
 	ctx := r.Context()
 	t0 := time.Now()
-	rc, _, err := be.Get(ctx, PingKey, nil)
+	rc, _, err := backend.Get(ctx, PingKey, nil)
 	if errors.Is(err, storage.ErrNotFound) {
 		var seed [32]byte
 		for i := range seed {
 			seed[i] = byte(rand.Uint32())
 		}
-		if _, err = be.Put(ctx, PingKey, io.LimitReader(rand.NewChaCha8(seed), PingSize), PingSize, storage.ObjectMeta{}); err == nil {
+		if _, err = backend.Put(ctx, PingKey, io.LimitReader(rand.NewChaCha8(seed), PingSize), PingSize, storage.ObjectMeta{}); err == nil {
 			t0 = time.Now()
-			rc, _, err = be.Get(ctx, PingKey, nil)
+			rc, _, err = backend.Get(ctx, PingKey, nil)
 		}
 	}
 	if err != nil {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (and caches) the real storage servers the bridge backend tests run
 # against: MinIO and fake-gcs-server built from the Go module proxy, Azurite
-# from npm (scripts/azurite/package-lock.json pins its whole tree).
+# from npm (scripts/azurite/package-lock.json pins its whole tree), and
+# Debian's chromium for the browser tests.
 # Versions: scripts/test-servers.versions. Idempotent: anything already in
 # the cache is left alone. On a cold cache expect ~10 min for MinIO, ~3-5 min
 # for fake-gcs-server and ~1 min for Azurite on 2 shared cores.
@@ -86,6 +87,25 @@ install_azurite() {
 	log "azurite $AZURITE_VERSION: installed in $(($(date +%s) - start))s -> $azurite_dir"
 }
 
+# Headless Chromium (Debian's package) for the tests that drive a real
+# browser (chromedp). Installed with apt-get when missing and we are root.
+install_chromium() {
+	if command -v chromium >/dev/null; then
+		log "chromium: $(command -v chromium)"
+		return
+	fi
+	if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+		log "chromium: not installed (as root: apt-get install chromium)"
+		return 1
+	fi
+	local start
+	start=$(date +%s)
+	log "chromium: apt-get install chromium..."
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+	log "chromium: installed in $(($(date +%s) - start))s"
+}
+
 paths() {
 	echo "MINIO_BIN=$minio_bin"
 	echo "FAKE_GCS_BIN=$gcs_bin"
@@ -102,6 +122,7 @@ install)
 	go_install minio github.com/minio/minio "$MINIO_VERSION" "$minio_bin"
 	go_install fake-gcs-server github.com/fsouza/fake-gcs-server "$FAKE_GCS_VERSION" "$gcs_bin"
 	install_azurite
+	install_chromium
 	paths
 	;;
 paths)
@@ -115,6 +136,7 @@ check)
 			ok=1
 		fi
 	done
+	command -v chromium >/dev/null || { log "missing: chromium"; ok=1; }
 	exit $ok
 	;;
 *)

@@ -70,6 +70,30 @@ type Composer interface {
 type ObjectMeta struct {
 	ContentType string            `json:"content_type,omitempty"`
 	UserMeta    map[string]string `json:"user_meta,omitempty"`
+	// Trailer, when set, gives user metadata known only once the content
+	// has been read in full (a checksum sent after the body). Backends that
+	// write metadata after the content (Local) add it to UserMeta; others
+	// ignore it, and the returned ObjectInfo.UserMeta says which happened.
+	Trailer func() map[string]string `json:"-"`
+}
+
+// final is UserMeta with the Trailer's entries added.
+func (m ObjectMeta) final() map[string]string {
+	if m.Trailer == nil {
+		return m.UserMeta
+	}
+	t := m.Trailer()
+	if len(t) == 0 {
+		return m.UserMeta
+	}
+	out := make(map[string]string, len(m.UserMeta)+len(t))
+	for k, v := range m.UserMeta {
+		out[k] = v
+	}
+	for k, v := range t {
+		out[k] = v
+	}
+	return out
 }
 
 // ObjectInfo describes a stored object.

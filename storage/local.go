@@ -290,7 +290,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, me
 		if err := pr.check(); err != nil {
 			return localTrailer{}, err
 		}
-		return localTrailer{Size: pr.n, ETag: pr.sum(), ContentType: meta.ContentType, UserMeta: normMeta(meta.UserMeta)}, nil
+		return localTrailer{Size: pr.n, ETag: pr.sum(), ContentType: meta.ContentType, UserMeta: normMeta(meta.final())}, nil
 	})
 }
 

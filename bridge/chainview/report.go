@@ -94,6 +94,11 @@ func (r *Reporter) ReportDue(ctx context.Context) ([]*api.TxResult, error) {
 		for _, id := range pending[i:j] {
 			r.View.reported[id] += usage[id].Egress - r.sent[id].Egress
 			r.sent[id] = usage[id]
+			// The view re-reads a reservation only when the chain changes
+			// it, so the bridge's allowance is recomputed here.
+			if cr, live := r.View.chainRes[id]; live {
+				r.View.serveReservation(cr)
+			}
 		}
 		r.View.mu.Unlock()
 	}

@@ -4,15 +4,19 @@
 // secret with the bridge's X25519 key. It also reports metered usage back
 // to the chain once per epoch.
 //
-// It polls the node's REST API and refreshes on every new block, so a key
-// works within one block of its creation and stops within one block of its
-// revocation or of its reservation's end.
+// It lists everything once (Sync), then follows the chain: on every poll it
+// asks the node what changed for its provider since the last height it saw
+// (GET /v1/providers/{address}/changes) and fetches only those reservations
+// and keys, so a block costs one request plus one per changed record, however
+// many reservations the provider has. A key works within one block of its
+// creation and stops within one block of its revocation or of its
+// reservation's end. On a gap (the node cannot say what changed), on an
+// error, and after a restart it lists everything once again.
 package chainview
 
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"sync"
 	"time"
 
@@ -32,11 +36,15 @@ type View struct {
 	keys *bridge.StaticKeys
 	res  *bridge.StaticReservations
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// height is the committed height the view reflects; synced is false
+	// until a full sync succeeds and again after any error, so the next
+	// poll lists everything instead of trusting a view that missed changes.
 	height   int64
-	keyIDs   map[string]bool
-	resIDs   map[string]bool
-	opened   map[[32]byte]string // sealed secret hash -> secret
+	synced   bool
+	resKeys  map[string]map[string]bool // served reservation -> its served keys
+	keyRes   map[string]string          // served key -> its reservation
+	opened   map[[32]byte]string        // sealed secret hash -> secret
 	chainRes map[string]contract.ReservationView
 	// reported is egress this bridge served and already reported on chain;
 	// chain egress_used includes it, the bridge's own counter too.
@@ -49,7 +57,7 @@ func New(c *client.Client, provider string, pub, priv *[sealed.KeySize]byte) *Vi
 	return &View{
 		c: c, provider: provider, pub: pub, priv: priv,
 		keys: bridge.NewStaticKeys(), res: bridge.NewStaticReservations(),
-		keyIDs: map[string]bool{}, resIDs: map[string]bool{}, opened: map[[32]byte]string{},
+		resKeys: map[string]map[string]bool{}, keyRes: map[string]string{}, opened: map[[32]byte]string{},
 		chainRes: map[string]contract.ReservationView{}, reported: map[string]int64{},
 	}
 }
@@ -60,107 +68,20 @@ func (v *View) Keys() bridge.Keys { return v.keys }
 // Reservations is the bridge's reservation source.
 func (v *View) Reservations() bridge.Reservations { return v.res }
 
-// Height is the block height of the last sync.
+// Height is the block height the view reflects.
 func (v *View) Height() int64 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.height
 }
 
-// Sync reloads the provider's active reservations and keys from the chain.
-func (v *View) Sync(ctx context.Context) error {
-	st, err := v.c.Status(ctx)
-	if err != nil {
-		return err
-	}
-	active := map[string]contract.ReservationView{}
-	cursor := ""
-	for {
-		page, err := v.c.Reservations(ctx, client.ReservationFilter{Page: client.Page{Limit: 100, Cursor: cursor}, Provider: v.provider, Status: contract.ResActive})
-		if err != nil {
-			return fmt.Errorf("list reservations: %w", err)
-		}
-		for _, r := range page.Reservations {
-			active[r.ID] = r
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		cursor = page.NextCursor
-	}
-	var keys []contract.AccessKey
-	cursor = ""
-	for {
-		page, err := v.c.AccessKeys(ctx, "", v.provider, cursor)
-		if err != nil {
-			return fmt.Errorf("list access keys: %w", err)
-		}
-		keys = append(keys, page.AccessKeys...)
-		if page.NextCursor == "" {
-			break
-		}
-		cursor = page.NextCursor
-	}
-
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	newRes := map[string]bool{}
-	for id, r := range active {
-		newRes[id] = true
-		v.chainRes[id] = r
-		used := int64(r.EgressUsed) - v.reported[id]
-		if used < 0 {
-			used = 0
-		}
-		v.res.Set(bridge.Reservation{ID: id, Unit: r.Unit, QuotaBytes: int64(r.Bytes), EgressBytes: int64(r.EgressBytes), EgressUsed: used})
-	}
-	for id := range v.resIDs {
-		if !newRes[id] {
-			v.res.Delete(id)
-			delete(v.chainRes, id)
-		}
-	}
-	v.resIDs = newRes
-
-	newKeys := map[string]bool{}
-	for _, k := range keys {
-		if _, ok := active[k.Reservation]; !ok {
-			continue // pending reservations get keys but no service yet
-		}
-		h := sha256.Sum256(k.SealedSecret)
-		secret, ok := v.opened[h]
-		if !ok {
-			b, err := sealed.Open(k.SealedSecret, v.pub, v.priv)
-			if err != nil {
-				continue // sealed to another key: not ours to serve
-			}
-			secret = string(b)
-			v.opened[h] = secret
-		}
-		newKeys[k.ID] = true
-		v.keys.Set(bridge.Key{AccessKeyID: k.ID, Secret: secret, Bucket: k.Reservation, Perm: k.Perm})
-	}
-	for id := range v.keyIDs {
-		if !newKeys[id] {
-			v.keys.Delete(id)
-		}
-	}
-	v.keyIDs = newKeys
-	v.height = st.Height
-	return nil
-}
-
-// Run syncs on every new block until ctx ends, polling the node's height
-// every interval. Errors go to onErr (nil: ignored) and are retried.
+// Run follows the chain until ctx ends, polling every interval. Errors go
+// to onErr (nil: ignored); the poll after an error lists everything again.
 func (v *View) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		st, err := v.c.Status(ctx)
-		if err == nil && st.Height != v.Height() {
-			err = v.Sync(ctx)
-		}
-		if err != nil && onErr != nil && ctx.Err() == nil {
+		if err := v.Update(ctx); err != nil && onErr != nil && ctx.Err() == nil {
 			onErr(err)
 		}
 		select {
@@ -169,4 +90,65 @@ func (v *View) Run(ctx context.Context, interval time.Duration, onErr func(error
 		case <-t.C:
 		}
 	}
+}
+
+// serveReservation makes an active reservation of the provider servable
+// with its current quota and allowance. The bridge counts its own egress,
+// so it gets the chain's egress_used minus what it reported itself. The
+// caller holds mu.
+func (v *View) serveReservation(r contract.ReservationView) {
+	v.chainRes[r.ID] = r
+	if v.resKeys[r.ID] == nil {
+		v.resKeys[r.ID] = map[string]bool{}
+	}
+	used := max(int64(r.EgressUsed)-v.reported[r.ID], 0)
+	v.res.Set(bridge.Reservation{ID: r.ID, Unit: r.Unit, QuotaBytes: int64(r.Bytes), EgressBytes: int64(r.EgressBytes), EgressUsed: used})
+}
+
+// dropReservation stops serving a reservation and every key of it. The
+// caller holds mu.
+func (v *View) dropReservation(id string) {
+	for k := range v.resKeys[id] {
+		v.dropKey(k)
+	}
+	delete(v.resKeys, id)
+	delete(v.chainRes, id)
+	v.res.Delete(id)
+}
+
+// serveKey makes a key of a served reservation usable, opening its sealed
+// secret (once per secret). A key sealed to another bridge key is not ours
+// to serve and is left out. The caller holds mu.
+func (v *View) serveKey(k contract.AccessKey) {
+	keys, live := v.resKeys[k.Reservation]
+	if !live || k.Provider != v.provider {
+		v.dropKey(k.ID) // pending reservations get keys but no service yet
+		return
+	}
+	h := sha256.Sum256(k.SealedSecret)
+	secret, ok := v.opened[h]
+	if !ok {
+		b, err := sealed.Open(k.SealedSecret, v.pub, v.priv)
+		if err != nil {
+			v.dropKey(k.ID)
+			return
+		}
+		secret = string(b)
+		v.opened[h] = secret
+	}
+	if old, ok := v.keyRes[k.ID]; ok && old != k.Reservation {
+		delete(v.resKeys[old], k.ID)
+	}
+	keys[k.ID] = true
+	v.keyRes[k.ID] = k.Reservation
+	v.keys.Set(bridge.Key{AccessKeyID: k.ID, Secret: secret, Bucket: k.Reservation, Perm: k.Perm})
+}
+
+// dropKey stops serving a key. The caller holds mu.
+func (v *View) dropKey(id string) {
+	if res, ok := v.keyRes[id]; ok {
+		delete(v.resKeys[res], id)
+		delete(v.keyRes, id)
+	}
+	v.keys.Delete(id)
 }

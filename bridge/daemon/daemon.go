@@ -167,22 +167,11 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	if err != nil {
 		return err
 	}
-	backends := map[string]storage.Backend{}
-	units := make([]string, 0, len(cfg.Units))
-	for id := range cfg.Units {
-		units = append(units, id)
+	backends, units, closeBackends, err := openBackends(cfg.Units)
+	if err != nil {
+		return err
 	}
-	sort.Strings(units)
-	for _, id := range units {
-		be, err := storage.New(cfg.Units[id])
-		if err != nil {
-			return fmt.Errorf("unit %s backend: %w", id, err)
-		}
-		if c, ok := be.(io.Closer); ok {
-			defer c.Close()
-		}
-		backends[id] = be
-	}
+	defer closeBackends()
 	c := client.New(cfg.Node)
 	signer := c.Signer(o.ProviderPriv)
 	view := chainview.New(c, signer.Address(), pub, priv)
@@ -203,30 +192,10 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	errc := make(chan error, 2)
 	go func() { errc <- b.Serve(ln) }()
 
-	var msrv *http.Server
-	metricsURL := ""
-	if cfg.MetricsListen != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsListen)
-		if err != nil {
-			_ = b.Shutdown(context.Background())
-			return fmt.Errorf("metrics listen: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", b.MetricsHandler())
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, "{\"status\":\"ok\",\"height\":%d}\n", view.Height())
-		})
-		// The oracles' probe endpoint (package probe): signed requests from
-		// active oracles only, through the same backends as S3.
-		mux.Handle("/probe/", probe.NewHandler(probe.Config{
-			Backend:  probe.BackendMap(backends),
-			IsOracle: probe.CachedIsOracle(probe.ChainIsOracle(cfg.Node), 5*time.Second),
-			Log:      logf,
-		}))
-		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { errc <- msrv.Serve(mln) }()
-		metricsURL = "http://" + mln.Addr().String()
+	opsServer, metricsURL, err := serveOps(cfg, opsHandler(cfg.Node, b, view, backends, logf), errc)
+	if err != nil {
+		_ = b.Shutdown(context.Background())
+		return err
 	}
 	interval := o.SyncInterval
 	if interval == 0 {
@@ -247,11 +216,81 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	return shutdown(b, opsServer, err)
+}
+
+// openBackends opens every unit's backend, in unit order, and returns them
+// with the sorted unit ids and a func closing those that need it. On error
+// the backends already opened are closed.
+func openBackends(unitConfigs map[string]storage.Config) (map[string]storage.Backend, []string, func(), error) {
+	backends := map[string]storage.Backend{}
+	units := make([]string, 0, len(unitConfigs))
+	for id := range unitConfigs {
+		units = append(units, id)
+	}
+	sort.Strings(units)
+	var closers []io.Closer
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i].Close()
+		}
+	}
+	for _, id := range units {
+		backend, err := storage.New(unitConfigs[id])
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, fmt.Errorf("unit %s backend: %w", id, err)
+		}
+		if c, ok := backend.(io.Closer); ok {
+			closers = append(closers, c)
+		}
+		backends[id] = backend
+	}
+	return backends, units, closeAll, nil
+}
+
+// opsHandler serves the ops listener: /metrics, /healthz and the oracles'
+// probe endpoint.
+func opsHandler(node string, b *bridge.Bridge, view *chainview.View, backends map[string]storage.Backend, logf func(string, ...any)) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", b.MetricsHandler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, "{\"status\":\"ok\",\"height\":%d}\n", view.Height())
+	})
+	// The oracles' probe endpoint (package probe): signed requests from
+	// active oracles only, through the same backends as S3.
+	mux.Handle("/probe/", probe.NewHandler(probe.Config{
+		Backend:  probe.BackendMap(backends),
+		IsOracle: probe.CachedIsOracle(probe.ChainIsOracle(node), 5*time.Second),
+		Log:      logf,
+	}))
+	return mux
+}
+
+// serveOps serves handler on cfg.MetricsListen, if set, reporting its end on
+// errc; it returns the server and its URL (nil and "" when not configured).
+func serveOps(cfg *Config, handler http.Handler, errc chan<- error) (*http.Server, string, error) {
+	if cfg.MetricsListen == "" {
+		return nil, "", nil
+	}
+	opsListener, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		return nil, "", fmt.Errorf("metrics listen: %w", err)
+	}
+	opsServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { errc <- opsServer.Serve(opsListener) }()
+	return opsServer, "http://" + opsListener.Addr().String(), nil
+}
+
+// shutdown stops the S3 and ops servers, giving requests in flight 5 s, and
+// returns why serving ended (nil for a normal close).
+func shutdown(b *bridge.Bridge, opsServer *http.Server, err error) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	_ = b.Shutdown(sctx)
-	if msrv != nil {
-		_ = msrv.Shutdown(sctx)
+	if opsServer != nil {
+		_ = opsServer.Shutdown(sctx)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -14,20 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashback-network/flashback/api"
-	"github.com/flashback-network/flashback/bridge/daemon"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract"
-	"github.com/flashback-network/flashback/keyring"
-	"github.com/flashback-network/flashback/oracle"
-	"github.com/flashback-network/flashback/storage"
 )
 
 // The demo network: two providers, one healthy local unit (A) and one whose
@@ -115,9 +107,12 @@ the exit code is 0 only if all checks pass. The home is removed unless --keep.`,
 	return cmd
 }
 
+// demo is one run of the story: the network it started and what the steps
+// learned, passed from step to step.
 type demo struct {
 	g      *globals
 	ctx    context.Context // bounds the whole demo
+	cancel context.CancelFunc
 	start  time.Time
 	rep    *DemoReport
 	text   bool
@@ -126,9 +121,46 @@ type demo struct {
 	c      *client.Client
 	apiURL string
 
+	// Started by the steps; stopped by teardown.
+	logFile     *os.File
+	logPath     string
+	wg          sync.WaitGroup // bridges and oracle, which stop with ctx
+	node        *chain.Node
+	srv         *http.Server
+	bridgePorts [2]int
+
 	alice, provA, provB, orcSigner *client.Signer
 	unitA, unitB, resA, resB       string
 	s3A                            string
+	key                            *client.CreatedKey
+}
+
+// demoStep is one named, checked step of the story and its time budget.
+type demoStep struct {
+	name    string
+	timeout time.Duration
+	run     func(ctx context.Context) (string, error)
+}
+
+// steps is the story in order; a step runs only if all before it passed.
+func (d *demo) steps() []demoStep {
+	return []demoStep{
+		// ---- the network (demo_network.go) ----
+		{"start a fresh dev network (validator, REST API)", 40 * time.Second, d.startNetwork},
+		{"two providers register, stake and add a unit each", 30 * time.Second, d.registerProviders},
+		{"bridges serve S3 and the oracle is registered and probing", 30 * time.Second, d.startBridgesAndOracle},
+		// ---- the story (demo_story.go) ----
+		{"market listing", 10 * time.Second, d.marketListing},
+		{"quote 50 GiB for 30 days", 10 * time.Second, d.quote},
+		{"alice reserves on unit A and on unit B", 20 * time.Second, d.reserveBoth},
+		{"alice creates an S3 access key for her reservation on A", 20 * time.Second, d.createAccessKey},
+		{"upload and download 1 MiB through the bridge with the SDK", 30 * time.Second, d.uploadDownload},
+		{"epochs pass and provider A claims its revenue", 60 * time.Second, d.claimRevenue},
+		{"unit B fails its SLA and is marked breached", 60 * time.Second, d.awaitBreach},
+		{"alice is compensated for the breach", 40 * time.Second, d.claimCompensation},
+		{"scores move: B falls below 50 and below A", 60 * time.Second, d.awaitScores},
+		{"final balances and network stats", 10 * time.Second, d.finalBalances},
+	}
 }
 
 func runDemo(g *globals, keep bool) (err error) {
@@ -142,442 +174,72 @@ func runDemo(g *globals, keep bool) (err error) {
 	if err != nil {
 		return err
 	}
-	d := &demo{g: g, start: start, home: home, text: g.output != "json",
+	d := &demo{g: g, start: start, home: home, text: g.output != "json", logFile: logf, logPath: logPath,
 		rep: &DemoReport{Units: map[string]string{}, Reservations: map[string]string{}, Balances: map[string]contract.Amount{}}}
 	d.logw = &lockedWriter{w: logf}
-	runCtx, cancel := context.WithTimeout(context.Background(), demoMaxRuntime)
-	defer cancel()
-	d.ctx = runCtx
-	// Everything started below stops when ctx is cancelled; stop waits for it.
-	var wg sync.WaitGroup
-	var node *chain.Node
-	var srv *http.Server
-	defer func() {
-		cancel()
-		wg.Wait()
-		if srv != nil {
-			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = srv.Shutdown(sctx)
-			scancel()
-		}
-		if node != nil {
-			_ = node.Stop()
-		}
-		logf.Close()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "demo failed; last lines of %s:\n", logPath)
-			tailFile(os.Stderr, logPath, 30)
-		}
-		if keep {
-			fmt.Fprintf(os.Stderr, "demo home kept at %s (log: %s)\n", home, logPath)
-		} else {
-			_ = os.RemoveAll(home)
-		}
-	}()
+	d.ctx, d.cancel = context.WithTimeout(context.Background(), demoMaxRuntime)
+	defer func() { d.teardown(err, keep) }()
 	if keep {
 		d.rep.Home = home
 	}
 	d.header("Flashback demo: a fresh dev network in %s", home)
+	steps := d.steps()
+	for _, s := range steps {
+		if !d.step(s.name, s.timeout, s.run) {
+			break
+		}
+	}
+	return d.finish(len(steps))
+}
 
-	// ---- the network ----
-	var apiAddr string
-	var bridgePorts [2]int
-	ok := d.step("start a fresh dev network (validator, REST API)", 40*time.Second, func(ctx context.Context) (string, error) {
-		kr, err := keyring.Open(filepath.Join(home, "keyring"))
-		if err != nil {
-			return "", err
-		}
-		k2, err := kr.Add(demoProvider2Key, nil)
-		if err != nil {
-			return "", err
-		}
-		p := chain.DevParams()
-		p.EpochSeconds = demoEpochSeconds
-		p.SettleLagEpochs = 2 // the smallest lag QoS can still mark breaches within
-		p.ScorePeriodEpochs = 2
-		p.UptimeWindowEpochs = 4
-		p.AcceptTimeout = 600
-		base, err := freePorts(3, 0)
-		if err != nil {
-			return "", err
-		}
-		for i := range bridgePorts {
-			// The oracles find the probe endpoint at the S3 port + 100.
-			if bridgePorts[i], err = freePorts(1, oracle.PortOffset); err != nil {
-				return "", err
-			}
-		}
-		if err := chain.Init(chain.InitOptions{Home: home, ChainID: "flashback-demo", Moniker: "demo", Dev: true,
-			BlockTime: demoBlockTime, BasePort: base, Params: &p,
-			Accounts: []contract.GenesisAccount{{Address: k2.Address, Balance: chain.DevBalance}}}); err != nil {
-			return "", err
-		}
-		apiAddr = fmt.Sprintf("127.0.0.1:%d", base+2)
-		ln, err := net.Listen("tcp", apiAddr)
-		if err != nil {
-			return "", fmt.Errorf("REST API address: %w", err)
-		}
-		node, err = chain.StartNode(home, chain.NodeOptions{BlockTime: demoBlockTime, LogOutput: logf})
-		if err != nil {
-			ln.Close()
-			return "", err
-		}
-		srv = &http.Server{Handler: api.New(node.RPC), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		d.apiURL = "http://" + ln.Addr().String()
-		d.rep.API = d.apiURL
-		d.c = client.New(d.apiURL)
-		if err := waitForHeight(ctx, d.c, 2); err != nil {
-			return "", err
-		}
-		key := func(name string) ed25519.PrivateKey {
-			k, kerr := kr.PrivKey(name, nil)
-			if kerr != nil && err == nil {
-				err = fmt.Errorf("key %s: %w", name, kerr)
-			}
-			return k
-		}
-		d.alice, d.provA, d.provB, d.orcSigner = d.c.Signer(key("alice")), d.c.Signer(key("provider")), d.c.Signer(key(demoProvider2Key)), d.c.Signer(key("oracle"))
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("chain flashback-demo, %s blocks, %d s epochs, score period %d epochs, settle lag %d; API %s",
-			demoBlockTime, p.EpochSeconds, p.ScorePeriodEpochs, p.SettleLagEpochs, d.apiURL), nil
-	})
+// teardown stops everything the steps started (bridges and oracle stop with
+// ctx; the wait is for them), shows the log's tail on failure and removes
+// the home unless kept.
+func (d *demo) teardown(err error, keep bool) {
+	d.cancel()
+	d.wg.Wait()
+	if d.srv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.srv.Shutdown(sctx)
+		scancel()
+	}
+	if d.node != nil {
+		_ = d.node.Stop()
+	}
+	d.logFile.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "demo failed; last lines of %s:\n", d.logPath)
+		tailFile(os.Stderr, d.logPath, 30)
+	}
+	if keep {
+		fmt.Fprintf(os.Stderr, "demo home kept at %s (log: %s)\n", d.home, d.logPath)
+	} else {
+		_ = os.RemoveAll(d.home)
+	}
+}
 
-	// Providers, units, bridges and the oracle.
-	bridgeHome := func(i int) string { return filepath.Join(home, fmt.Sprintf("bridge-%c", 'a'+i)) }
-	ok = ok && d.step("two providers register, stake and add a unit each", 30*time.Second, func(ctx context.Context) (string, error) {
-		var ids [2]string
-		for i, prov := range []*client.Signer{d.provA, d.provB} {
-			pub, _, err := daemon.LoadOrCreateKey(bridgeHome(i))
-			if err != nil {
-				return "", err
-			}
-			name := []string{"Acme Disk (healthy)", "Flaky Storage (misconfigured)"}[i]
-			price := []contract.Amount{demoPriceA, demoPriceB}[i]
-			if _, err := prov.Submit(ctx,
-				&contract.MsgRegisterProvider{Name: name, Description: "flashback demo provider", Website: "https://localhost",
-					Endpoint: fmt.Sprintf("http://127.0.0.1:%d", bridgePorts[i]), BridgePubKey: pub[:]},
-				&contract.MsgStake{Amount: demoStake}); err != nil {
-				return "", fmt.Errorf("register %s: %w", name, err)
-			}
-			if ids[i], _, err = prov.AddUnit(ctx, contract.MsgAddUnit{Kind: []string{"local", "s3"}[i], Region: "local", Country: "US",
-				Capacity: demoUnitSize, StoragePrice: price, EgressPrice: 10_000, AutoAccept: true,
-				SLA: contract.SLAOffer{MaxP95LatencyMs: 2000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 1000, Durability: true}}); err != nil {
-				return "", fmt.Errorf("add unit of %s: %w", name, err)
-			}
-		}
-		d.unitA, d.unitB = ids[0], ids[1]
-		d.rep.Units["a"], d.rep.Units["b"] = d.unitA, d.unitB
-		return fmt.Sprintf("A %s: unit %s (local disk); B %s: unit %s (its bridge points it at an unreachable S3 endpoint)",
-			short(d.provA.Address()), d.unitA, short(d.provB.Address()), d.unitB), nil
-	})
-	ok = ok && d.step("bridges serve S3 and the oracle is registered and probing", 30*time.Second, func(ctx context.Context) (string, error) {
-		cfgs := []*daemon.Config{
-			{Node: d.apiURL, ProviderKey: "provider", Listen: fmt.Sprintf("127.0.0.1:%d", bridgePorts[0]),
-				MetricsListen: fmt.Sprintf("127.0.0.1:%d", bridgePorts[0]+oracle.PortOffset), Region: "us-east-1",
-				Units: map[string]storage.Config{d.unitA: {Kind: storage.KindLocal, Local: &storage.LocalConfig{Root: filepath.Join(bridgeHome(0), "unit-data")}}}},
-			{Node: d.apiURL, ProviderKey: demoProvider2Key, Listen: fmt.Sprintf("127.0.0.1:%d", bridgePorts[1]),
-				MetricsListen: fmt.Sprintf("127.0.0.1:%d", bridgePorts[1]+oracle.PortOffset), Region: "us-east-1",
-				// The SLA failure on purpose: nothing listens on port 1.
-				Units: map[string]storage.Config{d.unitB: {Kind: storage.KindS3, S3: &storage.S3Config{Endpoint: "http://127.0.0.1:1", Bucket: "gone",
-					PathStyle: true, AccessKeyID: "demo", SecretAccessKey: "demo"}}}},
-		}
-		kr, err := keyring.Open(filepath.Join(home, "keyring"))
-		if err != nil {
-			return "", err
-		}
-		ready := make(chan string, 2)
-		errc := make(chan error, 2)
-		for i, cfg := range cfgs {
-			if err := daemon.SaveConfig(bridgeHome(i), cfg); err != nil {
-				return "", err
-			}
-			priv, err := kr.PrivKey(cfg.ProviderKey, nil)
-			if err != nil {
-				return "", err
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				err := daemon.Run(runCtx, bridgeHome(i), cfg, daemon.Options{ProviderPriv: priv, Log: d.logw,
-					Ready: func(s3URL, _ string) { ready <- s3URL }})
-				if err != nil && !errors.Is(err, context.Canceled) {
-					errc <- err
-				}
-			}()
-		}
-		for range cfgs {
-			select {
-			case u := <-ready:
-				_ = u
-			case err := <-errc:
-				return "", fmt.Errorf("bridge: %w", err)
-			case <-ctx.Done():
-				return "", ctx.Err()
-			}
-		}
-		d.s3A = "http://" + cfgs[0].Listen
-		okey, err := kr.PrivKey("oracle", nil)
-		if err != nil {
-			return "", err
-		}
-		orc := oracle.New(d.apiURL, okey, oracle.Options{Pings: 5, ProbeBytes: 256 << 10, BudgetPerUnit: 4 << 20, Timeout: 2 * time.Second})
-		orc.Interval = 250 * time.Millisecond
-		orc.Log = func(format string, args ...any) { fmt.Fprintf(d.logw, "oracle: "+format+"\n", args...) }
-		p, err := d.c.Params(ctx)
-		if err != nil {
-			return "", err
-		}
-		if _, err := orc.EnsureRegistered(ctx, p.MinOracleStake); err != nil {
-			return "", err
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = orc.Run(runCtx) }()
-		return fmt.Sprintf("bridge A at %s, bridge B at http://%s; oracle %s staked %s", d.s3A, cfgs[1].Listen, short(orc.Address()), client.FormatAmount(p.MinOracleStake)), nil
-	})
-
-	// ---- the story ----
-	ok = ok && d.step("market listing", 10*time.Second, func(ctx context.Context) (string, error) {
-		page, err := d.c.Units(ctx, client.UnitFilter{Status: contract.UnitAvailable, Sort: "price"})
-		if err != nil {
-			return "", err
-		}
-		var lines []string
-		seen := map[string]bool{}
-		for _, u := range page.Units {
-			seen[u.ID] = true
-			lines = append(lines, fmt.Sprintf("%s %s/%s %s/GiB-month score %d free %d GiB", u.ID, u.Kind, u.Region, client.FormatAmount(u.StoragePrice), u.Score, u.FreeBytes>>30))
-		}
-		if !seen[d.unitA] || !seen[d.unitB] {
-			return "", fmt.Errorf("listing has %d units, want both %s and %s", len(page.Units), d.unitA, d.unitB)
-		}
-		return strings.Join(lines, "; "), nil
-	})
-	ok = ok && d.step("quote 50 GiB for 30 days", 10*time.Second, func(ctx context.Context) (string, error) {
-		q, err := d.c.Quote(ctx, client.QuoteRequest{Bytes: demoResSize, Term: demoResTerm, Egress: 1 << 30})
-		if err != nil {
-			return "", err
-		}
-		var lines []string
-		found := 0
-		for _, it := range q.Quotes {
-			if it.Unit == d.unitA || it.Unit == d.unitB {
-				found++
-			}
-			switch it.Unit {
-			case d.unitA:
-				d.rep.Scores.ABefore = it.Score
-			case d.unitB:
-				d.rep.Scores.BBefore = it.Score
-			}
-			lines = append(lines, fmt.Sprintf("%s: %s total (score %d)", it.Unit, client.FormatAmount(it.Cost.Total), it.Score))
-		}
-		if found != 2 {
-			return "", fmt.Errorf("quote lists %d of the 2 units", found)
-		}
-		return strings.Join(lines, "; "), nil
-	})
-	ok = ok && d.step("alice reserves on unit A and on unit B", 20*time.Second, func(ctx context.Context) (string, error) {
-		var ids [2]string
-		for i, u := range []string{d.unitA, d.unitB} {
-			var err error
-			if ids[i], _, err = d.alice.Reserve(ctx, contract.MsgReserve{Unit: u, Bytes: demoResSize, Term: demoResTerm, EgressBytes: 1 << 30, MaxPrice: demoPriceA}); err != nil {
-				return "", fmt.Errorf("reserve on %s: %w", u, err)
-			}
-			r, err := d.c.Reservation(ctx, ids[i])
-			if err != nil {
-				return "", err
-			}
-			if r.Status != contract.ResActive {
-				return "", fmt.Errorf("reservation %s is %s, want active", r.ID, r.Status)
-			}
-		}
-		d.resA, d.resB = ids[0], ids[1]
-		d.rep.Reservations["a"], d.rep.Reservations["b"] = d.resA, d.resB
-		return fmt.Sprintf("%s on %s and %s on %s, both active", d.resA, d.unitA, d.resB, d.unitB), nil
-	})
-	var key *client.CreatedKey
-	ok = ok && d.step("alice creates an S3 access key for her reservation on A", 20*time.Second, func(ctx context.Context) (string, error) {
-		var err error
-		if key, err = d.alice.CreateAccessKey(ctx, d.resA, contract.PermWrite); err != nil {
-			return "", err
-		}
-		if err := key.Bucket().WaitReady(ctx, 15*time.Second); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("key %s for bucket %s at %s, accepted by the bridge", key.AccessKeyID, key.Reservation, key.Endpoint), nil
-	})
-	ok = ok && d.step("upload and download 1 MiB through the bridge with the SDK", 30*time.Second, func(ctx context.Context) (string, error) {
-		data := make([]byte, demoObjectSize)
-		_, _ = rand.Read(data)
-		b := key.Bucket()
-		if _, err := b.Upload(ctx, "demo/hello.bin", bytes.NewReader(data), int64(len(data)), client.UploadOptions{}); err != nil {
-			return "", fmt.Errorf("upload: %w", err)
-		}
-		var got bytes.Buffer
-		if _, err := b.Download(ctx, "demo/hello.bin", &got, nil); err != nil {
-			return "", fmt.Errorf("download: %w", err)
-		}
-		if !bytes.Equal(got.Bytes(), data) {
-			return "", fmt.Errorf("downloaded %d bytes that differ from the %d uploaded", got.Len(), len(data))
-		}
-		return fmt.Sprintf("s3://%s/demo/hello.bin: %d bytes up, %d bytes down, identical", d.resA, len(data), got.Len()), nil
-	})
-	ok = ok && d.step("epochs pass and provider A claims its revenue", 60*time.Second, func(ctx context.Context) (string, error) {
-		before, err := d.c.Account(ctx, d.provA.Address())
-		if err != nil {
-			return "", err
-		}
-		var claimable contract.Amount
-		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
-			u, err := d.c.Unit(ctx, d.unitA)
-			if err != nil {
-				return false, err
-			}
-			claimable = u.Claimable
-			return claimable > 0, nil
-		}); err != nil {
-			return "", fmt.Errorf("unit %s never had final revenue to claim: %w", d.unitA, err)
-		}
-		amt, _, err := d.provA.Claim(ctx, d.unitA)
-		if err != nil {
-			return "", fmt.Errorf("claim: %w", err)
-		}
-		d.rep.Payment.Provider, d.rep.Payment.Unit, d.rep.Payment.Claimed = d.provA.Address(), d.unitA, amt
-		if amt == 0 {
-			return "", errors.New("the claim paid nothing")
-		}
-		return fmt.Sprintf("%s final revenue on %s, claimed %s (%d uflash) to provider A (balance was %s; tx fees are paid from it too)",
-			client.FormatAmount(claimable), d.unitA, client.FormatAmount(amt), amt, client.FormatAmount(before.Balance)), nil
-	})
-	ok = ok && d.step("unit B fails its SLA and is marked breached", 60*time.Second, func(ctx context.Context) (string, error) {
-		var q *contract.UnitQoSView
-		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
-			var err error
-			if q, err = d.c.UnitQoS(ctx, d.unitB, client.EpochRange{}); err != nil {
-				return false, err
-			}
-			return q.Breached > 0, nil
-		}); err != nil {
-			return "", fmt.Errorf("unit %s was never judged breached: %w", d.unitB, err)
-		}
-		terms := map[string]bool{}
-		for _, h := range q.History {
-			if h.Status == contract.QoSBreached {
-				d.rep.Breach.Epochs = append(d.rep.Breach.Epochs, h.Epoch)
-				for _, t := range h.Terms {
-					if !terms[t] {
-						terms[t] = true
-						d.rep.Breach.Terms = append(d.rep.Breach.Terms, t)
-					}
-				}
-			}
-		}
-		d.rep.Breach.Unit, d.rep.Breach.Slashed = d.unitB, q.Slashed
-		if len(d.rep.Breach.Epochs) == 0 {
-			return "", errors.New("the QoS view counts a breach but its history shows none")
-		}
-		return fmt.Sprintf("%s breached in epoch(s) %v on %s (uptime %.1f%%); %s of its stake slashed so far",
-			d.unitB, d.rep.Breach.Epochs, strings.Join(d.rep.Breach.Terms, ", "), float64(q.UptimeBps)/100, client.FormatAmount(q.Slashed)), nil
-	})
-	ok = ok && d.step("alice is compensated for the breach", 40*time.Second, func(ctx context.Context) (string, error) {
-		var amt contract.Amount
-		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
-			var err error
-			amt, _, err = d.alice.ClaimCompensation(ctx, d.resB)
-			if client.IsCode(err, contract.CodeNotFound) {
-				return false, nil // nothing distributed yet
-			}
-			return err == nil, err
-		}); err != nil {
-			return "", fmt.Errorf("claim compensation on %s: %w", d.resB, err)
-		}
-		d.rep.Compensation.Reservation, d.rep.Compensation.Consumer, d.rep.Compensation.Amount = d.resB, d.alice.Address(), amt
-		if amt == 0 {
-			return "", errors.New("the compensation claim paid nothing")
-		}
-		return fmt.Sprintf("%s paid to alice on %s", client.FormatAmount(amt), d.resB), nil
-	})
-	ok = ok && d.step("scores move: B falls below 50 and below A", 60*time.Second, func(ctx context.Context) (string, error) {
-		var a, b *contract.UnitQoSView
-		if err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
-			var err error
-			if a, err = d.c.UnitQoS(ctx, d.unitA, client.EpochRange{}); err != nil {
-				return false, err
-			}
-			if b, err = d.c.UnitQoS(ctx, d.unitB, client.EpochRange{}); err != nil {
-				return false, err
-			}
-			return b.Score < 50 && b.Score < a.Score, nil
-		}); err != nil {
-			if a != nil && b != nil {
-				return "", fmt.Errorf("scores A %d, B %d: %w", a.Score, b.Score, err)
-			}
-			return "", err
-		}
-		d.rep.Scores.AAfter, d.rep.Scores.BAfter = a.Score, b.Score
-		pa, err := d.c.ProviderScore(ctx, d.provA.Address())
-		if err != nil {
-			return "", err
-		}
-		pb, err := d.c.ProviderScore(ctx, d.provB.Address())
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("unit A %d -> %d, unit B %d -> %d; provider scores A %d, B %d",
-			d.rep.Scores.ABefore, a.Score, d.rep.Scores.BBefore, b.Score, pa.Score, pb.Score), nil
-	})
-	ok = ok && d.step("final balances and network stats", 10*time.Second, func(ctx context.Context) (string, error) {
-		var lines []string
-		for _, n := range []struct {
-			name string
-			s    *client.Signer
-		}{{"alice", d.alice}, {"provider A", d.provA}, {"provider B", d.provB}, {"oracle", d.orcSigner}} {
-			acc, err := d.c.Account(ctx, n.s.Address())
-			if err != nil {
-				return "", err
-			}
-			d.rep.Balances[n.name] = acc.Balance
-			lines = append(lines, fmt.Sprintf("%s %s", n.name, client.FormatAmount(acc.Balance)))
-		}
-		st, err := d.c.Stats(ctx)
-		if err != nil {
-			return "", err
-		}
-		d.rep.Stats = st
-		if st.ActiveOracles < 1 {
-			return "", errors.New("stats show no active oracle")
-		}
-		return fmt.Sprintf("%s; stats: epoch %d, frontier %d, escrowed %s, staked %s, treasury %s, compensation pool %s, %d active oracle(s)",
-			strings.Join(lines, ", "), st.Epoch, st.Frontier, client.FormatAmount(st.Escrowed), client.FormatAmount(st.Staked),
-			client.FormatAmount(st.Treasury), client.FormatAmount(st.CompensationPool), st.ActiveOracles), nil
-	})
-	_ = ok
-
-	d.rep.OK = len(d.rep.Steps) == demoStepCount
+// finish prints the verdict (text) or the report (json); it fails unless
+// all want steps ran and passed.
+func (d *demo) finish(want int) error {
+	d.rep.OK = len(d.rep.Steps) == want
 	for _, s := range d.rep.Steps {
 		d.rep.OK = d.rep.OK && s.OK
 	}
-	d.rep.Seconds = round1(time.Since(start).Seconds())
+	d.rep.Seconds = round1(time.Since(d.start).Seconds())
 	if d.text {
 		verdict := "PASSED"
 		if !d.rep.OK {
 			verdict = "FAILED"
 		}
-		fmt.Fprintf(g.out, "\n%s: %d of %d checks passed in %.1f s\n", verdict, passed(d.rep.Steps), demoStepCount, d.rep.Seconds)
-	} else if perr := g.print(d.rep, nil); perr != nil {
+		fmt.Fprintf(d.g.out, "\n%s: %d of %d checks passed in %.1f s\n", verdict, passed(d.rep.Steps), want, d.rep.Seconds)
+	} else if perr := d.g.print(d.rep, nil); perr != nil {
 		return perr
 	}
 	if !d.rep.OK {
-		return fmt.Errorf("demo failed: %d of %d checks passed", passed(d.rep.Steps), demoStepCount)
+		return fmt.Errorf("demo failed: %d of %d checks passed", passed(d.rep.Steps), want)
 	}
 	return nil
 }
-
-// demoStepCount is the number of steps runDemo runs when all pass.
-const demoStepCount = 13
 
 func (d *demo) header(format string, args ...any) {
 	if d.text {

@@ -74,26 +74,77 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	if err := waitForHeight(ctx, c, 2); err != nil {
 		return err
 	}
-	kr, err := keyring.Open(filepath.Join(g.home, "keyring"))
+	keys, err := loadDevKeys(g.home)
 	if err != nil {
 		return err
 	}
-	key := func(name string) ed25519.PrivateKey {
-		k, kerr := kr.PrivKey(name, nil)
-		if kerr != nil && err == nil {
-			err = fmt.Errorf("dev key %s: %w", name, kerr)
+	prov, alice := c.Signer(keys.provider), c.Signer(keys.alice)
+	if err := ensureDevProvider(ctx, g, c, prov, s3Addr); err != nil {
+		return err
+	}
+	unit, err := ensureDevUnit(ctx, c, prov)
+	if err != nil {
+		return err
+	}
+	cfg := &daemon.Config{Node: apiURL, ProviderKey: "provider", Listen: s3Addr, MetricsListen: metricsAddr, Region: "us-east-1",
+		Units: map[string]storage.Config{unit: {Kind: storage.KindLocal, Local: &storage.LocalConfig{Root: filepath.Join(g.home, "unit-data", unit)}}}}
+	if err := daemon.SaveConfig(g.home, cfg); err != nil {
+		return err
+	}
+	resID, err := ensureDevReservation(ctx, c, alice, unit)
+	if err != nil {
+		return err
+	}
+	envPath := filepath.Join(g.home, "dev.env")
+	env, err := ensureDevEnv(ctx, g, c, alice, resID, envPath, apiURL, s3Addr)
+	if err != nil {
+		return err
+	}
+	// The oracle: probes the unit through the bridge every epoch and reports.
+	orc := oracle.New(apiURL, keys.oracle, oracle.Options{Pings: 5, ProbeBytes: 256 << 10, BudgetPerUnit: 4 << 20})
+	orc.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
+	if p, err := c.Params(ctx); err != nil {
+		return err
+	} else if _, err := orc.EnsureRegistered(ctx, p.MinOracleStake); err != nil {
+		return fmt.Errorf("register dev oracle: %w", err)
+	}
+
+	market := devMarket{apiURL: apiURL, unit: unit, provider: prov.Address(), reservation: resID, consumer: alice.Address(),
+		accessKeyID: env["AWS_ACCESS_KEY_ID"], envPath: envPath, oracle: orc.Address()}
+	return daemon.Run(ctx, g.home, cfg, daemon.Options{ProviderPriv: keys.provider, Log: os.Stderr,
+		Ready: func(s3URL, metricsURL string) {
+			// Probe only once the bridge serves, or startup reads as downtime.
+			go func() { _ = orc.Run(ctx) }()
+			printDevBanner(g, market, s3URL, metricsURL)
+		}})
+}
+
+// devKeys are the dev keyring's unencrypted keys the platform signs with.
+type devKeys struct{ provider, alice, oracle ed25519.PrivateKey }
+
+func loadDevKeys(home string) (devKeys, error) {
+	kr, err := keyring.Open(filepath.Join(home, "keyring"))
+	if err != nil {
+		return devKeys{}, err
+	}
+	var keys devKeys
+	for _, k := range []struct {
+		name string
+		priv *ed25519.PrivateKey
+	}{{"provider", &keys.provider}, {"alice", &keys.alice}, {"oracle", &keys.oracle}} {
+		if *k.priv, err = kr.PrivKey(k.name, nil); err != nil {
+			return devKeys{}, fmt.Errorf("dev key %s: %w", k.name, err)
 		}
-		return k
 	}
-	prov, alice := c.Signer(key("provider")), c.Signer(key("alice"))
-	if err != nil {
-		return err
-	}
+	return keys, nil
+}
+
+// ensureDevProvider registers and stakes the dev provider unless it exists.
+func ensureDevProvider(ctx context.Context, g *globals, c *client.Client, prov *client.Signer, s3Addr string) error {
 	pub, _, err := daemon.LoadOrCreateKey(g.home)
 	if err != nil {
 		return err
 	}
-	// Provider and stake.
 	if _, err := c.Provider(ctx, prov.Address()); client.CodeOf(err) == "not_found" {
 		if _, err := prov.Submit(ctx,
 			&contract.MsgRegisterProvider{Name: "dev provider", Description: "local disk of this machine", Website: "https://localhost", Endpoint: "http://" + s3Addr, BridgePubKey: pub[:]},
@@ -103,10 +154,15 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	} else if err != nil {
 		return err
 	}
-	// A local unit.
+	return nil
+}
+
+// ensureDevUnit returns the provider's available unit, adding a local one if
+// there is none.
+func ensureDevUnit(ctx context.Context, c *client.Client, prov *client.Signer) (string, error) {
 	units, err := c.Units(ctx, client.UnitFilter{Provider: prov.Address(), Status: contract.UnitAvailable})
 	if err != nil {
-		return err
+		return "", err
 	}
 	var unit string
 	if len(units.Units) > 0 {
@@ -115,38 +171,43 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 		if unit, _, err = prov.AddUnit(ctx, contract.MsgAddUnit{Kind: "local", Region: "local", Country: "US", Capacity: devUnitSize,
 			StoragePrice: 1_000_000, EgressPrice: 10_000, AutoAccept: true,
 			SLA: contract.SLAOffer{MaxP95LatencyMs: 1000, MinUptimeBps: 9000, MinDownloadMbps: 1, MinUploadMbps: 1, MaxErrorRateBps: 500, Durability: true}}); err != nil {
-			return fmt.Errorf("add dev unit: %w", err)
+			return "", fmt.Errorf("add dev unit: %w", err)
 		}
 	}
-	cfg := &daemon.Config{Node: apiURL, ProviderKey: "provider", Listen: s3Addr, MetricsListen: metricsAddr, Region: "us-east-1",
-		Units: map[string]storage.Config{unit: {Kind: storage.KindLocal, Local: &storage.LocalConfig{Root: filepath.Join(g.home, "unit-data", unit)}}}}
-	if err := daemon.SaveConfig(g.home, cfg); err != nil {
-		return err
-	}
-	// Alice's reservation and its S3 key.
+	return unit, nil
+}
+
+// ensureDevReservation returns alice's active reservation, reserving on unit
+// if she has none.
+func ensureDevReservation(ctx context.Context, c *client.Client, alice *client.Signer, unit string) (string, error) {
 	rs, err := c.Reservations(ctx, client.ReservationFilter{Consumer: alice.Address(), Status: contract.ResActive})
 	if err != nil {
-		return err
+		return "", err
 	}
 	var resID string
 	if len(rs.Reservations) > 0 {
 		resID = rs.Reservations[0].ID
 	} else {
 		if resID, _, err = alice.Reserve(ctx, contract.MsgReserve{Unit: unit, Bytes: devResSize, Term: devResTerm, EgressBytes: devResSize, MaxPrice: 1_000_000}); err != nil {
-			return fmt.Errorf("dev reservation: %w", err)
+			return "", fmt.Errorf("dev reservation: %w", err)
 		}
 	}
-	envPath := filepath.Join(g.home, "dev.env")
+	return resID, nil
+}
+
+// ensureDevEnv writes envPath for the reservation, creating a new S3 key
+// unless the file holds one the chain still knows.
+func ensureDevEnv(ctx context.Context, g *globals, c *client.Client, alice *client.Signer, resID, envPath, apiURL, s3Addr string) (map[string]string, error) {
 	env, _ := readEnvFile(envPath)
 	if keys, err := c.AccessKeys(ctx, resID, "", ""); err != nil || !hasKey(keys, env["AWS_ACCESS_KEY_ID"]) || env["FLASHBACK_BUCKET"] != resID {
 		k, err := alice.CreateAccessKey(ctx, resID, contract.PermWrite)
 		if err != nil {
-			return fmt.Errorf("dev access key: %w", err)
+			return nil, fmt.Errorf("dev access key: %w", err)
 		}
 		env = map[string]string{"AWS_ACCESS_KEY_ID": k.AccessKeyID, "AWS_SECRET_ACCESS_KEY": k.Secret}
 		// Also where `flashback cp/ls/rm` look for keys.
 		if err := g.saveS3Key(resID, storedFromCreated(k)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	env["FLASHBACK_API"] = apiURL
@@ -155,22 +216,20 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	env["AWS_DEFAULT_REGION"] = "us-east-1"
 	env["FLASHBACK_BUCKET"] = resID
 	if err := writeEnvFile(envPath, env); err != nil {
-		return err
+		return nil, err
 	}
-	// The oracle: probes the unit through the bridge every epoch and reports.
-	orc := oracle.New(apiURL, key("oracle"), oracle.Options{Pings: 5, ProbeBytes: 256 << 10, BudgetPerUnit: 4 << 20})
-	orc.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
-	if p, err := c.Params(ctx); err != nil {
-		return err
-	} else if _, err := orc.EnsureRegistered(ctx, p.MinOracleStake); err != nil {
-		return fmt.Errorf("register dev oracle: %w", err)
-	}
+	return env, nil
+}
 
-	return daemon.Run(ctx, g.home, cfg, daemon.Options{ProviderPriv: key("provider"), Log: os.Stderr,
-		Ready: func(s3URL, metricsURL string) {
-			// Probe only once the bridge serves, or startup reads as downtime.
-			go func() { _ = orc.Run(ctx) }()
-			fmt.Fprintf(g.out, `
+// devMarket is what the dev platform provisioned, for its banner.
+type devMarket struct {
+	apiURL, unit, provider, reservation, consumer, accessKeyID, envPath, oracle string
+}
+
+// printDevBanner tells the user what runs where, once the bridge serves.
+func printDevBanner(g *globals, m devMarket, s3URL, metricsURL string) {
+	apiURL, unit, resID, envPath := m.apiURL, m.unit, m.reservation, m.envPath
+	fmt.Fprintf(g.out, `
 Flashback dev platform is up.
   REST API     %s   (spec: %s/openapi.json)
   S3 endpoint  %s   (bridge metrics: %s/metrics)
@@ -180,9 +239,9 @@ Flashback dev platform is up.
   S3 key       %s (secret in %s)
   oracle       %s probes the unit every 10 s epoch (GET %s/v1/units/%s/qos)
 Dev keys are UNENCRYPTED, for local use only:
-`, apiURL, apiURL, s3URL, metricsURL, g.home, unit, prov.Address(), resID, alice.Address(), env["AWS_ACCESS_KEY_ID"], envPath, orc.Address(), apiURL, unit)
-			_ = printKeys(&globals{home: g.home, output: "text", out: g.out})
-			fmt.Fprintf(g.out, `
+`, apiURL, apiURL, s3URL, metricsURL, g.home, unit, m.provider, resID, m.consumer, m.accessKeyID, envPath, m.oracle, apiURL, unit)
+	_ = printKeys(&globals{home: g.home, output: "text", out: g.out})
+	fmt.Fprintf(g.out, `
 Try:
   source %s
   echo hello > hello.txt && aws s3 cp hello.txt s3://$FLASHBACK_BUCKET/ && aws s3 ls s3://$FLASHBACK_BUCKET/
@@ -191,7 +250,6 @@ Try:
   flashback --home %s tx bank send $(flashback --home %s keys show bob) 1.5FLASH --from alice
 Ctrl-C stops everything; state persists (flashback dev --reset starts over).
 `, envPath, g.home, g.home, resID, g.home, g.home)
-		}})
 }
 
 func waitForHeight(ctx context.Context, c *client.Client, h int64) error {

@@ -39,6 +39,15 @@ func (g *globals) privKey(name string) (ed25519.PrivateKey, error) {
 
 func keysCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Manage the account keys in the home's keyring"}
+	list := &cobra.Command{
+		Use: "list", Short: "List keys", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return printKeys(g) },
+	}
+	cmd.AddCommand(keysAddCmd(g), list, keysShowCmd(g), keysDeleteCmd(g), keysExportCmd(g), keysImportCmd(g))
+	return cmd
+}
+
+func keysAddCmd(g *globals) *cobra.Command {
 	var unencrypted bool
 	add := &cobra.Command{
 		Use:   "add NAME",
@@ -68,12 +77,11 @@ func keysCmd(g *globals) *cobra.Command {
 		},
 	}
 	add.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without encryption (dev only)")
+	return add
+}
 
-	list := &cobra.Command{
-		Use: "list", Short: "List keys", Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return printKeys(g) },
-	}
-	show := &cobra.Command{
+func keysShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
 		Use: "show NAME", Short: "Print a key's fb1… address", Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			kr, err := g.keyring()
@@ -87,7 +95,10 @@ func keysCmd(g *globals) *cobra.Command {
 			return g.print(k, func(w io.Writer) { fmt.Fprintln(w, k.Address) })
 		},
 	}
-	del := &cobra.Command{
+}
+
+func keysDeleteCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
 		Use: "delete NAME", Short: "Delete a key", Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			kr, err := g.keyring()
@@ -97,7 +108,10 @@ func keysCmd(g *globals) *cobra.Command {
 			return kr.Delete(args[0])
 		},
 	}
-	export := &cobra.Command{
+}
+
+func keysExportCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
 		Use: "export NAME", Short: "Print the key as a passphrase-encrypted armored block", Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			kr, err := g.keyring()
@@ -114,11 +128,11 @@ func keysCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			exp, err := keyring.ReadPassphrase("export passphrase: ", true)
+			exportPass, err := keyring.ReadPassphrase("export passphrase: ", true)
 			if err != nil {
 				return err
 			}
-			armor, err := kr.Export(args[0], pass, exp)
+			armor, err := kr.Export(args[0], pass, exportPass)
 			if err != nil {
 				return err
 			}
@@ -129,55 +143,61 @@ func keysCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	var hexKey bool
-	imp := &cobra.Command{
+}
+
+func keysImportCmd(g *globals) *cobra.Command {
+	var hexKey, unencrypted bool
+	importCmd := &cobra.Command{
 		Use:   "import NAME FILE",
 		Short: "Import an armored key (from `keys export`), or a hex ed25519 seed with --hex; FILE - reads stdin",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(_ *cobra.Command, args []string) error {
-			kr, err := g.keyring()
+			k, err := importKey(g, args[0], args[1], hexKey, unencrypted)
 			if err != nil {
-				return err
-			}
-			var data []byte
-			if args[1] == "-" {
-				data, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
-			} else {
-				data, err = os.ReadFile(args[1])
-			}
-			if err != nil {
-				return err
-			}
-			var exp []byte
-			if !hexKey {
-				if exp, err = keyring.ReadPassphrase("export passphrase: ", false); err != nil {
-					return err
-				}
-			}
-			var store []byte
-			if !unencrypted {
-				if store, err = keyring.ReadPassphrase("new passphrase for the keyring: ", true); err != nil {
-					return err
-				}
-			}
-			var k keyring.Key
-			if hexKey {
-				seed, err := hex.DecodeString(strings.TrimSpace(string(data)))
-				if err != nil || len(seed) != ed25519.SeedSize {
-					return fmt.Errorf("--hex wants %d bytes of hex-encoded ed25519 seed", ed25519.SeedSize)
-				}
-				k, err = kr.Import(args[0], ed25519.NewKeyFromSeed(seed), store)
-				if err != nil {
-					return err
-				}
-			} else if k, err = kr.ImportArmor(args[0], string(data), exp, store); err != nil {
 				return err
 			}
 			return g.print(k, func(w io.Writer) { fmt.Fprintf(w, "%s %s\n", k.Name, k.Address) })
 		},
 	}
-	imp.Flags().BoolVar(&hexKey, "hex", false, "FILE holds a hex ed25519 seed instead of an armored key")
-	imp.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without encryption (dev only)")
-	cmd.AddCommand(add, list, show, del, export, imp)
-	return cmd
+	importCmd.Flags().BoolVar(&hexKey, "hex", false, "FILE holds a hex ed25519 seed instead of an armored key")
+	importCmd.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without encryption (dev only)")
+	return importCmd
+}
+
+// importKey reads an armored key (or with hexKey a hex seed) from file ("-":
+// stdin) and stores it under name, asking for the passphrases it needs.
+func importKey(g *globals, name, file string, hexKey, unencrypted bool) (keyring.Key, error) {
+	kr, err := g.keyring()
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	var data []byte
+	if file == "-" {
+		data, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	var exportPass []byte
+	if !hexKey {
+		if exportPass, err = keyring.ReadPassphrase("export passphrase: ", false); err != nil {
+			return keyring.Key{}, err
+		}
+	}
+	var store []byte
+	if !unencrypted {
+		if store, err = keyring.ReadPassphrase("new passphrase for the keyring: ", true); err != nil {
+			return keyring.Key{}, err
+		}
+	}
+	if hexKey {
+		seed, err := hex.DecodeString(strings.TrimSpace(string(data)))
+		if err != nil || len(seed) != ed25519.SeedSize {
+			return keyring.Key{}, fmt.Errorf("--hex wants %d bytes of hex-encoded ed25519 seed", ed25519.SeedSize)
+		}
+		return kr.Import(name, ed25519.NewKeyFromSeed(seed), store)
+	}
+	return kr.ImportArmor(name, string(data), exportPass, store)
 }

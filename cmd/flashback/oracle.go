@@ -17,15 +17,18 @@ import (
 	"github.com/flashback-network/flashback/oracle"
 )
 
+// oracleFlags are the flags of `flashback oracle`.
+type oracleFlags struct {
+	from, probeBytes, budget, register string
+	interval                           time.Duration
+	concurrency, pings, portOffset     int
+	spread                             float64
+	once                               bool
+	probeURLs                          []string
+}
+
 func oracleCmd(g *globals) *cobra.Command {
-	var (
-		from, probeBytes, budget, register string
-		interval                           time.Duration
-		concurrency, pings, portOffset     int
-		spread                             float64
-		once                               bool
-		probeURLs                          []string
-	)
+	var fl oracleFlags
 	cmd := &cobra.Command{
 		Use:   "oracle",
 		Short: "Run a QoS oracle: probe every available unit each epoch and report on chain",
@@ -43,90 +46,115 @@ convention it is the provider's bridge_endpoint host with the port plus
 --once probes right away, waits for the current epoch to end, reports it and
 exits (prints the measurements).`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			pb, err := parseSize("probe-bytes", probeBytes)
-			if err != nil {
-				return err
-			}
-			bu, err := parseSize("budget-per-unit", budget)
-			if err != nil {
-				return err
-			}
-			overrides := map[string]string{}
-			for _, s := range probeURLs {
-				prov, u, ok := strings.Cut(s, "=")
-				if !ok || !address.Valid(prov) || !(strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")) {
-					return fmt.Errorf("--probe-url %q: want PROVIDER_ADDRESS=http(s)://HOST:PORT", s)
-				}
-				overrides[prov] = u
-			}
-			priv, err := g.privKey(from)
-			if err != nil {
-				return err
-			}
-			d := oracle.New(g.apiURL(), priv, oracle.Options{
-				Concurrency: concurrency, Pings: pings, ProbeBytes: int64(pb), BudgetPerUnit: int64(bu),
-			})
-			d.Resolve = oracle.PortOffsetResolver(portOffset, overrides)
-			d.Interval, d.SpreadFraction = interval, spread
-			d.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
-
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			if register != "" {
-				stake, err := parseAmountFlag("register", register)
-				if err != nil {
-					return err
-				}
-				did, err := d.EnsureRegistered(ctx, stake)
-				if err != nil {
-					return explain(err)
-				}
-				if did {
-					d.Log("registered %s as an oracle with %s", d.Address(), register)
-				}
-			} else if ok, err := d.IsOracle(ctx, d.Address()); err == nil && !ok {
-				return fmt.Errorf("%s is not an active oracle: register it first (--register 1000FLASH)", d.Address())
-			}
-			if !once {
-				d.Log("oracle %s following %s", d.Address(), g.apiURL())
-				return d.Run(ctx)
-			}
-			res, err := d.Round(ctx, 0)
-			if err != nil {
-				return explain(err)
-			}
-			return g.print(res, func(w io.Writer) {
-				fmt.Fprintf(w, "epoch %d, oracle %s", res.Epoch, res.Oracle)
-				if res.TxHash != "" {
-					fmt.Fprintf(w, ", report tx %s at height %d", res.TxHash, res.Height)
-				}
-				fmt.Fprintln(w)
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "UNIT\tPROBES\tOK\tP50 MS\tP95 MS\tDOWN MB/S\tUP MB/S\tINTEGRITY OK/FAIL\tERROR")
-				for _, m := range res.Measurements {
-					e := ""
-					if len(m.Errors) > 0 {
-						e = m.Errors[0]
-					}
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d/%d\t%s\n", m.Unit, m.Probes, m.Successes, m.P50Ms, m.P95Ms,
-						m.DownMbps, m.UpMbps, m.IntegrityPassed, m.IntegrityFailed, e)
-				}
-				tw.Flush()
-			})
-		},
+		RunE: func(*cobra.Command, []string) error { return runOracle(g, &fl) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&from, "from", "oracle", "keyring key of the oracle (signs probes and reports)")
-	f.DurationVar(&interval, "interval", time.Second, "how often to check the chain's time for the epoch's end")
-	f.IntVar(&concurrency, "concurrency", 4, "probes in flight at once, over all units")
-	f.IntVar(&pings, "pings", 10, "small reads per unit per epoch (latency p50/p95)")
-	f.StringVar(&probeBytes, "probe-bytes", "1MiB", "size of the write+read probe (throughput, integrity; at most 16MiB)")
-	f.StringVar(&budget, "budget-per-unit", "64MiB", "most bytes moved through a unit per epoch")
-	f.Float64Var(&spread, "spread", 0.8, "spread the probes over this fraction of the epoch")
-	f.IntVar(&portOffset, "probe-port-offset", oracle.PortOffset, "probe port = bridge_endpoint port + this")
-	f.StringArrayVar(&probeURLs, "probe-url", nil, "PROVIDER=URL: the probe endpoint of a provider's bridge (repeatable)")
-	f.StringVar(&register, "register", "", "register the key as an oracle with this stake first if it is not one (e.g. 1000FLASH)")
-	f.BoolVar(&once, "once", false, "probe now, report the current epoch once it ends, and exit")
+	f.StringVar(&fl.from, "from", "oracle", "keyring key of the oracle (signs probes and reports)")
+	f.DurationVar(&fl.interval, "interval", time.Second, "how often to check the chain's time for the epoch's end")
+	f.IntVar(&fl.concurrency, "concurrency", 4, "probes in flight at once, over all units")
+	f.IntVar(&fl.pings, "pings", 10, "small reads per unit per epoch (latency p50/p95)")
+	f.StringVar(&fl.probeBytes, "probe-bytes", "1MiB", "size of the write+read probe (throughput, integrity; at most 16MiB)")
+	f.StringVar(&fl.budget, "budget-per-unit", "64MiB", "most bytes moved through a unit per epoch")
+	f.Float64Var(&fl.spread, "spread", 0.8, "spread the probes over this fraction of the epoch")
+	f.IntVar(&fl.portOffset, "probe-port-offset", oracle.PortOffset, "probe port = bridge_endpoint port + this")
+	f.StringArrayVar(&fl.probeURLs, "probe-url", nil, "PROVIDER=URL: the probe endpoint of a provider's bridge (repeatable)")
+	f.StringVar(&fl.register, "register", "", "register the key as an oracle with this stake first if it is not one (e.g. 1000FLASH)")
+	f.BoolVar(&fl.once, "once", false, "probe now, report the current epoch once it ends, and exit")
 	return cmd
+}
+
+// runOracle builds the oracle from the flags, makes sure it is registered,
+// and probes: every epoch, or with --once one round whose result it prints.
+func runOracle(g *globals, fl *oracleFlags) error {
+	d, err := newOracleFromFlags(g, fl)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := ensureOracleRegistered(ctx, d, fl.register); err != nil {
+		return err
+	}
+	if !fl.once {
+		d.Log("oracle %s following %s", d.Address(), g.apiURL())
+		return d.Run(ctx)
+	}
+	res, err := d.Round(ctx, 0)
+	if err != nil {
+		return explain(err)
+	}
+	return g.print(res, func(w io.Writer) { printOracleRound(w, res) })
+}
+
+// newOracleFromFlags parses the probe sizes and --probe-url overrides and
+// loads the signing key.
+func newOracleFromFlags(g *globals, fl *oracleFlags) (*oracle.Daemon, error) {
+	probeSize, err := parseSize("probe-bytes", fl.probeBytes)
+	if err != nil {
+		return nil, err
+	}
+	unitBudget, err := parseSize("budget-per-unit", fl.budget)
+	if err != nil {
+		return nil, err
+	}
+	overrides := map[string]string{}
+	for _, s := range fl.probeURLs {
+		prov, u, ok := strings.Cut(s, "=")
+		if !ok || !address.Valid(prov) || !(strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")) {
+			return nil, fmt.Errorf("--probe-url %q: want PROVIDER_ADDRESS=http(s)://HOST:PORT", s)
+		}
+		overrides[prov] = u
+	}
+	priv, err := g.privKey(fl.from)
+	if err != nil {
+		return nil, err
+	}
+	d := oracle.New(g.apiURL(), priv, oracle.Options{
+		Concurrency: fl.concurrency, Pings: fl.pings, ProbeBytes: int64(probeSize), BudgetPerUnit: int64(unitBudget),
+	})
+	d.Resolve = oracle.PortOffsetResolver(fl.portOffset, overrides)
+	d.Interval, d.SpreadFraction = fl.interval, fl.spread
+	d.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
+	return d, nil
+}
+
+// ensureOracleRegistered registers the oracle with stake register if given;
+// otherwise it refuses to run an oracle the chain does not know as active.
+func ensureOracleRegistered(ctx context.Context, d *oracle.Daemon, register string) error {
+	if register != "" {
+		stake, err := parseAmountFlag("register", register)
+		if err != nil {
+			return err
+		}
+		did, err := d.EnsureRegistered(ctx, stake)
+		if err != nil {
+			return explain(err)
+		}
+		if did {
+			d.Log("registered %s as an oracle with %s", d.Address(), register)
+		}
+	} else if ok, err := d.IsOracle(ctx, d.Address()); err == nil && !ok {
+		return fmt.Errorf("%s is not an active oracle: register it first (--register 1000FLASH)", d.Address())
+	}
+	return nil
+}
+
+// printOracleRound prints one round's report and measurements as text.
+func printOracleRound(w io.Writer, res *oracle.RoundResult) {
+	fmt.Fprintf(w, "epoch %d, oracle %s", res.Epoch, res.Oracle)
+	if res.TxHash != "" {
+		fmt.Fprintf(w, ", report tx %s at height %d", res.TxHash, res.Height)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UNIT\tPROBES\tOK\tP50 MS\tP95 MS\tDOWN MB/S\tUP MB/S\tINTEGRITY OK/FAIL\tERROR")
+	for _, m := range res.Measurements {
+		e := ""
+		if len(m.Errors) > 0 {
+			e = m.Errors[0]
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d/%d\t%s\n", m.Unit, m.Probes, m.Successes, m.P50Ms, m.P95Ms,
+			m.DownMbps, m.UpMbps, m.IntegrityPassed, m.IntegrityFailed, e)
+	}
+	tw.Flush()
 }

@@ -14,12 +14,19 @@ import (
 // qosQueryCmds are the QoS and stats queries: why a score moved, what the
 // network holds, who reports.
 func qosQueryCmds(g *globals) []*cobra.Command {
-	var from, to int64
-	rng := func(c *cobra.Command) {
-		c.Flags().Int64Var(&from, "from", 0, "first epoch (default: the latest ones)")
-		c.Flags().Int64Var(&to, "to", 0, "last epoch")
-	}
-	stats := &cobra.Command{
+	return []*cobra.Command{qosStatsCmd(g), qosEpochsCmd(g), qosUnitCmd(g), qosScoreCmd(g), qosOraclesCmd(g)}
+}
+
+// epochRange holds the --from and --to epoch flags of a history query.
+type epochRange struct{ from, to int64 }
+
+func (r *epochRange) add(c *cobra.Command) {
+	c.Flags().Int64Var(&r.from, "from", 0, "first epoch (default: the latest ones)")
+	c.Flags().Int64Var(&r.to, "to", 0, "last epoch")
+}
+
+func qosStatsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
 		Use: "stats", Short: "Network totals: capacity, reservations, escrow, payments, fees, slashes, rewards", Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			ctx, cancel := ctx10()
@@ -47,12 +54,16 @@ func qosQueryCmds(g *globals) []*cobra.Command {
 			})
 		},
 	}
+}
+
+func qosEpochsCmd(g *globals) *cobra.Command {
+	var rng epochRange
 	epochs := &cobra.Command{
 		Use: "epochs", Short: "Per-epoch network series", Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			ctx, cancel := ctx10()
 			defer cancel()
-			p, err := g.client().EpochStats(ctx, client.EpochRange{From: from, To: to})
+			p, err := g.client().EpochStats(ctx, client.EpochRange{From: rng.from, To: rng.to})
 			if err != nil {
 				return explain(err)
 			}
@@ -67,13 +78,18 @@ func qosQueryCmds(g *globals) []*cobra.Command {
 			})
 		},
 	}
-	rng(epochs)
+	rng.add(epochs)
+	return epochs
+}
+
+func qosUnitCmd(g *globals) *cobra.Command {
+	var rng epochRange
 	qos := &cobra.Command{
 		Use: "qos UNIT", Short: "A unit's QoS: score, sub-metrics and per-epoch history", Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			ctx, cancel := ctx10()
 			defer cancel()
-			v, err := g.client().UnitQoS(ctx, args[0], client.EpochRange{From: from, To: to})
+			v, err := g.client().UnitQoS(ctx, args[0], client.EpochRange{From: rng.from, To: rng.to})
 			if err != nil {
 				return explain(err)
 			}
@@ -89,8 +105,12 @@ func qosQueryCmds(g *globals) []*cobra.Command {
 			})
 		},
 	}
-	rng(qos)
-	score := &cobra.Command{
+	rng.add(qos)
+	return qos
+}
+
+func qosScoreCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
 		Use: "score PROVIDER", Short: "A provider's score and its units' scores", Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			ctx, cancel := ctx10()
@@ -107,6 +127,9 @@ func qosQueryCmds(g *globals) []*cobra.Command {
 			})
 		},
 	}
+}
+
+func qosOraclesCmd(g *globals) *cobra.Command {
 	var all bool
 	var cursor string
 	oracles := &cobra.Command{
@@ -133,7 +156,7 @@ func qosQueryCmds(g *globals) []*cobra.Command {
 	}
 	oracles.Flags().BoolVar(&all, "all", false, "include deregistered oracles")
 	oracles.Flags().StringVar(&cursor, "cursor", "", "next_cursor of the previous page")
-	return []*cobra.Command{stats, epochs, qos, score, oracles}
+	return oracles
 }
 
 func gib(b uint64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flashback-network/flashback/client"
+	"github.com/flashback-network/flashback/contract"
+)
+
+type providerFlags struct {
+	name, description, website, endpoint, pubKey, keyFile string
+}
+
+func (f *providerFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.name, "name", "", "display name (up to 64 bytes)")
+	cmd.Flags().StringVar(&f.description, "description", "", "free text (up to 512 bytes)")
+	cmd.Flags().StringVar(&f.website, "website", "", "http(s) URL of the provider's site")
+	cmd.Flags().StringVar(&f.endpoint, "endpoint", "", "http(s) URL of the provider's bridge (S3 front)")
+	cmd.Flags().StringVar(&f.pubKey, "bridge-pubkey", "", "the bridge's X25519 public key, base64 of 32 bytes")
+	cmd.Flags().StringVar(&f.keyFile, "bridge-key-file", "", "file holding the bridge's X25519 public key (32 raw bytes, or base64 or hex text)")
+}
+
+func providerTxCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "provider", Short: "Register and run a storage provider: stake, units' revenue"}
+
+	var rf providerFlags
+	register := leaf(g, "register", "Register the --from key as a storage provider", cobra.NoArgs,
+		func(*cobra.Command, []string) (contract.Msg, error) {
+			key, err := readBridgeKey(rf.pubKey, rf.keyFile)
+			if err != nil {
+				return nil, err
+			}
+			if key == nil {
+				return nil, fmt.Errorf("the bridge key is required: --bridge-pubkey BASE64 or --bridge-key-file FILE")
+			}
+			return &contract.MsgRegisterProvider{Name: rf.name, Description: rf.description, Website: rf.website, Endpoint: rf.endpoint, BridgePubKey: key}, nil
+		})
+	rf.add(register)
+	_ = register.MarkFlagRequired("name")
+	_ = register.MarkFlagRequired("endpoint")
+
+	var uf providerFlags
+	update := leaf(g, "update", "Change the provider's name, description, website, bridge endpoint or bridge key", cobra.NoArgs,
+		func(cmd *cobra.Command, _ []string) (contract.Msg, error) {
+			m := &contract.MsgUpdateProvider{}
+			ch := cmd.Flags().Changed
+			if ch("name") {
+				m.Name = &uf.name
+			}
+			if ch("description") {
+				m.Description = &uf.description
+			}
+			if ch("website") {
+				m.Website = &uf.website
+			}
+			if ch("endpoint") {
+				m.Endpoint = &uf.endpoint
+			}
+			key, err := readBridgeKey(uf.pubKey, uf.keyFile)
+			if err != nil {
+				return nil, err
+			}
+			m.BridgePubKey = key
+			if m.Name == nil && m.Description == nil && m.Website == nil && m.Endpoint == nil && key == nil {
+				return nil, fmt.Errorf("nothing to update: give at least one of --name, --description, --website, --endpoint, --bridge-pubkey, --bridge-key-file")
+			}
+			return m, nil
+		})
+	uf.add(update)
+
+	stake := leaf(g, "stake AMOUNT", "Bond stake (min_unit_stake per live unit); AMOUNT in uflash or with a unit (1000FLASH)", cobra.ExactArgs(1),
+		func(_ *cobra.Command, args []string) (contract.Msg, error) {
+			a, err := client.ParseAmount(args[0])
+			if err != nil {
+				return nil, err
+			}
+			return &contract.MsgStake{Amount: a}, nil
+		})
+	unstake := leaf(g, "unstake AMOUNT", "Start unbonding stake; it is paid back after unbonding_period and stays slashable until then", cobra.ExactArgs(1),
+		func(_ *cobra.Command, args []string) (contract.Msg, error) {
+			a, err := client.ParseAmount(args[0])
+			if err != nil {
+				return nil, err
+			}
+			return &contract.MsgUnstake{Amount: a}, nil
+		})
+	deregister := leaf(g, "deregister", "Retire the provider (every unit deleted first); all stake starts unbonding", cobra.NoArgs,
+		func(*cobra.Command, []string) (contract.Msg, error) { return &contract.MsgDeregisterProvider{}, nil })
+	var unit string
+	claim := leaf(g, "claim", "Collect the final revenue of one unit (--unit) or of all the provider's units", cobra.NoArgs,
+		func(*cobra.Command, []string) (contract.Msg, error) { return &contract.MsgClaim{Unit: unit}, nil })
+	claim.Flags().StringVar(&unit, "unit", "", "claim only this unit (default: all units)")
+
+	cmd.AddCommand(register, update, stake, unstake, deregister, claim)
+	return cmd
+}
