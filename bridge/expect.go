@@ -3,6 +3,7 @@ package bridge
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -88,7 +89,17 @@ func checkV4Header(app *fiber.App, fctx *fasthttp.RequestCtx, iam auth.IAMServic
 		return s3err.MalformedAuth.DateMismatch()
 	}
 	contentLength, _ := strconv.ParseInt(string(h.Peek("Content-Length")), 10, 64)
-	ctx := app.AcquireCtx(fctx)
+	// versitygw checks the signature after its URL decoder replaced the
+	// path with its unescaped form (the check escapes it again); do the
+	// same, on a copy of the request so that the real one is untouched.
+	path, err := url.PathUnescape(string(fctx.URI().PathOriginal()))
+	if err != nil {
+		return nil // answered by the decoder
+	}
+	var req fasthttp.RequestCtx
+	fctx.Request.CopyTo(&req.Request)
+	req.URI().SetPath(path)
+	ctx := app.AcquireCtx(&req)
 	defer app.ReleaseCtx(ctx)
 	_, err = utils.CheckValidSignature(ctx, authData, derivedKey, string(h.Peek("X-Amz-Content-Sha256")), tdate, contentLength)
 	return err

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/minio/minio-go/v7"
 )
 
 // expectPut sends the headers of a 1 MiB PUT with "Expect: 100-continue",
@@ -96,5 +98,40 @@ func TestContinueOnlyWhenAuthenticated(t *testing.T) {
 	}
 	if got := getAll(t, f.sdk(keyW1), "res-1", "expect"); len(got) != 1<<20 {
 		t.Fatalf("stored %d bytes", len(got))
+	}
+}
+
+// TestContinueForRealClients: the SDK (which sends "Expect: 100-continue"
+// above 2 MB) and minio-go upload large bodies, to keys that need escaping
+// in the signed path, path style and virtual-host style: the early
+// signature check agrees with versitygw's.
+func TestContinueForRealClients(t *testing.T) {
+	f := newFixture(t, fixtureOpts{vhost: "s3.flashback.test"})
+	ctx := context.Background()
+	_, port, _ := net.SplitHostPort(f.addr)
+	dialer := &net.Dialer{}
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, f.addr)
+	}}}
+	vhost := f.sdk(keyW1, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String("http://s3.flashback.test:" + port)
+		o.UsePathStyle = false
+		o.HTTPClient = hc
+	})
+	data := randBytes(3<<20, 7)
+	for i, k := range []string{"plain", "with space+plus", "é/ü", "a/../b", "q?x=1&y#z"} {
+		c := f.sdk(keyW1)
+		if i%2 == 1 {
+			c = vhost
+		}
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-1"), Key: aws.String(k), Body: bytes.NewReader(data)}); err != nil {
+			t.Fatalf("SDK PUT %q (vhost %v): %v", k, i%2 == 1, err)
+		}
+		if _, err := f.minio(keyW1).PutObject(ctx, "res-1", k+"-m", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatalf("minio-go PUT %q: %v", k, err)
+		}
+		if got := getAll(t, c, "res-1", k); !bytes.Equal(got, data) {
+			t.Fatalf("content of %q", k)
+		}
 	}
 }
