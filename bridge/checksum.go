@@ -57,6 +57,23 @@ func clientMeta(m map[string]string) map[string]string {
 	return out
 }
 
+// withoutBookkeeping is m without the checksum and part count keys (m
+// itself when it has neither).
+func withoutBookkeeping(m map[string]string) map[string]string {
+	_, c := m[metaChecksum]
+	_, p := m[metaParts]
+	if !c && !p {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if k != metaChecksum && k != metaParts {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // objChecksum is the checksum stored with an object.
 type objChecksum struct {
 	algo  types.ChecksumAlgorithm
@@ -64,10 +81,11 @@ type objChecksum struct {
 	value string // base64; composite checksums end in "-<parts>"
 }
 
-// withBookkeeping returns the client's metadata (reserved keys dropped) plus
-// the bridge's: the checksum (if any) and the part count (if > 0).
+// withBookkeeping returns stored metadata with the bridge's bookkeeping
+// replaced: the checksum (if any) and the part count (if > 0). Other
+// reserved keys (the stored standard headers, see objmeta.go) stay.
 func withBookkeeping(user map[string]string, sum objChecksum, parts int) map[string]string {
-	user = clientMeta(user)
+	user = withoutBookkeeping(user)
 	if sum.value == "" && parts == 0 {
 		return user
 	}
@@ -104,10 +122,10 @@ func (g *gateway) served(ctx context.Context, br bucketRef, key string, meta map
 }
 
 // headExtras fills what a HEAD answer tells besides the backend's info:
-// the checksum (with checksum mode) and the tag count; and it hides the
-// bookkeeping metadata.
-func (g *gateway) headExtras(ctx context.Context, br bucketRef, key string, out *s3.HeadObjectOutput, mode types.ChecksumMode) error {
-	f, typ, err := g.served(ctx, br, key, out.Metadata, mode, out.ContentRange != nil)
+// the checksum (with checksum mode, from the stored metadata) and the tag
+// count; and it hides the bookkeeping metadata.
+func (g *gateway) headExtras(ctx context.Context, br bucketRef, key string, stored map[string]string, out *s3.HeadObjectOutput, mode types.ChecksumMode) error {
+	f, typ, err := g.served(ctx, br, key, stored, mode, out.ContentRange != nil)
 	if err != nil {
 		return err
 	}
@@ -119,8 +137,8 @@ func (g *gateway) headExtras(ctx context.Context, br bucketRef, key string, out 
 }
 
 // getExtras is headExtras for a GET answer.
-func (g *gateway) getExtras(ctx context.Context, br bucketRef, key string, out *s3.GetObjectOutput, mode types.ChecksumMode) error {
-	f, typ, err := g.served(ctx, br, key, out.Metadata, mode, out.ContentRange != nil)
+func (g *gateway) getExtras(ctx context.Context, br bucketRef, key string, stored map[string]string, out *s3.GetObjectOutput, mode types.ChecksumMode) error {
+	f, typ, err := g.served(ctx, br, key, stored, mode, out.ContentRange != nil)
 	if err != nil {
 		return err
 	}

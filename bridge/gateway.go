@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -47,7 +46,7 @@ type bucketRef struct {
 	st  *resState
 }
 
-func (r bucketRef) key(k string) string { return r.res.ID + "/" + k }
+func (r bucketRef) key(k string) string { return r.res.ID + "/" + encodeKey(k) }
 
 func noSuchBucket(b string) error { return s3err.GetBucketErr(s3err.ErrNoSuchBucket, b) }
 
@@ -94,7 +93,7 @@ func objectKey(p *string) (string, error) {
 	if len(k) > storage.MaxKeyLen {
 		return "", s3err.GetKeyTooLongErr(int64(len(k)), storage.MaxKeyLen)
 	}
-	if err := storage.ValidateKey(k); err != nil {
+	if err := storage.ValidateKey(encodeKey(k)); err != nil {
 		return "", invalidKey(k, "not storable")
 	}
 	return k, nil
@@ -136,42 +135,6 @@ func deref[T any](p *T) T {
 		return z
 	}
 	return *p
-}
-
-// keyLocks serializes writers of one backend key, so that the size of the
-// object a write replaces (read before it) stays right for the accounting.
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func (k *keyLocks) lock(key string) func() {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = make(map[string]*keyLock)
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &keyLock{}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		k.mu.Lock()
-		l.refs--
-		if l.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
 }
 
 // existing returns the size and ETag of the object at bkey, if any.
@@ -337,28 +300,15 @@ func (g *gateway) write(ctx context.Context, br bucketRef, bkey string, body io.
 	if size < 0 {
 		return storage.ObjectInfo{}, s3err.GetAPIError(s3err.ErrMissingContentLength)
 	}
-	unlock := g.b.locks.lock(bkey)
-	defer unlock()
-	old, exists, err := existing(ctx, br.be, bkey)
+	info, err := g.replaceKey(ctx, br, bkey, keyWrite{size: size, reserve: true, check: check,
+		op: func(ctx context.Context) (storage.ObjectInfo, error) {
+			lb := &limitedBody{r: body, max: size, res: br.st, m: g.b.metrics}
+			info, err := br.be.Put(ctx, bkey, lb, size, meta)
+			return info, s3Error(bodyError(lb, err), br.name(bkey))
+		}})
 	if err != nil {
-		return storage.ObjectInfo{}, s3Error(err, bkey)
-	}
-	if check != nil {
-		if err := check(old, exists); err != nil {
-			return storage.ObjectInfo{}, err
-		}
-	}
-	delta := size - old.Size
-	if err := br.st.reserve(br.res, delta); err != nil {
 		return storage.ObjectInfo{}, err
 	}
-	lb := &limitedBody{r: body, max: size, res: br.st, m: g.b.metrics}
-	info, err := br.be.Put(ctx, bkey, lb, size, meta)
-	if err != nil {
-		br.st.release(delta)
-		return storage.ObjectInfo{}, s3Error(bodyError(lb, err), bkey)
-	}
-	br.st.commit(delta, info.Size-old.Size)
 	br.st.ingress.Add(info.Size)
 	return info, nil
 }
@@ -376,19 +326,26 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
-	tags, err := parseTagHeader(in.Tagging)
-	if err == nil {
-		err = checkClientMeta(in.Metadata)
+	if err := checkStorageClass(requestHeader(ctx, "X-Amz-Storage-Class")); err != nil {
+		return s3response.PutObjectOutput{}, err
 	}
+	tags, err := parseTagHeader(in.Tagging)
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
-	meta := storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: clientMeta(in.Metadata)}
+	meta, err := objectMeta(deref(in.ContentType), in.Metadata,
+		newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
 	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
-	info, err := g.write(ctx, br, br.key(key), body, deref(in.ContentLength), meta,
-		func(old storage.ObjectInfo, exists bool) error {
+	var check func(storage.ObjectInfo, bool) error
+	if in.IfMatch != nil || in.IfNoneMatch != nil {
+		check = func(old storage.ObjectInfo, exists bool) error {
 			return vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists)
-		})
+		}
+	}
+	info, err := g.write(ctx, br, br.key(key), body, deref(in.ContentLength), meta, check)
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
@@ -439,8 +396,16 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	bkey := br.key(key)
 	rangeHdr := deref(in.Range)
 	pre := preconditions(in.IfMatch, in.IfNoneMatch, in.IfModifiedSince, in.IfUnmodifiedSince)
-	if in.PartNumber != nil && *in.PartNumber != 1 {
-		return nil, s3err.GetInvalidPartNumberRangeErr(1, *in.PartNumber)
+	var partsCount int32
+	if in.PartNumber != nil {
+		// versitygw refuses a Range with a partNumber: the part is the range.
+		info, err := br.be.Head(ctx, bkey)
+		if err != nil {
+			return nil, s3Error(err, key)
+		}
+		if rangeHdr, partsCount, err = g.partRange(ctx, br, key, info, *in.PartNumber); err != nil {
+			return nil, err
+		}
 	}
 
 	var (
@@ -451,7 +416,7 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		info    storage.ObjectInfo
 		release = func() {}
 	)
-	if rangeHdr == "" && !hasPreconditions(pre) {
+	if rangeHdr == "" && !hasPreconditions(pre) && in.PartNumber == nil {
 		// Fast path: one backend call.
 		rc, info, err = br.be.Get(ctx, bkey, nil)
 		if err != nil {
@@ -467,8 +432,8 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		if err != nil {
 			return nil, s3Error(err, key)
 		}
-		if err := vbackend.EvaluatePreconditions(info.ETag, info.LastModified, pre); err != nil {
-			return nil, err
+		if err := vbackend.EvaluatePreconditions(info.ETag, httpTime(info.LastModified), pre); err != nil {
+			return nil, notModifiedHeaders(ctx, info, err)
 		}
 		rng, length, crange, err = objectRange(rangeHdr, info.Size)
 		if err != nil {
@@ -488,24 +453,15 @@ func (g *gateway) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 			return nil, s3Error(err, key)
 		}
 	}
-	body := &egressReader{rc: rc, r: br.st, m: g.b.metrics, reserved: length, limit: length}
-	out := &s3.GetObjectOutput{
-		Body:          body,
-		ContentLength: &length,
-		ETag:          ptr(quote(info.ETag)),
-		LastModified:  ptr(info.LastModified),
-		ContentType:   nonEmpty(info.ContentType),
-		Metadata:      info.UserMeta,
-		AcceptRanges:  ptr("bytes"),
-	}
+	out := getOutput(info, &egressReader{rc: rc, r: br.st, m: g.b.metrics, reserved: length, limit: length}, length)
 	if crange != "" {
 		out.ContentRange = &crange
 	}
 	if in.PartNumber != nil {
-		out.PartsCount = ptr(int32(1))
+		out.PartsCount = &partsCount
 	}
-	if err := g.getExtras(ctx, br, key, out, in.ChecksumMode); err != nil {
-		body.Close()
+	if err := g.getExtras(ctx, br, key, info.UserMeta, out, in.ChecksumMode); err != nil {
+		out.Body.Close()
 		return nil, err
 	}
 	return out, nil
@@ -523,57 +479,49 @@ func (g *gateway) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 	if err != nil {
 		return nil, err
 	}
-	if in.PartNumber != nil && *in.PartNumber != 1 {
-		return nil, s3err.GetInvalidPartNumberRangeErr(1, *in.PartNumber)
-	}
 	info, err := br.be.Head(ctx, br.key(key))
 	if err != nil {
 		return nil, s3Error(err, key)
 	}
-	if err := vbackend.EvaluatePreconditions(info.ETag, info.LastModified,
-		preconditions(in.IfMatch, in.IfNoneMatch, in.IfModifiedSince, in.IfUnmodifiedSince)); err != nil {
-		return nil, err
+	rangeHdr := deref(in.Range)
+	var partsCount int32
+	if in.PartNumber != nil {
+		if rangeHdr, partsCount, err = g.partRange(ctx, br, key, info, *in.PartNumber); err != nil {
+			return nil, err
+		}
 	}
-	_, length, crange, err := objectRange(deref(in.Range), info.Size)
+	if err := vbackend.EvaluatePreconditions(info.ETag, httpTime(info.LastModified),
+		preconditions(in.IfMatch, in.IfNoneMatch, in.IfModifiedSince, in.IfUnmodifiedSince)); err != nil {
+		return nil, notModifiedHeaders(ctx, info, err)
+	}
+	_, length, crange, err := objectRange(rangeHdr, info.Size)
 	if err != nil {
 		return nil, err
 	}
+	user, h := storedMeta(info)
 	out := &s3.HeadObjectOutput{
-		ContentLength: &length,
-		ETag:          ptr(quote(info.ETag)),
-		LastModified:  ptr(info.LastModified),
-		ContentType:   nonEmpty(info.ContentType),
-		Metadata:      info.UserMeta,
-		AcceptRanges:  ptr("bytes"),
+		ContentLength:      &length,
+		ETag:               ptr(quote(info.ETag)),
+		LastModified:       ptr(info.LastModified),
+		ContentType:        nonEmpty(info.ContentType),
+		Metadata:           responseMeta(user),
+		AcceptRanges:       ptr("bytes"),
+		CacheControl:       nonEmpty(h.CacheControl),
+		ExpiresString:      nonEmpty(h.Expires),
+		ContentEncoding:    nonEmpty(h.ContentEncoding),
+		ContentDisposition: nonEmpty(h.ContentDisposition),
+		ContentLanguage:    nonEmpty(h.ContentLanguage),
 	}
 	if crange != "" {
 		out.ContentRange = &crange
 	}
 	if in.PartNumber != nil {
-		out.PartsCount = ptr(int32(1))
+		out.PartsCount = &partsCount
 	}
-	if err := g.headExtras(ctx, br, key, out, in.ChecksumMode); err != nil {
+	if err := g.headExtras(ctx, br, key, info.UserMeta, out, in.ChecksumMode); err != nil {
 		return nil, err
 	}
 	return out, nil
-}
-
-// deleteKey removes bkey and gives its bytes back to the quota.
-func (g *gateway) deleteKey(ctx context.Context, br bucketRef, bkey string) error {
-	unlock := g.b.locks.lock(bkey)
-	defer unlock()
-	old, exists, err := existing(ctx, br.be, bkey)
-	if err != nil {
-		return err
-	}
-	if !exists {
-		return nil
-	}
-	if err := br.be.Delete(ctx, bkey); err != nil {
-		return err
-	}
-	br.st.adjust(-old.Size)
-	return nil
 }
 
 func (g *gateway) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*s3.DeleteObjectOutput, error) {
@@ -598,6 +546,9 @@ func (g *gateway) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput) 
 	}
 	if in.Delete == nil {
 		return out, nil
+	}
+	if err := checkDeleteCount(len(in.Delete.Objects)); err != nil {
+		return out, err
 	}
 	for _, obj := range in.Delete.Objects {
 		key, err := objectKey(obj.Key)
@@ -634,11 +585,14 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	if err != nil {
 		return out, s3Error(err, srcKey)
 	}
-	if err := vbackend.EvaluatePreconditions(sinfo.ETag, sinfo.LastModified, preconditions(
+	if err := vbackend.EvaluatePreconditions(sinfo.ETag, httpTime(sinfo.LastModified), preconditions(
 		in.CopySourceIfMatch, in.CopySourceIfNoneMatch, in.CopySourceIfModifiedSince, in.CopySourceIfUnmodifiedSince)); err != nil {
 		if errors.Is(err, s3err.GetAPIError(s3err.ErrNotModified)) {
 			return out, s3err.GetPreconditionFailedErr(s3err.ConditionIfNoneMatch)
 		}
+		return out, err
+	}
+	if err := checkStorageClass(string(in.StorageClass)); err != nil {
 		return out, err
 	}
 	replace := in.MetadataDirective == types.MetadataDirectiveReplace
@@ -655,20 +609,10 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	var info storage.ObjectInfo
 	if src.be == dst.be && !replace {
 		// Native copy, under the destination's quota.
-		unlock := g.b.locks.lock(bkey)
-		old, _, err := existing(ctx, dst.be, bkey)
-		if err == nil {
-			delta := sinfo.Size - old.Size
-			if err = dst.st.reserve(dst.res, delta); err == nil {
-				info, err = dst.be.Copy(ctx, src.key(srcKey), bkey)
-				if err != nil {
-					dst.st.release(delta)
-				} else {
-					dst.st.commit(delta, info.Size-old.Size)
-				}
-			}
-		}
-		unlock()
+		info, err = g.replaceKey(ctx, dst, bkey, keyWrite{size: sinfo.Size, reserve: true,
+			op: func(ctx context.Context) (storage.ObjectInfo, error) {
+				return dst.be.Copy(ctx, src.key(srcKey), bkey)
+			}})
 		if err != nil {
 			return out, s3Error(err, dstKey)
 		}
@@ -679,12 +623,13 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			return out, s3Error(err, srcKey)
 		}
 		defer rc.Close()
-		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: clientMeta(sinfo2.UserMeta)}
+		meta := storage.ObjectMeta{ContentType: sinfo2.ContentType, UserMeta: sinfo2.UserMeta}
 		if replace {
-			if err := checkClientMeta(in.Metadata); err != nil {
+			meta, err = objectMeta(deref(in.ContentType), in.Metadata,
+				newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))
+			if err != nil {
 				return out, err
 			}
-			meta = storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
 		}
 		meta.UserMeta = ex.streamed(meta.UserMeta)
 		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)
@@ -729,16 +674,16 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 	base := br.res.ID + "/"
 	after := ""
 	if marker != "" {
-		after = base + marker
+		after = base + encodeKey(marker)
 	}
 	// A marker that is a common prefix: skip everything under it.
 	if delimiter != "" && marker != "" && strings.HasPrefix(marker, prefix) && strings.HasSuffix(marker, delimiter) {
-		after = base + marker + maxUTF8
+		after = base + encodeKey(marker) + maxUTF8
 	}
 	var out []listEntry
 	lastPrefix := ""
 	for {
-		batch, err := br.be.List(ctx, base+prefix, after, 1000)
+		batch, err := br.be.List(ctx, base+encodePrefix(prefix), after, 1000)
 		if err != nil {
 			return nil, false, err
 		}
@@ -750,7 +695,8 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 				after = base + p + maxUTF8
 				break
 			}
-			if marker != "" && rel <= marker {
+			rel = decodeKey(rel)
+			if !strings.HasPrefix(rel, prefix) || (marker != "" && rel <= marker) {
 				continue
 			}
 			if delimiter != "" {
@@ -764,7 +710,7 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 					}
 					lastPrefix = cp
 					out = append(out, listEntry{prefix: cp})
-					after = base + cp + maxUTF8
+					after = base + encodeKey(cp) + maxUTF8
 					break
 				}
 			}
@@ -827,6 +773,9 @@ func (g *gateway) ListObjects(ctx context.Context, in *s3.ListObjectsInput) (s3r
 	if truncated && len(entries) > 0 {
 		out.NextMarker = ptr(entries[len(entries)-1].name())
 	}
+	if err := finishListV1(ctx, br, &out); err != nil {
+		return s3response.ListObjectsResult{}, err
+	}
 	return out, nil
 }
 
@@ -861,6 +810,9 @@ func (g *gateway) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input) 
 	}
 	if truncated && len(entries) > 0 {
 		out.NextContinuationToken = ptr(encodeToken(entries[len(entries)-1].name()))
+	}
+	if err := finishListV2(ctx, br, deref(in.FetchOwner), &out); err != nil {
+		return s3response.ListObjectsV2Result{}, err
 	}
 	return out, nil
 }

@@ -101,7 +101,7 @@ func (opManager) Close() {}
 // middleware times every request and counts it by unit, op and status.
 func (b *Bridge) middleware(ctx fiber.Ctx) error {
 	start := time.Now()
-	err := ctx.Next()
+	err := nextChecked(ctx)
 	status := ctx.Response().StatusCode()
 	if err != nil {
 		if fe, ok := err.(*fiber.Error); ok {

@@ -46,6 +46,8 @@ type uploadMeta struct {
 	// ChecksumAlgo and ChecksumType are the upload's checksum (empty: none).
 	ChecksumAlgo types.ChecksumAlgorithm `json:"checksum_algorithm,omitempty"`
 	ChecksumType types.ChecksumType      `json:"checksum_type,omitempty"`
+	// Done is set once the upload is completed (see completedUpload).
+	Done *completedUpload `json:"done,omitempty"`
 }
 
 func uploadDir(br bucketRef, id string) string { return br.key(mpuDir + id + "/") }
@@ -69,8 +71,18 @@ func decodeToken(tok string) (string, error) {
 	return string(b), err
 }
 
-// upload loads an upload's metadata, checking that it belongs to key.
+// upload loads a pending upload's metadata, checking that it belongs to
+// key.
 func (g *gateway) upload(ctx context.Context, br bucketRef, id, key string) (uploadMeta, error) {
+	m, err := g.loadUpload(ctx, br, id, key)
+	if err == nil && m.Done != nil {
+		return uploadMeta{}, s3err.GetNoSuchUploadErr(id)
+	}
+	return m, err
+}
+
+// loadUpload loads an upload's metadata, pending or completed.
+func (g *gateway) loadUpload(ctx context.Context, br bucketRef, id, key string) (uploadMeta, error) {
 	var m uploadMeta
 	if !validUploadID(id) {
 		return m, s3err.GetNoSuchUploadErr(id)
@@ -103,14 +115,23 @@ func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 		return out, err
 	}
 	id := hex.EncodeToString(idb[:])
-	tags, err := parseTagHeader(in.Tagging)
-	if err == nil {
-		err = checkClientMeta(in.Metadata)
+	sc := string(in.StorageClass)
+	if sc == "" {
+		sc = requestHeader(ctx, "X-Amz-Storage-Class")
 	}
+	if err := checkStorageClass(sc); err != nil {
+		return out, err
+	}
+	tags, err := parseTagHeader(in.Tagging)
 	if err != nil {
 		return out, err
 	}
-	m := uploadMeta{Key: key, ContentType: deref(in.ContentType), UserMeta: in.Metadata, Initiated: time.Now().UTC(),
+	meta, err := objectMeta(deref(in.ContentType), in.Metadata,
+		newObjectHeaders(in.CacheControl, in.Expires, in.ContentEncoding, in.ContentDisposition, in.ContentLanguage))
+	if err != nil {
+		return out, err
+	}
+	m := uploadMeta{Key: key, ContentType: meta.ContentType, UserMeta: meta.UserMeta, Initiated: time.Now().UTC(),
 		Tags: tags, ChecksumAlgo: in.ChecksumAlgorithm, ChecksumType: in.ChecksumType}
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -152,6 +173,9 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
 	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), meta, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := g.partStillWanted(ctx, br, id, key, n); err != nil {
 		return nil, err
 	}
 	a, v := sum()
@@ -274,26 +298,33 @@ func (g *gateway) ListMultipartUploads(ctx context.Context, in *s3.ListMultipart
 		if uploads[i].Key != uploads[j].Key {
 			return uploads[i].Key < uploads[j].Key
 		}
-		return uploads[i].Initiated.Before(uploads[j].Initiated)
+		if !uploads[i].Initiated.Equal(uploads[j].Initiated) {
+			return uploads[i].Initiated.Before(uploads[j].Initiated)
+		}
+		return uploads[i].UploadID < uploads[j].UploadID
 	})
+	uploads = uploadsAfterMarkers(uploads, prefix, deref(in.Delimiter), deref(in.KeyMarker), deref(in.UploadIdMarker))
 	max := 1000
 	if in.MaxUploads != nil && *in.MaxUploads >= 0 && *in.MaxUploads < 1000 {
 		max = int(*in.MaxUploads)
 	}
-	page, err := vbackend.ListMultipartUploads(uploads, prefix, deref(in.Delimiter), deref(in.KeyMarker), deref(in.UploadIdMarker), max)
+	// The markers were applied above (versitygw's lister drops the rest
+	// of the marker key's uploads).
+	page, err := vbackend.ListMultipartUploads(uploads, prefix, deref(in.Delimiter), "", "", max)
 	if err != nil {
 		return out, err
 	}
-	return s3response.ListMultipartUploadsResult{
+	out = s3response.ListMultipartUploadsResult{
 		Bucket: br.res.ID, KeyMarker: deref(in.KeyMarker), UploadIDMarker: deref(in.UploadIdMarker),
 		NextKeyMarker: page.NextKeyMarker, NextUploadIDMarker: page.NextUploadIDMarker,
 		Delimiter: deref(in.Delimiter), Prefix: prefix, MaxUploads: max, IsTruncated: page.IsTruncated,
 		Uploads: page.Uploads, CommonPrefixes: page.CommonPrefixes,
-	}, nil
+	}
+	return out, finishUploadsList(ctx, &out)
 }
 
-// removeUpload deletes every key of an upload (parts, then meta).
-func (g *gateway) removeUpload(ctx context.Context, br bucketRef, id string) error {
+// removeParts deletes the stored parts of an upload and their checksums.
+func (g *gateway) removeParts(ctx context.Context, br bucketRef, id string) error {
 	if err := g.removePartSums(ctx, br, id); err != nil {
 		return err
 	}
@@ -306,7 +337,7 @@ func (g *gateway) removeUpload(ctx context.Context, br bucketRef, id string) err
 			return err
 		}
 	}
-	return g.deleteKey(ctx, br, metaKey(br, id))
+	return nil
 }
 
 func (g *gateway) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput) error {
@@ -322,7 +353,12 @@ func (g *gateway) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipar
 	if _, err := g.upload(ctx, br, id, key); err != nil {
 		return err
 	}
-	return s3Error(g.removeUpload(ctx, br, id), key)
+	// The meta goes first: a part that commits after this sees the
+	// upload gone and removes itself (partStillWanted).
+	if err := g.deleteKey(ctx, br, metaKey(br, id)); err != nil {
+		return s3Error(err, key)
+	}
+	return s3Error(g.removeParts(ctx, br, id), key)
 }
 
 func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (s3response.CompleteMultipartUploadResult, string, error) {
@@ -332,9 +368,12 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		return out, "", err
 	}
 	id := deref(in.UploadId)
-	m, err := g.upload(ctx, br, id, key)
+	m, err := g.loadUpload(ctx, br, id, key)
 	if err != nil {
 		return out, "", err
+	}
+	if m.Done != nil {
+		return g.completedAgain(ctx, br, id, key, m)
 	}
 	if in.MultipartUpload == nil || len(in.MultipartUpload.Parts) == 0 {
 		return out, "", s3err.GetAPIError(s3err.ErrMalformedXML)
@@ -378,34 +417,34 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	}
 
 	bkey := br.key(key)
-	unlock := g.b.locks.lock(bkey)
-	defer unlock()
-	old, exists, err := existing(ctx, br.be, bkey)
-	if err != nil {
-		return out, "", s3Error(err, key)
+	var check func(storage.ObjectInfo, bool) error
+	if in.IfMatch != nil || in.IfNoneMatch != nil {
+		check = func(old storage.ObjectInfo, exists bool) error {
+			return vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists)
+		}
 	}
-	if err := vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists); err != nil {
+	// No quota reservation: the parts are already charged, and once they
+	// are deleted below the object takes no more than they did (the bytes
+	// of parts left out of the list are given back).
+	info, err := g.replaceKey(ctx, br, bkey, keyWrite{check: check,
+		op: func(ctx context.Context) (storage.ObjectInfo, error) {
+			info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType,
+				UserMeta: withBookkeeping(m.UserMeta, sum, len(keys))})
+			return info, s3Error(err, key)
+		}})
+	if err != nil {
 		return out, "", err
 	}
-	// No quota check: the parts are already charged, and once they are
-	// deleted below the object takes no more than they did (the bytes of
-	// parts left out of the list are given back).
-	info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType,
-		UserMeta: withBookkeeping(m.UserMeta, sum, len(keys))})
-	if err != nil {
-		return out, "", s3Error(err, key)
-	}
-	br.st.adjust(info.Size - old.Size)
 	if err := g.afterWrite(ctx, br, key, info, sum, m.Tags, recs); err != nil {
 		return out, "", err
 	}
-	if err := g.removeUpload(ctx, br, id); err != nil {
+	if err := g.markCompleted(ctx, br, id, m, info); err != nil {
 		return out, "", s3Error(err, key)
 	}
-	loc := "/" + br.res.ID + "/" + key
-	out = s3response.CompleteMultipartUploadResult{
-		Location: &loc, Bucket: &br.res.ID, Key: &key, ETag: ptr(quote(info.ETag)),
+	if err := g.removeParts(ctx, br, id); err != nil {
+		return out, "", s3Error(err, key)
 	}
+	out = completeResult(br, key, info.ETag)
 	setCompleteChecksum(&out, sum)
 	return out, "", nil
 }

@@ -61,6 +61,9 @@ func (r *resState) load(ctx context.Context, be storage.Backend) error {
 	if r.loaded.Load() {
 		return nil
 	}
+	if err := sweepUploads(ctx, be, r.id); err != nil {
+		return err
+	}
 	var total int64
 	after := ""
 	prefix := r.id + "/"
@@ -70,7 +73,7 @@ func (r *resState) load(ctx context.Context, be storage.Backend) error {
 			return fmt.Errorf("load usage of %s: %w", r.id, err)
 		}
 		for _, o := range objs {
-			if !strings.HasPrefix(o.Key[len(prefix):], metaDir) { // extras are not stored bytes
+			if !uncharged(o.Key) && !strings.HasPrefix(o.Key[len(prefix):], metaDir) { // bookkeeping is not stored bytes
 				total += o.Size
 			}
 		}

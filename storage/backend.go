@@ -122,8 +122,16 @@ var (
 	ErrSizeMismatch = errors.New("content length does not match declared size")
 )
 
-// MaxKeyLen is the longest key accepted (S3's limit, in bytes).
+// MaxKeyLen is the longest object key a client may use (S3's limit, in
+// bytes).
 const MaxKeyLen = 1024
+
+// MaxStoredKeyLen is the longest key a backend accepts: a client key of
+// MaxKeyLen bytes plus the prefix it is stored under (the bridge's
+// "<reservation>/") and the bridge's escapes. Services that cap names at
+// 1,024 bytes themselves (S3, GCS, Azure) refuse longer ones (S3's
+// KeyTooLongError is reported as ErrInvalidKey).
+const MaxStoredKeyLen = MaxKeyLen + 256
 
 // defaultListLimit is used when List is called with limit <= 0.
 const defaultListLimit = 1000
@@ -178,15 +186,15 @@ func New(cfg Config) (Backend, error) {
 }
 
 // ValidateKey checks that key can be stored by every backend: non-empty, at
-// most MaxKeyLen bytes, valid UTF-8, no control characters (NUL, CR, LF...),
+// most MaxStoredKeyLen bytes, valid UTF-8, no control characters (NUL, CR, LF...),
 // not absolute, and no "." or ".." path segment.
 func ValidateKey(key string) error {
 	bad := func(why string) error { return fmt.Errorf("%w %q: %s", ErrInvalidKey, key, why) }
 	switch {
 	case key == "":
 		return bad("empty")
-	case len(key) > MaxKeyLen:
-		return bad(fmt.Sprintf("longer than %d bytes", MaxKeyLen))
+	case len(key) > MaxStoredKeyLen:
+		return bad(fmt.Sprintf("longer than %d bytes", MaxStoredKeyLen))
 	case !utf8.ValidString(key):
 		return bad("not valid UTF-8")
 	case strings.HasPrefix(key, "/"):
@@ -214,7 +222,7 @@ func validateListArg(s string) error {
 	if s == "" {
 		return nil
 	}
-	if len(s) > MaxKeyLen || !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+	if len(s) > MaxStoredKeyLen || !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
 		return fmt.Errorf("%w: bad list prefix or start-after %q", ErrInvalidKey, s)
 	}
 	return nil

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -189,31 +191,37 @@ func TestValidateKey(t *testing.T) {
 	}
 }
 
-// A crash leaves temp files; reopening removes the stale ones, and never
-// shows a partial object.
+// A crash leaves temp files; reopening removes them at once, whatever
+// their age, but never the temp file of an upload still in flight (its
+// writer holds it), and never shows a partial object.
 func TestLocalStaleTemps(t *testing.T) {
 	root := t.TempDir()
 	l, err := NewLocal(LocalConfig{Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale := filepath.Join(l.TempDir(), "put-crashed.tmp")
-	fresh := filepath.Join(l.TempDir(), "put-inflight.tmp")
-	for _, f := range []string{stale, fresh} {
+	crashed := filepath.Join(l.TempDir(), "put-crashed.tmp")
+	inflight := filepath.Join(l.TempDir(), "put-inflight.tmp")
+	for _, f := range []string{crashed, inflight} {
 		if err := os.WriteFile(f, []byte("partial"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	old := time.Now().Add(-3 * time.Hour)
-	os.Chtimes(stale, old, old)
+	// The in-flight upload's writer holds its file, as Put does.
+	w, err := os.OpenFile(inflight, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	lockTemp(w)
 	if _, err := NewLocal(LocalConfig{Root: root}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(stale); !os.IsNotExist(err) {
-		t.Errorf("stale temp file kept: %v", err)
+	if _, err := os.Stat(crashed); !os.IsNotExist(err) {
+		t.Errorf("temp file left by a crash (a second old) kept: %v", err)
 	}
-	if _, err := os.Stat(fresh); err != nil {
-		t.Errorf("recent temp file (maybe an upload in flight) removed: %v", err)
+	if _, err := os.Stat(inflight); err != nil {
+		t.Errorf("temp file of an upload in flight removed: %v", err)
 	}
 	if list, _ := l.List(context.Background(), "", "", 0); len(list) != 0 {
 		t.Errorf("temp files listed: %v", list)
@@ -242,7 +250,61 @@ func TestLocalPaths(t *testing.T) {
 			t.Errorf("%q -> %q, want %q", key, rel, want)
 		}
 	}
-	if _, err := l.path(strings.Repeat("s", 254)); !errors.Is(err, ErrInvalidKey) {
-		t.Errorf("254-byte segment: %v", err)
+	long := strings.Repeat("s", 254)
+	p, err := l.path(long)
+	if err != nil {
+		t.Fatalf("254-byte segment: %v", err)
+	}
+	if rel, _ := filepath.Rel(l.Root(), p); rel != "objects/"+long[:253]+".l/s.o" {
+		t.Errorf("254-byte segment -> %q", rel)
+	}
+}
+
+// Key segments longer than a file name (S3 allows them) are stored in
+// pieces and list back as the same keys, in key order.
+func TestLocalLongSegments(t *testing.T) {
+	ctx := context.Background()
+	l, err := NewLocal(LocalConfig{Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s300, s600 := strings.Repeat("a", 300), strings.Repeat("b", 600)
+	keys := []string{"d/" + s300, "d/" + s300 + "/x", "d/" + s300 + "x", "d/" + s600, "d/a", "d/" + s600[:253]}
+	for _, k := range keys {
+		if _, err := l.Put(ctx, k, strings.NewReader(k), int64(len(k)), ObjectMeta{}); err != nil {
+			t.Fatalf("put %d-byte key: %v", len(k), err)
+		}
+	}
+	sort.Strings(keys)
+	list, err := l.List(ctx, "d/", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range list {
+		got = append(got, o.Key)
+	}
+	if strings.Join(got, "|") != strings.Join(keys, "|") {
+		t.Fatalf("listed %d keys, want %d in order", len(got), len(keys))
+	}
+	if list, _ := l.List(ctx, "d/"+s300+"/", "", 0); len(list) != 1 || list[0].Key != "d/"+s300+"/x" {
+		t.Fatalf("list under a long segment: %+v", list)
+	}
+	for _, k := range keys {
+		rc, _, err := l.Get(ctx, k, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if string(b) != k {
+			t.Fatalf("content of %d-byte key mismatch", len(k))
+		}
+		if err := l.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(l.Root(), "objects")); len(ents) != 0 {
+		t.Fatalf("directories left after deleting every key: %d", len(ents))
 	}
 }

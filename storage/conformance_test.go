@@ -392,7 +392,7 @@ func testSpecialKeys(t *testing.T, b Backend) {
 func testInvalidKeys(t *testing.T, b Backend) {
 	ctx := tctx(t)
 	put(t, b, "ok", []byte("ok"), ObjectMeta{})
-	for _, k := range []string{"", "../x", "a/../b", "a/..", "./a", "a/./b", "/abs", "a\x00b", "a\nb", "\xff\xfe", strings.Repeat("k", MaxKeyLen+1)} {
+	for _, k := range []string{"", "../x", "a/../b", "a/..", "./a", "a/./b", "/abs", "a\x00b", "a\nb", "\xff\xfe", strings.Repeat("k", MaxStoredKeyLen+1)} {
 		checkErr := func(op string, err error) {
 			t.Helper()
 			if !errors.Is(err, ErrInvalidKey) {

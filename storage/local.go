@@ -21,8 +21,11 @@ import (
 type LocalConfig struct {
 	// Root is the directory holding the unit's data; created if missing.
 	Root string `json:"root"`
-	// StaleTempAge: temporary files older than this, left by a crash, are
-	// removed when the backend is opened. Default 1h.
+	// StaleTempAge: where the file system has no flock (so a temp file of
+	// an upload in flight in another process cannot be told from one left
+	// by a crash), temporary files older than this are removed when the
+	// backend is opened; elsewhere every temp file no live writer holds is.
+	// Default 1h.
 	StaleTempAge Duration `json:"stale_temp_age,omitempty"`
 }
 
@@ -106,18 +109,6 @@ func (l *Local) Root() string { return l.root }
 // TempDir is where uploads in progress live (tests check it is left empty).
 func (l *Local) TempDir() string { return l.tmpDir }
 
-func (l *Local) removeStaleTemps(age time.Duration) {
-	ents, err := os.ReadDir(l.tmpDir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > age {
-			os.Remove(filepath.Join(l.tmpDir, e.Name()))
-		}
-	}
-}
-
 // path maps a key to its object file.
 func (l *Local) path(key string) (string, error) {
 	if err := ValidateKey(key); err != nil {
@@ -127,13 +118,10 @@ func (l *Local) path(key string) (string, error) {
 	parts := make([]string, 0, len(segs)+1)
 	parts = append(parts, l.objDir)
 	for i, s := range segs {
-		if len(s) > maxSegment {
-			return "", fmt.Errorf("%w %q: path segment longer than %d bytes (local backend)", ErrInvalidKey, key, maxSegment)
-		}
 		if i == len(segs)-1 {
-			parts = append(parts, s+localObjSfx)
+			parts = appendSegment(parts, s, localObjSfx)
 		} else {
-			parts = append(parts, s+localDirSfx)
+			parts = appendSegment(parts, s, localDirSfx)
 		}
 	}
 	return filepath.Join(parts...), nil
@@ -235,6 +223,7 @@ func (l *Local) write(ctx context.Context, key string, fill func(f *os.File) (lo
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("backend local: %w", err)
 	}
+	lockTemp(f)
 	committed := false
 	defer func() {
 		if !committed {
@@ -457,12 +446,14 @@ func (l *Local) List(ctx context.Context, prefix, startAfter string, limit int) 
 	// Start at the deepest directory the prefix names completely.
 	dir, keyPrefix := l.objDir, ""
 	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		parts := []string{dir}
 		for _, s := range strings.Split(prefix[:i], "/") {
-			if s == "." || s == ".." || len(s) > maxSegment {
+			if s == "." || s == ".." {
 				return nil, nil // no key can live there
 			}
-			dir = filepath.Join(dir, s+localDirSfx)
+			parts = appendSegment(parts, s, localDirSfx)
 		}
+		dir = filepath.Join(parts...)
 		keyPrefix = prefix[:i+1]
 	}
 	if _, err := lw.walk(dir, keyPrefix); err != nil {
@@ -506,9 +497,17 @@ func (lw *localLister) walk(dir, keyPrefix string) (bool, error) {
 			ents = append(ents, localEntry{sortKey: n[:len(n)-2], name: n})
 		case strings.HasSuffix(n, localDirSfx) && de.IsDir():
 			ents = append(ents, localEntry{sortKey: n[:len(n)-2] + "/", name: n, dir: true})
+		case strings.HasSuffix(n, localLongSfx) && de.IsDir():
+			ents = append(ents, localEntry{sortKey: n[:len(n)-2], name: n, dir: true})
 		}
 	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].sortKey < ents[j].sortKey })
+	// An object sorts before the continuation of its name (same sortKey).
+	sort.Slice(ents, func(i, j int) bool {
+		if ents[i].sortKey != ents[j].sortKey {
+			return ents[i].sortKey < ents[j].sortKey
+		}
+		return !ents[i].dir && ents[j].dir
+	})
 	for _, e := range ents {
 		full := keyPrefix + e.sortKey
 		if !strings.HasPrefix(full, lw.prefix) && !(e.dir && strings.HasPrefix(lw.prefix, full)) {

@@ -164,6 +164,8 @@ func s3Err(err error, key string) error {
 			return fmt.Errorf("%w: %q", ErrNotFound, key)
 		case "InvalidRange":
 			return fmt.Errorf("%w: %q: %v", ErrInvalidRange, key, err)
+		case "KeyTooLongError":
+			return fmt.Errorf("%w %q: longer than the service allows: %v", ErrInvalidKey, key, err)
 		}
 	}
 	var re *smithyhttp.ResponseError
