@@ -2,7 +2,6 @@ package keyring
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -37,14 +36,11 @@ func (k *Keyring) Export(name string, passphrase, exportPass []byte) (string, er
 
 	// All headers, including the salt, are authenticated as additional data,
 	// so the salt is chosen before sealing.
-	hdr := armorHeaders{
-		kdf:    kdfScrypt,
-		cipher: cipherXChaCha,
-		params: kdfParams{N: scryptN, R: scryptR, P: scryptP, KeyLen: keyLen, Salt: make([]byte, saltLen)},
+	params, err := k.cost.newParams()
+	if err != nil {
+		return "", err
 	}
-	if _, err := rand.Read(hdr.params.Salt); err != nil {
-		return "", fmt.Errorf("keyring: random salt: %w", err)
-	}
+	hdr := armorHeaders{kdf: kdfScrypt, cipher: cipherXChaCha, params: params}
 	cs, err := sealWith(passphraseKDF{hdr.params}, exportPass, seed, hdr.ad())
 	if err != nil {
 		return "", err

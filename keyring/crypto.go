@@ -26,14 +26,22 @@ const (
 	maxScryptP   = 16
 )
 
-// scrypt parameters used for new encryptions. They are variables so that
-// tests can lower the cost; the parameters actually used are recorded in every
-// key file and armor block, so changing them never breaks existing keys.
-var (
-	scryptN = defaultScryptN
-	scryptR = defaultScryptR
-	scryptP = defaultScryptP
-)
+// scryptCost is the cost of new encryptions. Each Keyring carries its own
+// (tests lower it); the parameters actually used are recorded in every key
+// file and armor block, so changing them never breaks existing keys.
+type scryptCost struct{ N, R, P int }
+
+var defaultScryptCost = scryptCost{N: defaultScryptN, R: defaultScryptR, P: defaultScryptP}
+
+// newParams returns the kdf parameters for one new encryption, with a fresh
+// random salt.
+func (c scryptCost) newParams() (kdfParams, error) {
+	p := kdfParams{N: c.N, R: c.R, P: c.P, KeyLen: keyLen, Salt: make([]byte, saltLen)}
+	if _, err := rand.Read(p.Salt); err != nil {
+		return kdfParams{}, fmt.Errorf("keyring: random salt: %w", err)
+	}
+	return p, nil
+}
 
 // kdfParams records how the encryption key was derived from the passphrase.
 type kdfParams struct {
@@ -102,12 +110,12 @@ func (k passphraseKDF) derive(passphrase []byte) ([]byte, error) {
 	return key, nil
 }
 
-// seal encrypts plaintext under a key derived from passphrase with the
-// current scrypt parameters and a fresh random salt.
-func seal(passphrase, plaintext, ad []byte) (*cryptoSection, error) {
-	p := kdfParams{N: scryptN, R: scryptR, P: scryptP, KeyLen: keyLen, Salt: make([]byte, saltLen)}
-	if _, err := rand.Read(p.Salt); err != nil {
-		return nil, fmt.Errorf("keyring: random salt: %w", err)
+// seal encrypts plaintext under a key derived from passphrase at the given
+// cost with a fresh random salt.
+func seal(cost scryptCost, passphrase, plaintext, ad []byte) (*cryptoSection, error) {
+	p, err := cost.newParams()
+	if err != nil {
+		return nil, err
 	}
 	return sealWith(passphraseKDF{p}, passphrase, plaintext, ad)
 }

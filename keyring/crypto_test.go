@@ -74,10 +74,8 @@ func TestDefaultScryptParams(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow with production scrypt parameters")
 	}
-	old := scryptN
-	scryptN = defaultScryptN
-	defer func() { scryptN = old }()
 	kr := newKeyring(t)
+	kr.cost = defaultScryptCost
 	mustAdd(t, kr, "prod", pass)
 	if _, err := kr.PrivKey("prod", pass); err != nil {
 		t.Fatalf("PrivKey: %v", err)

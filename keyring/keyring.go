@@ -54,8 +54,9 @@ const maxNameLen = 64
 
 // Keyring is a directory of key files.
 type Keyring struct {
-	dir string
-	mu  sync.Mutex // serialises writers within this process
+	dir  string
+	cost scryptCost // of new encryptions
+	mu   sync.Mutex // serialises writers within this process
 }
 
 // Open returns the keyring stored in dir, creating the directory with mode
@@ -74,7 +75,7 @@ func Open(dir string) (*Keyring, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("keyring: %s is not a directory", dir)
 	}
-	return &Keyring{dir: dir}, nil
+	return &Keyring{dir: dir, cost: defaultScryptCost}, nil
 }
 
 // Dir returns the keyring directory.
@@ -154,7 +155,7 @@ func (k *Keyring) store(name string, priv ed25519.PrivateKey, passphrase []byte)
 	seed := priv.Seed()
 	defer wipe(seed)
 	if kf.Encrypted {
-		cs, err := seal(passphrase, seed, fileAD(name, pub))
+		cs, err := seal(k.cost, passphrase, seed, fileAD(name, pub))
 		if err != nil {
 			return Key{}, err
 		}

@@ -15,13 +15,6 @@ import (
 	"github.com/flashback-network/flashback/address"
 )
 
-func TestMain(m *testing.M) {
-	// Keep tests fast; the parameters are recorded per file, so keys written
-	// with these parameters are still read correctly.
-	scryptN = 1 << 10
-	os.Exit(m.Run())
-}
-
 var (
 	pass  = []byte("correct horse battery staple")
 	pass2 = []byte("another passphrase")
@@ -33,6 +26,9 @@ func newKeyring(t *testing.T) *Keyring {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	// Keep tests fast; the parameters are recorded per file, so keys written
+	// at this cost are still read correctly.
+	kr.cost = scryptCost{N: 1 << 10, R: defaultScryptR, P: defaultScryptP}
 	return kr
 }
 
