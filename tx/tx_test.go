@@ -235,29 +235,51 @@ func TestDecodeAcceptsHandBuiltBody(t *testing.T) {
 	}
 }
 
-func TestDecodeRejects(t *testing.T) {
+// decodeReject is one input Decode must refuse, with the kind of error.
+type decodeReject struct {
+	name string
+	raw  []byte
+	kind tx.ErrorKind
+}
+
+// decodeRejectFixture holds a valid signed tx and its parts, from which the
+// reject cases build broken variants.
+type decodeRejectFixture struct {
+	t        *testing.T
+	priv     ed25519.PrivateKey
+	pub      ed25519.PublicKey
+	good     []byte
+	goodBody []byte
+	goodSig  []byte
+}
+
+func newDecodeRejectFixture(t *testing.T) *decodeRejectFixture {
 	priv := testKey("alice")
-	pub := priv.Public().(ed25519.PublicKey)
 	good := mustSign(t, validBody(), priv)
 	gd, err := tx.Decode(good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	goodBody := gd.Tx.Body
-	goodSig := gd.Tx.Signature
-	b64 := func(b []byte) string { s, _ := json.Marshal(b); return string(s) }
-	if !strings.HasSuffix(b64(goodBody), `="`) {
+	f := &decodeRejectFixture{t: t, priv: priv, pub: priv.Public().(ed25519.PublicKey), good: good, goodBody: gd.Tx.Body, goodSig: gd.Tx.Signature}
+	if !strings.HasSuffix(b64(f.goodBody), `="`) {
 		t.Fatal("test setup: validBody's base64 must be padded for the unpadded-base64 case")
 	}
-	body := func(chainID, seq, fee, memo, msgs string) []byte {
-		return signRaw(t, bodyJSON(chainID, seq, fee, memo, msgs), priv)
-	}
+	return f
+}
 
-	cases := []struct {
-		name string
-		raw  []byte
-		kind tx.ErrorKind
-	}{
+// b64 is b as a JSON string (standard padded base64).
+func b64(b []byte) string { s, _ := json.Marshal(b); return string(s) }
+
+// body signs a tx body built from the given raw JSON field values.
+func (f *decodeRejectFixture) body(chainID, seq, fee, memo, msgs string) []byte {
+	return signRaw(f.t, bodyJSON(chainID, seq, fee, memo, msgs), f.priv)
+}
+
+// envelopeRejects break the outer envelope: size, JSON syntax, canonical
+// form, base64 and key/signature lengths.
+func (f *decodeRejectFixture) envelopeRejects() []decodeReject {
+	t, pub, good, goodBody, goodSig := f.t, f.pub, f.good, f.goodBody, f.goodSig
+	return []decodeReject{
 		{"nil", nil, tx.Malformed},
 		{"empty", []byte{}, tx.Malformed},
 		{"oversize garbage", bytes.Repeat([]byte("x"), tx.MaxTxBytes+1), tx.TooLarge},
@@ -287,6 +309,13 @@ func TestDecodeRejects(t *testing.T) {
 		{"short signature", envelope(t, goodBody, pub, goodSig[:63]), tx.Malformed},
 		{"long signature", envelope(t, goodBody, pub, append(bytes.Clone(goodSig), 0)), tx.Malformed},
 		{"no signature", envelope(t, goodBody, pub, nil), tx.Malformed},
+	}
+}
+
+// bodyRejects break the signed body: its JSON and each header field.
+func (f *decodeRejectFixture) bodyRejects() []decodeReject {
+	t, priv, body := f.t, f.priv, f.body
+	return []decodeReject{
 		{"body not json", signRaw(t, []byte("not json"), priv), tx.Malformed},
 		{"body is array", signRaw(t, []byte(`[]`), priv), tx.Malformed},
 		{"body is null", signRaw(t, []byte(`null`), priv), tx.Malformed},
@@ -316,6 +345,13 @@ func TestDecodeRejects(t *testing.T) {
 		{"fee with denom", body(`"c"`, `"1"`, `"1000uflash"`, "", oneMsg), tx.Malformed},
 		{"memo too long", body(`"c"`, `"1"`, `"1"`, quote(strings.Repeat("m", tx.MaxMemoLen+1)), oneMsg), tx.Malformed},
 		{"memo too long multibyte", body(`"c"`, `"1"`, `"1"`, quote(strings.Repeat("é", tx.MaxMemoLen/2+1)), oneMsg), tx.Malformed},
+	}
+}
+
+// msgsRejects break the message list and the messages in it.
+func (f *decodeRejectFixture) msgsRejects() []decodeReject {
+	body := f.body
+	return []decodeReject{
 		{"zero msgs", body(`"c"`, `"1"`, `"1"`, "", `[]`), tx.Malformed},
 		{"null msgs", body(`"c"`, `"1"`, `"1"`, "", `null`), tx.Malformed},
 		{"missing msgs", body(`"c"`, `"1"`, `"1"`, "", ""), tx.Malformed},
@@ -334,26 +370,44 @@ func TestDecodeRejects(t *testing.T) {
 		{"msg unknown field", body(`"c"`, `"1"`, `"1"`, "", `[{"type":"bank/send","value":{},"extra":1}]`), tx.Malformed},
 		{"msg is string", body(`"c"`, `"1"`, `"1"`, "", `["bank/send"]`), tx.Malformed},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			d, err := tx.Decode(c.raw)
-			if err == nil {
-				t.Fatalf("Decode accepted %q as %+v", truncate(c.raw), d.Body)
-			}
-			if d != nil {
-				t.Fatal("Decode returned a tx together with an error")
-			}
-			var de *tx.DecodeError
-			if !errors.As(err, &de) {
-				t.Fatalf("error %T %v is not a *tx.DecodeError", err, err)
-			}
-			if de.Kind != c.kind {
-				t.Fatalf("kind = %d, want %d (%v)", de.Kind, c.kind, err)
-			}
-			if de.Error() == "" {
-				t.Fatal("empty error message")
-			}
-		})
+}
+
+func TestDecodeRejects(t *testing.T) {
+	f := newDecodeRejectFixture(t)
+	groups := []struct {
+		name  string
+		cases []decodeReject
+	}{
+		{"envelope", f.envelopeRejects()},
+		{"body", f.bodyRejects()},
+		{"msgs", f.msgsRejects()},
+	}
+	for _, g := range groups {
+		for _, c := range g.cases {
+			t.Run(c.name, func(t *testing.T) { checkDecodeRejects(t, c) })
+		}
+	}
+}
+
+// checkDecodeRejects asserts Decode refuses c.raw with a *tx.DecodeError of
+// c.kind, a message, and no tx.
+func checkDecodeRejects(t *testing.T, c decodeReject) {
+	d, err := tx.Decode(c.raw)
+	if err == nil {
+		t.Fatalf("Decode accepted %q as %+v", truncate(c.raw), d.Body)
+	}
+	if d != nil {
+		t.Fatal("Decode returned a tx together with an error")
+	}
+	var de *tx.DecodeError
+	if !errors.As(err, &de) {
+		t.Fatalf("error %T %v is not a *tx.DecodeError", err, err)
+	}
+	if de.Kind != c.kind {
+		t.Fatalf("kind = %d, want %d (%v)", de.Kind, c.kind, err)
+	}
+	if de.Error() == "" {
+		t.Fatal("empty error message")
 	}
 }
 
