@@ -47,34 +47,7 @@ func TestArchiveServesPrunedHistory(t *testing.T) {
 
 	// Report every epoch until the unit has far more judged epochs than
 	// state keeps.
-	const want = 6
-	reported := map[int64]bool{}
-	var view *types.UnitQoSView
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		st, err := c.Stats(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e := st.Epoch - 1; e >= 0 && !reported[e] {
-			m := qos.UnitMeasurement{Unit: "unit-1", Probes: 10, Successes: 10, P50Ms: 5, P95Ms: 10, DownMbps: 100, UpMbps: 100, IntegrityPassed: 2}
-			if _, err := orc.Submit(ctx, &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{m}}); err != nil {
-				t.Logf("report epoch %d: %v", e, err) // e.g. the epoch turned while signing
-			}
-			reported[e] = true
-		}
-		view, err = c.UnitQoS(ctx, "unit-1", client.EpochRange{From: 0, To: st.Epoch})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(view.History) >= want {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 90 s the unit has %d history entries: %+v", len(view.History), view.History)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	view := reportUntilHistory(t, c, orc, 6)
 	for i, h := range view.History {
 		if h.Status != qos.QoSCompliant || h.Reporters != 1 {
 			t.Errorf("history[%d] = %+v, want a compliant epoch with one reporter", i, h)
@@ -115,4 +88,38 @@ func TestArchiveServesPrunedHistory(t *testing.T) {
 		t.Fatalf("epoch stats after restart:\n got %+v\nwant %+v", epochs2.Epochs, epochs.Epochs)
 	}
 	t.Logf("%d epochs of unit history and stats served with history_epochs=%d", len(view.History), p.HistoryEpochs)
+}
+
+// reportUntilHistory has orc report unit-1 compliant for every finished
+// epoch until the REST API serves at least want epochs of its history, and
+// returns that history (failing after 90 s).
+func reportUntilHistory(t *testing.T, c *client.Client, orc *client.Signer, want int) *types.UnitQoSView {
+	t.Helper()
+	ctx := context.Background()
+	reported := map[int64]bool{}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		st, err := c.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := st.Epoch - 1; e >= 0 && !reported[e] {
+			m := qos.UnitMeasurement{Unit: "unit-1", Probes: 10, Successes: 10, P50Ms: 5, P95Ms: 10, DownMbps: 100, UpMbps: 100, IntegrityPassed: 2}
+			if _, err := orc.Submit(ctx, &qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{m}}); err != nil {
+				t.Logf("report epoch %d: %v", e, err) // e.g. the epoch turned while signing
+			}
+			reported[e] = true
+		}
+		view, err := c.UnitQoS(ctx, "unit-1", client.EpochRange{From: 0, To: st.Epoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(view.History) >= want {
+			return view
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 90 s the unit has %d history entries: %+v", len(view.History), view.History)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
