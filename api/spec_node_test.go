@@ -151,6 +151,24 @@ func checkTimes(t *testing.T, what string, body []byte, fields ...string) {
 	}
 }
 
+// specWorld is the state TestEveryRouteMatchesSpec builds on its node, for
+// the routes to find: a provider with two units (one auto-accepting, one with
+// a maintenance window), an active and a pending reservation, an access key
+// and an oracle.
+type specWorld struct {
+	unitA, unitB                 string // auto-accepting; with maintenance announced
+	resA, resB                   string // active on unitA; pending on unitB
+	keyID                        string // an access key of resA
+	provAddr, aliceAddr, orcAddr string
+}
+
+func mustSpec(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 // TestEveryRouteMatchesSpec runs a real node with a provider, units, a
 // pending and an active reservation, an access key and an oracle that
 // reported an epoch, calls every route (successes and errors) and validates
@@ -161,108 +179,135 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 		t.Skip("starts a node")
 	}
 	sn := startSpecNode(t)
+	w := populateSpecNode(t, sn)
+	reportOneSpecEpoch(t, sn, w.unitA)
+
+	// ---- successes, with times as RFC 3339 ----
+	checkSpecNodeRoutes(t, sn, w)
+	checkSpecMarketRoutes(t, sn, w)
+	txBody := checkSpecTxRoutes(t, sn)
+
+	// ---- errors, with their stable codes ----
+	checkSpecNodeErrors(t, sn, w)
+	checkSpecMarketErrors(t, sn, w, txBody)
+}
+
+// populateSpecNode submits the txs that build the specWorld.
+func populateSpecNode(t *testing.T, sn *specNode) specWorld {
 	ctx := context.Background()
 	prov, alice, orc := sn.signers["provider"], sn.signers["alice"], sn.signers["oracle"]
 	p := sn.params
-	must := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
 	bridgeKey, err := ecdh.X25519().GenerateKey(rand.Reader)
-	must("bridge key", err)
+	mustSpec(t, "bridge key", err)
 	_, err = prov.RegisterProvider(ctx, market.MsgRegisterProvider{Name: "spec", Endpoint: "http://127.0.0.1:1", BridgePubKey: bridgeKey.PublicKey().Bytes()})
-	must("register provider", err)
+	mustSpec(t, "register provider", err)
 	_, err = prov.Stake(ctx, 2*p.MinUnitStake+1_000_000)
-	must("stake", err)
+	mustSpec(t, "stake", err)
 	_, err = prov.Unstake(ctx, 1_000_000) // an unbonding entry
-	must("unstake", err)
+	mustSpec(t, "unstake", err)
 	addUnit := func(auto bool) string {
 		id, _, err := prov.AddUnit(ctx, market.MsgAddUnit{Kind: "local", Region: "eu-central", Country: "DE", Capacity: 100 << 30,
 			StoragePrice: 2_000_000, EgressPrice: 10_000, AutoAccept: auto, SLA: market.SLAOffer{MaxP95LatencyMs: 1000}})
-		must("add unit", err)
+		mustSpec(t, "add unit", err)
 		return id
 	}
-	unitA, unitB := addUnit(true), addUnit(false)
+	w := specWorld{provAddr: prov.Address(), aliceAddr: alice.Address(), orcAddr: orc.Address()}
+	w.unitA, w.unitB = addUnit(true), addUnit(false)
 	st, err := sn.c.Status(ctx)
-	must("status", err)
+	mustSpec(t, "status", err)
 	now := st.LatestBlockTime.Unix()
-	_, err = prov.UnitMaintenance(ctx, market.MsgUnitMaintenance{Unit: unitB, Action: market.MaintenanceAnnounce, WindowStart: now + 3600, WindowEnd: now + 7200})
-	must("announce maintenance", err)
-	resA, _, err := alice.Reserve(ctx, market.MsgReserve{Unit: unitA, Bytes: 1 << 30, Term: 86400, EgressBytes: 1 << 30, MaxPrice: 2_000_000})
-	must("reserve", err)
-	resB, _, err := alice.Reserve(ctx, market.MsgReserve{Unit: unitB, Bytes: 1 << 30, Term: 86400, MaxPrice: 2_000_000})
-	must("reserve pending", err)
-	key, err := alice.CreateAccessKey(ctx, resA, accesskey.PermWrite)
-	must("access key", err)
+	_, err = prov.UnitMaintenance(ctx, market.MsgUnitMaintenance{Unit: w.unitB, Action: market.MaintenanceAnnounce, WindowStart: now + 3600, WindowEnd: now + 7200})
+	mustSpec(t, "announce maintenance", err)
+	w.resA, _, err = alice.Reserve(ctx, market.MsgReserve{Unit: w.unitA, Bytes: 1 << 30, Term: 86400, EgressBytes: 1 << 30, MaxPrice: 2_000_000})
+	mustSpec(t, "reserve", err)
+	w.resB, _, err = alice.Reserve(ctx, market.MsgReserve{Unit: w.unitB, Bytes: 1 << 30, Term: 86400, MaxPrice: 2_000_000})
+	mustSpec(t, "reserve pending", err)
+	key, err := alice.CreateAccessKey(ctx, w.resA, accesskey.PermWrite)
+	mustSpec(t, "access key", err)
+	w.keyID = key.AccessKeyID
 	_, err = orc.RegisterOracle(ctx, p.MinOracleStake)
-	must("register oracle", err)
-	u, err := sn.c.Unit(ctx, unitA)
-	must("unit", err)
+	mustSpec(t, "register oracle", err)
+	return w
+}
+
+// reportOneSpecEpoch has the oracle report unit for the first epoch after
+// the unit was created (within 30 s), then waits for it to be processed.
+func reportOneSpecEpoch(t *testing.T, sn *specNode, unit string) {
+	ctx := context.Background()
+	orc, p := sn.signers["oracle"], sn.params
+	u, err := sn.c.Unit(ctx, unit)
+	mustSpec(t, "unit", err)
 	created := u.CreatedAt.Unix() / p.EpochSeconds
 	reported := false
 	for deadline := time.Now().Add(30 * time.Second); !reported && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		st, err := sn.c.Status(ctx)
-		must("status", err)
+		mustSpec(t, "status", err)
 		e := st.LatestBlockTime.Unix()/p.EpochSeconds - 1
 		if e <= created {
 			continue
 		}
 		_, err = orc.Report(ctx, qos.MsgReport{Epoch: e, Units: []qos.UnitMeasurement{
-			{Unit: unitA, Probes: 5, Successes: 5, P50Ms: 2, P95Ms: 3, DownMbps: 100, UpMbps: 50, IntegrityPassed: 1}}})
+			{Unit: unit, Probes: 5, Successes: 5, P50Ms: 2, P95Ms: 3, DownMbps: 100, UpMbps: 50, IntegrityPassed: 1}}})
 		if client.IsCode(err, core.CodeLateReport) {
 			continue
 		}
-		must("report", err)
+		mustSpec(t, "report", err)
 		reported = true
 	}
 	if !reported {
 		t.Fatal("no QoS report went in within 30s")
 	}
 	time.Sleep(time.Duration(2*p.EpochSeconds) * time.Second) // let the reported epoch be processed
+}
 
-	provAddr, aliceAddr, orcAddr := prov.Address(), alice.Address(), orc.Address()
-	none := map[string]string(nil)
-	id := func(k, v string) map[string]string { return map[string]string{k: v} }
+// pathParam builds the path parameters of a route call.
+func pathParam(k, v string) map[string]string { return map[string]string{k: v} }
 
-	// ---- successes, with times as RFC 3339 ----
+// checkSpecNodeRoutes calls the node, account and provider routes.
+func checkSpecNodeRoutes(t *testing.T, sn *specNode, w specWorld) {
+	none, id := map[string]string(nil), pathParam
 	sn.get(t, "/healthz", none, "", 200)
 	sn.get(t, "/openapi.json", none, "", 200)
 	sn.get(t, "/v1/status", none, "", 200)
 	sn.get(t, "/v1/blocks/{height}", id("height", "1"), "", 200)
-	sn.get(t, "/v1/accounts/{address}", id("address", aliceAddr), "", 200)
+	sn.get(t, "/v1/accounts/{address}", id("address", w.aliceAddr), "", 200)
 	sn.get(t, "/v1/params", none, "", 200)
 	sn.get(t, "/v1/supply", none, "", 200)
 	body := sn.get(t, "/v1/providers", none, "limit=5&all=true", 200)
 	checkTimes(t, "providers", body, "registered_at", "updated_at", "release_at")
-	body = sn.get(t, "/v1/providers/{address}", id("address", provAddr), "", 200)
+	body = sn.get(t, "/v1/providers/{address}", id("address", w.provAddr), "", 200)
 	checkTimes(t, "provider", body, "registered_at", "updated_at", "release_at")
-	sn.get(t, "/v1/providers/{address}/score", id("address", provAddr), "", 200)
-	body = sn.get(t, "/v1/providers/{address}/changes", id("address", provAddr), "since=0", 200)
+	sn.get(t, "/v1/providers/{address}/score", id("address", w.provAddr), "", 200)
+	body = sn.get(t, "/v1/providers/{address}/changes", id("address", w.provAddr), "since=0", 200)
 	if !bytes.Contains(body, []byte(`"gap":true`)) {
 		t.Errorf("changes since 0: want gap true: %s", body)
 	}
-	sn.get(t, "/v1/providers/{address}/changes", id("address", provAddr), "since=1", 200)
-	body = sn.get(t, "/v1/units", none, "region=eu-central&min_free=1GiB&sort=price&limit=10", 200)
+	sn.get(t, "/v1/providers/{address}/changes", id("address", w.provAddr), "since=1", 200)
+}
+
+// checkSpecMarketRoutes calls the unit, reservation, stats, oracle and
+// access key routes.
+func checkSpecMarketRoutes(t *testing.T, sn *specNode, w specWorld) {
+	none, id := map[string]string(nil), pathParam
+	body := sn.get(t, "/v1/units", none, "region=eu-central&min_free=1GiB&sort=price&limit=10", 200)
 	checkTimes(t, "units", body, "created_at", "updated_at", "accrued_to", "start", "end")
-	body = sn.get(t, "/v1/units/{id}", id("id", unitB), "", 200)
+	body = sn.get(t, "/v1/units/{id}", id("id", w.unitB), "", 200)
 	checkTimes(t, "unit with a maintenance window", body, "created_at", "updated_at", "start", "end")
-	body = sn.get(t, "/v1/units/{id}/qos", id("id", unitA), "", 200)
+	body = sn.get(t, "/v1/units/{id}/qos", id("id", w.unitA), "", 200)
 	var q types.UnitQoSView
-	must("unit qos", json.Unmarshal(body, &q))
+	mustSpec(t, "unit qos", json.Unmarshal(body, &q))
 	if len(q.History) == 0 {
-		t.Errorf("unit %s has no QoS history after a report: %s", unitA, body)
+		t.Errorf("unit %s has no QoS history after a report: %s", w.unitA, body)
 	}
-	body = sn.get(t, "/v1/units/{id}/qos", id("id", unitB), "", 200)
+	body = sn.get(t, "/v1/units/{id}/qos", id("id", w.unitB), "", 200)
 	checkTimes(t, "unit qos maintenance log", body, "announced_at", "start", "end")
-	body = sn.get(t, "/v1/reservations", none, "consumer="+aliceAddr+"&limit=10", 200)
+	body = sn.get(t, "/v1/reservations", none, "consumer="+w.aliceAddr+"&limit=10", 200)
 	checkTimes(t, "reservations", body, "created_at", "start", "end", "settled_to", "as_of", "accept_by")
-	body = sn.get(t, "/v1/reservations/{id}", id("id", resB), "", 200)
+	body = sn.get(t, "/v1/reservations/{id}", id("id", w.resB), "", 200)
 	if !bytes.Contains(body, []byte(`"start":null`)) || !bytes.Contains(body, []byte(`"accept_by":"`)) {
 		t.Errorf("pending reservation: want start null and accept_by a time: %s", body)
 	}
-	sn.get(t, "/v1/reservations/{id}", id("id", resA), "", 200)
+	sn.get(t, "/v1/reservations/{id}", id("id", w.resA), "", 200)
 	sn.get(t, "/v1/quote", none, "bytes=10GiB&term=30d&egress=1GiB", 200)
 	body = sn.get(t, "/v1/stats", none, "", 200)
 	checkTimes(t, "stats", body, "as_of")
@@ -270,15 +315,20 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	checkTimes(t, "epoch stats", body, "time")
 	body = sn.get(t, "/v1/oracles", none, "all=true", 200)
 	checkTimes(t, "oracles", body, "registered_at", "updated_at")
-	sn.get(t, "/v1/oracles/{address}", id("address", orcAddr), "", 200)
-	body = sn.get(t, "/v1/accesskeys", none, "reservation="+resA, 200)
+	sn.get(t, "/v1/oracles/{address}", id("address", w.orcAddr), "", 200)
+	body = sn.get(t, "/v1/accesskeys", none, "reservation="+w.resA, 200)
 	checkTimes(t, "access keys", body, "created_at")
-	sn.get(t, "/v1/accesskeys", none, "provider="+provAddr, 200)
-	sn.get(t, "/v1/accesskeys/{id}", id("id", key.AccessKeyID), "", 200)
+	sn.get(t, "/v1/accesskeys", none, "provider="+w.provAddr, 200)
+	sn.get(t, "/v1/accesskeys/{id}", id("id", w.keyID), "", 200)
+}
 
-	// A tx through POST /v1/txs, then GET /v1/txs/{hash}.
-	raw, err := alice.Sign(ctx, "spec", &bank.MsgSend{To: sn.signers["bob"].Address(), Amount: 1})
-	must("sign", err)
+// checkSpecTxRoutes sends a tx through POST /v1/txs, then GETs
+// /v1/txs/{hash}; it returns the request body, for the replay error case.
+func checkSpecTxRoutes(t *testing.T, sn *specNode) []byte {
+	ctx := context.Background()
+	none, id := map[string]string(nil), pathParam
+	raw, err := sn.signers["alice"].Sign(ctx, "spec", &bank.MsgSend{To: sn.signers["bob"].Address(), Amount: 1})
+	mustSpec(t, "sign", err)
 	txBody, _ := json.Marshal(types.TxRequest{Tx: raw})
 	status, got := sn.call(t, "POST", "/v1/txs", none, "", txBody)
 	var tr types.TxResult
@@ -286,9 +336,13 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 		t.Fatalf("POST /v1/txs: %d %s", status, got)
 	}
 	sn.get(t, "/v1/txs/{hash}", id("hash", tr.Hash), "", 200)
+	return txBody
+}
 
-	// ---- errors, with their stable codes ----
-	errCase := func(method, template string, pp map[string]string, query string, body []byte, status int, code string) {
+// errCaseChecker returns a function that calls a route and checks it fails
+// with status and code.
+func (sn *specNode) errCaseChecker(t *testing.T) func(method, template string, pp map[string]string, query string, body []byte, status int, code string) {
+	return func(method, template string, pp map[string]string, query string, body []byte, status int, code string) {
 		t.Helper()
 		st, got := sn.call(t, method, template, pp, query, body)
 		var pb types.ErrorBody
@@ -296,6 +350,13 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 			t.Errorf("%s %s %v ?%s: %d %s, want %d %s", method, template, pp, query, st, got, status, code)
 		}
 	}
+}
+
+// checkSpecNodeErrors checks the errors of the block, account, tx and
+// provider routes.
+func checkSpecNodeErrors(t *testing.T, sn *specNode, w specWorld) {
+	none, id := map[string]string(nil), pathParam
+	errCase := sn.errCaseChecker(t)
 	errCase("GET", "/v1/blocks/{height}", id("height", "0"), "", nil, 400, "invalid_query")
 	errCase("GET", "/v1/blocks/{height}", id("height", "tall"), "", nil, 400, "invalid_query")
 	errCase("GET", "/v1/blocks/{height}", id("height", "999999999"), "", nil, 404, "not_found")
@@ -307,25 +368,32 @@ func TestEveryRouteMatchesSpec(t *testing.T) {
 	errCase("GET", "/v1/providers", none, "all=maybe", nil, 400, "invalid_query")
 	errCase("GET", "/v1/providers", none, "colour=blue", nil, 400, "invalid_query")
 	errCase("GET", "/v1/providers/{address}", id("address", "nope"), "", nil, 400, "invalid_address")
-	errCase("GET", "/v1/providers/{address}", id("address", aliceAddr), "", nil, 404, "not_found")
+	errCase("GET", "/v1/providers/{address}", id("address", w.aliceAddr), "", nil, 404, "not_found")
 	errCase("GET", "/v1/providers/{address}/score", id("address", "nope"), "", nil, 400, "invalid_address")
 	errCase("GET", "/v1/providers/{address}/changes", id("address", "nope"), "since=1", nil, 400, "invalid_address")
-	errCase("GET", "/v1/providers/{address}/changes", id("address", provAddr), "", nil, 400, "invalid_query")
-	errCase("GET", "/v1/providers/{address}/changes", id("address", provAddr), "since=-1", nil, 400, "invalid_query")
+	errCase("GET", "/v1/providers/{address}/changes", id("address", w.provAddr), "", nil, 400, "invalid_query")
+	errCase("GET", "/v1/providers/{address}/changes", id("address", w.provAddr), "since=-1", nil, 400, "invalid_query")
+}
+
+// checkSpecMarketErrors checks the errors of the unit, reservation, quote,
+// stats, oracle, access key and tx submission routes.
+func checkSpecMarketErrors(t *testing.T, sn *specNode, w specWorld, txBody []byte) {
+	none, id := map[string]string(nil), pathParam
+	errCase := sn.errCaseChecker(t)
 	errCase("GET", "/v1/units", none, "kind=floppy", nil, 400, "invalid_query")
 	errCase("GET", "/v1/units", none, "min_score=101", nil, 400, "invalid_query")
 	errCase("GET", "/v1/units", none, "provider=fb1nope", nil, 400, "invalid_address")
 	errCase("GET", "/v1/units/{id}", id("id", "unit-999"), "", nil, 404, "not_found")
 	errCase("GET", "/v1/units/{id}", id("id", "bogus"), "", nil, 404, "not_found")
 	errCase("GET", "/v1/units/{id}/qos", id("id", "bogus"), "", nil, 404, "not_found")
-	errCase("GET", "/v1/units/{id}/qos", id("id", unitA), "from=-1", nil, 400, "invalid_query")
+	errCase("GET", "/v1/units/{id}/qos", id("id", w.unitA), "from=-1", nil, 400, "invalid_query")
 	errCase("GET", "/v1/reservations", none, "status=dormant", nil, 400, "invalid_query")
 	errCase("GET", "/v1/reservations", none, "consumer=nobody", nil, 400, "invalid_address")
 	errCase("GET", "/v1/reservations/{id}", id("id", "res-999"), "", nil, 404, "not_found")
 	errCase("GET", "/v1/quote", none, "term=30d", nil, 400, "invalid_query")
 	errCase("GET", "/v1/stats/epochs", none, "from=x", nil, 400, "invalid_query")
 	errCase("GET", "/v1/oracles/{address}", id("address", "nope"), "", nil, 400, "invalid_address")
-	errCase("GET", "/v1/oracles/{address}", id("address", aliceAddr), "", nil, 404, "not_found")
+	errCase("GET", "/v1/oracles/{address}", id("address", w.aliceAddr), "", nil, 404, "not_found")
 	errCase("GET", "/v1/accesskeys", none, "", nil, 400, "invalid_query")
 	errCase("GET", "/v1/accesskeys/{id}", id("id", "NOSUCHKEY0000000"), "", nil, 404, "not_found")
 	errCase("POST", "/v1/txs", none, "", []byte(`{"tx": 5}`), 400, "invalid_request")
