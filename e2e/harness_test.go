@@ -191,6 +191,34 @@ func startBridge(t *testing.T, home, apiURL string) {
 	})
 }
 
+// startProcess runs the binary with args until the test ends; its output
+// goes to dir/name.log, printed if the test fails.
+func startProcess(t *testing.T, dir, name string, args ...string) {
+	t.Helper()
+	logPath := filepath.Join(dir, name+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("%s:\n%s", logPath, b)
+		}
+	})
+}
+
 // jsonString is the non-empty string field of a command's `-o json`
 // output (a created id, a bridge key); the test fails without it.
 func jsonString(t *testing.T, out, field string) string {

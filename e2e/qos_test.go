@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,46 +42,92 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a network with two bridges and two oracles for about a minute")
 	}
-	t0 := time.Now()
-	base := freeBase(t, 13) // node base..+2; bridge A S3 base+10, ops +110; bridge B S3 base+20, ops +120
-	home, apiURL, c := startQoSNode(t, base)
-	fb := func(args ...string) string {
-		t.Helper()
-		return run(t, append(args, "--home", home, "--node", apiURL)...)
-	}
+	s := startQoSScenario(t)
+	s.fundKeys()
+	s.startBridges()
+	s.reserveAndStartOracles()
+	s.awaitJudged()
+	s.checkHealthyHistory()
+	s.checkFailingHistory()
+	s.checkScoresAndOracles()
+	s.checkSlashFromStake()
+	s.claimHealthyRevenue()
+	s.claimFailingCompensation()
+	s.checkStats()
+}
+
+// qosScenario is the network of TestQoSTwoOraclesTwoBridges and what its
+// steps learn about it, in the order the steps fill it in.
+type qosScenario struct {
+	t            *testing.T
+	t0           time.Time
+	base         int    // node base..+2; bridge A S3 base+10, ops +110; bridge B S3 base+20, ops +120
+	home, homeB  string // provider A's (the dev home) and provider B's
+	apiURL       string
+	c            *client.Client
+	p            *types.Params
+	provA, provB string
+	orc1, orc2   string
+	alice        string
+	opsA, opsB   string
+	unitA, unitB string
+	resA, resB   string
+	qa, qb       *types.UnitQoSView
+	claimed      core.Amount // provider A's final revenue claim
+	comp         core.Amount // alice's compensation on B
+}
+
+func startQoSScenario(t *testing.T) *qosScenario {
+	s := &qosScenario{t: t, t0: time.Now(), base: freeBase(t, 13)}
+	s.home, s.apiURL, s.c = startQoSNode(t, s.base)
 	// Bridge B is another provider's: its own home and keyring.
-	homeB := filepath.Join(t.TempDir(), "provider-b")
-	fbB := func(args ...string) string {
-		t.Helper()
-		return run(t, append(args, "--home", homeB, "--node", apiURL)...)
-	}
-	ctx := t.Context()
-	p, err := c.Params(ctx)
-	if err != nil {
+	s.homeB = filepath.Join(t.TempDir(), "provider-b")
+	var err error
+	if s.p, err = s.c.Params(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if p.EpochSeconds != qosEpochSeconds || p.ScorePeriodEpochs != qosScorePeriod {
-		t.Fatalf("params: epoch %d s, score period %d epochs; the genesis patch did not take", p.EpochSeconds, p.ScorePeriodEpochs)
+	if s.p.EpochSeconds != qosEpochSeconds || s.p.ScorePeriodEpochs != qosScorePeriod {
+		t.Fatalf("params: epoch %d s, score period %d epochs; the genesis patch did not take", s.p.EpochSeconds, s.p.ScorePeriodEpochs)
 	}
+	return s
+}
 
-	// Keys: provider B in its own home, a second oracle next to the dev one;
-	// both funded by alice.
+// fb runs the CLI against provider A's (the dev) home; fbB against B's.
+func (s *qosScenario) fb(args ...string) string {
+	s.t.Helper()
+	return run(s.t, append(args, "--home", s.home, "--node", s.apiURL)...)
+}
+
+func (s *qosScenario) fbB(args ...string) string {
+	s.t.Helper()
+	return run(s.t, append(args, "--home", s.homeB, "--node", s.apiURL)...)
+}
+
+// fundKeys makes the keys: provider B in its own home, a second oracle next
+// to the dev one; both funded by alice.
+func (s *qosScenario) fundKeys() {
+	t, fb, fbB := s.t, s.fb, s.fbB
 	fbB("keys", "add", "provider", "--unencrypted")
-	provA, provB := strings.TrimSpace(fb("keys", "show", "provider")), strings.TrimSpace(fbB("keys", "show", "provider"))
+	s.provA, s.provB = strings.TrimSpace(fb("keys", "show", "provider")), strings.TrimSpace(fbB("keys", "show", "provider"))
 	fb("keys", "add", "oracle2", "--unencrypted")
-	orc1, orc2 := strings.TrimSpace(fb("keys", "show", "oracle")), strings.TrimSpace(fb("keys", "show", "oracle2"))
-	alice := strings.TrimSpace(fb("keys", "show", "alice"))
-	fb("tx", "bank", "send", provB, "5000FLASH", "--from", "alice")
-	fb("tx", "bank", "send", orc2, "1500FLASH", "--from", "alice")
-	if a, err := c.Account(ctx, orc2); err != nil || a.Balance != 1_500_000_000 {
+	s.orc1, s.orc2 = strings.TrimSpace(fb("keys", "show", "oracle")), strings.TrimSpace(fb("keys", "show", "oracle2"))
+	s.alice = strings.TrimSpace(fb("keys", "show", "alice"))
+	fb("tx", "bank", "send", s.provB, "5000FLASH", "--from", "alice")
+	fb("tx", "bank", "send", s.orc2, "1500FLASH", "--from", "alice")
+	if a, err := s.c.Account(t.Context(), s.orc2); err != nil || a.Balance != 1_500_000_000 {
 		t.Fatalf("oracle2 funded: %+v %v", a, err)
 	}
+}
 
-	// Bridges: A serves unit-1 from a local disk, B serves unit-2 from an
-	// S3 endpoint nothing listens on. The units get these ids in this order
-	// on a fresh chain (checked below).
+// startBridges configures the bridges — A serves unit-1 from a local disk,
+// B serves unit-2 from an S3 endpoint nothing listens on — registers both
+// providers with their units (which get these ids in this order on a fresh
+// chain, checked) and starts the bridge processes.
+func (s *qosScenario) startBridges() {
+	t, fb, fbB, base := s.t, s.fb, s.fbB, s.base
 	s3A, opsA := fmt.Sprintf("127.0.0.1:%d", base+10), fmt.Sprintf("127.0.0.1:%d", base+10+oracle.PortOffset)
 	s3B, opsB := fmt.Sprintf("127.0.0.1:%d", base+20), fmt.Sprintf("127.0.0.1:%d", base+20+oracle.PortOffset)
+	s.opsA, s.opsB = opsA, opsB
 	badBackend := filepath.Join(t.TempDir(), "unreachable-s3.json")
 	if err := os.WriteFile(badBackend, []byte(`{"kind":"s3","s3":{"endpoint":"http://127.0.0.1:1","bucket":"gone","path_style":true,"access_key_id":"x","secret_access_key":"x"}}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -99,15 +144,15 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	}
 	fb("tx", "provider", "register", "--name", "healthy", "--endpoint", "http://"+s3A, "--bridge-pubkey", pubA, "--from", "provider")
 	fb("tx", "provider", "stake", "1000FLASH", "--from", "provider")
-	unitA := addUnit(fb, "local")
+	s.unitA = addUnit(fb, "local")
 	fbB("tx", "provider", "register", "--name", "failing", "--endpoint", "http://"+s3B, "--bridge-pubkey", pubB, "--from", "provider")
 	fbB("tx", "provider", "stake", "1000FLASH", "--from", "provider")
-	unitB := addUnit(fbB, "s3")
-	if unitA != "unit-1" || unitB != "unit-2" {
-		t.Fatalf("units %q and %q, want unit-1 and unit-2 (the bridges were configured for those)", unitA, unitB)
+	s.unitB = addUnit(fbB, "s3")
+	if s.unitA != "unit-1" || s.unitB != "unit-2" {
+		t.Fatalf("units %q and %q, want unit-1 and unit-2 (the bridges were configured for those)", s.unitA, s.unitB)
 	}
-	startBridge(t, home, apiURL)
-	startBridge(t, homeB, apiURL)
+	startBridge(t, s.home, s.apiURL)
+	startBridge(t, s.homeB, s.apiURL)
 	for _, ops := range []string{opsA, opsB} {
 		eventually(t, 20*time.Second, func() error {
 			resp, err := http.Get("http://" + ops + "/healthz")
@@ -118,21 +163,24 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 			return nil
 		})
 	}
+}
 
-	// alice reserves on both units.
+// reserveAndStartOracles has alice reserve on both units, then starts the
+// two oracles, each its own process registering itself.
+func (s *qosScenario) reserveAndStartOracles() {
+	t := s.t
 	reserve := func(unit string) string {
 		t.Helper()
-		return jsonString(t, fb("tx", "reserve", unit, "--size", "10GiB", "--term", "30d", "--egress", "1GiB", "--from", "alice", "-o", "json"), "reservation")
+		return jsonString(t, s.fb("tx", "reserve", unit, "--size", "10GiB", "--term", "30d", "--egress", "1GiB", "--from", "alice", "-o", "json"), "reservation")
 	}
-	resA, resB := reserve(unitA), reserve(unitB)
+	s.resA, s.resB = reserve(s.unitA), reserve(s.unitB)
 
-	// The two oracles, each its own process, register themselves.
 	for _, key := range []string{"oracle", "oracle2"} {
-		startProcess(t, home, "oracle-"+key, "oracle", "--home", home, "--node", apiURL, "--from", key, "--register", "1000FLASH",
+		startProcess(t, s.home, "oracle-"+key, "oracle", "--home", s.home, "--node", s.apiURL, "--from", key, "--register", "1000FLASH",
 			"--interval", "250ms", "--pings", "5", "--probe-bytes", "256KiB", "--budget-per-unit", "4MiB")
 	}
 	eventually(t, 20*time.Second, func() error {
-		st, err := c.Stats(ctx)
+		st, err := s.c.Stats(t.Context())
 		if err != nil {
 			return err
 		}
@@ -142,11 +190,14 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 		return nil
 	})
 	t.Logf("network ready after %s: %s (healthy, %s) and %s (failing, %s), oracles %s and %s",
-		time.Since(t0).Round(time.Second), unitA, provA, unitB, provB, orc1, orc2)
+		time.Since(s.t0).Round(time.Second), s.unitA, s.provA, s.unitB, s.provB, s.orc1, s.orc2)
+}
 
-	// Epochs pass: wait until A has two compliant epochs judged with both
-	// reports, B two breached ones, and both scoring periods moved.
-	var qa, qb *types.UnitQoSView
+// awaitJudged lets epochs pass: it waits until A has two compliant epochs
+// judged with both reports, B two breached ones, and both scoring periods
+// moved.
+func (s *qosScenario) awaitJudged() {
+	t, c, ctx := s.t, s.c, s.t.Context()
 	twoReporters := func(q *types.UnitQoSView, status string) int {
 		n := 0
 		for _, h := range q.History {
@@ -158,24 +209,28 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	}
 	eventually(t, 75*time.Second, func() error {
 		var err error
-		if qa, err = c.UnitQoS(ctx, unitA, client.EpochRange{}); err != nil {
+		if s.qa, err = c.UnitQoS(ctx, s.unitA, client.EpochRange{}); err != nil {
 			return err
 		}
-		if qb, err = c.UnitQoS(ctx, unitB, client.EpochRange{}); err != nil {
+		if s.qb, err = c.UnitQoS(ctx, s.unitB, client.EpochRange{}); err != nil {
 			return err
 		}
+		qa, qb := s.qa, s.qb
 		if twoReporters(qa, qos.QoSCompliant) < 2 || twoReporters(qb, qos.QoSBreached) < 2 || qa.Score <= 50 || qb.Score >= 50 {
 			return fmt.Errorf("A: score %d, history %+v; B: score %d, history %+v", qa.Score, qa.History, qb.Score, qb.History)
 		}
 		return nil
 	})
-	t.Logf("QoS judged after %s: A score %d, %d compliant; B score %d, %d breached", time.Since(t0).Round(time.Second), qa.Score, qa.Compliant, qb.Score, qb.Breached)
+	t.Logf("QoS judged after %s: A score %d, %d compliant; B score %d, %d breached", time.Since(s.t0).Round(time.Second), s.qa.Score, s.qa.Compliant, s.qb.Score, s.qb.Breached)
+}
 
-	// A: every judged epoch compliant, none breached; reports from both
-	// oracles whenever there was a quorum.
-	// On a loaded machine an oracle can run out of epoch before its write
-	// and read-back probe (it reports what it measured), so integrity
-	// checks are required in some epoch, not in each.
+// checkHealthyHistory: every judged epoch of A compliant, none breached;
+// reports from both oracles whenever there was a quorum.
+// On a loaded machine an oracle can run out of epoch before its write
+// and read-back probe (it reports what it measured), so integrity
+// checks are required in some epoch, not in each.
+func (s *qosScenario) checkHealthyHistory() {
+	t, qa, unitA := s.t, s.qa, s.unitA
 	integrity := false
 	for _, h := range qa.History {
 		switch h.Status {
@@ -196,7 +251,12 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	if qa.Breached != 0 || qa.Slashed != 0 {
 		t.Errorf("%s (healthy): %d breached epochs, %d slashed", unitA, qa.Breached, qa.Slashed)
 	}
-	// B: every judged epoch breached on reachability, slashed each time.
+}
+
+// checkFailingHistory: every judged epoch of B breached on reachability,
+// slashed each time.
+func (s *qosScenario) checkFailingHistory() {
+	t, qb, unitB := s.t, s.qb, s.unitB
 	for _, h := range qb.History {
 		switch h.Status {
 		case qos.QoSBreached:
@@ -211,12 +271,16 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	if qb.Slashed == 0 || qb.Compensation == 0 {
 		t.Errorf("%s (failing): slashed %d, compensation %d", unitB, qb.Slashed, qb.Compensation)
 	}
+}
 
-	// Scores through the providers' view.
+// checkScoresAndOracles checks the scores through the providers' view and
+// that both oracles' reports entered the median.
+func (s *qosScenario) checkScoresAndOracles() {
+	t, c, ctx := s.t, s.c, s.t.Context()
 	for _, pc := range []struct {
 		addr string
 		up   bool
-	}{{provA, true}, {provB, false}} {
+	}{{s.provA, true}, {s.provB, false}} {
 		ps, err := c.ProviderScore(ctx, pc.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -226,8 +290,7 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 		}
 	}
 
-	// Both oracles' reports entered the median.
-	for _, o := range []string{orc1, orc2} {
+	for _, o := range []string{s.orc1, s.orc2} {
 		ov, err := c.Oracle(ctx, o)
 		if err != nil {
 			t.Fatal(err)
@@ -236,14 +299,18 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 			t.Errorf("oracle %s: %+v", o, ov.Oracle)
 		}
 	}
+}
 
-	// B's slashes come out of its stake (1000 FLASH bonded, one unit).
-	eventually(t, 10*time.Second, func() error {
-		q, err := c.UnitQoS(ctx, unitB, client.EpochRange{})
+// checkSlashFromStake: B's slashes come out of its stake (1000 FLASH
+// bonded, one unit).
+func (s *qosScenario) checkSlashFromStake() {
+	c, ctx := s.c, s.t.Context()
+	eventually(s.t, 10*time.Second, func() error {
+		q, err := c.UnitQoS(ctx, s.unitB, client.EpochRange{})
 		if err != nil {
 			return err
 		}
-		pv, err := c.Provider(ctx, provB)
+		pv, err := c.Provider(ctx, s.provB)
 		if err != nil {
 			return err
 		}
@@ -252,43 +319,51 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 		}
 		return nil
 	})
+}
 
-	// A is paid: alice's reservation on A pays, and provider A claims its
-	// final revenue; its balance grows by the claim less its own tx fees.
-	ra, err := c.Reservation(ctx, resA)
+// claimHealthyRevenue: A is paid: alice's reservation on A pays, and
+// provider A claims its final revenue; its balance grows by the claim less
+// its own tx fees.
+func (s *qosScenario) claimHealthyRevenue() {
+	t, c, ctx := s.t, s.c, s.t.Context()
+	ra, err := c.Reservation(ctx, s.resA)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ra.Paid == 0 || ra.Status != market.ResActive {
-		t.Errorf("%s on the healthy unit: paid %d, status %s", resA, ra.Paid, ra.Status)
+		t.Errorf("%s on the healthy unit: paid %d, status %s", s.resA, ra.Paid, ra.Status)
 	}
 	eventually(t, 30*time.Second, func() error {
-		u, err := c.Unit(ctx, unitA)
+		u, err := c.Unit(ctx, s.unitA)
 		if err != nil {
 			return err
 		}
 		if u.Claimable == 0 {
-			return fmt.Errorf("%s has no final revenue yet", unitA)
+			return fmt.Errorf("%s has no final revenue yet", s.unitA)
 		}
 		return nil
 	})
-	accBefore, err := c.Account(ctx, provA)
+	accBefore, err := c.Account(ctx, s.provA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed := txEventAmount(t, fb("tx", "provider", "claim", "--unit", unitA, "--from", "provider", "-o", "json"), "claim")
-	accAfter, err := c.Account(ctx, provA)
+	s.claimed = txEventAmount(t, s.fb("tx", "provider", "claim", "--unit", s.unitA, "--from", "provider", "-o", "json"), "claim")
+	accAfter, err := c.Account(ctx, s.provA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fees := core.Amount(accAfter.Sequence-accBefore.Sequence) * p.TxFee // the claim, and any usage report of A's bridge meanwhile
-	if claimed == 0 || accAfter.Balance != accBefore.Balance+claimed-fees {
-		t.Errorf("provider A claimed %d: balance %d -> %d with %d in tx fees", claimed, accBefore.Balance, accAfter.Balance, fees)
+	fees := core.Amount(accAfter.Sequence-accBefore.Sequence) * s.p.TxFee // the claim, and any usage report of A's bridge meanwhile
+	if s.claimed == 0 || accAfter.Balance != accBefore.Balance+s.claimed-fees {
+		t.Errorf("provider A claimed %d: balance %d -> %d with %d in tx fees", s.claimed, accBefore.Balance, accAfter.Balance, fees)
 	}
+}
 
-	// alice collects B's compensation; the reservation records it and her
-	// balance grows by it less the fee.
-	aliceBefore, err := c.Account(ctx, alice)
+// claimFailingCompensation: alice collects B's compensation; the
+// reservation records it and her balance grows by it less the fee. The
+// healthy unit's reservation has nothing to claim.
+func (s *qosScenario) claimFailingCompensation() {
+	t, c, ctx, resB := s.t, s.c, s.t.Context(), s.resB
+	aliceBefore, err := c.Account(ctx, s.alice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,13 +373,14 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comp := txEventAmount(t, fb("tx", "reservation", "claim-compensation", resB, "--from", "alice", "-o", "json"), "compensation_paid")
-	aliceAfter, err := c.Account(ctx, alice)
+	comp := txEventAmount(t, s.fb("tx", "reservation", "claim-compensation", resB, "--from", "alice", "-o", "json"), "compensation_paid")
+	s.comp = comp
+	aliceAfter, err := c.Account(ctx, s.alice)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if comp == 0 || aliceAfter.Balance != aliceBefore.Balance+comp-p.TxFee {
-		t.Errorf("alice compensated %d: balance %d -> %d (tx fee %d)", comp, aliceBefore.Balance, aliceAfter.Balance, p.TxFee)
+	if comp == 0 || aliceAfter.Balance != aliceBefore.Balance+comp-s.p.TxFee {
+		t.Errorf("alice compensated %d: balance %d -> %d (tx fee %d)", comp, aliceBefore.Balance, aliceAfter.Balance, s.p.TxFee)
 	}
 	rb, err := c.Reservation(ctx, resB)
 	if err != nil {
@@ -318,23 +394,26 @@ func TestQoSTwoOraclesTwoBridges(t *testing.T) {
 	}
 	// The healthy unit was never breached: nothing to claim there, refused
 	// with the stable code.
-	if out, err := runErr("tx", "reservation", "claim-compensation", resA, "--from", "alice", "--home", home, "--node", apiURL); err == nil || !strings.Contains(out, "not_found") {
+	if out, err := runErr("tx", "reservation", "claim-compensation", s.resA, "--from", "alice", "--home", s.home, "--node", s.apiURL); err == nil || !strings.Contains(out, "not_found") {
 		t.Errorf("claim on the healthy unit's reservation: %v\n%s", err, out)
 	}
+}
 
-	// Network stats.
-	st, err := c.Stats(ctx)
+// checkStats checks the network stats add up.
+func (s *qosScenario) checkStats() {
+	t := s.t
+	st, err := s.c.Stats(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Slashed == 0 || st.Compensation == 0 || st.Paid == 0 || st.ActiveOracles != 2 || st.Compensation > st.Slashed || st.OracleRewards == 0 {
 		t.Errorf("stats: %+v", st)
 	}
-	if st.Paid < claimed {
-		t.Errorf("stats paid %d < the %d claimed by provider A", st.Paid, claimed)
+	if st.Paid < s.claimed {
+		t.Errorf("stats paid %d < the %d claimed by provider A", st.Paid, s.claimed)
 	}
 	t.Logf("done after %s: claimed %d, compensation %d; stats slashed %d, compensation %d, paid %d, oracle rewards %d",
-		time.Since(t0).Round(time.Second), claimed, comp, st.Slashed, st.Compensation, st.Paid, st.OracleRewards)
+		time.Since(s.t0).Round(time.Second), s.claimed, s.comp, st.Slashed, st.Compensation, st.Paid, st.OracleRewards)
 }
 
 // startQoSNode is startDevNode with the shorter QoS params.
@@ -379,34 +458,6 @@ func startDevNodeParams(t *testing.T, chainID string, base int, params map[strin
 		}
 	})
 	return home, apiURL, c
-}
-
-// startProcess runs the binary with args until the test ends; its output
-// goes to dir/name.log, printed if the test fails.
-func startProcess(t *testing.T, dir, name string, args ...string) {
-	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(binary, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			if len(b) > 6000 {
-				b = b[len(b)-6000:]
-			}
-			t.Logf("%s:\n%s", logPath, b)
-		}
-	})
 }
 
 // txEventAmount reads a `-o json` tx result and returns the amount
