@@ -59,11 +59,27 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if !strings.Contains(quick[0], "make dev") || !strings.Contains(quick[0], "go run ./cmd/flashback dev") {
 		t.Fatalf("quickstart run command changed:\n%s", quick[0])
 	}
+	w := startReadmeWalk(t)
+	w.quickstartAndUsing(quick[1], using[0])
+	w.market(blocks)
+	w.checkEndState()
+}
 
-	home := filepath.Join(t.TempDir(), "devhome")
-	base := freeBase(t, 12)
-	s3 := base + 10
-	dev := exec.Command(binary, "dev", "--home", home, "--base-port", fmt.Sprint(base),
+// readmeWalk is a `flashback dev` platform and the work directory the
+// README's blocks run in, as a reader's shell would.
+type readmeWalk struct {
+	t    *testing.T
+	home string // the platform's, standing in for ~/.flashback-dev
+	base int    // its base port; the API is on base+2
+	work string // the shell's directory, with bin/flashback and hello.txt
+}
+
+// startReadmeWalk starts `flashback dev` (output printed if the test
+// fails), waits until it is up and prepares the work directory.
+func startReadmeWalk(t *testing.T) *readmeWalk {
+	w := &readmeWalk{t: t, home: filepath.Join(t.TempDir(), "devhome"), base: freeBase(t, 12)}
+	s3 := w.base + 10
+	dev := exec.Command(binary, "dev", "--home", w.home, "--base-port", fmt.Sprint(w.base),
 		"--s3-addr", fmt.Sprintf("127.0.0.1:%d", s3), "--bridge-metrics-addr", fmt.Sprintf("127.0.0.1:%d", s3+100))
 	logf, err := os.Create(filepath.Join(t.TempDir(), "dev.log"))
 	if err != nil {
@@ -73,14 +89,14 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = dev.Process.Kill(); _ = dev.Wait(); logf.Close() })
-	defer func() {
+	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logf.Name())
 			t.Logf("flashback dev output:\n%s", b)
 		}
-	}()
-	envFile := filepath.Join(home, "dev.env")
+	})
+	t.Cleanup(func() { _ = dev.Process.Kill(); _ = dev.Wait(); logf.Close() })
+	envFile := filepath.Join(w.home, "dev.env")
 	eventually(t, 90*time.Second, func() error {
 		b, err := os.ReadFile(logf.Name())
 		if err != nil || !strings.Contains(string(b), "Flashback dev platform is up") {
@@ -91,55 +107,71 @@ func TestReadmeWalkthrough(t *testing.T) {
 	})
 
 	// The binary stands in for `go build -o bin/flashback`.
-	work := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(work, "bin"), 0o755); err != nil {
+	w.work = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(w.work, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(binary, filepath.Join(work, "bin", "flashback")); err != nil {
+	if err := os.Symlink(binary, filepath.Join(w.work, "bin", "flashback")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(work, "hello.txt"), []byte("hello from the README\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(w.work, "hello.txt"), []byte("hello from the README\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	script := func(block string) string {
-		var out []string
-		for _, l := range strings.Split(block, "\n") {
-			if strings.HasPrefix(strings.TrimSpace(l), "go build -o bin/flashback") {
-				continue // built once by the test harness
-			}
-			out = append(out, strings.ReplaceAll(l, "~/.flashback-dev", home))
+	return w
+}
+
+// script is a README block as the test runs it: without the build line and
+// with ~/.flashback-dev pointing at the platform's home.
+func (w *readmeWalk) script(block string) string {
+	var out []string
+	for _, l := range strings.Split(block, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "go build -o bin/flashback") {
+			continue // built once by the test harness
 		}
-		return strings.Join(out, "\n")
+		out = append(out, strings.ReplaceAll(l, "~/.flashback-dev", w.home))
 	}
-	runBlock := func(name, block string) string {
-		t.Helper()
-		cmd := exec.Command("bash", "-euo", "pipefail", "-c", script(block))
-		cmd.Dir = work
-		cmd.Env = append(os.Environ(), "PATH="+filepath.Join(work, "bin")+":"+os.Getenv("PATH"),
-			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("README %s block failed: %v\n--- script\n%s\n--- output\n%s", name, err, script(block), out)
-		}
-		return string(out)
+	return strings.Join(out, "\n")
+}
+
+// runBlock runs a README block with bash -euo pipefail in the work
+// directory and returns its output, failing the test if it fails.
+func (w *readmeWalk) runBlock(name, block string) string {
+	t := w.t
+	t.Helper()
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", w.script(block))
+	cmd.Dir = w.work
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(w.work, "bin")+":"+os.Getenv("PATH"),
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README %s block failed: %v\n--- script\n%s\n--- output\n%s", name, err, w.script(block), out)
 	}
-	out := runBlock("quickstart", quick[1])
+	return string(out)
+}
+
+// quickstartAndUsing runs the quickstart's upload block and "Using it".
+func (w *readmeWalk) quickstartAndUsing(quick, using string) {
+	t := w.t
+	out := w.runBlock("quickstart", quick)
 	if !strings.Contains(out, "hello.txt") {
 		t.Fatalf("quickstart listing lacks the uploaded file:\n%s", out)
 	}
 	// "Using it" talks to the API on 127.0.0.1:1317 in the README (curl);
 	// point that one line at this platform's API.
-	using0 := strings.ReplaceAll(using[0], "localhost:1317", fmt.Sprintf("127.0.0.1:%d", base+2))
-	out = runBlock("using it", using0)
+	using0 := strings.ReplaceAll(using, "localhost:1317", fmt.Sprintf("127.0.0.1:%d", w.base+2))
+	out = w.runBlock("using it", using0)
 	for _, want := range []string{"chain_id:", "alice", "committed at height", `"balance"`, `"chain_id"`} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("README walkthrough output lacks %q:\n%s", want, out)
 		}
 	}
+}
 
-	// "The market", in order, with H (and F) as the reader's shell has
-	// them after the blocks above.
-	setVars := fmt.Sprintf("H=%s\nF=\"bin/flashback --home $H\"\n", home)
+// market runs "The market", in order, with H (and F) as the reader's shell
+// has them after the blocks above.
+func (w *readmeWalk) market(blocks map[string][]string) {
+	t := w.t
+	setVars := fmt.Sprintf("H=%s\nF=\"bin/flashback --home $H\"\n", w.home)
 	for _, step := range []struct {
 		heading string
 		want    []string // in the block's output
@@ -154,20 +186,23 @@ func TestReadmeWalkthrough(t *testing.T) {
 		if len(bs) != 1 {
 			t.Fatalf("README has %d sh blocks under %q, want 1", len(bs), step.heading)
 		}
-		out := runBlock(step.heading, setVars+bs[0])
+		out := w.runBlock(step.heading, setVars+bs[0])
 		for _, want := range step.want {
 			if !strings.Contains(out, want) {
 				t.Fatalf("README %q output lacks %q:\n%s", step.heading, want, out)
 			}
 		}
 	}
-	// The walkthrough's end state, read back through the API.
+}
+
+// checkEndState reads the walkthrough's end state back through the API.
+func (w *readmeWalk) checkEndState() {
 	var unit2 struct {
 		Status string `json:"status"`
 	}
-	getJSON(t, fmt.Sprintf("http://127.0.0.1:%d/v1/units/unit-2", base+2), &unit2)
+	getJSON(w.t, fmt.Sprintf("http://127.0.0.1:%d/v1/units/unit-2", w.base+2), &unit2)
 	if unit2.Status != "deleted" {
-		t.Fatalf("unit-2 after the walkthrough: status %q, want deleted", unit2.Status)
+		w.t.Fatalf("unit-2 after the walkthrough: status %q, want deleted", unit2.Status)
 	}
 }
 
