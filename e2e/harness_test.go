@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +50,14 @@ func run(t *testing.T, args ...string) string {
 		t.Fatalf("flashback %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// homeCLI returns run with `--home home` appended to each command.
+func homeCLI(t *testing.T, home string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		return run(t, append(args, "--home", home)...)
+	}
 }
 
 func runErr(args ...string) (string, error) {
@@ -167,28 +176,11 @@ func startDevNode(t *testing.T, chainID string, base int) (home, apiURL string, 
 }
 
 // startBridge runs `flashback bridge` for the home (configured beforehand
-// with `bridge init`) as a subprocess; its log is printed if the test fails.
+// with `bridge init`) as a subprocess; its log, home/bridge.log, is printed
+// if the test fails.
 func startBridge(t *testing.T, home, apiURL string) {
 	t.Helper()
-	logPath := filepath.Join(home, "bridge.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := exec.Command(binary, "bridge", "--home", home, "--node", apiURL)
-	br.Stdout, br.Stderr = logf, logf
-	if err := br.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = br.Process.Kill()
-		_ = br.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("bridge.log:\n%s", b)
-		}
-	})
+	startProcess(t, home, "bridge", "bridge", "--home", home, "--node", apiURL)
 }
 
 // startProcess runs the binary with args until the test ends; its output
@@ -232,4 +224,18 @@ func jsonString(t *testing.T, out, field string) string {
 		t.Fatalf("output has no %q:\n%s", field, out)
 	}
 	return s
+}
+
+// waitHealthz waits up to 20 s for a bridge's ops server at addr to answer
+// /healthz.
+func waitHealthz(t *testing.T, addr string) {
+	t.Helper()
+	eventually(t, 20*time.Second, func() error {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
 }
