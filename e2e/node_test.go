@@ -99,46 +99,13 @@ func TestKillRestart(t *testing.T) {
 	ctx := context.Background()
 	bob := c.Signer(devKey(t, home, "bob")).Address()
 
-	// Two senders stream signed sends without waiting for commit.
-	var mu sync.Mutex
-	var hashes []string
-	amounts := map[string]core.Amount{}
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for _, who := range []string{"alice", "provider"} {
-		s := c.Signer(devKey(t, home, who))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 1; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				amt := core.Amount(i)
-				raw, err := s.Sign(ctx, "", &bank.MsgSend{To: bob, Amount: amt})
-				if err != nil {
-					return
-				}
-				res, err := c.BroadcastTx(ctx, raw, false)
-				if err != nil {
-					return // the node died under us
-				}
-				mu.Lock()
-				hashes = append(hashes, res.Hash)
-				amounts[res.Hash] = amt
-				mu.Unlock()
-			}
-		}()
-	}
+	sends := startSendStream(t, c, home, bob)
 	time.Sleep(3 * time.Second)
 	before := mustStatus(t, c).Height
 	p.kill() // SIGKILL
-	close(stop)
-	wg.Wait()
-	if len(hashes) < 20 {
-		t.Fatalf("only %d txs accepted before the kill", len(hashes))
+	sends.stopAndWait()
+	if len(sends.hashes) < 20 {
+		t.Fatalf("only %d txs accepted before the kill", len(sends.hashes))
 	}
 	blk, err := c.Block(ctx, before)
 	if err == nil {
@@ -154,12 +121,74 @@ func TestKillRestart(t *testing.T) {
 	if blk.AppHash == "" {
 		t.Fatal("empty app hash")
 	}
-	// Every tx is either committed or gone; committed ones account for
-	// bob's whole gain. Txs in the mempool at the kill may be lost: they
-	// were never acknowledged as committed.
+	n := sends.checkCommitted(t, c, bob)
+	sup, err := c.Supply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("accepted %d txs, %d committed; height %d before kill, %d after restart; supply %s, fees %s", len(sends.hashes), n, before, after, sup.Supply, sup.Pools["fees"])
+}
+
+// sendStream is two senders (alice and provider) streaming signed sends
+// to one address without waiting for commit, and the txs the node
+// acknowledged.
+type sendStream struct {
+	mu      sync.Mutex
+	hashes  []string
+	amounts map[string]core.Amount
+	wg      sync.WaitGroup
+	stop    chan struct{}
+}
+
+func startSendStream(t *testing.T, c *client.Client, home, to string) *sendStream {
+	ss := &sendStream{amounts: map[string]core.Amount{}, stop: make(chan struct{})}
+	ctx := context.Background()
+	for _, who := range []string{"alice", "provider"} {
+		s := c.Signer(devKey(t, home, who))
+		ss.wg.Add(1)
+		go func() {
+			defer ss.wg.Done()
+			for i := 1; ; i++ {
+				select {
+				case <-ss.stop:
+					return
+				default:
+				}
+				amt := core.Amount(i)
+				raw, err := s.Sign(ctx, "", &bank.MsgSend{To: to, Amount: amt})
+				if err != nil {
+					return
+				}
+				res, err := c.BroadcastTx(ctx, raw, false)
+				if err != nil {
+					return // the node died under us
+				}
+				ss.mu.Lock()
+				ss.hashes = append(ss.hashes, res.Hash)
+				ss.amounts[res.Hash] = amt
+				ss.mu.Unlock()
+			}
+		}()
+	}
+	return ss
+}
+
+// stopAndWait stops the senders and waits for them to return.
+func (ss *sendStream) stopAndWait() {
+	close(ss.stop)
+	ss.wg.Wait()
+}
+
+// checkCommitted checks every tx is either committed or gone, and the
+// committed ones account for the recipient's whole gain (from the dev
+// genesis balance). Txs in the mempool at the kill may be lost: they were
+// never acknowledged as committed. It returns how many were committed.
+func (ss *sendStream) checkCommitted(t *testing.T, c *client.Client, to string) int {
+	t.Helper()
+	ctx := context.Background()
 	var committed core.Amount
 	var n int
-	for _, h := range hashes {
+	for _, h := range ss.hashes {
 		r, err := c.Tx(ctx, h)
 		if err != nil {
 			continue
@@ -167,22 +196,18 @@ func TestKillRestart(t *testing.T) {
 		if r.Code != 0 {
 			t.Fatalf("tx %s failed: %s", h, r.Log)
 		}
-		committed += amounts[h]
+		committed += ss.amounts[h]
 		n++
 	}
-	a, err := c.Account(ctx, bob)
+	a, err := c.Account(ctx, to)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := core.Amount(1_000_000_000_000) + committed; a.Balance != want {
-		t.Fatalf("bob has %d, committed txs sum to %d (%d of %d txs committed)", a.Balance, want, n, len(hashes))
+		t.Fatalf("bob has %d, committed txs sum to %d (%d of %d txs committed)", a.Balance, want, n, len(ss.hashes))
 	}
 	if n == 0 {
 		t.Fatal("no tx was committed before the kill")
 	}
-	sup, err := c.Supply(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("accepted %d txs, %d committed; height %d before kill, %d after restart; supply %s, fees %s", len(hashes), n, before, after, sup.Supply, sup.Pools["fees"])
+	return n
 }
