@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/oracle"
@@ -25,11 +24,7 @@ import (
 func TestOracleOnChain(t *testing.T) {
 	base := freeBase(t, 12) // S3 on base+10, ops on base+110
 	home, apiURL, c := startDevNode(t, "e2e-oracle", base)
-	ctx := context.Background()
-	fb := func(args ...string) string {
-		t.Helper()
-		return run(t, append(args, "--home", home)...)
-	}
+	fb := homeCLI(t, home)
 	// The oracles REST route belongs to the QoS API; without it the bridge
 	// cannot check registrations.
 	if resp, err := http.Get(apiURL + "/v1/oracles"); err == nil {
@@ -40,26 +35,7 @@ func TestOracleOnChain(t *testing.T) {
 		}
 	}
 
-	s3Addr := fmt.Sprintf("127.0.0.1:%d", base+10)
-	opsAddr := fmt.Sprintf("127.0.0.1:%d", base+10+oracle.PortOffset)
-	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1=local:"+filepath.Join(t.TempDir(), "unit-1"), "--listen", s3Addr,
-		"--metrics-listen", opsAddr, "-o", "json"), "bridge_pub_key")
-	fb("tx", "provider", "register", "--name", "oracle e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
-	fb("tx", "provider", "stake", "2000FLASH", "--from", "provider")
-	for range 2 {
-		fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
-			"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
-	}
-
-	startBridge(t, home, apiURL)
-	eventually(t, 20*time.Second, func() error {
-		resp, err := http.Get("http://" + opsAddr + "/healthz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	})
+	startOracleBridge(t, base, home, apiURL)
 
 	// Not an oracle yet: the bridge refuses its probes.
 	out, err := runErr("oracle", "--once", "--home", home, "--node", apiURL)
@@ -83,7 +59,33 @@ func TestOracleOnChain(t *testing.T) {
 		t.Errorf("unit the bridge does not serve: %+v", m2)
 	}
 
-	// On chain: the committed report tx and the oracle's record.
+	checkReportOnChain(t, c, apiURL, &res)
+}
+
+// startOracleBridge registers a provider with two units, unit-1 served by
+// a local-disk bridge it starts (S3 on base+10, probes on the ops port) and
+// unit-2 served by none, and waits for the bridge to be up.
+func startOracleBridge(t *testing.T, base int, home, apiURL string) {
+	fb := homeCLI(t, home)
+	s3Addr := fmt.Sprintf("127.0.0.1:%d", base+10)
+	opsAddr := fmt.Sprintf("127.0.0.1:%d", base+10+oracle.PortOffset)
+	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1=local:"+filepath.Join(t.TempDir(), "unit-1"), "--listen", s3Addr,
+		"--metrics-listen", opsAddr, "-o", "json"), "bridge_pub_key")
+	fb("tx", "provider", "register", "--name", "oracle e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
+	fb("tx", "provider", "stake", "2000FLASH", "--from", "provider")
+	for range 2 {
+		fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
+			"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
+	}
+
+	startBridge(t, home, apiURL)
+	waitHealthz(t, opsAddr)
+}
+
+// checkReportOnChain: the round's report tx is committed with its epoch,
+// and the oracle's record counts it.
+func checkReportOnChain(t *testing.T, c *client.Client, apiURL string, res *oracle.RoundResult) {
+	ctx := context.Background()
 	tx, err := c.Tx(ctx, res.TxHash)
 	if err != nil || tx.Code != 0 {
 		t.Fatalf("report tx: %+v %v", tx, err)
