@@ -31,36 +31,10 @@ func TestBridgeOnChain(t *testing.T) {
 	base := freeBase(t, 2)
 	home, apiURL, c := startDevNode(t, "e2e-bridge", base)
 	ctx := context.Background()
-	fb := func(args ...string) string {
-		t.Helper()
-		return run(t, append(args, "--home", home)...)
-	}
-
+	fb := homeCLI(t, home)
 	s3Addr := fmt.Sprintf("127.0.0.1:%d", base+10)
-	dataDir := filepath.Join(t.TempDir(), "unit-data")
-	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1="+"local:"+dataDir, "--listen", s3Addr,
-		"--metrics-listen", fmt.Sprintf("127.0.0.1:%d", base+11), "-o", "json"), "bridge_pub_key")
-	fb("tx", "provider", "register", "--name", "bridge e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
-	fb("tx", "provider", "stake", "1000FLASH", "--from", "provider")
-	fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
-		"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
-	fb("tx", "reserve", "unit-1", "--size", "1MiB", "--term", "1d", "--egress", "1MiB", "--from", "alice")
-
-	// The bridge, as its own process.
-	startBridge(t, home, apiURL)
-
-	var key client.CreatedKey
-	if err := json.Unmarshal([]byte(fb("tx", "accesskey", "create", "res-1", "--perm", "write", "--from", "alice", "-o", "json")), &key); err != nil {
-		t.Fatal(err)
-	}
-	// Only the sealed secret is on chain.
-	ak, err := c.AccessKeys(ctx, "res-1", "", "")
-	if err != nil || len(ak.AccessKeys) != 1 || ak.AccessKeys[0].ID != key.AccessKeyID {
-		t.Fatalf("access keys on chain: %+v %v", ak, err)
-	}
-	if bytes.Contains(ak.AccessKeys[0].SealedSecret, []byte(key.Secret)) {
-		t.Fatal("plaintext secret on chain")
-	}
+	startReservedBridge(t, fb, base, home, apiURL)
+	key := createSealedKey(t, c, fb)
 
 	s3c := s3.New(s3.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String("http://" + s3Addr), UsePathStyle: true,
@@ -83,24 +57,7 @@ func TestBridgeOnChain(t *testing.T) {
 	}
 	// The real aws CLI, configured only through the environment.
 	if _, err := exec.LookPath("aws"); err == nil {
-		src := filepath.Join(t.TempDir(), "b.txt")
-		if err := os.WriteFile(src, []byte("hello from the aws cli\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		awsCmd := func(args ...string) (string, error) {
-			cmd := exec.Command("aws", append([]string{"--endpoint-url", "http://" + s3Addr}, args...)...)
-			cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+key.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+key.Secret,
-				"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-			out, err := cmd.CombinedOutput()
-			return string(out), err
-		}
-		if out, err := awsCmd("s3", "cp", src, "s3://res-1/docs/b.txt"); err != nil {
-			t.Fatalf("aws s3 cp: %v\n%s", err, out)
-		}
-		out, err := awsCmd("s3", "ls", "s3://res-1/docs/")
-		if err != nil || !strings.Contains(out, "a.txt") || !strings.Contains(out, "b.txt") {
-			t.Fatalf("aws s3 ls: %v\n%s", err, out)
-		}
+		checkAWSCLI(t, s3Addr, key)
 	}
 	// Over quota (1 MiB reserved): refused, nothing stored.
 	_, err = s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-1"), Key: aws.String("big"), Body: bytes.NewReader(make([]byte, 2<<20))})
@@ -129,6 +86,64 @@ func TestBridgeOnChain(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// startReservedBridge registers a provider with one auto-accepting local
+// unit (unit-1) whose bridge listens for S3 on base+10, has alice reserve
+// 1 MiB of it (res-1) and starts the bridge process.
+func startReservedBridge(t *testing.T, fb func(...string) string, base int, home, apiURL string) {
+	s3Addr := fmt.Sprintf("127.0.0.1:%d", base+10)
+	dataDir := filepath.Join(t.TempDir(), "unit-data")
+	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1="+"local:"+dataDir, "--listen", s3Addr,
+		"--metrics-listen", fmt.Sprintf("127.0.0.1:%d", base+11), "-o", "json"), "bridge_pub_key")
+	fb("tx", "provider", "register", "--name", "bridge e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
+	fb("tx", "provider", "stake", "1000FLASH", "--from", "provider")
+	fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
+		"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
+	fb("tx", "reserve", "unit-1", "--size", "1MiB", "--term", "1d", "--egress", "1MiB", "--from", "alice")
+
+	// The bridge, as its own process.
+	startBridge(t, home, apiURL)
+}
+
+// createSealedKey has alice create a write key for res-1 and checks only
+// the sealed secret is on chain.
+func createSealedKey(t *testing.T, c *client.Client, fb func(...string) string) client.CreatedKey {
+	var key client.CreatedKey
+	if err := json.Unmarshal([]byte(fb("tx", "accesskey", "create", "res-1", "--perm", "write", "--from", "alice", "-o", "json")), &key); err != nil {
+		t.Fatal(err)
+	}
+	ak, err := c.AccessKeys(context.Background(), "res-1", "", "")
+	if err != nil || len(ak.AccessKeys) != 1 || ak.AccessKeys[0].ID != key.AccessKeyID {
+		t.Fatalf("access keys on chain: %+v %v", ak, err)
+	}
+	if bytes.Contains(ak.AccessKeys[0].SealedSecret, []byte(key.Secret)) {
+		t.Fatal("plaintext secret on chain")
+	}
+	return key
+}
+
+// checkAWSCLI uploads a file to res-1 with the real aws CLI, configured
+// only through the environment, and lists both objects with it.
+func checkAWSCLI(t *testing.T, s3Addr string, key client.CreatedKey) {
+	src := filepath.Join(t.TempDir(), "b.txt")
+	if err := os.WriteFile(src, []byte("hello from the aws cli\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	awsCmd := func(args ...string) (string, error) {
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", "http://" + s3Addr}, args...)...)
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+key.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+key.Secret,
+			"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := awsCmd("s3", "cp", src, "s3://res-1/docs/b.txt"); err != nil {
+		t.Fatalf("aws s3 cp: %v\n%s", err, out)
+	}
+	out, err := awsCmd("s3", "ls", "s3://res-1/docs/")
+	if err != nil || !strings.Contains(out, "a.txt") || !strings.Contains(out, "b.txt") {
+		t.Fatalf("aws s3 ls: %v\n%s", err, out)
+	}
 }
 
 func apiCode(err error) string {
