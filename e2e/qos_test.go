@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,16 +152,8 @@ func (s *qosScenario) startBridges() {
 	}
 	startBridge(t, s.home, s.apiURL)
 	startBridge(t, s.homeB, s.apiURL)
-	for _, ops := range []string{opsA, opsB} {
-		eventually(t, 20*time.Second, func() error {
-			resp, err := http.Get("http://" + ops + "/healthz")
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			return nil
-		})
-	}
+	waitHealthz(t, opsA)
+	waitHealthz(t, opsB)
 }
 
 // reserveAndStartOracles has alice reserve on both units, then starts the
