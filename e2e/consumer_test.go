@@ -37,6 +37,7 @@ func TestConsumerCLI(t *testing.T) {
 // consumerScenario is TestConsumerCLI's node and bridge, the local files it
 // stores and what the store command answered.
 type consumerScenario struct {
+	fb                  func(args ...string) string // the CLI on home
 	t                   *testing.T
 	home, apiURL        string
 	c                   *client.Client
@@ -54,6 +55,7 @@ func startConsumerScenario(t *testing.T) *consumerScenario {
 	base := freeBase(t, 2)
 	s := &consumerScenario{t: t}
 	s.home, s.apiURL, s.c = startDevNode(t, "e2e-consumer", base)
+	s.fb = homeCLI(t, s.home)
 	fb := s.fb
 	s.s3Addr = fmt.Sprintf("127.0.0.1:%d", base+10)
 	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1=local:"+filepath.Join(t.TempDir(), "unit-data"), "--listen", s.s3Addr,
@@ -64,11 +66,6 @@ func startConsumerScenario(t *testing.T) *consumerScenario {
 		"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
 	startBridge(t, s.home, s.apiURL)
 	return s
-}
-
-func (s *consumerScenario) fb(args ...string) string {
-	s.t.Helper()
-	return run(s.t, append(args, "--home", s.home)...)
 }
 
 func (s *consumerScenario) fbErr(args ...string) (string, error) {

@@ -27,6 +27,7 @@ func TestMarketLifecycleCLI(t *testing.T) {
 
 // marketCLI is TestMarketLifecycleCLI's node with its CLI and SDK helpers.
 type marketCLI struct {
+	fb        func(args ...string) string // the CLI on home
 	t         *testing.T
 	ctx       context.Context
 	home      string
@@ -39,6 +40,7 @@ func startMarketCLI(t *testing.T) *marketCLI {
 	base := freeBase(t, 1)
 	m := &marketCLI{t: t, ctx: context.Background()}
 	m.home, _, m.c = startDevNode(t, "e2e-market-cli", base)
+	m.fb = homeCLI(t, m.home)
 	t.Cleanup(func() {
 		if t.Failed() {
 			dumpLog(t, m.home)
@@ -51,11 +53,6 @@ func startMarketCLI(t *testing.T) *marketCLI {
 		t.Fatal(err)
 	}
 	return m
-}
-
-func (m *marketCLI) fb(args ...string) string {
-	m.t.Helper()
-	return run(m.t, append(args, "--home", m.home)...)
 }
 
 // fails runs the CLI and requires it to fail with the stable error code.

@@ -40,6 +40,7 @@ func TestMarketEndToEnd(t *testing.T) {
 // marketScenario is TestMarketEndToEnd's node and what its steps learn, in
 // the order they fill it in.
 type marketScenario struct {
+	fb            func(args ...string) string // the CLI on home
 	t             *testing.T
 	ctx           context.Context
 	home, apiURL  string
@@ -64,6 +65,7 @@ func startMarketScenario(t *testing.T) *marketScenario {
 	base := freeBase(t, 1)
 	m := &marketScenario{t: t, ctx: context.Background()}
 	m.home, m.apiURL, m.c = startDevNode(t, "e2e-market", base)
+	m.fb = homeCLI(t, m.home)
 	t.Cleanup(func() {
 		if t.Failed() {
 			dumpLog(t, m.home)
@@ -81,11 +83,6 @@ func startMarketScenario(t *testing.T) *marketScenario {
 	m.prov = strings.TrimSpace(m.fb("keys", "show", "provider"))
 	m.alice0, m.prov0, m.sup0 = mustBalance(t, m.c, m.alice), mustBalance(t, m.c, m.prov), m.supply()
 	return m
-}
-
-func (m *marketScenario) fb(args ...string) string {
-	m.t.Helper()
-	return run(m.t, append(args, "--home", m.home)...)
 }
 
 // fbJSON runs the CLI with `-o json` and decodes its output into v.
