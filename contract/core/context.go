@@ -52,6 +52,9 @@ func (c *Context) SignerAddress(raw []byte) string {
 // Emit records an event. Attributes come in key, value pairs.
 func (c *Context) Emit(typ string, kv ...string) {
 	ev := Event{Type: typ}
+	if len(kv) >= 2 {
+		ev.Attrs = make([]Attr, 0, len(kv)/2)
+	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		ev.Attrs = append(ev.Attrs, Attr{Key: kv[i], Value: kv[i+1]})
 	}
