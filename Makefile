@@ -24,7 +24,7 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 # The speed targets, each a ratio against a baseline of the same run (see
-# README, Development). About 10 minutes; the on-disk 1,000,000-reservation
+# README, Development). About 3 minutes; the on-disk 1,000,000-reservation
 # block benchmark is `make bench-1m`.
 BENCH := $(GO) test -run '^$$' -timeout 30m
 bench:
