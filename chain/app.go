@@ -304,6 +304,9 @@ func toABCI(evs []core.Event) []abci.Event {
 	out := make([]abci.Event, 0, len(evs))
 	for _, e := range evs {
 		ae := abci.Event{Type: e.Type}
+		if len(e.Attrs) > 0 {
+			ae.Attributes = make([]abci.EventAttribute, 0, len(e.Attrs))
+		}
 		for _, at := range e.Attrs {
 			ae.Attributes = append(ae.Attributes, abci.EventAttribute{Key: at.Key, Value: at.Value, Index: true})
 		}

@@ -137,32 +137,40 @@ func mixedBlock(t *testing.T, keys []ed25519.PrivateKey, seq uint64) (txs [][]by
 	return txs, want
 }
 
-// TestFinalizeBlockParallelMatchesSerial executes the same blocks on two
-// apps, one verifying signatures on four workers ahead of execution and one
-// running each tx with contract.ExecTx in turn, and requires identical
-// results, events and app hashes.
+// TestFinalizeBlockParallelMatchesSerial executes the same blocks on apps
+// that prepare txs ahead of execution with 1 (the executing goroutine
+// alone), 2 and 4 workers, and on one running each tx with contract.ExecTx
+// in turn, and requires identical results, events and app hashes.
 func TestFinalizeBlockParallelMatchesSerial(t *testing.T) {
 	keys := testKeys(48)
-	serial, parallel := newTestApp(t, keys), newTestApp(t, keys)
+	serial := newTestApp(t, keys)
 	serial.serialExec = true
-	parallel.prepareWorkers = 4
+	workers := []int{1, 2, 4}
+	parallel := make([]*App, len(workers))
+	for i, w := range workers {
+		parallel[i] = newTestApp(t, keys)
+		parallel[i].prepareWorkers = w
+	}
 	for h := int64(1); h <= 3; h++ {
 		// Each block has signers of its own, all at sequence 0.
 		txs, want := mixedBlock(t, keys[(h-1)*16:h*16], 0)
-		rs, rp := finalize(t, serial, h, txs), finalize(t, parallel, h, txs)
-		if !reflect.DeepEqual(rs, rp) {
-			t.Fatalf("block %d: serial and parallel execution differ:\nserial   %v\nparallel %v", h, rs, rp)
-		}
-		if !bytes.Equal(serial.store.Hash(), parallel.store.Hash()) {
-			t.Fatalf("block %d: committed app hashes differ", h)
-		}
-		for i, r := range rp.TxResults {
-			if got := core.Code(r.Code); got != want[i] {
-				t.Errorf("block %d tx %d: code %d (%s), want %d", h, i, got, r.Log, want[i])
+		rs := finalize(t, serial, h, txs)
+		for pi, p := range parallel {
+			rp := finalize(t, p, h, txs)
+			if !reflect.DeepEqual(rs, rp) {
+				t.Fatalf("block %d, %d workers: serial and parallel execution differ:\nserial   %v\nparallel %v", h, workers[pi], rs, rp)
 			}
-		}
-		if len(rp.TxResults[0].Events) == 0 {
-			t.Fatalf("block %d: a successful send emitted no events", h)
+			if !bytes.Equal(serial.store.Hash(), p.store.Hash()) {
+				t.Fatalf("block %d, %d workers: committed app hashes differ", h, workers[pi])
+			}
+			for i, r := range rp.TxResults {
+				if got := core.Code(r.Code); got != want[i] {
+					t.Errorf("block %d tx %d: code %d (%s), want %d", h, i, got, r.Log, want[i])
+				}
+			}
+			if len(rp.TxResults[0].Events) == 0 {
+				t.Fatalf("block %d: a successful send emitted no events", h)
+			}
 		}
 	}
 }

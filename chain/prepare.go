@@ -10,25 +10,39 @@ import (
 )
 
 // preparedBlock holds a block's txs prepared (decoded, signatures verified
-// in batches, messages decoded) by a pool of workers, so that execution, which must be
-// sequential, only waits for a tx that is not ready yet. Preparing reads no
-// state, so the results equal those of preparing each tx just before it runs.
+// in batches, messages decoded) in chunks, by background workers and by the
+// executing goroutine itself: execution, which must be sequential, prepares
+// a chunk whenever the tx it needs is not ready yet, instead of sleeping
+// while more goroutines than cores compete (a woken executor would wait for
+// a worker's time slice to end). Preparing reads no state, so the results
+// equal those of preparing each tx just before it runs.
 type preparedBlock struct {
-	txs   []*contract.PreparedTx
-	ready []chan struct{}
-	wg    sync.WaitGroup
+	raws   [][]byte
+	keys   *tx.KeyCache
+	txs    []*contract.PreparedTx
+	ready  []chan struct{}
+	chunk  int
+	chunks int
+	// next is the next chunk to claim; chunks are claimed in block order,
+	// so the first txs are ready first.
+	next atomic.Int64
+	wg   sync.WaitGroup
 }
 
-// verifyChunk is how many txs a worker decodes and batch-verifies at once:
+// verifyChunk is how many txs are decoded and batch-verified at once:
 // large enough for most of the batch speedup, small enough that a bad
 // signature (which makes its batch verify one by one) costs little and
 // that the first txs are ready soon.
 const verifyChunk = 64
 
-// prepareBlock starts preparing raws on workers goroutines (GOMAXPROCS when
-// workers < 1) and returns at once; get waits for one tx.
+// prepareBlock starts preparing raws and returns at once; get returns one
+// tx, preparing chunks itself while it is not ready. workers counts the
+// executing goroutine (GOMAXPROCS when workers < 1), so workers-1 goroutines
+// start in the background.
 func prepareBlock(raws [][]byte, workers int, keys *tx.KeyCache) *preparedBlock {
 	pb := &preparedBlock{
+		raws:  raws,
+		keys:  keys,
 		txs:   make([]*contract.PreparedTx, len(raws)),
 		ready: make([]chan struct{}, len(raws)),
 	}
@@ -39,26 +53,30 @@ func prepareBlock(raws [][]byte, workers int, keys *tx.KeyCache) *preparedBlock 
 		workers = runtime.GOMAXPROCS(0)
 	}
 	// Small blocks still spread over every worker.
-	chunk := max(1, min(verifyChunk, (len(raws)+workers-1)/workers))
-	chunks := (len(raws) + chunk - 1) / chunk
-	workers = min(workers, chunks)
-	// Workers take chunks in block order, so the first txs are ready first.
-	var next atomic.Int64
-	pb.wg.Add(workers)
-	for range workers {
+	pb.chunk = max(1, min(verifyChunk, (len(raws)+workers-1)/workers))
+	pb.chunks = (len(raws) + pb.chunk - 1) / pb.chunk
+	background := max(0, min(workers, pb.chunks)-1)
+	pb.wg.Add(background)
+	for range background {
 		go func() {
 			defer pb.wg.Done()
-			for {
-				c := int(next.Add(1) - 1)
-				if c >= chunks {
-					return
-				}
-				lo := c * chunk
-				pb.prepareChunk(raws, lo, min(lo+chunk, len(raws)), keys)
+			for pb.prepareNext() {
 			}
 		}()
 	}
 	return pb
+}
+
+// prepareNext claims the next unclaimed chunk and prepares it; false when
+// every chunk is claimed.
+func (pb *preparedBlock) prepareNext() bool {
+	c := int(pb.next.Add(1) - 1)
+	if c >= pb.chunks {
+		return false
+	}
+	lo := c * pb.chunk
+	pb.prepareChunk(pb.raws, lo, min(lo+pb.chunk, len(pb.raws)), pb.keys)
+	return true
 }
 
 // prepareChunk decodes raws[lo:hi], verifies their signatures in one batch
@@ -87,10 +105,21 @@ func (pb *preparedBlock) prepareChunk(raws [][]byte, lo, hi int, keys *tx.KeyCac
 	}
 }
 
-// get returns tx i once it is prepared.
+// get returns tx i once it is prepared, preparing unclaimed chunks
+// meanwhile.
 func (pb *preparedBlock) get(i int) *contract.PreparedTx {
-	<-pb.ready[i]
-	return pb.txs[i]
+	for {
+		select {
+		case <-pb.ready[i]:
+			return pb.txs[i]
+		default:
+		}
+		if !pb.prepareNext() {
+			// A worker is preparing tx i's chunk.
+			<-pb.ready[i]
+			return pb.txs[i]
+		}
+	}
 }
 
 // wait blocks until every worker has stopped.

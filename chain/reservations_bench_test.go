@@ -76,6 +76,7 @@ func buildMarketState(b *testing.B, nRes int, now int64) *store.MemKV {
 		b.Fatal(err)
 	}
 	kv.Set(keyChainID, []byte(resBenchChain))
+	contract.WriteStateVersion(kv)
 	ctx := &core.Context{KV: kv, Block: core.Block{ChainID: resBenchChain, Height: 1, Time: time.Unix(now, 0)}}
 	app := contract.New()
 	must := func(err error) {

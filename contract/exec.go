@@ -1,9 +1,8 @@
 package contract
 
 import (
-	"fmt"
+	"strconv"
 
-	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/params"
@@ -60,8 +59,7 @@ func (a *App) ExecDecoded(kv store.KV, blk core.Block, d *tx.Decoded, mode Mode,
 
 // ante checks the sequence and the fee and, when they pass, writes both to
 // kv: the fee is paid even if a message then fails.
-func (a *App) ante(kv store.KV, d *tx.Decoded, signer []byte) (Result, error) {
-	signerStr := address.Encode(signer)
+func (a *App) ante(kv store.KV, d *tx.Decoded, signer []byte, signerStr string) (Result, error) {
 	acc := bank.GetAccount(kv, signer)
 	switch {
 	case d.Body.Sequence < acc.Sequence:
@@ -88,7 +86,7 @@ func (a *App) ante(kv store.KV, d *tx.Decoded, signer []byte) (Result, error) {
 	}
 	return Result{Signer: signerStr, Events: []core.Event{{Type: "tx", Attrs: []core.Attr{
 		{Key: "signer", Value: signerStr},
-		{Key: "sequence", Value: fmt.Sprint(d.Body.Sequence)},
+		{Key: "sequence", Value: strconv.FormatUint(d.Body.Sequence, 10)},
 		{Key: "fee", Value: fee.String()},
 	}}}}, nil
 }

@@ -385,3 +385,30 @@ func TestExecTxRandomSends(t *testing.T) {
 		}
 	}
 }
+
+// TestSendAfterRecipientChange: bank/send keeps the recipient ValidateBasic
+// parsed, but a message whose To changed after that pays the new To.
+func TestSendAfterRecipientChange(t *testing.T) {
+	kv := newState(t)
+	m := &bank.MsgSend{To: bob.addr, Amount: 5}
+	if err := m.ValidateBasic(); err != nil {
+		t.Fatal(err)
+	}
+	m.To = carol.addr
+	cache := store.NewCache(kv)
+	ctx := &core.Context{KV: cache, Block: testBlock}
+	if err := contract.New().Handle(ctx, alice.raw, m); err != nil {
+		t.Fatal(err)
+	}
+	cache.Write()
+	if got := bal(kv, carol); got != 5 {
+		t.Errorf("carol has %d, want 5", got)
+	}
+	if got := bal(kv, bob); got != bobFunds {
+		t.Errorf("bob has %d, want %d", got, bobFunds)
+	}
+	want := []core.Event{{Type: "transfer", Attrs: []core.Attr{{Key: "sender", Value: alice.addr}, {Key: "recipient", Value: carol.addr}, {Key: "amount", Value: "5"}}}}
+	if got, _ := json.Marshal(ctx.Events()); !bytes.Equal(got, mustJSON(t, want)) {
+		t.Errorf("events %s\nwant   %s", got, mustJSON(t, want))
+	}
+}

@@ -32,6 +32,9 @@ type PreparedTx struct {
 	msgs      []core.Msg
 	msgErr    error
 	signer    []byte
+	// signerAddr is signer in bech32, encoded while preparing so the
+	// sequential part of a block does not encode it.
+	signerAddr string
 }
 
 // PrepareTx decodes raw, checks its signature (unless sig says it was
@@ -83,6 +86,7 @@ func (a *App) PrepareDecoded(d *tx.Decoded, decodeErr error, sigOK bool) *Prepar
 		}
 	}
 	p.signer = address.Raw(d.Tx.PubKey)
+	p.signerAddr = address.Encode(p.signer)
 	return p
 }
 
@@ -110,12 +114,12 @@ func (a *App) ExecPrepared(kv store.KV, blk core.Block, p *PreparedTx, mode Mode
 	if p.msgErr != nil {
 		return fail(p.msgErr)
 	}
-	res, err := a.ante(kv, d, p.signer)
+	res, err := a.ante(kv, d, p.signer, p.signerAddr)
 	if err != nil || mode == Check {
 		return res
 	}
 	cache := store.NewCache(kv)
-	ctx := &core.Context{KV: cache, Block: blk}
+	ctx := &core.Context{KV: cache, Block: blk, Signer: p.signerAddr}
 	for i, m := range p.msgs {
 		if err := a.Handle(ctx, p.signer, m); err != nil {
 			res.Code = core.CodeOf(err)

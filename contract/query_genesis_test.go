@@ -187,7 +187,7 @@ func TestWrapAndDecodeMsg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, ok := back.(*bank.MsgSend); !ok || *s != (bank.MsgSend{To: bob.addr, Amount: 9}) {
+	if s, ok := back.(*bank.MsgSend); !ok || s.To != bob.addr || s.Amount != 9 {
 		t.Fatalf("DecodeMsg = %#v", back)
 	}
 	if _, err := contract.Wrap(unregistered{}); err == nil {

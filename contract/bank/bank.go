@@ -207,12 +207,22 @@ func CheckSupply(kv store.KV) error {
 type MsgSend struct {
 	To     string      `json:"to"`
 	Amount core.Amount `json:"amount"`
+
+	// to and toAddr are parsedTo (To when ValidateBasic ran) parsed and
+	// re-encoded. ValidateBasic runs while a block's signatures are
+	// verified in parallel, so the sequential handler need not parse or
+	// encode the address again.
+	parsedTo string
+	to       []byte
+	toAddr   string
 }
 
 func (m *MsgSend) ValidateBasic() error {
-	if _, err := address.Parse(m.To); err != nil {
+	to, err := address.Parse(m.To)
+	if err != nil {
 		return core.Errf(core.CodeInvalidAddress, "to: %v", err)
 	}
+	m.parsedTo, m.to, m.toAddr = m.To, to, address.Encode(to)
 	if m.Amount == 0 {
 		return core.Errf(core.CodeInvalidAmount, "amount must be positive")
 	}
@@ -220,10 +230,14 @@ func (m *MsgSend) ValidateBasic() error {
 }
 
 func handleSend(ctx *core.Context, signer []byte, m *MsgSend) error {
-	to, _ := address.Parse(m.To)
+	to, toAddr := m.to, m.toAddr
+	if to == nil || m.parsedTo != m.To { // not (or no longer) as ValidateBasic saw it
+		to, _ = address.Parse(m.To)
+		toAddr = address.Encode(to)
+	}
 	if err := Transfer(ctx.KV, signer, to, m.Amount); err != nil {
 		return err
 	}
-	ctx.Emit("transfer", "sender", address.Encode(signer), "recipient", address.Encode(to), "amount", m.Amount.String())
+	ctx.Emit("transfer", "sender", ctx.SignerAddress(signer), "recipient", toAddr, "amount", m.Amount.String())
 	return nil
 }

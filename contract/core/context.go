@@ -3,6 +3,8 @@ package core
 import (
 	"time"
 
+	"github.com/flashback-network/flashback/address"
+
 	"github.com/flashback-network/flashback/contract/store"
 )
 
@@ -30,14 +32,29 @@ type Attr struct {
 // Context carries the state and block of one execution step. Handlers write
 // through KV, which is a Cache: a failing handler's writes are dropped.
 type Context struct {
-	KV     store.KV
-	Block  Block
+	KV    store.KV
+	Block Block
+	// Signer is the bech32 address of the tx's signer when the caller
+	// encoded it already (ExecPrepared does, off the sequential path).
+	Signer string
 	events []Event
+}
+
+// SignerAddress is the bech32 address of raw, the tx's signer: Signer
+// when set, else encoded here.
+func (c *Context) SignerAddress(raw []byte) string {
+	if c.Signer != "" {
+		return c.Signer
+	}
+	return address.Encode(raw)
 }
 
 // Emit records an event. Attributes come in key, value pairs.
 func (c *Context) Emit(typ string, kv ...string) {
 	ev := Event{Type: typ}
+	if len(kv) >= 2 {
+		ev.Attrs = make([]Attr, 0, len(kv)/2)
+	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		ev.Attrs = append(ev.Attrs, Attr{Key: kv[i], Value: kv[i+1]})
 	}
