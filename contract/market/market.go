@@ -125,6 +125,24 @@ func ParseUnitID(s string) (uint64, error) { return parseID(s, unitIDPrefix, "un
 // ParseResID reads n of a reservation id "res-n".
 func ParseResID(s string) (uint64, error) { return parseID(s, resIDPrefix, "reservation") }
 
+// ResNumber is the number of reservation id: parsed, when ValidateBasic
+// (which DecodeMsg runs) already parsed it, else parsed now (a message
+// built in code and handled without DecodeMsg).
+func ResNumber(parsed uint64, id string) (uint64, error) {
+	if parsed != 0 {
+		return parsed, nil
+	}
+	return ParseResID(id)
+}
+
+// UnitNumber is ResNumber for a unit id.
+func UnitNumber(parsed uint64, id string) (uint64, error) {
+	if parsed != 0 {
+		return parsed, nil
+	}
+	return ParseUnitID(id)
+}
+
 // ---- params ----
 
 // Params are the market tunables with defaults substituted for
@@ -383,6 +401,9 @@ func GetReservation(kv store.KV, id string) (*Reservation, bool) {
 	}
 	return getReservationN(kv, n)
 }
+
+// GetReservationN reads reservation res-n.
+func GetReservationN(kv store.KV, n uint64) (*Reservation, bool) { return getReservationN(kv, n) }
 
 // getReservationN reads reservation res-n.
 func getReservationN(kv store.KV, n uint64) (*Reservation, bool) {

@@ -436,15 +436,23 @@ func handleReport(ctx *core.Context, signer []byte, m *MsgReport) error {
 // ends or is resized).
 type MsgClaimCompensation struct {
 	Reservation string `json:"reservation"`
+
+	// resN is Reservation's number, parsed once by ValidateBasic.
+	resN uint64
 }
 
 func (m *MsgClaimCompensation) ValidateBasic() error {
-	_, err := market.ParseResID(m.Reservation)
+	n, err := market.ParseResID(m.Reservation)
+	m.resN = n
 	return err
 }
 
 func handleClaimCompensation(ctx *core.Context, signer []byte, m *MsgClaimCompensation) error {
-	r, u, err := market.ConsumerRes(ctx.KV, signer, m.Reservation)
+	n, err := market.ResNumber(m.resN, m.Reservation)
+	if err != nil {
+		return err
+	}
+	r, u, err := market.ConsumerRes(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}
