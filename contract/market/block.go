@@ -13,16 +13,24 @@ import (
 func itoa(v int64) string  { return strconv.FormatInt(v, 10) }
 func utoa(v uint64) string { return strconv.FormatUint(v, 10) }
 
+// MaxQueuedPerBlock bounds the entries one block hook takes from one time
+// queue (accept timeouts, unbonding releases): the rest stay queued, in
+// time order, for the next blocks, so a burst of due entries never makes
+// one block unboundedly long. Each entry is settled as of its own due
+// time, so when it is processed does not change what it pays.
+const MaxQueuedPerBlock = 1000
+
 // DueKeys returns the queue keys under prefix whose 8-byte time is <= now,
-// in time order. Only due entries are read.
-func DueKeys(kv store.KV, prefix []byte, now int64) [][]byte {
+// in time order, at most limit of them (no limit when limit <= 0). Only
+// the returned entries are read.
+func DueKeys(kv store.KV, prefix []byte, now int64, limit int) [][]byte {
 	if now < 0 {
 		return nil
 	}
 	var keys [][]byte
 	kv.Iterate(prefix, store.Key(prefix, store.EncodeUint64(uint64(now)+1)), func(k, _ []byte) bool {
 		keys = append(keys, append([]byte(nil), k...))
-		return true
+		return limit <= 0 || len(keys) < limit
 	})
 	return keys
 }
@@ -48,7 +56,7 @@ func (mk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
 	kv.Set(keyMktNow, store.EncodeUint64(uint64(now)))
 	var events []core.Event
 	mp := ParamsOf(kv)
-	for _, k := range DueKeys(kv, keyQueueEnd, now) {
+	for _, k := range DueKeys(kv, keyQueueEnd, now, 0) {
 		n := store.DecodeUint64(k[len(keyQueueEnd)+8:])
 		events = append(events, RunIsolated(kv, blk, "expire "+ResIDString(n), func(ctx *core.Context) error {
 			ctx.KV.Delete(k)
@@ -67,14 +75,16 @@ func (mk *Keeper) EndBlock(kv store.KV, blk core.Block) []core.Event {
 	now := blk.Time.Unix()
 	var events []core.Event
 	mp := ParamsOf(kv)
-	for _, k := range DueKeys(kv, keyQueueAccept, now) {
+	for _, k := range DueKeys(kv, keyQueueAccept, now, MaxQueuedPerBlock) {
 		n := store.DecodeUint64(k[len(keyQueueAccept)+8:])
 		events = append(events, RunIsolated(kv, blk, "accept timeout "+ResIDString(n), func(ctx *core.Context) error {
 			ctx.KV.Delete(k)
-			return mk.finishQueued(ctx, n, ResPending, ResExpired, mp, func(*Unit, *Reservation) int64 { return now })
+			// Expired as of its accept deadline, also when a backlog
+			// of timeouts reaches it blocks later.
+			return mk.finishQueued(ctx, n, ResPending, ResExpired, mp, func(_ *Unit, r *Reservation) int64 { return r.AcceptBy.Unix() })
 		})...)
 	}
-	for _, k := range DueKeys(kv, keyQueueUnbond, now) {
+	for _, k := range DueKeys(kv, keyQueueUnbond, now, MaxQueuedPerBlock) {
 		rest := k[len(keyQueueUnbond)+8:]
 		owner, seq := rest[:address.Len], store.DecodeUint64(rest[address.Len:])
 		events = append(events, RunIsolated(kv, blk, "unbond", func(ctx *core.Context) error {

@@ -199,6 +199,16 @@ func (m *ResRef) ValidateBasic() error {
 // resNumber is the reservation's number (see ResNumber).
 func (m *ResRef) resNumber() (uint64, error) { return ResNumber(m.resN, m.Reservation) }
 
+// acceptOpen refuses a pending reservation whose accept deadline passed
+// before now: its expiry is queued (EndBlock may take it blocks later when
+// many are due at once) and counts as of the deadline.
+func acceptOpen(r *Reservation, now int64) error {
+	if r.AcceptBy.Unix() < now {
+		return core.Errf(core.CodeWrongState, "reservation %s was not accepted by %s; it expired", r.ID, r.AcceptBy)
+	}
+	return nil
+}
+
 // MsgAcceptReservation is the provider accepting a pending reservation; its
 // term starts now.
 type MsgAcceptReservation struct{ ResRef }
@@ -214,6 +224,9 @@ func (mk *Keeper) handleAcceptReservation(ctx *core.Context, signer []byte, m *M
 	}
 	if r.Status != ResPending {
 		return core.Errf(core.CodeWrongState, "reservation %s is %s, not pending", r.ID, r.Status)
+	}
+	if err := acceptOpen(r, ctx.Now()); err != nil {
+		return err
 	}
 	if u.Status != UnitAvailable && u.Status != UnitMaintenance {
 		return core.Errf(core.CodeWrongState, "unit %s is %s; reject the reservation instead", u.ID, u.Status)
@@ -240,6 +253,9 @@ func (mk *Keeper) handleRejectReservation(ctx *core.Context, signer []byte, m *M
 	}
 	if r.Status != ResPending {
 		return core.Errf(core.CodeWrongState, "reservation %s is %s, not pending", r.ID, r.Status)
+	}
+	if err := acceptOpen(r, ctx.Now()); err != nil {
+		return err
 	}
 	if err := mk.finishRes(ctx, u, r, ctx.Now(), ResRejected, ParamsOf(ctx.KV)); err != nil {
 		return err

@@ -476,7 +476,7 @@ func handleClaimCompensation(ctx *core.Context, signer []byte, m *MsgClaimCompen
 func EndBlock(kv store.KV, blk core.Block) []core.Event {
 	now := blk.Time.Unix()
 	var events []core.Event
-	for _, k := range market.DueKeys(kv, keyOQueue, now) {
+	for _, k := range market.DueKeys(kv, keyOQueue, now, market.MaxQueuedPerBlock) {
 		rest := k[len(keyOQueue)+8:]
 		owner, seq := rest[:address.Len], store.DecodeUint64(rest[address.Len:])
 		events = append(events, market.RunIsolated(kv, blk, "oracle unbond", func(ctx *core.Context) error {
