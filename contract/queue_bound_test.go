@@ -1,6 +1,9 @@
 package contract
 
 import (
+	"math/big"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/flashback-network/flashback/contract/bank"
@@ -111,5 +114,75 @@ func TestUnbondingBoundedPerBlock(t *testing.T) {
 	}
 	if err := bank.CheckSupply(h.blk); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// More reservation terms end at once than one BeginBlock settles: the first
+// block ends MaxQueuedPerBlock, and while the rest wait the market refuses
+// messages that touch units or reservations (the limit in the error); the
+// next block ends the rest. Every reservation pays exactly its full term,
+// closed at its own end, and the unit accrues exactly the sum of the terms,
+// as if all had ended in one block.
+func TestTermEndsBoundedPerBlock(t *testing.T) {
+	h := fixture(t)
+	h.ok("prov", addUnit(unitP, unitE, 100*gib, true)) // unit-4, for this burst only
+	const term = 3600
+	var msgs []core.Msg
+	for range overBound {
+		msgs = append(msgs, &market.MsgReserve{Unit: "unit-4", Bytes: gib / 16, Term: term, MaxPrice: unitP})
+	}
+	h.execBatched("alice", msgs)
+	first, last := uint64(3), uint64(2+overBound)
+	end := h.res(market.ResIDString(first)).End
+	if h.res(market.ResIDString(last)).End != end {
+		t.Fatal("the burst's terms end at different times")
+	}
+	h.next(term) // this block's BeginBlock runs at the common end
+	if got := h.countStatus(first, last); got[market.ResCompleted] != market.MaxQueuedPerBlock || got[market.ResActive] != 50 {
+		t.Fatalf("after one BeginBlock: %v, want %d completed and 50 active", got, market.MaxQueuedPerBlock)
+	}
+	if !market.SettlingTermEnds(h.blk) {
+		t.Fatal("market not settling with term ends left")
+	}
+	r := h.exec("bob", &market.MsgReserve{Unit: "unit-1", Bytes: gib, Term: 60, MaxPrice: unitP})
+	if r.Code != core.CodeWrongState || !strings.Contains(r.Log, strconv.Itoa(market.MaxQueuedPerBlock)) {
+		t.Fatalf("reserve while settling: %s (%s), want wrong_state naming the limit", r.Code.Name(), r.Log)
+	}
+	if err := bank.CheckSupply(h.blk); err != nil {
+		t.Fatal(err)
+	}
+	h.next(7)
+	if got := h.countStatus(first, last); got[market.ResCompleted] != overBound {
+		t.Fatalf("after two BeginBlocks: %v, want all %d completed", got, overBound)
+	}
+	if market.SettlingTermEnds(h.blk) {
+		t.Fatal("market still settling after the last term end")
+	}
+	checkBurstSettledAtEnd(t, h, first, last, term)
+	h.ok("bob", &market.MsgReserve{Unit: "unit-1", Bytes: gib, Term: 60, MaxPrice: unitP})
+	checkMarketInvariants(t, h.blk, h.now)
+}
+
+// checkBurstSettledAtEnd: each reservation first..last (same rate, full
+// term) closed at its end and paid the ceiling of its whole term; the unit
+// accrued exactly the sum of the terms and holds no active rate.
+func checkBurstSettledAtEnd(t *testing.T, h *mkt, first, last uint64, term int64) {
+	t.Helper()
+	rate := market.ResRate(h.res(market.ResIDString(first)))
+	full := new(big.Int).Mul(rate, big.NewInt(term))
+	for n := first; n <= last; n++ {
+		r := h.res(market.ResIDString(n))
+		want, err := core.AmountFromBig(market.GrossCeil(full, r.FeeBps), "charge")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ClosedAt != r.End || r.StoragePaid != want || r.Refunded != r.Escrowed-want {
+			t.Fatalf("%s: closed %s (end %s), paid %d (want %d), refunded %d of %d", r.ID, r.ClosedAt, r.End, r.StoragePaid, want, r.Refunded, r.Escrowed)
+		}
+	}
+	u := h.unit("unit-4")
+	sum := new(big.Int).Mul(full, big.NewInt(int64(last-first+1)))
+	if core.BigFromDecimal(u.Settlement.Accrued).Cmp(sum) != 0 || core.BigFromDecimal(u.Settlement.SumRate).Sign() != 0 || u.Reserved != 0 {
+		t.Fatalf("unit-4 accrued %s (want %s), sum rate %s, reserved %d", u.Settlement.Accrued, sum, u.Settlement.SumRate, u.Reserved)
 	}
 }

@@ -51,12 +51,26 @@ func RunIsolated(kv store.KV, blk core.Block, what string, fn func(ctx *core.Con
 // tx of the block so that each unit is accrued exactly to each term end
 // (every unit was last touched at the previous block's time, before those
 // ends), in term-end order.
+//
+// It ends at most MaxQueuedPerBlock of them. When more are due, the rest
+// wait for the next blocks and, until the last is ended, the market is
+// settling (SettlingTermEnds): messages that touch units or reservations
+// are refused and QoS defers its epoch work, so no unit is accrued past a
+// term end it has not settled yet. Every reservation thus ends exactly as
+// if all had been ended in the first block.
 func (mk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
 	now := blk.Time.Unix()
 	kv.Set(keyMktNow, store.EncodeUint64(uint64(now)))
 	var events []core.Event
 	mp := ParamsOf(kv)
-	for _, k := range DueKeys(kv, keyQueueEnd, now, 0) {
+	due := DueKeys(kv, keyQueueEnd, now, MaxQueuedPerBlock+1)
+	if len(due) > MaxQueuedPerBlock {
+		due = due[:MaxQueuedPerBlock]
+		kv.Set(keyEndBacklog, []byte{1})
+	} else if kv.Get(keyEndBacklog) != nil {
+		kv.Delete(keyEndBacklog)
+	}
+	for _, k := range due {
 		n := store.DecodeUint64(k[len(keyQueueEnd)+8:])
 		events = append(events, RunIsolated(kv, blk, "expire "+ResIDString(n), func(ctx *core.Context) error {
 			ctx.KV.Delete(k)
@@ -67,6 +81,22 @@ func (mk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
 		})...)
 	}
 	return events
+}
+
+// SettlingTermEnds reports whether more term ends fell due than one block
+// ends, so that the market is still ending them (see BeginBlock).
+func SettlingTermEnds(kv store.KV) bool { return kv.Get(keyEndBacklog) != nil }
+
+// NotWhileSettling wraps a handler that touches a unit's or a
+// reservation's accounts: while the market is settling term ends it fails
+// (and the tx may be sent again a few blocks later).
+func NotWhileSettling[M any](handle func(ctx *core.Context, signer []byte, m M) error) func(ctx *core.Context, signer []byte, m M) error {
+	return func(ctx *core.Context, signer []byte, m M) error {
+		if SettlingTermEnds(ctx.KV) {
+			return core.Errf(core.CodeWrongState, "more reservation terms ended at once than the %d a block settles; the market is settling them and takes this message again in a few blocks", MaxQueuedPerBlock)
+		}
+		return handle(ctx, signer, m)
+	}
 }
 
 // EndBlock expires pending reservations the provider did not answer

@@ -90,6 +90,7 @@ var (
 	keyQueueUnbond  = []byte("m/qb/")
 	keyDust         = []byte("m/dust")
 	keyMktNow       = []byte("m/now")
+	keyEndBacklog   = []byte("m/qe-backlog")
 )
 
 // ---- ids ----
