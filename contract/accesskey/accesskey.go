@@ -3,7 +3,7 @@
 // by the consumer or dropped when the reservation ends.
 package accesskey
 
-// The records are stored in the binary codec (codec.go).
+// The records are stored in the binary codec (codec_*.go, generated).
 //go:generate go run ../store/recordgen -out codec.go -addr AccessKey.Provider,AccessKey.Owner -id AccessKey.Reservation=res-,AccessKey.Unit=unit- AccessKey
 
 import (

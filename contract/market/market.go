@@ -20,7 +20,7 @@
 //	m/dust                                settlement rounding dust (nano-units, decimal)
 package market
 
-// The records are stored in the binary codec (codec.go).
+// The records are stored in the binary codec (codec_*.go, generated).
 //go:generate go run ../store/recordgen -out codec.go -addr Provider.Address,Unit.Provider,Reservation.Provider,Reservation.Consumer -id Unit.ID=unit-,Reservation.ID=res-,Reservation.Unit=unit- UnbondingEntry Provider SLAOffer Features MaintenanceWindow ringEntry Settlement Unit Reservation
 
 import (

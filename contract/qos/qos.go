@@ -29,7 +29,7 @@
 //	q/snap                           last epoch snapshotted (8 bytes)
 package qos
 
-// The records are stored in the binary codec (codec.go).
+// The records are stored in the binary codec (codec_*.go, generated).
 //go:generate go run ../store/recordgen -out codec.go -addr Oracle.Address Oracle UnitMeasurement UnitQoS uptimeEntry maintLog compRingEntry UnitEpochQoS NetworkStats EpochStats EpochQoSCounts ProviderScoreSums
 
 import (
