@@ -44,7 +44,7 @@ type gen struct {
 }
 
 func main() {
-	out := flag.String("out", "codec.go", "output file")
+	out := flag.String("out", "codec.go", "output name: files are <name>_<type>.go")
 	addr := flag.String("addr", "", "address fields, Type.Field,...")
 	ids := flag.String("id", "", "id fields, Type.Field=prefix,...")
 	flag.Parse()
