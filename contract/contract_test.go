@@ -142,23 +142,30 @@ func requireUnchanged(t testing.TB, before []kvPair, kv store.KV) {
 func bal(kv store.KV, a testAcct) core.Amount { return bank.GetAccount(kv, a.raw).Balance }
 func seqOf(kv store.KV, a testAcct) uint64    { return bank.GetAccount(kv, a.raw).Sequence }
 
-func TestExecTxRejections(t *testing.T) {
-	type tcase struct {
-		name  string
-		setup func(kv store.KV) // optional, runs before the snapshot
-		raw   func(t *testing.T) []byte
-		code  core.Code
+// rejectionCase is a tx ExecTx must reject with code, writing nothing.
+type rejectionCase struct {
+	name  string
+	setup func(kv store.KV) // optional, runs before the snapshot
+	raw   func(t *testing.T) []byte
+	code  core.Code
+}
+
+// withMsg signs, for alice, a tx of one message given as raw JSON.
+func withMsg(typ, value string) func(t *testing.T) []byte {
+	return func(t *testing.T) []byte {
+		return signBody(t, body(0, testFee, []tx.Msg{{Type: typ, Value: json.RawMessage(value)}}), alice)
 	}
-	withMsg := func(typ, value string) func(t *testing.T) []byte {
-		return func(t *testing.T) []byte {
-			return signBody(t, body(0, testFee, []tx.Msg{{Type: typ, Value: json.RawMessage(value)}}), alice)
-		}
-	}
-	okSend := func(t *testing.T) []tx.Msg { return wrapAll(t, send(bob.addr, 1)) }
-	aliceAt2 := func(kv store.KV) {
-		bank.SetAccount(kv, alice.raw, bank.Account{Balance: aliceFunds, Sequence: 2})
-	}
-	cases := []tcase{
+}
+
+func okSend(t *testing.T) []tx.Msg { return wrapAll(t, send(bob.addr, 1)) }
+
+func aliceAt2(kv store.KV) {
+	bank.SetAccount(kv, alice.raw, bank.Account{Balance: aliceFunds, Sequence: 2})
+}
+
+// envelopeRejections: chain id, sequence and signature.
+func envelopeRejections() []rejectionCase {
+	return []rejectionCase{
 		{name: "wrong chain id", code: core.CodeWrongChainID, raw: func(t *testing.T) []byte {
 			b := body(0, testFee, okSend(t))
 			b.ChainID = "flashback-other"
@@ -216,6 +223,12 @@ func TestExecTxRejections(t *testing.T) {
 			out, _ := json.Marshal(tx.Tx{Body: bb, PubKey: alice.pub, Signature: ed25519.Sign(alice.priv, bb)})
 			return out
 		}},
+	}
+}
+
+// messageRejections: message types, fields, amounts and addresses.
+func messageRejections() []rejectionCase {
+	return []rejectionCase{
 		{name: "unknown message type", code: core.CodeUnknownMessage, raw: withMsg("bank/sendx", `{}`)},
 		{name: "message type wrong case", code: core.CodeUnknownMessage, raw: withMsg("Bank/Send", `{"to":"`+bob.addr+`","amount":"1"}`)},
 		{name: "unknown field in message", code: core.CodeInvalidMessage, raw: withMsg("bank/send", `{"to":"`+bob.addr+`","amount":"1","memo":"x"}`)},
@@ -244,6 +257,12 @@ func TestExecTxRejections(t *testing.T) {
 		{name: "second message invalid", code: core.CodeInvalidAmount, raw: func(t *testing.T) []byte {
 			return signBody(t, body(0, testFee, wrapAll(t, send(bob.addr, 1), send(bob.addr, 0))), alice)
 		}},
+	}
+}
+
+// sizeAndFeeRejections: size limits, undecodable bytes, fees and funds.
+func sizeAndFeeRejections() []rejectionCase {
+	return []rejectionCase{
 		{name: "oversize tx", code: core.CodeTxTooLarge, raw: func(t *testing.T) []byte {
 			v := `{"to":"` + bob.addr + `","amount":"1","pad":"` + strings.Repeat("x", tx.MaxTxBytes) + `"}`
 			raw := signBody(t, body(0, testFee, []tx.Msg{{Type: "bank/send", Value: json.RawMessage(v)}}), alice)
@@ -285,34 +304,42 @@ func TestExecTxRejections(t *testing.T) {
 			return signBody(t, body(0, aliceFunds+1, okSend(t)), alice)
 		}},
 	}
+}
+
+// requireRejected runs c in mode on a fresh state and checks the code, a
+// non-empty log, no events and no write (directly and through a cache).
+func requireRejected(t *testing.T, c rejectionCase, mode contract.Mode) {
+	kv := newState(t)
+	if c.setup != nil {
+		c.setup(kv)
+	}
+	raw := c.raw(t)
+	before := snapshot(kv)
+	res := contract.ExecTx(kv, testBlock, raw, mode)
+	if res.Code != c.code {
+		t.Fatalf("code = %d (%s), want %d (%s); log: %s", res.Code, res.Code.Name(), c.code, c.code.Name(), res.Log)
+	}
+	if res.Log == "" {
+		t.Error("rejection has an empty log")
+	}
+	if len(res.Events) != 0 {
+		t.Errorf("rejected tx emitted events %+v", res.Events)
+	}
+	requireUnchanged(t, before, kv)
+	// Same through a cache: nothing buffered either.
+	cache := store.NewCache(kv)
+	if res2 := contract.ExecTx(cache, testBlock, raw, mode); res2.Code != c.code || res2.Log != res.Log {
+		t.Fatalf("through a cache: %d %q, want %d %q", res2.Code, res2.Log, res.Code, res.Log)
+	}
+	cache.Write()
+	requireUnchanged(t, before, kv)
+}
+
+func TestExecTxRejections(t *testing.T) {
+	cases := append(append(envelopeRejections(), messageRejections()...), sizeAndFeeRejections()...)
 	for _, mode := range []contract.Mode{contract.Check, contract.Deliver} {
 		for _, c := range cases {
-			t.Run(fmt.Sprintf("%s/mode%d", c.name, mode), func(t *testing.T) {
-				kv := newState(t)
-				if c.setup != nil {
-					c.setup(kv)
-				}
-				raw := c.raw(t)
-				before := snapshot(kv)
-				res := contract.ExecTx(kv, testBlock, raw, mode)
-				if res.Code != c.code {
-					t.Fatalf("code = %d (%s), want %d (%s); log: %s", res.Code, res.Code.Name(), c.code, c.code.Name(), res.Log)
-				}
-				if res.Log == "" {
-					t.Error("rejection has an empty log")
-				}
-				if len(res.Events) != 0 {
-					t.Errorf("rejected tx emitted events %+v", res.Events)
-				}
-				requireUnchanged(t, before, kv)
-				// Same through a cache: nothing buffered either.
-				cache := store.NewCache(kv)
-				if res2 := contract.ExecTx(cache, testBlock, raw, mode); res2.Code != c.code || res2.Log != res.Log {
-					t.Fatalf("through a cache: %d %q, want %d %q", res2.Code, res2.Log, res.Code, res.Log)
-				}
-				cache.Write()
-				requireUnchanged(t, before, kv)
-			})
+			t.Run(fmt.Sprintf("%s/mode%d", c.name, mode), func(t *testing.T) { requireRejected(t, c, mode) })
 		}
 	}
 }

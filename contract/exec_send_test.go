@@ -263,6 +263,115 @@ func TestExecTxCheckModeSequences(t *testing.T) {
 	}
 }
 
+// sendModel is the random-send property test's prediction of the chain:
+// every account's balance and sequence and the fees pool.
+type sendModel struct {
+	accts    []testAcct
+	balances []core.Amount
+	seqs     []uint64
+	fees     core.Amount
+	counts   map[core.Code]int
+}
+
+// randomSend draws a send (amount, a sometimes-wrong sequence, a
+// sometimes-short fee) from a random account to a random account.
+func (m *sendModel) randomSend(r *rand.Rand) (from, to int, amt core.Amount, seq uint64, fee core.Amount) {
+	from, to = r.IntN(len(m.accts)), r.IntN(len(m.accts))
+	switch x := r.IntN(10); {
+	case x == 0:
+		amt = 0 // invalid
+	case x <= 2:
+		amt = m.balances[from] + core.Amount(r.Uint64N(1000)) // likely too much after the fee
+	default:
+		amt = 1 + core.Amount(r.Uint64N(uint64(m.balances[from]/2+1)))
+	}
+	seq = m.seqs[from]
+	if r.IntN(12) == 0 {
+		if r.IntN(2) == 0 || seq == 0 {
+			seq++
+		} else {
+			seq--
+		}
+	}
+	fee = testFee
+	if r.IntN(15) == 0 {
+		fee = testFee - 1
+	} else if r.IntN(5) == 0 {
+		fee = testFee + core.Amount(r.IntN(500))
+	}
+	return from, to, amt, seq, fee
+}
+
+// apply predicts the send's result code and updates the model.
+func (m *sendModel) apply(from, to int, amt core.Amount, seq uint64, fee core.Amount) core.Code {
+	var want core.Code
+	switch {
+	case amt == 0:
+		want = core.CodeInvalidAmount
+	case seq != m.seqs[from]:
+		want = core.CodeBadSequence
+	case fee < testFee:
+		want = core.CodeInsufficientFee
+	case m.balances[from] < fee:
+		want = core.CodeInsufficientFunds
+	default:
+		m.balances[from] -= fee
+		m.seqs[from]++
+		m.fees += fee
+		if amt > m.balances[from] {
+			want = core.CodeInsufficientFunds
+		} else {
+			m.balances[from] -= amt
+			m.balances[to] += amt
+		}
+	}
+	m.counts[want]++
+	return want
+}
+
+// check compares the state after a block with the model: supply, every
+// account, the fees pool, and balances plus pools equal to genesis supply.
+func (m *sendModel) check(t *testing.T, kv store.KV, height int64, genesisSupply core.Amount) {
+	t.Helper()
+	if err := bank.CheckSupply(kv); err != nil {
+		t.Fatalf("height %d: %v", height, err)
+	}
+	var sum core.Amount
+	for i, a := range m.accts {
+		got := bank.GetAccount(kv, a.raw)
+		if got.Balance != m.balances[i] || got.Sequence != m.seqs[i] {
+			t.Fatalf("height %d account %d: %+v, model balance %d sequence %d", height, i, got, m.balances[i], m.seqs[i])
+		}
+		sum += got.Balance
+	}
+	if got := bank.PoolBalance(kv, bank.PoolFees); got != m.fees {
+		t.Fatalf("height %d: fees pool %d, model %d", height, got, m.fees)
+	}
+	sum += bank.PoolBalance(kv, bank.PoolFees) + bank.PoolBalance(kv, bank.PoolTreasury)
+	if sum != genesisSupply || bank.Supply(kv) != genesisSupply {
+		t.Fatalf("height %d: balances+pools %d, supply %d, genesis supply %d", height, sum, bank.Supply(kv), genesisSupply)
+	}
+}
+
+// newSendModel funds n accounts at random (the first with nothing, so it
+// cannot pay a fee at first) and starts the chain on kv.
+func newSendModel(t *testing.T, r *rand.Rand, kv store.KV, n int) *sendModel {
+	m := &sendModel{accts: make([]testAcct, n), balances: make([]core.Amount, n), seqs: make([]uint64, n), counts: map[core.Code]int{}}
+	g := contract.Genesis{Params: params.Params{TxFee: testFee}, Pools: map[string]core.Amount{bank.PoolTreasury: 1234}}
+	for i := range m.accts {
+		m.accts[i] = newAcct(fmt.Sprintf("prop-%d", i))
+		m.balances[i] = core.Amount(r.Uint64N(1_000_000))
+		if i == 0 {
+			m.balances[i] = 0
+		}
+		g.Accounts = append(g.Accounts, contract.GenesisAccount{Address: m.accts[i].addr, Balance: m.balances[i]})
+	}
+	if err := contract.InitGenesis(kv, g); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // TestExecTxRandomSends is a property test: random sends among 20 accounts,
 // some invalid, executed block by block. A model predicts every result code
 // and balance; the supply invariant holds after every block.
@@ -270,28 +379,9 @@ func TestExecTxRandomSends(t *testing.T) {
 	const seed = 0x5eed_f1a5
 	t.Logf("seed %#x", seed)
 	r := rand.New(rand.NewPCG(seed, 0))
-
-	const nAccts = 20
-	accts := make([]testAcct, nAccts)
-	g := contract.Genesis{Params: params.Params{TxFee: testFee}, Pools: map[string]core.Amount{bank.PoolTreasury: 1234}}
-	balances := make([]core.Amount, nAccts)
-	seqs := make([]uint64, nAccts)
-	for i := range accts {
-		accts[i] = newAcct(fmt.Sprintf("prop-%d", i))
-		balances[i] = core.Amount(r.Uint64N(1_000_000))
-		if i == 0 {
-			balances[i] = 0 // one account that can never pay a fee at first
-		}
-		g.Accounts = append(g.Accounts, contract.GenesisAccount{Address: accts[i].addr, Balance: balances[i]})
-	}
 	kv := store.NewMemKV()
-	if err := contract.InitGenesis(kv, g); err != nil {
-		t.Fatal(err)
-	}
+	m := newSendModel(t, r, kv, 20)
 	genesisSupply := bank.Supply(kv)
-	var fees core.Amount
-	counts := map[core.Code]int{}
-
 	const total = 2000
 	for done, height := 0, int64(1); done < total; height++ {
 		blk := testBlock
@@ -300,87 +390,21 @@ func TestExecTxRandomSends(t *testing.T) {
 		size := 1 + r.IntN(60)
 		cache := store.NewCache(kv)
 		for k := 0; k < size && done < total; k, done = k+1, done+1 {
-			from, to := r.IntN(nAccts), r.IntN(nAccts)
-			var amt core.Amount
-			switch x := r.IntN(10); {
-			case x == 0:
-				amt = 0 // invalid
-			case x <= 2:
-				amt = balances[from] + core.Amount(r.Uint64N(1000)) // likely too much after the fee
-			default:
-				amt = 1 + core.Amount(r.Uint64N(uint64(balances[from]/2+1)))
-			}
-			seq := seqs[from]
-			if r.IntN(12) == 0 {
-				if r.IntN(2) == 0 || seq == 0 {
-					seq++
-				} else {
-					seq--
-				}
-			}
-			fee := testFee
-			if r.IntN(15) == 0 {
-				fee = testFee - 1
-			} else if r.IntN(5) == 0 {
-				fee = testFee + core.Amount(r.IntN(500))
-			}
-			raw := signBody(t, body(seq, fee, wrapAll(t, send(accts[to].addr, amt))), accts[from])
-
-			// Model.
-			var want core.Code
-			switch {
-			case amt == 0:
-				want = core.CodeInvalidAmount
-			case seq != seqs[from]:
-				want = core.CodeBadSequence
-			case fee < testFee:
-				want = core.CodeInsufficientFee
-			case balances[from] < fee:
-				want = core.CodeInsufficientFunds
-			default:
-				balances[from] -= fee
-				seqs[from]++
-				fees += fee
-				if amt > balances[from] {
-					want = core.CodeInsufficientFunds
-				} else {
-					balances[from] -= amt
-					balances[to] += amt
-				}
-			}
-			counts[want]++
-
-			res := contract.ExecTx(cache, blk, raw, contract.Deliver)
-			if res.Code != want {
+			from, to, amt, seq, fee := m.randomSend(r)
+			raw := signBody(t, body(seq, fee, wrapAll(t, send(m.accts[to].addr, amt))), m.accts[from])
+			want := m.apply(from, to, amt, seq, fee)
+			if res := contract.ExecTx(cache, blk, raw, contract.Deliver); res.Code != want {
 				t.Fatalf("height %d tx %d (%d->%d amt %d seq %d fee %d): code %d (%s), model says %d",
 					height, done, from, to, amt, seq, fee, res.Code, res.Log, want)
 			}
 		}
 		cache.Write()
-
-		if err := bank.CheckSupply(kv); err != nil {
-			t.Fatalf("height %d: %v", height, err)
-		}
-		var sum core.Amount
-		for i, a := range accts {
-			got := bank.GetAccount(kv, a.raw)
-			if got.Balance != balances[i] || got.Sequence != seqs[i] {
-				t.Fatalf("height %d account %d: %+v, model balance %d sequence %d", height, i, got, balances[i], seqs[i])
-			}
-			sum += got.Balance
-		}
-		if got := bank.PoolBalance(kv, bank.PoolFees); got != fees {
-			t.Fatalf("height %d: fees pool %d, model %d", height, got, fees)
-		}
-		sum += bank.PoolBalance(kv, bank.PoolFees) + bank.PoolBalance(kv, bank.PoolTreasury)
-		if sum != genesisSupply || bank.Supply(kv) != genesisSupply {
-			t.Fatalf("height %d: balances+pools %d, supply %d, genesis supply %d", height, sum, bank.Supply(kv), genesisSupply)
-		}
+		m.check(t, kv, height, genesisSupply)
 	}
-	t.Logf("result codes: %v", counts)
+	t.Logf("result codes: %v", m.counts)
 	// The generator must actually exercise every path.
 	for _, c := range []core.Code{core.CodeOK, core.CodeInvalidAmount, core.CodeBadSequence, core.CodeInsufficientFee, core.CodeInsufficientFunds} {
-		if counts[c] == 0 {
+		if m.counts[c] == 0 {
 			t.Errorf("no tx ended with %s", c.Name())
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,25 +24,43 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 	if err := bank.CheckSupply(kv); err != nil {
 		t.Fatal(err)
 	}
-	mp := market.ParamsOf(kv)
 	want := market.GetDust(kv)
 	if want.Sign() < 0 || want.Cmp(market.NanoPerUflash()) >= 0 {
 		t.Fatalf("dust %s out of range", want)
 	}
 	units := map[string]*market.Unit{}
-	liveBytes := map[string]uint64{}
-	activeRate := map[string]*big.Int{}
 	kv.Iterate(market.KeyUnit, store.PrefixEnd(market.KeyUnit), func(_, v []byte) bool {
 		var u market.Unit
 		mustUnmarshal(t, v, &u)
 		units[u.ID] = &u
-		activeRate[u.ID] = new(big.Int)
 		return true
 	})
+	liveBytes, activeRate := checkReservations(t, kv, units, now, want)
+	for id, u := range units {
+		checkUnitAccounting(t, u, liveBytes[id], activeRate[id], now, want)
+	}
+	got := new(big.Int).Mul(core.BigFromUint(uint64(bank.PoolBalance(kv, bank.PoolEscrow))), market.NanoPerUflash())
+	if got.Cmp(want) != 0 {
+		diff := new(big.Int).Sub(got, want)
+		t.Fatalf("escrow pool %d uflash (%s nu) != live escrows + unclaimed + dust (%s nu); diff %s nu", bank.PoolBalance(kv, bank.PoolEscrow), got, want, diff)
+	}
+	checkStakePool(t, kv)
+	checkQoSInvariants(t, kv)
+}
+
+// checkReservations checks each reservation's conservation and escrow and
+// adds what live ones still hold in escrow to want (nano-units); it returns
+// the live bytes and active rate per unit.
+func checkReservations(t *testing.T, kv store.KV, units map[string]*market.Unit, now int64, want *big.Int) (map[string]uint64, map[string]*big.Int) {
+	t.Helper()
+	mp := market.ParamsOf(kv)
+	liveBytes, activeRate := map[string]uint64{}, map[string]*big.Int{}
+	for id := range units {
+		activeRate[id] = new(big.Int)
+	}
 	kv.Iterate(market.KeyRes, store.PrefixEnd(market.KeyRes), func(_, v []byte) bool {
 		var r market.Reservation
 		mustUnmarshal(t, v, &r)
-		u := units[r.Unit]
 		view := testApp.Market.NewReservationView(kv, &r)
 		if view.Paid+view.Refunded+view.RemainingEscrow != r.Escrowed || view.Paid > r.Escrowed-r.Refunded {
 			t.Fatalf("%s: paid %d + refunded %d + remaining %d != escrowed %d", r.ID, view.Paid, r.Refunded, view.RemainingEscrow, r.Escrowed)
@@ -59,23 +78,7 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 		case market.ResActive:
 			liveBytes[r.Unit] += r.Bytes
 			activeRate[r.Unit].Add(activeRate[r.Unit], market.ResRate(&r))
-			if r.StorageEsc+r.EgressEsc+r.EgressFeeEsc != r.Escrowed || r.Refunded != 0 {
-				t.Fatalf("%s: active escrow mismatch %+v", r.ID, r)
-			}
-			if r.End.Unix() <= now {
-				t.Fatalf("%s: active after its end %d (now %d)", r.ID, r.End, now)
-			}
-			acc := market.AccruedPBS(kv, u, &r, now, mp)
-			if acc.Cmp(core.BigFromDecimal(r.Commitment)) > 0 {
-				t.Fatalf("%s: accrued %s beyond commitment %s", r.ID, acc, r.Commitment)
-			}
-			left := new(big.Int).Mul(core.BigFromUint(uint64(r.StorageEsc)), market.NanoPerUflash())
-			left.Sub(left, new(big.Int).Mul(acc, core.BigFromInt(int64(market.BpsDenom)+int64(r.FeeBps))))
-			if left.Sign() < 0 {
-				t.Fatalf("%s: storage escrow short: %s", r.ID, left)
-			}
-			want.Add(want, left)
-			want.Add(want, new(big.Int).Mul(core.BigFromUint(uint64(r.EgressEsc+r.EgressFeeEsc-r.EgressPaid-r.EgressFee)), market.NanoPerUflash()))
+			want.Add(want, activeEscrowLeft(t, kv, units[r.Unit], &r, now, mp))
 		default:
 			if r.StoragePaid+r.EgressPaid+r.EgressFee+r.Refunded != r.Escrowed {
 				t.Fatalf("%s (%s): paid %d+%d+%d + refunded %d != escrowed %d", r.ID, r.Status, r.StoragePaid, r.EgressPaid, r.EgressFee, r.Refunded, r.Escrowed)
@@ -83,35 +86,65 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 		}
 		return true
 	})
-	for id, u := range units {
-		if u.Reserved > u.Capacity {
-			t.Fatalf("%s: reserved %d > capacity %d", id, u.Reserved, u.Capacity)
-		}
-		if u.Reserved != liveBytes[id] {
-			t.Fatalf("%s: reserved %d, live reservations hold %d", id, u.Reserved, liveBytes[id])
-		}
-		if core.BigFromDecimal(u.Settlement.SumRate).Cmp(activeRate[id]) != 0 {
-			t.Fatalf("%s: sum rate %s, active reservations %s", id, u.Settlement.SumRate, activeRate[id])
-		}
-		if u.Status == market.UnitDeleted {
-			continue
-		}
-		acc := core.BigFromDecimal(u.Settlement.Accrued)
-		if now > u.Settlement.AccruedTo.Unix() {
-			acc.Add(acc, new(big.Int).Mul(core.BigFromDecimal(u.Settlement.SumRate), core.BigFromInt(now-u.Settlement.AccruedTo.Unix())))
-		}
-		term := new(big.Int).Mul(acc, core.BigFromInt(int64(market.BpsDenom)+int64(u.FeeBps)))
-		term.Sub(term, new(big.Int).Mul(core.BigFromUint(uint64(u.Settlement.ClaimedNet+u.Settlement.ClaimedFee)), market.NanoPerUflash()))
-		if term.Sign() < 0 {
-			t.Fatalf("%s: claimed more than accrued", id)
-		}
-		want.Add(want, term)
+	return liveBytes, activeRate
+}
+
+// activeEscrowLeft checks an active reservation (escrow parts, before its
+// end, accrued within its commitment) and returns what its escrow still
+// holds, in nano-units.
+func activeEscrowLeft(t *testing.T, kv store.KV, u *market.Unit, r *market.Reservation, now int64, mp market.Params) *big.Int {
+	t.Helper()
+	if r.StorageEsc+r.EgressEsc+r.EgressFeeEsc != r.Escrowed || r.Refunded != 0 {
+		t.Fatalf("%s: active escrow mismatch %+v", r.ID, r)
 	}
-	got := new(big.Int).Mul(core.BigFromUint(uint64(bank.PoolBalance(kv, bank.PoolEscrow))), market.NanoPerUflash())
-	if got.Cmp(want) != 0 {
-		diff := new(big.Int).Sub(got, want)
-		t.Fatalf("escrow pool %d uflash (%s nu) != live escrows + unclaimed + dust (%s nu); diff %s nu", bank.PoolBalance(kv, bank.PoolEscrow), got, want, diff)
+	if r.End.Unix() <= now {
+		t.Fatalf("%s: active after its end %d (now %d)", r.ID, r.End, now)
 	}
+	acc := market.AccruedPBS(kv, u, r, now, mp)
+	if acc.Cmp(core.BigFromDecimal(r.Commitment)) > 0 {
+		t.Fatalf("%s: accrued %s beyond commitment %s", r.ID, acc, r.Commitment)
+	}
+	left := new(big.Int).Mul(core.BigFromUint(uint64(r.StorageEsc)), market.NanoPerUflash())
+	left.Sub(left, new(big.Int).Mul(acc, core.BigFromInt(int64(market.BpsDenom)+int64(r.FeeBps))))
+	if left.Sign() < 0 {
+		t.Fatalf("%s: storage escrow short: %s", r.ID, left)
+	}
+	return left.Add(left, new(big.Int).Mul(core.BigFromUint(uint64(r.EgressEsc+r.EgressFeeEsc-r.EgressPaid-r.EgressFee)), market.NanoPerUflash()))
+}
+
+// checkUnitAccounting checks a unit's capacity and sum rate against its
+// reservations and adds its unclaimed revenue to want (nano-units).
+func checkUnitAccounting(t *testing.T, u *market.Unit, liveBytes uint64, activeRate *big.Int, now int64, want *big.Int) {
+	t.Helper()
+	id := u.ID
+	if u.Reserved > u.Capacity {
+		t.Fatalf("%s: reserved %d > capacity %d", id, u.Reserved, u.Capacity)
+	}
+	if u.Reserved != liveBytes {
+		t.Fatalf("%s: reserved %d, live reservations hold %d", id, u.Reserved, liveBytes)
+	}
+	if core.BigFromDecimal(u.Settlement.SumRate).Cmp(activeRate) != 0 {
+		t.Fatalf("%s: sum rate %s, active reservations %s", id, u.Settlement.SumRate, activeRate)
+	}
+	if u.Status == market.UnitDeleted {
+		return
+	}
+	acc := core.BigFromDecimal(u.Settlement.Accrued)
+	if now > u.Settlement.AccruedTo.Unix() {
+		acc.Add(acc, new(big.Int).Mul(core.BigFromDecimal(u.Settlement.SumRate), core.BigFromInt(now-u.Settlement.AccruedTo.Unix())))
+	}
+	term := new(big.Int).Mul(acc, core.BigFromInt(int64(market.BpsDenom)+int64(u.FeeBps)))
+	term.Sub(term, new(big.Int).Mul(core.BigFromUint(uint64(u.Settlement.ClaimedNet+u.Settlement.ClaimedFee)), market.NanoPerUflash()))
+	if term.Sign() < 0 {
+		t.Fatalf("%s: claimed more than accrued", id)
+	}
+	want.Add(want, term)
+}
+
+// checkStakePool checks that the stake pool holds exactly the providers'
+// and oracles' stake and unbonding.
+func checkStakePool(t *testing.T, kv store.KV) {
+	t.Helper()
 	var stake core.Amount
 	kv.Iterate(market.KeyProvider, store.PrefixEnd(market.KeyProvider), func(_, v []byte) bool {
 		var p market.Provider
@@ -128,7 +161,6 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 	if stake != bank.PoolBalance(kv, bank.PoolStake) {
 		t.Fatalf("stake pool %d, providers and oracles hold %d", bank.PoolBalance(kv, bank.PoolStake), stake)
 	}
-	checkQoSInvariants(t, kv)
 }
 
 func mustUnmarshal(t *testing.T, b []byte, v any) {
@@ -138,6 +170,196 @@ func mustUnmarshal(t *testing.T, b []byte, v any) {
 	}
 }
 
+// mktSim is the state of the market property test: a chain with
+// providers and consumers, a seeded rng and how often each message
+// succeeded.
+type mktSim struct {
+	t         *testing.T
+	h         *mkt
+	rng       *rand.Rand
+	providers []string
+	consumers []string
+	nameOf    map[string]string
+	counts    map[string]int
+}
+
+func newMktSim(t *testing.T, seed uint64) *mktSim {
+	s := &mktSim{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		providers: []string{"p0", "p1", "p2"},
+		consumers: []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"},
+		nameOf:    map[string]string{}, counts: map[string]int{}}
+	p := testParams()
+	p.EpochSeconds = 10
+	p.AcceptTimeout = 40
+	p.UnbondingPeriod = 100
+	p.MaxTerm = 3000
+	p.MinUnitStake = 100
+	all := append(append([]string{}, s.providers...), s.consumers...)
+	s.h = newMkt(t, p, 50_000_000_000, all...)
+	for _, n := range s.providers {
+		s.h.ok(n, regProvider(n), &market.MsgStake{Amount: 1_000})
+	}
+	for _, n := range all {
+		s.nameOf[mktAddr(n)] = n
+	}
+	return s
+}
+
+func (s *mktSim) pick(xs []string) string { return xs[s.rng.IntN(len(xs))] }
+func (s *mktSim) unitID() string {
+	return fmt.Sprintf("unit-%d", 1+s.rng.IntN(int(maxSeq(s.h.blk, market.KeySeqUnit))+1))
+}
+func (s *mktSim) resID() string {
+	return fmt.Sprintf("res-%d", 1+s.rng.IntN(int(maxSeq(s.h.blk, market.KeySeqRes))+1))
+}
+func (s *mktSim) price() core.Amount { return core.Amount(s.rng.IntN(3_000_000)) }
+func (s *mktSim) size() uint64       { return uint64(1 + s.rng.Int64N(int64(4*gib))) }
+
+// target picks, most of the time, a reservation in one of the statuses
+// with its consumer and provider, so that messages mostly succeed.
+func (s *mktSim) target(statuses ...string) (id, consumer, provider string) {
+	if s.rng.IntN(5) == 0 {
+		return s.resID(), s.pick(s.consumers), s.pick(s.providers)
+	}
+	var hits []*market.Reservation
+	s.h.blk.Iterate(market.KeyRes, store.PrefixEnd(market.KeyRes), func(_, v []byte) bool {
+		var r market.Reservation
+		mustUnmarshal(s.t, v, &r)
+		if slices.Contains(statuses, r.Status) {
+			hits = append(hits, &r)
+		}
+		return true
+	})
+	if len(hits) == 0 {
+		return s.resID(), s.pick(s.consumers), s.pick(s.providers)
+	}
+	r := hits[s.rng.IntN(len(hits))]
+	return r.ID, s.nameOf[r.Consumer], s.nameOf[r.Provider]
+}
+
+// ownUnit is target for units: mostly a unit in one of the statuses and
+// its provider.
+func (s *mktSim) ownUnit(statuses ...string) (string, string) {
+	if s.rng.IntN(5) == 0 {
+		return s.unitID(), s.pick(s.providers)
+	}
+	var hits []*market.Unit
+	s.h.blk.Iterate(market.KeyUnit, store.PrefixEnd(market.KeyUnit), func(_, v []byte) bool {
+		var u market.Unit
+		mustUnmarshal(s.t, v, &u)
+		if slices.Contains(statuses, u.Status) {
+			hits = append(hits, &u)
+		}
+		return true
+	})
+	if len(hits) == 0 {
+		return s.unitID(), s.pick(s.providers)
+	}
+	u := hits[s.rng.IntN(len(hits))]
+	return u.ID, s.nameOf[u.Provider]
+}
+
+// unitMsg is a random provider action on a unit (kinds 0..3).
+func (s *mktSim) unitMsg(k int) (string, core.Msg) {
+	switch k {
+	case 0:
+		return s.pick(s.providers), addUnit(s.price(), core.Amount(s.rng.IntN(5000)), uint64(1+s.rng.Int64N(int64(16*gib))), s.rng.IntN(2) == 0)
+	case 1:
+		np, cp := s.price(), uint64(s.rng.Int64N(int64(16*gib)))+1
+		id, prov := s.ownUnit(market.UnitAvailable, market.UnitMaintenance)
+		return prov, &market.MsgUpdateUnit{Unit: id, StoragePrice: &np, Capacity: &cp}
+	case 2:
+		acts := []string{"start", "end", "announce"}
+		id, prov := s.ownUnit(market.UnitAvailable, market.UnitMaintenance)
+		return prov, &market.MsgUnitMaintenance{Unit: id, Action: s.pick(acts), WindowStart: s.h.now + 5, WindowEnd: s.h.now + 100}
+	default:
+		if s.rng.IntN(3) == 0 {
+			id, prov := s.ownUnit(market.UnitAvailable, market.UnitMaintenance)
+			return prov, &market.MsgDecommissionUnit{Unit: id}
+		}
+		id, prov := s.ownUnit(market.UnitDecommissioning)
+		return prov, &market.MsgDeleteUnit{Unit: id}
+	}
+}
+
+// reservationMsg is a random action on a reservation (kinds 4..14, 17).
+func (s *mktSim) reservationMsg(k int) (string, core.Msg) {
+	switch k {
+	case 4, 5, 6, 7:
+		id, _ := s.ownUnit(market.UnitAvailable)
+		return s.pick(s.consumers), &market.MsgReserve{Unit: id, Bytes: s.size(), Term: 1 + s.rng.Int64N(400), EgressBytes: uint64(s.rng.Int64N(int64(8 * gib))), MaxPrice: s.price()}
+	case 8:
+		id, _, prov := s.target(market.ResPending)
+		return prov, &market.MsgAcceptReservation{ResRef: market.ResRef{Reservation: id}}
+	case 9:
+		id, _, prov := s.target(market.ResPending)
+		return prov, &market.MsgRejectReservation{ResRef: market.ResRef{Reservation: id}}
+	case 10:
+		id, cons, _ := s.target(market.ResActive, market.ResPending)
+		return cons, &market.MsgTopUp{Reservation: id, EgressBytes: uint64(1 + s.rng.Int64N(int64(gib)))}
+	case 11:
+		id, cons, _ := s.target(market.ResActive, market.ResPending)
+		return cons, &market.MsgExtend{Reservation: id, ExtraSeconds: 1 + s.rng.Int64N(300)}
+	case 12:
+		id, cons, _ := s.target(market.ResActive, market.ResPending)
+		return cons, &market.MsgResize{Reservation: id, Bytes: s.size() * 2}
+	case 13, 14:
+		id, cons, _ := s.target(market.ResActive, market.ResPending)
+		return cons, &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: id}}
+	default:
+		id, _, prov := s.target(market.ResActive)
+		return prov, &market.MsgReportUsage{Reservation: id, Epoch: s.h.now / 10, StoredBytes: s.size(), IngressBytes: s.size(), EgressBytes: uint64(s.rng.Int64N(int64(3 * gib)))}
+	}
+}
+
+// randomMsg is one random message and its signer; kind 19 (QoS marking a
+// recent epoch of a unit breached) acts directly and returns no message.
+func (s *mktSim) randomMsg() (string, core.Msg) {
+	switch k := s.rng.IntN(20); {
+	case k <= 3:
+		return s.unitMsg(k)
+	case k <= 14 || k == 17:
+		return s.reservationMsg(k)
+	case k <= 16:
+		if s.rng.IntN(2) == 0 {
+			return s.pick(s.providers), &market.MsgClaim{}
+		}
+		id, prov := s.ownUnit(market.UnitAvailable, market.UnitMaintenance, market.UnitDecommissioning)
+		return prov, &market.MsgClaim{Unit: id}
+	case k == 18:
+		if s.rng.IntN(2) == 0 {
+			return s.pick(s.providers), &market.MsgStake{Amount: core.Amount(s.rng.IntN(500))}
+		}
+		return s.pick(s.providers), &market.MsgUnstake{Amount: core.Amount(s.rng.IntN(500))}
+	default:
+		e := s.h.now/10 - 1 - s.rng.Int64N(2)
+		id, _ := s.ownUnit(market.UnitAvailable, market.UnitMaintenance, market.UnitDecommissioning)
+		if err := testApp.Market.MarkEpochBreached(s.h.blk, id, e, s.h.now); err == nil {
+			s.counts["breach"]++
+		}
+		return "", nil
+	}
+}
+
+// block sends up to five random messages (none may fail internally), ends
+// the block and checks every invariant.
+func (s *mktSim) block(b int) {
+	for i := s.rng.IntN(6); i > 0; i-- {
+		signer, m := s.randomMsg()
+		if m == nil {
+			continue
+		}
+		name := m.Type()
+		if r := s.h.exec(signer, m); r.Code == core.CodeOK {
+			s.counts[name]++
+		} else if r.Code == core.CodeInternal || strings.Contains(r.Log, "internal") {
+			s.t.Fatalf("block %d: %s by %s: internal error: %s", b, name, signer, r.Log)
+		}
+	}
+	s.h.next(1 + s.rng.Int64N(25))
+	checkMarketInvariants(s.t, s.h.blk, s.h.now)
+}
+
 func TestMarketProperty(t *testing.T) {
 	seed := uint64(20240611)
 	blocks := 600
@@ -145,167 +367,24 @@ func TestMarketProperty(t *testing.T) {
 		blocks = 200
 	}
 	t.Logf("seed %d, %d blocks", seed, blocks)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	p := testParams()
-	p.EpochSeconds = 10
-	p.AcceptTimeout = 40
-	p.UnbondingPeriod = 100
-	p.MaxTerm = 3000
-	p.MinUnitStake = 100
-	providers := []string{"p0", "p1", "p2"}
-	consumers := []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"}
-	all := append(append([]string{}, providers...), consumers...)
-	h := newMkt(t, p, 50_000_000_000, all...)
-	for _, n := range providers {
-		h.ok(n, regProvider(n), &market.MsgStake{Amount: 1_000})
-	}
-	counts := map[string]int{}
-	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
-	unitID := func() string { return fmt.Sprintf("unit-%d", 1+rng.IntN(int(maxSeq(h.blk, market.KeySeqUnit))+1)) }
-	resID := func() string { return fmt.Sprintf("res-%d", 1+rng.IntN(int(maxSeq(h.blk, market.KeySeqRes))+1)) }
-	price := func() core.Amount { return core.Amount(rng.IntN(3_000_000)) }
-	size := func() uint64 { return uint64(1 + rng.Int64N(int64(4*gib))) }
-	nameOf := map[string]string{}
-	for _, n := range all {
-		nameOf[mktAddr(n)] = n
-	}
-	// target picks, most of the time, a reservation in one of the statuses
-	// with its consumer and provider, so that messages mostly succeed.
-	target := func(statuses ...string) (id, consumer, provider string) {
-		if rng.IntN(5) == 0 {
-			return resID(), pick(consumers), pick(providers)
-		}
-		var hits []*market.Reservation
-		h.blk.Iterate(market.KeyRes, store.PrefixEnd(market.KeyRes), func(_, v []byte) bool {
-			var r market.Reservation
-			mustUnmarshal(t, v, &r)
-			for _, st := range statuses {
-				if r.Status == st {
-					hits = append(hits, &r)
-				}
-			}
-			return true
-		})
-		if len(hits) == 0 {
-			return resID(), pick(consumers), pick(providers)
-		}
-		r := hits[rng.IntN(len(hits))]
-		return r.ID, nameOf[r.Consumer], nameOf[r.Provider]
-	}
-	ownUnit := func(statuses ...string) (string, string) {
-		if rng.IntN(5) == 0 {
-			return unitID(), pick(providers)
-		}
-		var hits []*market.Unit
-		h.blk.Iterate(market.KeyUnit, store.PrefixEnd(market.KeyUnit), func(_, v []byte) bool {
-			var u market.Unit
-			mustUnmarshal(t, v, &u)
-			for _, st := range statuses {
-				if u.Status == st {
-					hits = append(hits, &u)
-				}
-			}
-			return true
-		})
-		if len(hits) == 0 {
-			return unitID(), pick(providers)
-		}
-		u := hits[rng.IntN(len(hits))]
-		return u.ID, nameOf[u.Provider]
-	}
+	s := newMktSim(t, seed)
 	for b := 0; b < blocks; b++ {
-		for i := rng.IntN(6); i > 0; i-- {
-			var signer string
-			var m core.Msg
-			switch k := rng.IntN(20); k {
-			case 0:
-				signer, m = pick(providers), addUnit(price(), core.Amount(rng.IntN(5000)), uint64(1+rng.Int64N(int64(16*gib))), rng.IntN(2) == 0)
-			case 1:
-				np, cp := price(), uint64(rng.Int64N(int64(16*gib)))+1
-				id, prov := ownUnit(market.UnitAvailable, market.UnitMaintenance)
-				signer, m = prov, &market.MsgUpdateUnit{Unit: id, StoragePrice: &np, Capacity: &cp}
-			case 2:
-				acts := []string{"start", "end", "announce"}
-				id, prov := ownUnit(market.UnitAvailable, market.UnitMaintenance)
-				signer, m = prov, &market.MsgUnitMaintenance{Unit: id, Action: pick(acts), WindowStart: h.now + 5, WindowEnd: h.now + 100}
-			case 3:
-				if rng.IntN(3) == 0 {
-					id, prov := ownUnit(market.UnitAvailable, market.UnitMaintenance)
-					signer, m = prov, &market.MsgDecommissionUnit{Unit: id}
-				} else {
-					id, prov := ownUnit(market.UnitDecommissioning)
-					signer, m = prov, &market.MsgDeleteUnit{Unit: id}
-				}
-			case 4, 5, 6, 7:
-				id, _ := ownUnit(market.UnitAvailable)
-				signer, m = pick(consumers), &market.MsgReserve{Unit: id, Bytes: size(), Term: 1 + rng.Int64N(400), EgressBytes: uint64(rng.Int64N(int64(8 * gib))), MaxPrice: price()}
-			case 8:
-				id, _, prov := target(market.ResPending)
-				signer, m = prov, &market.MsgAcceptReservation{ResRef: market.ResRef{Reservation: id}}
-			case 9:
-				id, _, prov := target(market.ResPending)
-				signer, m = prov, &market.MsgRejectReservation{ResRef: market.ResRef{Reservation: id}}
-			case 10:
-				id, cons, _ := target(market.ResActive, market.ResPending)
-				signer, m = cons, &market.MsgTopUp{Reservation: id, EgressBytes: uint64(1 + rng.Int64N(int64(gib)))}
-			case 11:
-				id, cons, _ := target(market.ResActive, market.ResPending)
-				signer, m = cons, &market.MsgExtend{Reservation: id, ExtraSeconds: 1 + rng.Int64N(300)}
-			case 12:
-				id, cons, _ := target(market.ResActive, market.ResPending)
-				signer, m = cons, &market.MsgResize{Reservation: id, Bytes: size() * 2}
-			case 13, 14:
-				id, cons, _ := target(market.ResActive, market.ResPending)
-				signer, m = cons, &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: id}}
-			case 15, 16:
-				if rng.IntN(2) == 0 {
-					signer, m = pick(providers), &market.MsgClaim{}
-				} else {
-					id, prov := ownUnit(market.UnitAvailable, market.UnitMaintenance, market.UnitDecommissioning)
-					signer, m = prov, &market.MsgClaim{Unit: id}
-				}
-			case 17:
-				id, _, prov := target(market.ResActive)
-				signer, m = prov, &market.MsgReportUsage{Reservation: id, Epoch: h.now / 10, StoredBytes: size(), IngressBytes: size(), EgressBytes: uint64(rng.Int64N(int64(3 * gib)))}
-			case 18:
-				if rng.IntN(2) == 0 {
-					signer, m = pick(providers), &market.MsgStake{Amount: core.Amount(rng.IntN(500))}
-				} else {
-					signer, m = pick(providers), &market.MsgUnstake{Amount: core.Amount(rng.IntN(500))}
-				}
-			case 19:
-				// QoS marks a recent epoch of a unit breached.
-				e := h.now/10 - 1 - rng.Int64N(2)
-				id, _ := ownUnit(market.UnitAvailable, market.UnitMaintenance, market.UnitDecommissioning)
-				if err := testApp.Market.MarkEpochBreached(h.blk, id, e, h.now); err == nil {
-					counts["breach"]++
-				}
-				continue
-			}
-			name := m.Type()
-			if r := h.exec(signer, m); r.Code == core.CodeOK {
-				counts[name]++
-			} else if r.Code == core.CodeInternal || strings.Contains(r.Log, "internal") {
-				t.Fatalf("block %d: %s by %s: internal error: %s", b, name, signer, r.Log)
-			}
-		}
-		h.next(1 + rng.Int64N(25))
-		checkMarketInvariants(t, h.blk, h.now)
+		s.block(b)
 	}
-	h.blk.Iterate(market.KeyRes, store.PrefixEnd(market.KeyRes), func(_, v []byte) bool {
+	s.h.blk.Iterate(market.KeyRes, store.PrefixEnd(market.KeyRes), func(_, v []byte) bool {
 		var r market.Reservation
 		mustUnmarshal(t, v, &r)
-		counts["status "+r.Status]++
+		s.counts["status "+r.Status]++
 		return true
 	})
-	t.Logf("successes: %v", counts)
+	t.Logf("successes: %v", s.counts)
 	if testing.Short() {
 		return // too few blocks for every path to occur; the full run checks coverage
 	}
 	for _, k := range []string{"market/reserve", "market/close_reservation", "market/claim", "market/accept_reservation",
 		"market/extend", "market/resize", "market/topup", "market/report_usage", "breach", "status completed", "status expired", "market/delete_unit"} {
-		if counts[k] < 2 {
-			t.Errorf("property test exercised %q only %d times", k, counts[k])
+		if s.counts[k] < 2 {
+			t.Errorf("property test exercised %q only %d times", k, s.counts[k])
 		}
 	}
 }

@@ -8,11 +8,12 @@ import (
 	"github.com/flashback-network/flashback/contract/market"
 )
 
-func TestMarketReservationMessages(t *testing.T) {
+// reserveCases: reserving: prices, capacity, funds, overflow, terms and the accept timeout.
+func reserveCases() []mktCase {
 	reserve := func(bytes uint64, term int64, max core.Amount) *market.MsgReserve {
 		return &market.MsgReserve{Unit: "unit-1", Bytes: bytes, Term: term, EgressBytes: gib, MaxPrice: max}
 	}
-	runCases(t, []mktCase{
+	return []mktCase{
 		{name: "reserve ok", signer: "carol", msg: reserve(2*gib, monthS, unitP), check: func(t *testing.T, h *mkt) {
 			r := h.res("res-3")
 			// storage 2 GiB x 1 month x 1,000,000 = 2,000,000 + 2% = 2,040,000;
@@ -52,6 +53,12 @@ func TestMarketReservationMessages(t *testing.T) {
 				t.Fatalf("%+v", r)
 			}
 		}},
+	}
+}
+
+// acceptRejectCases: the provider accepting or rejecting a pending reservation.
+func acceptRejectCases() []mktCase {
+	return []mktCase{
 		{name: "accept ok", signer: "prov", msg: &market.MsgAcceptReservation{ResRef: market.ResRef{Reservation: "res-2"}}, check: func(t *testing.T, h *mkt) {
 			r := h.res("res-2")
 			if r.Status != market.ResActive || r.Start.Unix() != h.now || r.End.Unix() != h.now+monthS {
@@ -73,6 +80,12 @@ func TestMarketReservationMessages(t *testing.T) {
 		}},
 		{name: "reject wrong signer", signer: "bob", msg: &market.MsgRejectReservation{ResRef: market.ResRef{Reservation: "res-2"}}, code: core.CodeUnauthorized},
 		{name: "reject not pending", signer: "prov", msg: &market.MsgRejectReservation{ResRef: market.ResRef{Reservation: "res-1"}}, code: core.CodeWrongState},
+	}
+}
+
+// reservationChangeCases: the consumer topping up, extending, resizing and closing.
+func reservationChangeCases() []mktCase {
+	return []mktCase{
 		{name: "topup ok", signer: "alice", msg: &market.MsgTopUp{Reservation: "res-1", EgressBytes: gib / 2}, check: func(t *testing.T, h *mkt) {
 			r := h.res("res-1")
 			if r.EgressBytes != 10*gib+gib/2 || r.EgressEsc != 10_500 || r.EgressFeeEsc != 210 {
@@ -124,6 +137,12 @@ func TestMarketReservationMessages(t *testing.T) {
 		}},
 		{name: "close wrong signer", signer: "prov", msg: &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}}, code: core.CodeUnauthorized},
 		{name: "close twice", signer: "alice", setup: func(h *mkt) { h.ok("alice", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}}) }, msg: &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}}, code: core.CodeWrongState},
+	}
+}
+
+// claimUsageCases: the provider claiming revenue and reporting usage.
+func claimUsageCases() []mktCase {
+	return []mktCase{
 		{name: "claim ok", signer: "prov", setup: func(h *mkt) { h.next(600) }, msg: &market.MsgClaim{Unit: "unit-1"}, check: func(t *testing.T, h *mkt) {
 			// res-1 started at 1,700,000,005; claim at 1,700,000,725 (epoch
 			// 28,333,345); epochs from 28,333,343 (t = 1,700,000,580) may still
@@ -152,7 +171,15 @@ func TestMarketReservationMessages(t *testing.T) {
 		{name: "usage duplicate epoch", signer: "prov", setup: func(h *mkt) { h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: 5}) }, msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 5}, code: core.CodeWrongState},
 		{name: "usage future epoch", signer: "prov", msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 1 << 40}, code: core.CodeInvalidMessage},
 		{name: "usage pending", signer: "prov", msg: &market.MsgReportUsage{Reservation: "res-2", Epoch: 1}, code: core.CodeWrongState},
-	})
+	}
+}
+
+func TestMarketReservationMessages(t *testing.T) {
+	var cases []mktCase
+	for _, group := range [][]mktCase{reserveCases(), acceptRejectCases(), reservationChangeCases(), claimUsageCases()} {
+		cases = append(cases, group...)
+	}
+	runCases(t, cases)
 }
 
 // TestMarketArithmetic: provider registers a unit, consumer reserves, blocks

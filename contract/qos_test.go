@@ -193,6 +193,17 @@ func TestQoSOracleMessages(t *testing.T) {
 	}
 }
 
+// compensationOwed is what reservation id's view says it is owed.
+func compensationOwed(t *testing.T, h *mkt, id string) core.Amount {
+	t.Helper()
+	var v types.ReservationView
+	out, err := Query(h.blk, "reservations/"+id)
+	if err != nil || json.Unmarshal(out, &v) != nil {
+		t.Fatalf("reservation %s view: %v %s", id, err, out)
+	}
+	return v.CompensationOwed
+}
+
 // Median with an outlier reporter, slash and compensation to the uflash,
 // oracle shares (slash and fees) and the outlier getting none.
 func TestQoSMedianSlashCompensation(t *testing.T) {
@@ -210,6 +221,21 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	b1, b3 := h.bal("o1"), h.bal("o3")
 	ev := toEpoch(h, e+2)
 	checkQoS(t, h)
+	checkMedianSlash(t, h, e, ev)
+	checkOracleShares(t, h, b1, b3)
+	// The views show what each reservation is owed before anyone collects.
+	if o1, o2, o3 := compensationOwed(t, h, "res-1"), compensationOwed(t, h, "res-2"), compensationOwed(t, h, "res-3"); o1 != 149 || o2 != 299 || o3 != 0 {
+		t.Fatalf("compensation owed in the views: %d %d %d, want 149 299 0", o1, o2, o3)
+	}
+	checkCompensationCollected(t, h, e)
+	checkQoS(t, h)
+	checkSlashStatsViews(t, h, e)
+}
+
+// checkMedianSlash: epoch e of unit-1 was judged on the median (300 ms),
+// breached, and 10 % of its stake slashed and shared out.
+func checkMedianSlash(t *testing.T, h *mkt, e int64, ev []core.Event) {
+	t.Helper()
 	hist := unitHist(t, h.blk, 1, e)
 	if hist.Status != qos.QoSBreached || hist.P95Ms != 300 || hist.Reporters != 3 || strings.Join(hist.Terms, ",") != "latency" {
 		t.Fatalf("%+v", hist)
@@ -223,6 +249,12 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	if !market.IsBreached(h.blk, 1, e) || !hasEvent(ev, "sla_breach") {
 		t.Fatal("epoch not marked breached")
 	}
+}
+
+// checkOracleShares: o1 (in the median) got its slash and fee shares, the
+// outlier o3 nothing; b1 and b3 are their balances before.
+func checkOracleShares(t *testing.T, h *mkt, b1, b3 core.Amount) {
+	t.Helper()
 	if got := h.bal("o1") - b1; got != 25+1 {
 		t.Fatalf("o1 got %d, want 25 (slash share) + 1 (fee share)", got)
 	}
@@ -234,20 +266,13 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	if o1.InMedian != 1 || o1.Outliers != 0 || o3.InMedian != 0 || o3.Outliers != 1 || o1.Rewards != 26 {
 		t.Fatalf("o1 %+v o3 %+v", o1, o3)
 	}
-	// The views show what each reservation is owed before anyone collects.
-	owed := func(id string) core.Amount {
-		t.Helper()
-		var v types.ReservationView
-		out, err := Query(h.blk, "reservations/"+id)
-		if err != nil || json.Unmarshal(out, &v) != nil {
-			t.Fatalf("reservation %s view: %v %s", id, err, out)
-		}
-		return v.CompensationOwed
-	}
-	if o1, o2, o3 := owed("res-1"), owed("res-2"), owed("res-3"); o1 != 149 || o2 != 299 || o3 != 0 {
-		t.Fatalf("compensation owed in the views: %d %d %d, want 149 299 0", o1, o2, o3)
-	}
-	// alice closes: compensation 150 and no storage charge for epoch e.
+}
+
+// checkCompensationCollected: alice collects by closing (no storage charge
+// for epoch e), bob by claiming once, carol gets none, and the pools end
+// empty.
+func checkCompensationCollected(t *testing.T, h *mkt, e int64) {
+	t.Helper()
 	a := h.bal("alice")
 	closeT := h.now
 	h.ok("alice", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}})
@@ -271,7 +296,7 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	if r := h.exec("bob", &qos.MsgClaimCompensation{Reservation: "res-2"}); r.Code != core.CodeNotFound {
 		t.Fatalf("second claim: %s", r.Log)
 	}
-	if o := owed("res-2"); o != 0 {
+	if o := compensationOwed(t, h, "res-2"); o != 0 {
 		t.Fatalf("res-2 still owed %d after its claim", o)
 	}
 	h.ok("carol", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-3"}})
@@ -282,7 +307,12 @@ func TestQoSMedianSlashCompensation(t *testing.T) {
 	if bank.PoolBalance(h.blk, qos.PoolCompensation) != 0 || bank.PoolBalance(h.blk, qos.PoolOracle) != 0 || qos.GetCompDust(h.blk).Sign() != 0 {
 		t.Fatalf("pools left: comp %d oracle %d", bank.PoolBalance(h.blk, qos.PoolCompensation), bank.PoolBalance(h.blk, qos.PoolOracle))
 	}
-	checkQoS(t, h)
+}
+
+// checkSlashStatsViews: the stats, epoch stats and unit QoS views show the
+// slash of epoch e.
+func checkSlashStatsViews(t *testing.T, h *mkt, e int64) {
+	t.Helper()
 	var st types.StatsView
 	out, err := Query(h.blk, "stats")
 	if err != nil || !decodesJSON(out, &st) || st.Slashed != 500 || st.Compensation != 450 || st.OracleRewards != 52 || st.Fees != 20 {

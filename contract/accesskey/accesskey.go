@@ -3,7 +3,7 @@
 // by the consumer or dropped when the reservation ends.
 package accesskey
 
-// The records are stored in the binary codec (codec.go).
+// The records are stored in the binary codec (codec_*.go, generated).
 //go:generate go run ../store/recordgen -out codec.go -addr AccessKey.Provider,AccessKey.Owner -id AccessKey.Reservation=res-,AccessKey.Unit=unit- AccessKey
 
 import (
@@ -76,12 +76,17 @@ type MsgCreateAccessKey struct {
 	ID           string `json:"access_key_id"`
 	Perm         string `json:"perm"`
 	SealedSecret []byte `json:"sealed_secret"`
+
+	// resN is Reservation's number, parsed once by ValidateBasic.
+	resN uint64
 }
 
 func (m *MsgCreateAccessKey) ValidateBasic() error {
-	if _, err := market.ParseResID(m.Reservation); err != nil {
+	n, err := market.ParseResID(m.Reservation)
+	if err != nil {
 		return err
 	}
+	m.resN = n
 	if !ValidAccessKeyID(m.ID) {
 		return core.Errf(core.CodeInvalidMessage, "access_key_id %q: want 16-32 characters of A-Z and 0-9", m.ID)
 	}
@@ -100,7 +105,11 @@ func (m *MsgCreateAccessKey) ValidateBasic() error {
 func RecordKey(id string) []byte { return store.Key(keyAK, []byte(id)) }
 
 func handleCreateAccessKey(ctx *core.Context, signer []byte, m *MsgCreateAccessKey) error {
-	r, ok := market.GetReservation(ctx.KV, m.Reservation)
+	n, err := market.ResNumber(m.resN, m.Reservation)
+	if err != nil {
+		return err
+	}
+	r, ok := market.GetReservationN(ctx.KV, n)
 	if !ok {
 		return core.Errf(core.CodeNotFound, "reservation %s does not exist", m.Reservation)
 	}
@@ -113,7 +122,6 @@ func handleCreateAccessKey(ctx *core.Context, signer []byte, m *MsgCreateAccessK
 	if ctx.KV.Get(RecordKey(m.ID)) != nil {
 		return core.Errf(core.CodeAlreadyExists, "access key id %s is taken; generate another", m.ID)
 	}
-	n, _ := market.ParseResID(r.ID)
 	count := 0
 	resPrefix := store.Key(keyAKRes, store.EncodeUint64(n))
 	ctx.KV.Iterate(resPrefix, store.PrefixEnd(resPrefix), func(_, _ []byte) bool { count++; return true })

@@ -8,7 +8,7 @@ import (
 // Routes are the access key message types and their handlers.
 func Routes() []core.Route {
 	return []core.Route{
-		core.NewRoute(handleCreateAccessKey),
+		core.NewRoute(market.NotWhileSettling(handleCreateAccessKey)),
 		core.NewRoute(handleRevokeAccessKey),
 	}
 }

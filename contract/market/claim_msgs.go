@@ -11,11 +11,15 @@ import (
 // all its units when Unit is empty.
 type MsgClaim struct {
 	Unit string `json:"unit,omitempty"`
+
+	// unitN is Unit's number, parsed once by ValidateBasic.
+	unitN uint64
 }
 
 func (m *MsgClaim) ValidateBasic() error {
 	if m.Unit != "" {
-		_, err := ParseUnitID(m.Unit)
+		n, err := ParseUnitID(m.Unit)
+		m.unitN = n
 		return err
 	}
 	return nil
@@ -30,7 +34,11 @@ func (mk *Keeper) handleClaim(ctx *core.Context, signer []byte, m *MsgClaim) err
 	mp := ParamsOf(kv)
 	var units []*Unit
 	if m.Unit != "" {
-		u, err := ownUnit(kv, signer, m.Unit)
+		n, err := UnitNumber(m.unitN, m.Unit)
+		if err != nil {
+			return err
+		}
+		u, err := ownUnit(kv, signer, n)
 		if err != nil {
 			return err
 		}
@@ -80,12 +88,17 @@ type MsgReportUsage struct {
 	StoredBytes  uint64 `json:"stored_bytes"`
 	IngressBytes uint64 `json:"ingress_bytes"`
 	EgressBytes  uint64 `json:"egress_bytes"`
+
+	// resN is Reservation's number, parsed once by ValidateBasic.
+	resN uint64
 }
 
 func (m *MsgReportUsage) ValidateBasic() error {
-	if _, err := ParseResID(m.Reservation); err != nil {
+	n, err := ParseResID(m.Reservation)
+	if err != nil {
 		return err
 	}
+	m.resN = n
 	if m.Epoch < 0 {
 		return core.Errf(core.CodeInvalidMessage, "epoch must not be negative")
 	}
@@ -94,7 +107,11 @@ func (m *MsgReportUsage) ValidateBasic() error {
 
 func (mk *Keeper) handleReportUsage(ctx *core.Context, signer []byte, m *MsgReportUsage) error {
 	kv := ctx.KV
-	r, u, err := providerRes(kv, signer, m.Reservation)
+	n, err := ResNumber(m.resN, m.Reservation)
+	if err != nil {
+		return err
+	}
+	r, u, err := providerRes(kv, signer, n)
 	if err != nil {
 		return err
 	}

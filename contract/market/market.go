@@ -20,7 +20,7 @@
 //	m/dust                                settlement rounding dust (nano-units, decimal)
 package market
 
-// The records are stored in the binary codec (codec.go).
+// The records are stored in the binary codec (codec_*.go, generated).
 //go:generate go run ../store/recordgen -out codec.go -addr Provider.Address,Unit.Provider,Reservation.Provider,Reservation.Consumer -id Unit.ID=unit-,Reservation.ID=res-,Reservation.Unit=unit- UnbondingEntry Provider SLAOffer Features MaintenanceWindow ringEntry Settlement Unit Reservation
 
 import (
@@ -90,6 +90,7 @@ var (
 	keyQueueUnbond  = []byte("m/qb/")
 	keyDust         = []byte("m/dust")
 	keyMktNow       = []byte("m/now")
+	keyEndBacklog   = []byte("m/qe-backlog")
 )
 
 // ---- ids ----
@@ -124,6 +125,24 @@ func ParseUnitID(s string) (uint64, error) { return parseID(s, unitIDPrefix, "un
 
 // ParseResID reads n of a reservation id "res-n".
 func ParseResID(s string) (uint64, error) { return parseID(s, resIDPrefix, "reservation") }
+
+// ResNumber is the number of reservation id: parsed, when ValidateBasic
+// (which DecodeMsg runs) already parsed it, else parsed now (a message
+// built in code and handled without DecodeMsg).
+func ResNumber(parsed uint64, id string) (uint64, error) {
+	if parsed != 0 {
+		return parsed, nil
+	}
+	return ParseResID(id)
+}
+
+// UnitNumber is ResNumber for a unit id.
+func UnitNumber(parsed uint64, id string) (uint64, error) {
+	if parsed != 0 {
+		return parsed, nil
+	}
+	return ParseUnitID(id)
+}
 
 // ---- params ----
 
@@ -383,6 +402,9 @@ func GetReservation(kv store.KV, id string) (*Reservation, bool) {
 	}
 	return getReservationN(kv, n)
 }
+
+// GetReservationN reads reservation res-n.
+func GetReservationN(kv store.KV, n uint64) (*Reservation, bool) { return getReservationN(kv, n) }
 
 // getReservationN reads reservation res-n.
 func getReservationN(kv store.KV, n uint64) (*Reservation, bool) {

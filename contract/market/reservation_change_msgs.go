@@ -25,12 +25,17 @@ func escrowMore(kv store.KV, consumer []byte, r *Reservation, delta core.Amount)
 type MsgTopUp struct {
 	Reservation string `json:"reservation"`
 	EgressBytes uint64 `json:"egress_bytes"`
+
+	// resN is Reservation's number, parsed once by ValidateBasic.
+	resN uint64
 }
 
 func (m *MsgTopUp) ValidateBasic() error {
-	if _, err := ParseResID(m.Reservation); err != nil {
+	n, err := ParseResID(m.Reservation)
+	if err != nil {
 		return err
 	}
+	m.resN = n
 	if m.EgressBytes == 0 {
 		return core.Errf(core.CodeInvalidMessage, "egress_bytes must be positive")
 	}
@@ -38,7 +43,11 @@ func (m *MsgTopUp) ValidateBasic() error {
 }
 
 func handleTopUp(ctx *core.Context, signer []byte, m *MsgTopUp) error {
-	r, _, err := ConsumerRes(ctx.KV, signer, m.Reservation)
+	n, err := ResNumber(m.resN, m.Reservation)
+	if err != nil {
+		return err
+	}
+	r, _, err := ConsumerRes(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}
@@ -67,12 +76,17 @@ func handleTopUp(ctx *core.Context, signer []byte, m *MsgTopUp) error {
 type MsgExtend struct {
 	Reservation  string `json:"reservation"`
 	ExtraSeconds int64  `json:"extra_seconds"`
+
+	// resN is Reservation's number, parsed once by ValidateBasic.
+	resN uint64
 }
 
 func (m *MsgExtend) ValidateBasic() error {
-	if _, err := ParseResID(m.Reservation); err != nil {
+	n, err := ParseResID(m.Reservation)
+	if err != nil {
 		return err
 	}
+	m.resN = n
 	if m.ExtraSeconds <= 0 {
 		return core.Errf(core.CodeInvalidMessage, "extra_seconds must be positive")
 	}
@@ -81,7 +95,11 @@ func (m *MsgExtend) ValidateBasic() error {
 
 func handleExtend(ctx *core.Context, signer []byte, m *MsgExtend) error {
 	kv := ctx.KV
-	r, u, err := ConsumerRes(kv, signer, m.Reservation)
+	n, err := ResNumber(m.resN, m.Reservation)
+	if err != nil {
+		return err
+	}
+	r, u, err := ConsumerRes(kv, signer, n)
 	if err != nil {
 		return err
 	}
@@ -105,7 +123,6 @@ func handleExtend(ctx *core.Context, signer []byte, m *MsgExtend) error {
 	r.Commitment, r.StorageEsc = core.BigToDecimal(commit), sEsc
 	r.Term += m.ExtraSeconds
 	if r.Status == ResActive {
-		n, _ := ParseResID(r.ID)
 		kv.Delete(store.Key(keyQueueEnd, store.EncodeUint64(uint64(r.End)), store.EncodeUint64(n)))
 		r.End += core.Time(m.ExtraSeconds)
 		kv.Set(store.Key(keyQueueEnd, store.EncodeUint64(uint64(r.End)), store.EncodeUint64(n)), []byte{})
@@ -120,12 +137,17 @@ func handleExtend(ctx *core.Context, signer []byte, m *MsgExtend) error {
 type MsgResize struct {
 	Reservation string `json:"reservation"`
 	Bytes       uint64 `json:"bytes"`
+
+	// resN is Reservation's number, parsed once by ValidateBasic.
+	resN uint64
 }
 
 func (m *MsgResize) ValidateBasic() error {
-	if _, err := ParseResID(m.Reservation); err != nil {
+	n, err := ParseResID(m.Reservation)
+	if err != nil {
 		return err
 	}
+	m.resN = n
 	if m.Bytes == 0 {
 		return core.Errf(core.CodeInvalidMessage, "bytes must be positive")
 	}
@@ -134,7 +156,11 @@ func (m *MsgResize) ValidateBasic() error {
 
 func (mk *Keeper) handleResize(ctx *core.Context, signer []byte, m *MsgResize) error {
 	kv := ctx.KV
-	r, u, err := ConsumerRes(kv, signer, m.Reservation)
+	n, err := ResNumber(m.resN, m.Reservation)
+	if err != nil {
+		return err
+	}
+	r, u, err := ConsumerRes(kv, signer, n)
 	if err != nil {
 		return err
 	}
@@ -189,7 +215,11 @@ func (mk *Keeper) handleResize(ctx *core.Context, signer []byte, m *MsgResize) e
 type MsgCloseReservation struct{ ResRef }
 
 func (mk *Keeper) handleCloseReservation(ctx *core.Context, signer []byte, m *MsgCloseReservation) error {
-	r, u, err := ConsumerRes(ctx.KV, signer, m.Reservation)
+	n, err := m.resNumber()
+	if err != nil {
+		return err
+	}
+	r, u, err := ConsumerRes(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}

@@ -44,12 +44,9 @@ func (m *MsgReserve) ValidateBasic() error {
 func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve) error {
 	kv := ctx.KV
 	mp := ParamsOf(kv)
-	unitN := m.unitN
-	if unitN == 0 { // not through DecodeMsg
-		var err error
-		if unitN, err = ParseUnitID(m.Unit); err != nil {
-			return err
-		}
+	unitN, err := UnitNumber(m.unitN, m.Unit)
+	if err != nil {
+		return err
 	}
 	u, ok := GetUnitN(kv, unitN)
 	if !ok {
@@ -141,11 +138,9 @@ func (mk *Keeper) activate(u *Unit, r *Reservation, now int64, mp Params, kv sto
 	kv.Set(store.Key(keyQueueEnd, store.EncodeUint64(uint64(r.End)), store.EncodeUint64(n)), []byte{})
 }
 
-func loadRes(kv store.KV, id string) (*Reservation, *Unit, error) {
-	n, err := ParseResID(id)
-	if err != nil {
-		return nil, nil, err
-	}
+// loadRes loads reservation n (parsed at decode) and its unit.
+func loadRes(kv store.KV, n uint64) (*Reservation, *Unit, error) {
+	id := ResIDString(n)
 	r, ok := getReservationN(kv, n)
 	if !ok {
 		return nil, nil, core.Errf(core.CodeNotFound, "reservation %s not found", id)
@@ -158,8 +153,9 @@ func loadRes(kv store.KV, id string) (*Reservation, *Unit, error) {
 }
 
 // providerRes loads a reservation for its unit's provider.
-func providerRes(kv store.KV, signer []byte, id string) (*Reservation, *Unit, error) {
-	r, u, err := loadRes(kv, id)
+func providerRes(kv store.KV, signer []byte, n uint64) (*Reservation, *Unit, error) {
+	id := ResIDString(n)
+	r, u, err := loadRes(kv, n)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -169,9 +165,11 @@ func providerRes(kv store.KV, signer []byte, id string) (*Reservation, *Unit, er
 	return r, u, nil
 }
 
-// ConsumerRes loads a live reservation for its consumer.
-func ConsumerRes(kv store.KV, signer []byte, id string) (*Reservation, *Unit, error) {
-	r, u, err := loadRes(kv, id)
+// ConsumerRes loads live reservation n (parsed at decode) for its
+// consumer.
+func ConsumerRes(kv store.KV, signer []byte, n uint64) (*Reservation, *Unit, error) {
+	id := ResIDString(n)
+	r, u, err := loadRes(kv, n)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,23 +182,51 @@ func ConsumerRes(kv store.KV, signer []byte, id string) (*Reservation, *Unit, er
 	return r, u, nil
 }
 
+// ResRef is a message that names one reservation.
 type ResRef struct {
 	Reservation string `json:"reservation"`
+
+	// resN is Reservation's number, parsed once by ValidateBasic.
+	resN uint64
 }
 
-func (m *ResRef) ValidateBasic() error { _, err := ParseResID(m.Reservation); return err }
+func (m *ResRef) ValidateBasic() error {
+	n, err := ParseResID(m.Reservation)
+	m.resN = n
+	return err
+}
+
+// resNumber is the reservation's number (see ResNumber).
+func (m *ResRef) resNumber() (uint64, error) { return ResNumber(m.resN, m.Reservation) }
+
+// acceptOpen refuses a pending reservation whose accept deadline passed
+// before now: its expiry is queued (EndBlock may take it blocks later when
+// many are due at once) and counts as of the deadline.
+func acceptOpen(r *Reservation, now int64) error {
+	if r.AcceptBy.Unix() < now {
+		return core.Errf(core.CodeWrongState, "reservation %s was not accepted by %s; it expired", r.ID, r.AcceptBy)
+	}
+	return nil
+}
 
 // MsgAcceptReservation is the provider accepting a pending reservation; its
 // term starts now.
 type MsgAcceptReservation struct{ ResRef }
 
 func (mk *Keeper) handleAcceptReservation(ctx *core.Context, signer []byte, m *MsgAcceptReservation) error {
-	r, u, err := providerRes(ctx.KV, signer, m.Reservation)
+	n, err := m.resNumber()
+	if err != nil {
+		return err
+	}
+	r, u, err := providerRes(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}
 	if r.Status != ResPending {
 		return core.Errf(core.CodeWrongState, "reservation %s is %s, not pending", r.ID, r.Status)
+	}
+	if err := acceptOpen(r, ctx.Now()); err != nil {
+		return err
 	}
 	if u.Status != UnitAvailable && u.Status != UnitMaintenance {
 		return core.Errf(core.CodeWrongState, "unit %s is %s; reject the reservation instead", u.ID, u.Status)
@@ -217,12 +243,19 @@ func (mk *Keeper) handleAcceptReservation(ctx *core.Context, signer []byte, m *M
 type MsgRejectReservation struct{ ResRef }
 
 func (mk *Keeper) handleRejectReservation(ctx *core.Context, signer []byte, m *MsgRejectReservation) error {
-	r, u, err := providerRes(ctx.KV, signer, m.Reservation)
+	n, err := m.resNumber()
+	if err != nil {
+		return err
+	}
+	r, u, err := providerRes(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}
 	if r.Status != ResPending {
 		return core.Errf(core.CodeWrongState, "reservation %s is %s, not pending", r.ID, r.Status)
+	}
+	if err := acceptOpen(r, ctx.Now()); err != nil {
+		return err
 	}
 	if err := mk.finishRes(ctx, u, r, ctx.Now(), ResRejected, ParamsOf(ctx.KV)); err != nil {
 		return err

@@ -68,11 +68,10 @@ func (mk *Keeper) handleAddUnit(ctx *core.Context, signer []byte, m *MsgAddUnit)
 }
 
 // ownUnit loads a unit and checks the signer owns it.
-func ownUnit(kv store.KV, signer []byte, id string) (*Unit, error) {
-	if _, err := ParseUnitID(id); err != nil {
-		return nil, err
-	}
-	u, ok := GetUnit(kv, id)
+// n is the unit's number, parsed at decode.
+func ownUnit(kv store.KV, signer []byte, n uint64) (*Unit, error) {
+	id := UnitIDString(n)
+	u, ok := GetUnitN(kv, n)
 	if !ok {
 		return nil, core.Errf(core.CodeNotFound, "unit %s not found", id)
 	}
@@ -92,12 +91,17 @@ type MsgUpdateUnit struct {
 	SLA          *SLAOffer    `json:"sla,omitempty"`
 	Features     *Features    `json:"features,omitempty"`
 	AutoAccept   *bool        `json:"auto_accept,omitempty"`
+
+	// unitN is Unit's number, parsed once by ValidateBasic.
+	unitN uint64
 }
 
 func (m *MsgUpdateUnit) ValidateBasic() error {
-	if _, err := ParseUnitID(m.Unit); err != nil {
+	n, err := ParseUnitID(m.Unit)
+	if err != nil {
 		return err
 	}
+	m.unitN = n
 	if m.Capacity == nil && m.StoragePrice == nil && m.EgressPrice == nil && m.SLA == nil && m.Features == nil && m.AutoAccept == nil {
 		return core.Errf(core.CodeInvalidMessage, "nothing to update: set at least one of capacity_bytes, storage_price, egress_price, sla, features, auto_accept")
 	}
@@ -111,7 +115,11 @@ func (m *MsgUpdateUnit) ValidateBasic() error {
 }
 
 func (mk *Keeper) handleUpdateUnit(ctx *core.Context, signer []byte, m *MsgUpdateUnit) error {
-	u, err := ownUnit(ctx.KV, signer, m.Unit)
+	n, err := UnitNumber(m.unitN, m.Unit)
+	if err != nil {
+		return err
+	}
+	u, err := ownUnit(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}
@@ -162,12 +170,17 @@ type MsgUnitMaintenance struct {
 	Action      string `json:"action"`
 	WindowStart int64  `json:"window_start,omitempty"`
 	WindowEnd   int64  `json:"window_end,omitempty"`
+
+	// unitN is Unit's number, parsed once by ValidateBasic.
+	unitN uint64
 }
 
 func (m *MsgUnitMaintenance) ValidateBasic() error {
-	if _, err := ParseUnitID(m.Unit); err != nil {
+	n, err := ParseUnitID(m.Unit)
+	if err != nil {
 		return err
 	}
+	m.unitN = n
 	switch m.Action {
 	case MaintenanceStart, MaintenanceAnnounce:
 		if m.WindowEnd <= 0 || m.WindowStart < 0 || (m.WindowStart > 0 && m.WindowEnd <= m.WindowStart) {
@@ -184,7 +197,11 @@ func (m *MsgUnitMaintenance) ValidateBasic() error {
 }
 
 func (mk *Keeper) handleUnitMaintenance(ctx *core.Context, signer []byte, m *MsgUnitMaintenance) error {
-	u, err := ownUnit(ctx.KV, signer, m.Unit)
+	n, err := UnitNumber(m.unitN, m.Unit)
+	if err != nil {
+		return err
+	}
+	u, err := ownUnit(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}
@@ -229,12 +246,23 @@ func (mk *Keeper) handleUnitMaintenance(ctx *core.Context, signer []byte, m *Msg
 // to term.
 type MsgDecommissionUnit struct {
 	Unit string `json:"unit"`
+
+	// unitN is Unit's number, parsed once by ValidateBasic.
+	unitN uint64
 }
 
-func (m *MsgDecommissionUnit) ValidateBasic() error { _, err := ParseUnitID(m.Unit); return err }
+func (m *MsgDecommissionUnit) ValidateBasic() error {
+	n, err := ParseUnitID(m.Unit)
+	m.unitN = n
+	return err
+}
 
 func (mk *Keeper) handleDecommissionUnit(ctx *core.Context, signer []byte, m *MsgDecommissionUnit) error {
-	u, err := ownUnit(ctx.KV, signer, m.Unit)
+	n, err := UnitNumber(m.unitN, m.Unit)
+	if err != nil {
+		return err
+	}
+	u, err := ownUnit(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}
@@ -252,12 +280,23 @@ func (mk *Keeper) handleDecommissionUnit(ctx *core.Context, signer []byte, m *Ms
 // ended; its remaining revenue is claimed for the provider.
 type MsgDeleteUnit struct {
 	Unit string `json:"unit"`
+
+	// unitN is Unit's number, parsed once by ValidateBasic.
+	unitN uint64
 }
 
-func (m *MsgDeleteUnit) ValidateBasic() error { _, err := ParseUnitID(m.Unit); return err }
+func (m *MsgDeleteUnit) ValidateBasic() error {
+	n, err := ParseUnitID(m.Unit)
+	m.unitN = n
+	return err
+}
 
 func (mk *Keeper) handleDeleteUnit(ctx *core.Context, signer []byte, m *MsgDeleteUnit) error {
-	u, err := ownUnit(ctx.KV, signer, m.Unit)
+	n, err := UnitNumber(m.unitN, m.Unit)
+	if err != nil {
+		return err
+	}
+	u, err := ownUnit(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}

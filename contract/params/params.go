@@ -2,7 +2,7 @@
 // defaults.
 package params
 
-// The records are stored in the binary codec (codec.go).
+// The records are stored in the binary codec (codec_*.go, generated).
 //go:generate go run ../store/recordgen -out codec.go Params
 
 import (

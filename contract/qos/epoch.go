@@ -179,6 +179,11 @@ func isolated(kv store.KV, blk core.Block, what string, events *[]core.Event, fn
 // judges them, sweeps maintenance, closes scoring periods, and snapshots
 // the stats of a new epoch.
 func (qk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
+	if market.SettlingTermEnds(kv) {
+		// Judge epochs only once every term that ended in them is
+		// settled (the market ends a burst of them over a few blocks).
+		return nil
+	}
 	now := blk.Time.Unix()
 	q := getQoSParams(kv)
 	cur := market.EpochOf(now, q.Epoch)

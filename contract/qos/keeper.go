@@ -23,7 +23,7 @@ func (qk *Keeper) Routes() []core.Route {
 		core.NewRoute(handleRegisterOracle),
 		core.NewRoute(handleDeregisterOracle),
 		core.NewRoute(handleReport),
-		core.NewRoute(handleClaimCompensation),
+		core.NewRoute(market.NotWhileSettling(handleClaimCompensation)),
 	}
 }
 

@@ -29,7 +29,7 @@
 //	q/snap                           last epoch snapshotted (8 bytes)
 package qos
 
-// The records are stored in the binary codec (codec.go).
+// The records are stored in the binary codec (codec_*.go, generated).
 //go:generate go run ../store/recordgen -out codec.go -addr Oracle.Address Oracle UnitMeasurement UnitQoS uptimeEntry maintLog compRingEntry UnitEpochQoS NetworkStats EpochStats EpochQoSCounts ProviderScoreSums
 
 import (
@@ -436,15 +436,23 @@ func handleReport(ctx *core.Context, signer []byte, m *MsgReport) error {
 // ends or is resized).
 type MsgClaimCompensation struct {
 	Reservation string `json:"reservation"`
+
+	// resN is Reservation's number, parsed once by ValidateBasic.
+	resN uint64
 }
 
 func (m *MsgClaimCompensation) ValidateBasic() error {
-	_, err := market.ParseResID(m.Reservation)
+	n, err := market.ParseResID(m.Reservation)
+	m.resN = n
 	return err
 }
 
 func handleClaimCompensation(ctx *core.Context, signer []byte, m *MsgClaimCompensation) error {
-	r, u, err := market.ConsumerRes(ctx.KV, signer, m.Reservation)
+	n, err := market.ResNumber(m.resN, m.Reservation)
+	if err != nil {
+		return err
+	}
+	r, u, err := market.ConsumerRes(ctx.KV, signer, n)
 	if err != nil {
 		return err
 	}
@@ -468,7 +476,7 @@ func handleClaimCompensation(ctx *core.Context, signer []byte, m *MsgClaimCompen
 func EndBlock(kv store.KV, blk core.Block) []core.Event {
 	now := blk.Time.Unix()
 	var events []core.Event
-	for _, k := range market.DueKeys(kv, keyOQueue, now) {
+	for _, k := range market.DueKeys(kv, keyOQueue, now, market.MaxQueuedPerBlock) {
 		rest := k[len(keyOQueue)+8:]
 		owner, seq := rest[:address.Len], store.DecodeUint64(rest[address.Len:])
 		events = append(events, market.RunIsolated(kv, blk, "oracle unbond", func(ctx *core.Context) error {
