@@ -720,8 +720,11 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 	}
 	var out []listEntry
 	lastPrefix := ""
+	// One entry more than a page: a full page then tells it is truncated
+	// without another (empty) backend list.
+	batchLen := max + 1
 	for {
-		batch, err := br.be.List(ctx, base+prefix, after, 1000)
+		batch, err := br.be.List(ctx, base+prefix, after, batchLen)
 		if err != nil {
 			return nil, false, err
 		}
@@ -762,7 +765,7 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 		}
 		// Re-list from the new position unless the batch was exhausted
 		// without jumping and was short (end of listing).
-		if len(batch) < 1000 && after == batch[len(batch)-1].Key {
+		if len(batch) < batchLen && after == batch[len(batch)-1].Key {
 			return out, false, nil
 		}
 	}
