@@ -72,8 +72,12 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		Reservation{ID: "res-small", QuotaBytes: smallQuota, EgressBytes: smallEgress, Unit: "unit-a"},
 		Reservation{ID: "res-elsewhere", QuotaBytes: 1 << 30, EgressBytes: -1, Unit: "unit-not-here"},
 	)
+	var be storage.Backend = local
+	if o.backendFor != nil {
+		be = o.backendFor(dir)
+	}
 	b, err := New(Config{
-		Backends:          map[string]storage.Backend{"unit-a": local},
+		Backends:          map[string]storage.Backend{"unit-a": be},
 		Keys:              keys,
 		Reservations:      res,
 		VirtualHostDomain: o.vhost,

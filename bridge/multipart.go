@@ -41,6 +41,7 @@ type uploadMeta struct {
 	UserMeta    map[string]string `json:"user_meta,omitempty"`
 	Initiated   time.Time         `json:"initiated"`
 	Initiator   string            `json:"initiator,omitempty"`
+	Native      string            `json:"native,omitempty"` // the backend's own upload id (native_mpu.go)
 }
 
 func uploadDir(br bucketRef, id string) string { return br.key(mpuDir + id + "/") }
@@ -99,6 +100,9 @@ func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 	}
 	id := hex.EncodeToString(idb[:])
 	m := uploadMeta{Key: key, ContentType: deref(in.ContentType), UserMeta: in.Metadata, Initiated: time.Now().UTC()}
+	if err := g.startNative(ctx, br, &m); err != nil {
+		return out, err
+	}
 	data, err := json.Marshal(m)
 	if err != nil {
 		return out, err
@@ -116,7 +120,8 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 		return nil, err
 	}
 	id := deref(in.UploadId)
-	if _, err := g.upload(ctx, br, id, key); err != nil {
+	m, err := g.upload(ctx, br, id, key)
+	if err != nil {
 		return nil, err
 	}
 	n := deref(in.PartNumber)
@@ -131,7 +136,12 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	if err != nil {
 		return nil, err
 	}
-	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), storage.ObjectMeta{}, nil)
+	var info storage.ObjectInfo
+	if m.Native != "" {
+		info, err = g.nativePart(ctx, br, m, n, body, deref(in.ContentLength))
+	} else {
+		info, err = g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), storage.ObjectMeta{}, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +205,7 @@ func (g *gateway) ListParts(ctx context.Context, in *s3.ListPartsInput) (s3respo
 	if in.MaxParts != nil && *in.MaxParts >= 0 && *in.MaxParts < 1000 {
 		max = int(*in.MaxParts)
 	}
-	parts, truncated, err := g.parts(ctx, br, id, int32(marker), max)
+	parts, truncated, err := g.uploadParts(ctx, br, m, id, int32(marker), max)
 	if err != nil {
 		return out, s3Error(err, key)
 	}
@@ -294,8 +304,14 @@ func (g *gateway) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipar
 		return err
 	}
 	id := deref(in.UploadId)
-	if _, err := g.upload(ctx, br, id, key); err != nil {
+	m, err := g.upload(ctx, br, id, key)
+	if err != nil {
 		return err
+	}
+	if m.Native != "" {
+		if err := g.abortNative(ctx, br, m); err != nil {
+			return s3Error(err, key)
+		}
 	}
 	return s3Error(g.removeUpload(ctx, br, id), key)
 }
@@ -314,7 +330,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	if in.MultipartUpload == nil || len(in.MultipartUpload.Parts) == 0 {
 		return out, "", s3err.GetAPIError(s3err.ErrMalformedXML)
 	}
-	stored, _, err := g.parts(ctx, br, id, 0, 0)
+	stored, _, err := g.uploadParts(ctx, br, m, id, 0, 0)
 	if err != nil {
 		return out, "", s3Error(err, key)
 	}
@@ -323,6 +339,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		byNum[p.PartNumber] = p
 	}
 	var keys []string
+	var use []s3response.Part
 	var total int64
 	last := int32(0)
 	for i, cp := range in.MultipartUpload.Parts {
@@ -342,6 +359,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 			return out, "", s3err.GetIncorrectMpObjectSizeErr(total+p.Size, *in.MpuObjectSize)
 		}
 		keys = append(keys, partKey(br, id, n))
+		use = append(use, p)
 		total += p.Size
 	}
 
@@ -358,7 +376,12 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	// No quota check: the parts are already charged, and once they are
 	// deleted below the object takes no more than they did (the bytes of
 	// parts left out of the list are given back).
-	info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType, UserMeta: m.UserMeta})
+	var info storage.ObjectInfo
+	if m.Native != "" {
+		info, err = g.completeNative(ctx, br, m, use, stored)
+	} else {
+		info, err = storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType, UserMeta: m.UserMeta})
+	}
 	if err != nil {
 		return out, "", s3Error(err, key)
 	}

@@ -31,6 +31,8 @@ type Endpoint struct {
 	Bucket    string
 	Region    string // default us-east-1
 	Insecure  bool   // accept any TLS certificate
+	// CreateBucket makes the bucket first if it does not exist.
+	CreateBucket bool
 }
 
 // Options sizes the measurements; zero fields take the defaults.
@@ -142,6 +144,9 @@ func Run(ctx context.Context, baseline Endpoint, targets []Endpoint, o Options) 
 		}
 	}()
 	for _, er := range runs {
+		if err := er.ensureBucket(ctx); err != nil {
+			return Report{}, fmt.Errorf("bench %s: bucket %s: %w", er.ep.Name, er.ep.Bucket, err)
+		}
 		if err := er.setup(ctx, o); err != nil {
 			return Report{}, fmt.Errorf("bench %s: setup: %w", er.ep.Name, err)
 		}
@@ -232,7 +237,7 @@ func (er *endpointRun) setup(ctx context.Context, o Options) error {
 	return nil
 }
 
-// fillList writes ListCount empty objects, 8 at a time.
+// fillList writes ListCount one-byte objects, 8 at a time.
 func (er *endpointRun) fillList(ctx context.Context, n int) error {
 	errs := make(chan error, n)
 	sem := make(chan struct{}, 8)
@@ -240,7 +245,7 @@ func (er *endpointRun) fillList(ctx context.Context, n int) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			errs <- er.putBytes(ctx, fmt.Sprintf("list/%05d", i), nil)
+			errs <- er.putBytes(ctx, fmt.Sprintf("list/%05d", i), []byte{'x'})
 		}()
 	}
 	for i := 0; i < n; i++ {
@@ -339,4 +344,15 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func (er *endpointRun) ensureBucket(ctx context.Context) error {
+	if !er.ep.CreateBucket {
+		return nil
+	}
+	ok, err := er.c.BucketExists(ctx, er.ep.Bucket)
+	if err != nil || ok {
+		return err
+	}
+	return er.c.MakeBucket(ctx, er.ep.Bucket, minio.MakeBucketOptions{Region: er.ep.Region})
 }

@@ -33,7 +33,7 @@ type serverPaths struct{ minio, fakeGCS, azurite string }
 
 func testServerPaths(t *testing.T) serverPaths {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "scripts", "test-servers.versions"))
+	f, err := os.Open(filepath.Join("..", "scripts", "test-servers.versions"))
 	if err != nil {
 		t.Fatalf("reading pinned server versions: %v", err)
 	}

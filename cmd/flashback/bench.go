@@ -74,6 +74,7 @@ full page, and small PUTs and GETs. Each target's ratio is its speed relative to
 	f.StringVar(&base.AccessKey, "against-access-key", os.Getenv("AWS_ACCESS_KEY_ID"), "baseline access key (env AWS_ACCESS_KEY_ID)")
 	f.StringVar(&base.SecretKey, "against-secret-key", os.Getenv("AWS_SECRET_ACCESS_KEY"), "baseline secret key (env AWS_SECRET_ACCESS_KEY)")
 	f.StringVar(&base.Bucket, "against-bucket", "", "an existing bucket of the baseline to write into")
+	f.BoolVar(&base.CreateBucket, "create-bucket", false, "create the baseline bucket if it does not exist")
 	f.StringVar(&base.Region, "against-region", "us-east-1", "baseline region")
 	f.StringVar(&target.URL, "bridge", "", "a running bridge's S3 URL to measure")
 	f.StringVar(&target.AccessKey, "access-key", "", "the bridge access key (write permission)")
