@@ -63,11 +63,16 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 // fsyncs the directory, so a crash leaves either the old object or the new
 // one, never a partial one.
 type Local struct {
-	root, objDir, tmpDir, chunkDir string
+	root, objDir, tmpDir, chunkDir, trashDir string
 	// commitLocks serialize, per object path, the short step that replaces
 	// or removes an object file and frees the chunks of the one it replaced
 	// (striped; the bodies are written without any lock).
 	commitLocks [64]sync.Mutex
+	// reapMu guards reaping (a goroutine is emptying trashDir) and
+	// trashGen (bumped whenever chunks are moved there).
+	reapMu   sync.Mutex
+	reaping  bool
+	trashGen uint64
 }
 
 var _ Composer = (*Local)(nil)
@@ -93,8 +98,8 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		return nil, err
 	}
 	l := &Local{root: root, objDir: filepath.Join(root, "objects"), tmpDir: filepath.Join(root, "tmp"),
-		chunkDir: filepath.Join(root, "chunks")}
-	for _, d := range []string{l.objDir, l.tmpDir, l.chunkDir} {
+		chunkDir: filepath.Join(root, "chunks"), trashDir: filepath.Join(root, "trash")}
+	for _, d := range []string{l.objDir, l.tmpDir, l.chunkDir, l.trashDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("backend local: %w", err)
 		}
@@ -104,6 +109,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		age = time.Hour
 	}
 	l.removeStaleTemps(age)
+	l.reap() // chunks a crash left in the trash
 	return l, nil
 }
 
@@ -308,7 +314,7 @@ func (l *Local) commit(tmp, dst string) error {
 	dir := filepath.Dir(dst)
 	mu := l.commitLock(dst)
 	mu.Lock()
-	old := l.chunksAt(dst)
+	old, trashed := l.retire(dst)
 	var err error
 	// A concurrent Delete may remove an emptied directory between MkdirAll
 	// and Rename: retry.
@@ -325,7 +331,7 @@ func (l *Local) commit(tmp, dst string) error {
 	}
 	mu.Unlock()
 	syncDir(dir)
-	l.freeChunks(old)
+	l.freeChunks(old, trashed)
 	return nil
 }
 
@@ -412,7 +418,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	}
 	mu := l.commitLock(p)
 	mu.Lock()
-	chunks := l.chunksAt(p)
+	chunks, trashed := l.retire(p)
 	err = os.Remove(p)
 	mu.Unlock()
 	if err != nil {
@@ -421,7 +427,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 		}
 		return fmt.Errorf("backend local: %w", err)
 	}
-	l.freeChunks(chunks)
+	l.freeChunks(chunks, trashed)
 	// Remove directories the delete emptied, up to objects/.
 	for dir := filepath.Dir(p); dir != l.objDir && strings.HasPrefix(dir, l.objDir); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"runtime"
 	"testing"
+	"time"
 )
 
 func chunkFiles(t *testing.T, l *Local) int {
@@ -77,6 +79,20 @@ func TestLocalComposeInPlace(t *testing.T) {
 	}
 	if n := chunkFiles(t, l); n != 0 {
 		t.Errorf("%d chunk files left after every object is gone", n)
+	}
+	// The reaper empties the trash in the background.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ents, err := os.ReadDir(l.trashDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ents) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d files still in the trash after 10s", len(ents))
+		}
+		runtime.Gosched()
 	}
 	// A compose that fails leaves no chunk behind.
 	put(t, l, "a", []byte("aaaa"), ObjectMeta{})
