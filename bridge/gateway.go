@@ -344,6 +344,11 @@ func (g *gateway) write(ctx context.Context, br bucketRef, bkey string, body io.
 	if size < 0 {
 		return storage.ObjectInfo{}, s3err.GetAPIError(s3err.ErrMissingContentLength)
 	}
+	if rp, ok := br.be.(storage.Replacer); ok && check == nil {
+		if info, handled, err := g.writeReplacing(ctx, br, rp, bkey, body, size, meta); handled {
+			return info, err
+		}
+	}
 	unlock := g.b.locks.lock(bkey)
 	defer unlock()
 	old, exists, err := existing(ctx, br.be, bkey)
@@ -384,10 +389,13 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 		return s3response.PutObjectOutput{}, err
 	}
 	meta := storage.ObjectMeta{ContentType: deref(in.ContentType), UserMeta: in.Metadata}
-	info, err := g.write(ctx, br, br.key(key), body, deref(in.ContentLength), meta,
-		func(old storage.ObjectInfo, exists bool) error {
+	var check func(storage.ObjectInfo, bool) error
+	if in.IfMatch != nil || in.IfNoneMatch != nil { // else nothing to check: no Head needed
+		check = func(old storage.ObjectInfo, exists bool) error {
 			return vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists)
-		})
+		}
+	}
+	info, err := g.write(ctx, br, br.key(key), body, deref(in.ContentLength), meta, check)
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}

@@ -263,13 +263,19 @@ func (l *Local) openTrailer(key string) (*os.File, localTrailer, ObjectInfo, err
 // write builds a new object file for key in tmp with fill, then commits it.
 // fill writes the content and returns the trailer.
 func (l *Local) write(ctx context.Context, key string, fill func(f *os.File) (localTrailer, error)) (ObjectInfo, error) {
+	info, _, err := l.writeReplacing(ctx, key, fill)
+	return info, err
+}
+
+// writeReplacing is write that also tells what the commit replaced.
+func (l *Local) writeReplacing(ctx context.Context, key string, fill func(f *os.File) (localTrailer, error)) (ObjectInfo, Replaced, error) {
 	dst, err := l.path(key)
 	if err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	f, err := os.CreateTemp(l.tmpDir, "put-*.tmp")
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("backend local: %w", err)
+		return ObjectInfo{}, Replaced{}, fmt.Errorf("backend local: %w", err)
 	}
 	committed := false
 	defer func() {
@@ -280,41 +286,43 @@ func (l *Local) write(ctx context.Context, key string, fill func(f *os.File) (lo
 	}()
 	t, err := fill(f)
 	if err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	if err := writeTrailer(f, t); err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	if err := f.Sync(); err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	st, err := f.Stat()
 	if err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	if err := f.Close(); err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	// Best effort: List reads the metadata from here without opening the
 	// file (it falls back to the trailer when the attribute is missing).
 	setListAttr(f.Name(), t, st.ModTime())
-	if err := l.commit(f.Name(), dst); err != nil {
-		return ObjectInfo{}, err
+	old, err := l.commit(f.Name(), dst)
+	if err != nil {
+		return ObjectInfo{}, Replaced{}, err
 	}
 	committed = true
-	return t.info(key, st.ModTime()), nil
+	return t.info(key, st.ModTime()), old, nil
 }
 
 // commit renames the finished temp file onto dst and frees the chunks of
-// the object it replaced, if that one was composed.
-func (l *Local) commit(tmp, dst string) error {
+// the object it replaced, if that one was composed; it returns what it
+// replaced.
+func (l *Local) commit(tmp, dst string) (Replaced, error) {
 	dir := filepath.Dir(dst)
 	mu := l.commitLock(dst)
 	mu.Lock()
-	old, trashed := l.retire(dst)
+	r := l.retire(dst)
 	var err error
 	// A concurrent Delete may remove an emptied directory between MkdirAll
 	// and Rename: retry.
@@ -326,13 +334,14 @@ func (l *Local) commit(tmp, dst string) error {
 		}
 		if !errors.Is(err, fs.ErrNotExist) || attempt == 5 {
 			mu.Unlock()
-			return fmt.Errorf("backend local: %w", err)
+			l.freeChunks(nil, r.trashed)
+			return Replaced{}, fmt.Errorf("backend local: %w", err)
 		}
 	}
 	mu.Unlock()
 	syncDir(dir)
-	l.freeChunks(old, trashed)
-	return nil
+	l.freeChunks(r.chunks, r.trashed)
+	return r.old, nil
 }
 
 // commitLock is the stripe of commitLocks for an object path.
@@ -352,7 +361,14 @@ func syncDir(dir string) {
 }
 
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, meta ObjectMeta) (ObjectInfo, error) {
-	return l.write(ctx, key, func(f *os.File) (localTrailer, error) {
+	info, _, err := l.PutReplace(ctx, key, r, size, meta)
+	return info, err
+}
+
+// PutReplace is Put that also reports the object it replaced, read from its
+// trailer as the new file is renamed over it.
+func (l *Local) PutReplace(ctx context.Context, key string, r io.Reader, size int64, meta ObjectMeta) (ObjectInfo, Replaced, error) {
+	return l.writeReplacing(ctx, key, func(f *os.File) (localTrailer, error) {
 		pr := newPutReader(ctx, r, size, false)
 		h := md5.New()
 		if _, err := copyHashed(f, pr, size, h); err != nil {
@@ -418,7 +434,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	}
 	mu := l.commitLock(p)
 	mu.Lock()
-	chunks, trashed := l.retire(p)
+	r := l.retire(p)
 	err = os.Remove(p)
 	mu.Unlock()
 	if err != nil {
@@ -427,7 +443,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 		}
 		return fmt.Errorf("backend local: %w", err)
 	}
-	l.freeChunks(chunks, trashed)
+	l.freeChunks(r.chunks, r.trashed)
 	// Remove directories the delete emptied, up to objects/.
 	for dir := filepath.Dir(p); dir != l.objDir && strings.HasPrefix(dir, l.objDir); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil {

@@ -51,27 +51,34 @@ func newChunkName() (string, error) {
 // unlinked by the reaper rather than inline (see freeChunks).
 const bigFile = 1 << 20
 
+// retired is what retire learnt about the object file being replaced or
+// removed.
+type retired struct {
+	chunks  []localChunk // its chunks, if it is composed
+	trashed bool         // the file was linked into the trash
+	old     Replaced
+}
+
 // retire prepares the object file at path for being replaced or removed
-// (under its commit lock): it returns its chunks, if it is composed, and
-// when the file itself is big it hard-links it into the trash, so that the
-// rename or unlink that follows does not free its blocks inline. trashed
-// says whether it did.
-func (l *Local) retire(path string) (chunks []localChunk, trashed bool) {
+// (under its commit lock): it reads its trailer (size, chunks) and when the
+// file itself is big it hard-links it into the trash, so that the rename
+// or unlink that follows does not free its blocks inline.
+func (l *Local) retire(path string) retired {
+	var r retired
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, false
+		return r
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Size() >= bigFile {
 		if name, err := newChunkName(); err == nil {
-			trashed = os.Link(path, filepath.Join(l.trashDir, name)) == nil
+			r.trashed = os.Link(path, filepath.Join(l.trashDir, name)) == nil
 		}
 	}
-	t, _, err := readLocalTrailer(f)
-	if err != nil {
-		return nil, trashed
+	if t, _, err := readLocalTrailer(f); err == nil {
+		r.chunks, r.old = t.Chunks, Replaced{Existed: true, Size: t.Size}
 	}
-	return t.Chunks, trashed
+	return r
 }
 
 // freeChunks drops chunks no object references any more. Unlinking the
