@@ -16,6 +16,7 @@ var _ Replacer = (*S3)(nil)
 // When the Head fails for another reason than a missing key, the write is
 // reported as replacing nothing.
 func (b *S3) PutReplace(ctx context.Context, key string, r io.Reader, size int64, meta ObjectMeta) (ObjectInfo, Replaced, error) {
+	ctx = detach(ctx)
 	if _, err := b.full(key); err != nil {
 		return ObjectInfo{}, Replaced{}, err
 	}

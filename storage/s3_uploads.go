@@ -18,6 +18,7 @@ var _ Uploader = (*S3)(nil)
 
 // CreateUpload starts a multipart upload on the backend bucket.
 func (b *S3) CreateUpload(ctx context.Context, key string, meta ObjectMeta) (string, error) {
+	ctx = detach(ctx)
 	full, err := b.full(key)
 	if err != nil {
 		return "", err
@@ -33,6 +34,7 @@ func (b *S3) CreateUpload(ctx context.Context, key string, meta ObjectMeta) (str
 
 // PutUploadPart streams one part straight into the backend's upload.
 func (b *S3) PutUploadPart(ctx context.Context, key, uploadID string, num int, r io.Reader, size int64) (UploadPart, error) {
+	ctx = detach(ctx)
 	full, err := b.full(key)
 	if err != nil {
 		return UploadPart{}, err
@@ -66,6 +68,7 @@ func (b *S3) PutUploadPart(ctx context.Context, key, uploadID string, num int, r
 
 // UploadParts lists the backend upload's parts.
 func (b *S3) UploadParts(ctx context.Context, key, uploadID string) ([]UploadPart, error) {
+	ctx = detach(ctx)
 	full, err := b.full(key)
 	if err != nil {
 		return nil, err
@@ -90,6 +93,7 @@ func (b *S3) UploadParts(ctx context.Context, key, uploadID string) ([]UploadPar
 
 // CompleteUpload completes the backend's upload: metadata work only.
 func (b *S3) CompleteUpload(ctx context.Context, key, uploadID string, parts []UploadPart) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	full, err := b.full(key)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -112,6 +116,7 @@ func (b *S3) CompleteUpload(ctx context.Context, key, uploadID string, parts []U
 
 // AbortUpload drops the backend's upload.
 func (b *S3) AbortUpload(ctx context.Context, key, uploadID string) error {
+	ctx = detach(ctx)
 	full, err := b.full(key)
 	if err != nil {
 		return err
