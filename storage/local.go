@@ -371,7 +371,7 @@ func (l *Local) PutReplace(ctx context.Context, key string, r io.Reader, size in
 	return l.writeReplacing(ctx, key, func(f *os.File) (localTrailer, error) {
 		pr := newPutReader(ctx, r, size, false)
 		h := md5.New()
-		if _, err := copyHashed(f, pr, size, h); err != nil {
+		if _, err := copyHashed(newWritebackFile(f), pr, size, h); err != nil {
 			return localTrailer{}, err
 		}
 		if err := pr.check(); err != nil {
