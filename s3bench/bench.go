@@ -237,7 +237,7 @@ func (er *endpointRun) setup(ctx context.Context, o Options) error {
 	return nil
 }
 
-// fillList writes ListCount one-byte objects, 8 at a time.
+// fillList writes ListCount empty objects, 8 at a time.
 func (er *endpointRun) fillList(ctx context.Context, n int) error {
 	errs := make(chan error, n)
 	sem := make(chan struct{}, 8)
@@ -245,7 +245,7 @@ func (er *endpointRun) fillList(ctx context.Context, n int) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			errs <- er.putBytes(ctx, fmt.Sprintf("list/%05d", i), []byte{'x'})
+			errs <- er.putBytes(ctx, fmt.Sprintf("list/%05d", i), nil)
 		}()
 	}
 	for i := 0; i < n; i++ {
