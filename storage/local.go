@@ -111,6 +111,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if age <= 0 {
 		age = time.Hour
 	}
+	l.recoverChunkIntents() // before the intents go with the stale temps
 	l.removeStaleTemps(age)
 	l.reap() // chunks a crash left in the trash
 	return l, nil

@@ -131,11 +131,7 @@ func (l *Local) reap() {
 	}()
 }
 
-func (l *Local) linkChunk(src string, size int64) (localChunk, error) {
-	name, err := newChunkName()
-	if err != nil {
-		return localChunk{}, err
-	}
+func (l *Local) linkChunk(src, name string, size int64) (localChunk, error) {
 	if err := os.Link(src, filepath.Join(l.chunkDir, name)); err != nil {
 		return localChunk{}, err
 	}
@@ -144,14 +140,14 @@ func (l *Local) linkChunk(src string, size int64) (localChunk, error) {
 
 // linkPart makes a chunk of the plain object at key (none for an empty
 // one). It returns the part's trailer.
-func (l *Local) linkPart(key string) ([]localChunk, localTrailer, error) {
+func (l *Local) linkPart(key, name string) ([]localChunk, localTrailer, error) {
 	p, err := l.path(key)
 	if err != nil {
 		return nil, localTrailer{}, err
 	}
 	// Link first, then read what was linked: a concurrent overwrite of the
 	// part cannot make the trailer read disagree with the data kept.
-	c, err := l.linkChunk(p, 0)
+	c, err := l.linkChunk(p, name, 0)
 	if err != nil {
 		return nil, localTrailer{}, notFound(err, key)
 	}
@@ -181,9 +177,19 @@ func (l *Local) Compose(ctx context.Context, dst string, parts []string, meta Ob
 	if len(parts) == 0 {
 		return ObjectInfo{}, errors.New("backend: compose needs at least one part")
 	}
-	if _, err := l.path(dst); err != nil {
+	dstPath, err := l.path(dst)
+	if err != nil {
 		return ObjectInfo{}, err
 	}
+	names, err := newChunkNames(len(parts))
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	intent, err := l.beginChunks(dstPath, names)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer intent.end()
 	var chunks []localChunk
 	committed := false
 	defer func() {
@@ -197,7 +203,7 @@ func (l *Local) Compose(ctx context.Context, dst string, parts []string, meta Ob
 		if err := ctx.Err(); err != nil {
 			return ObjectInfo{}, err
 		}
-		cs, t, err := l.linkPart(p)
+		cs, t, err := l.linkPart(p, names[i])
 		if err != nil {
 			return ObjectInfo{}, fmt.Errorf("compose part %q: %w", p, err)
 		}
@@ -221,6 +227,19 @@ func (l *Local) Compose(ctx context.Context, dst string, parts []string, meta Ob
 // copyChunked commits dst as a composed object with src's chunks linked
 // again (no content copied).
 func (l *Local) copyChunked(ctx context.Context, dst string, t localTrailer) (ObjectInfo, error) {
+	dstPath, err := l.path(dst)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	names, err := newChunkNames(len(t.Chunks))
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	intent, err := l.beginChunks(dstPath, names)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer intent.end()
 	var chunks []localChunk
 	committed := false
 	defer func() {
@@ -228,8 +247,8 @@ func (l *Local) copyChunked(ctx context.Context, dst string, t localTrailer) (Ob
 			l.freeChunks(chunks, false)
 		}
 	}()
-	for _, c := range t.Chunks {
-		nc, err := l.linkChunk(filepath.Join(l.chunkDir, c.Name), c.Size)
+	for i, c := range t.Chunks {
+		nc, err := l.linkChunk(filepath.Join(l.chunkDir, c.Name), names[i], c.Size)
 		if err != nil {
 			return ObjectInfo{}, fmt.Errorf("backend local: copy: %w", notFound(err, dst))
 		}
