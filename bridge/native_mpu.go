@@ -15,8 +15,8 @@ import (
 // stream straight into the backend's upload (uploadMeta.Native is its id)
 // and completion is the backend's CompleteMultipartUpload, so no byte is
 // copied again. Pending parts count towards the reservation's stored bytes
-// like parts stored as objects; a bridge restarted while an upload is
-// pending does not see them until the upload completes.
+// like parts stored as objects, also for a bridge restarted while an
+// upload is pending (pendingNativeBytes).
 
 // startNative starts the backend's upload for m when the backend has them.
 func (g *gateway) startNative(ctx context.Context, br bucketRef, m *uploadMeta) error {
