@@ -120,6 +120,7 @@ func New(cfg Config) (*Bridge, error) {
 	b.srv, b.app = srv, app
 	if fs := app.Server(); fs != nil {
 		fs.ErrorHandler = connError
+		fs.Handler = drainBody(fs.Handler)
 		fs.ExpectHandler = expectAuthenticated(app, &iam{keys: cfg.Keys}, root, cfg.Region)
 	}
 	return b, nil

@@ -300,12 +300,20 @@ func (g *gateway) write(ctx context.Context, br bucketRef, bkey string, body io.
 	if size < 0 {
 		return storage.ObjectInfo{}, s3err.GetAPIError(s3err.ErrMissingContentLength)
 	}
-	info, err := g.replaceKey(ctx, br, bkey, keyWrite{size: size, reserve: true, check: check,
+	w := keyWrite{size: size, reserve: true, check: check,
 		op: func(ctx context.Context) (storage.ObjectInfo, error) {
 			lb := &limitedBody{r: body, max: size, res: br.st, m: g.b.metrics}
 			info, err := br.be.Put(ctx, bkey, lb, size, meta)
 			return info, s3Error(bodyError(lb, err), br.name(bkey))
-		}})
+		}}
+	if rp, ok := br.be.(storage.Replacer); ok {
+		w.replace = func(ctx context.Context) (storage.ObjectInfo, storage.Replaced, error) {
+			lb := &limitedBody{r: body, max: size, res: br.st, m: g.b.metrics}
+			info, old, err := rp.PutReplace(ctx, bkey, lb, size, meta)
+			return info, old, s3Error(bodyError(lb, err), br.name(bkey))
+		}
+	}
+	info, err := g.replaceKey(ctx, br, bkey, w)
 	if err != nil {
 		return storage.ObjectInfo{}, err
 	}
@@ -340,7 +348,7 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	}
 	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
 	var check func(storage.ObjectInfo, bool) error
-	if in.IfMatch != nil || in.IfNoneMatch != nil {
+	if in.IfMatch != nil || in.IfNoneMatch != nil { // else nothing to check: no Head needed
 		check = func(old storage.ObjectInfo, exists bool) error {
 			return vbackend.EvaluateObjectPutPreconditions(old.ETag, in.IfMatch, in.IfNoneMatch, exists)
 		}
@@ -682,8 +690,11 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 	}
 	var out []listEntry
 	lastPrefix := ""
+	// One entry more than a page: a full page then tells it is truncated
+	// without another (empty) backend list.
+	batchLen := max + 1
 	for {
-		batch, err := br.be.List(ctx, base+encodePrefix(prefix), after, 1000)
+		batch, err := br.be.List(ctx, base+encodePrefix(prefix), after, batchLen)
 		if err != nil {
 			return nil, false, err
 		}
@@ -725,7 +736,7 @@ func (g *gateway) list(ctx context.Context, br bucketRef, prefix, delimiter, mar
 		}
 		// Re-list from the new position unless the batch was exhausted
 		// without jumping and was short (end of listing).
-		if len(batch) < 1000 && after == batch[len(batch)-1].Key {
+		if len(batch) < batchLen && after == batch[len(batch)-1].Key {
 			return out, false, nil
 		}
 	}

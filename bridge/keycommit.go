@@ -40,6 +40,10 @@ type keyEntry struct {
 	charged bool       // info/exists below are what the accounting charged
 	info    storage.ObjectInfo
 	exists  bool
+	// base/baseExists are what the Head that first charged the entry
+	// read (see replaceUnheaded).
+	base       storage.ObjectInfo
+	baseExists bool
 }
 
 func (k *keyLocks) acquire(key string) *keyEntry {
@@ -90,6 +94,7 @@ func (e *keyEntry) current(ctx context.Context, be storage.Backend, bkey string)
 			return storage.ObjectInfo{}, false, err
 		}
 		e.info, e.exists, e.charged = info, exists, true
+		e.base, e.baseExists = info, exists
 	}
 	return e.info, e.exists, nil
 }
@@ -136,6 +141,10 @@ type keyWrite struct {
 	check func(old storage.ObjectInfo, exists bool) error
 	// op performs the write and returns the written object.
 	op func(ctx context.Context) (storage.ObjectInfo, error)
+	// replace, when set (the backend is a storage.Replacer), performs the
+	// same write and also reports the object it replaced, so that the
+	// write needs no Head before it (replaceUnheaded).
+	replace func(ctx context.Context) (storage.ObjectInfo, storage.Replaced, error)
 }
 
 // replaceKey runs w on bkey of br under the quota, with the accounting
@@ -150,6 +159,11 @@ func (g *gateway) replaceKey(ctx context.Context, br bucketRef, bkey string, w k
 			e.mu.Unlock()
 		}
 	}()
+	if w.replace != nil && w.check == nil && w.reserve && !uncharged(bkey) && !e.charged && !e.contended.Load() {
+		if info, handled, err := g.replaceUnheaded(ctx, br, bkey, e, w); handled {
+			return info, err
+		}
+	}
 	old, exists, err := e.current(ctx, br.be, bkey)
 	if err != nil {
 		return storage.ObjectInfo{}, s3Error(err, br.name(bkey))
@@ -191,11 +205,16 @@ func (g *gateway) replaceKey(ctx context.Context, br bucketRef, bkey string, w k
 
 // uncharged says whether a backend key is bookkeeping the reservation is
 // not charged for: the metadata of multipart uploads
-// ("<res>/.fb-mpu/<id>/meta"; clients cannot write keys under .fb-mpu/).
-// S3 charges for none of it; their parts are charged.
+// ("<res>/.fb-mpu/<id>/meta") and the checksums kept beside their parts
+// ("<res>/.fb-mpu/<id>/sNNNNN", partSumKey); clients cannot write keys
+// under .fb-mpu/. S3 charges for none of it; the parts are charged.
 func uncharged(bkey string) bool {
 	_, rel, _ := strings.Cut(bkey, "/")
-	return strings.HasPrefix(rel, mpuDir) && strings.HasSuffix(rel, "/meta")
+	if !strings.HasPrefix(rel, mpuDir) {
+		return false
+	}
+	name := rel[strings.LastIndexByte(rel, '/')+1:]
+	return name == "meta" || (len(name) == 6 && name[0] == 's')
 }
 
 func chargeOf(free bool, delta int64) int64 {

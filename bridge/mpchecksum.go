@@ -65,14 +65,18 @@ func (g *gateway) keepPartSum(ctx context.Context, br bucketRef, id string, n in
 	return nil
 }
 
-// partSum reads back a stored part's checksum ("" if it has none).
-func (g *gateway) partSum(ctx context.Context, br bucketRef, id string, n int32) (string, error) {
-	info, err := br.be.Head(ctx, partKey(br, id, n))
-	if err != nil {
-		return "", err
-	}
-	if c := decodeChecksum(info.UserMeta[metaChecksum]); c.value != "" {
-		return c.value, nil
+// partSum reads back a stored part's checksum ("" if it has none). The
+// parts of a native upload (native_mpu.go) are no objects: theirs is
+// always kept beside.
+func (g *gateway) partSum(ctx context.Context, br bucketRef, m uploadMeta, id string, n int32) (string, error) {
+	if m.Native == "" {
+		info, err := br.be.Head(ctx, partKey(br, id, n))
+		if err != nil {
+			return "", err
+		}
+		if c := decodeChecksum(info.UserMeta[metaChecksum]); c.value != "" {
+			return c.value, nil
+		}
 	}
 	rc, _, err := br.be.Get(ctx, partSumKey(br, id, n), nil)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -139,7 +143,7 @@ func (g *gateway) completeChecksum(ctx context.Context, br bucketRef, id string,
 		return objChecksum{}, recs, nil
 	}
 	for i, cp := range listed {
-		v, err := g.partSum(ctx, br, id, recs[i].Number)
+		v, err := g.partSum(ctx, br, m, id, recs[i].Number)
 		if err != nil {
 			return objChecksum{}, nil, s3Error(err, m.Key)
 		}
@@ -210,7 +214,7 @@ func (g *gateway) listedPartSums(ctx context.Context, br bucketRef, id string, m
 	out.ChecksumAlgorithm, out.ChecksumType = m.ChecksumAlgo, m.ChecksumType
 	for i := range out.Parts {
 		p := &out.Parts[i]
-		v, err := g.partSum(ctx, br, id, int32(p.PartNumber))
+		v, err := g.partSum(ctx, br, m, id, int32(p.PartNumber))
 		if errors.Is(err, storage.ErrNotFound) {
 			continue // aborted or completed meanwhile
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func (g *gateway) partStillWanted(ctx context.Context, br bucketRef, id, key str
 // last part is refused with 400 InvalidPartNumber.
 func (g *gateway) partRange(ctx context.Context, br bucketRef, key string, info storage.ObjectInfo, n int32) (string, int32, error) {
 	var parts []partRecord
-	if _, count := storedChecksum(info.UserMeta); count > 0 {
+	if _, count := storedChecksum(info.UserMeta); count > 0 || etagParts(info.ETag) > 0 {
 		e, err := g.getExtra(ctx, br, key)
 		if err != nil {
 			return "", 0, err
@@ -232,4 +233,18 @@ func uploadDone(ctx context.Context, be storage.Backend, metaKey string) (bool, 
 		return false, nil // unreadable: leave it alone
 	}
 	return m.Done != nil, nil
+}
+
+// etagParts is the part count an object's ETag tells ("<md5>-<parts>", as a
+// backend's own multipart upload makes it), 0 if none.
+func etagParts(etag string) int {
+	_, n, ok := strings.Cut(strings.Trim(etag, `"`), "-")
+	if !ok {
+		return 0
+	}
+	parts, err := strconv.Atoi(n)
+	if err != nil || parts < 1 {
+		return 0
+	}
+	return parts
 }

@@ -47,7 +47,8 @@ type uploadMeta struct {
 	ChecksumAlgo types.ChecksumAlgorithm `json:"checksum_algorithm,omitempty"`
 	ChecksumType types.ChecksumType      `json:"checksum_type,omitempty"`
 	// Done is set once the upload is completed (see completedUpload).
-	Done *completedUpload `json:"done,omitempty"`
+	Done   *completedUpload `json:"done,omitempty"`
+	Native string           `json:"native,omitempty"` // the backend's own upload id (native_mpu.go)
 }
 
 func uploadDir(br bucketRef, id string) string { return br.key(mpuDir + id + "/") }
@@ -133,6 +134,9 @@ func (g *gateway) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 	}
 	m := uploadMeta{Key: key, ContentType: meta.ContentType, UserMeta: meta.UserMeta, Initiated: time.Now().UTC(),
 		Tags: tags, ChecksumAlgo: in.ChecksumAlgorithm, ChecksumType: in.ChecksumType}
+	if err := g.startNative(ctx, br, &m); err != nil {
+		return out, err
+	}
 	data, err := json.Marshal(m)
 	if err != nil {
 		return out, err
@@ -171,7 +175,12 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	}
 	var meta storage.ObjectMeta
 	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
-	info, err := g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), meta, nil)
+	var info storage.ObjectInfo
+	if m.Native != "" {
+		info, err = g.nativePart(ctx, br, m, n, body, deref(in.ContentLength))
+	} else {
+		info, err = g.write(ctx, br, partKey(br, id, n), body, deref(in.ContentLength), meta, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +250,7 @@ func (g *gateway) ListParts(ctx context.Context, in *s3.ListPartsInput) (s3respo
 	if in.MaxParts != nil && *in.MaxParts >= 0 && *in.MaxParts < 1000 {
 		max = int(*in.MaxParts)
 	}
-	parts, truncated, err := g.parts(ctx, br, id, int32(marker), max)
+	parts, truncated, err := g.uploadParts(ctx, br, m, id, int32(marker), max)
 	if err != nil {
 		return out, s3Error(err, key)
 	}
@@ -350,13 +359,19 @@ func (g *gateway) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipar
 		return err
 	}
 	id := deref(in.UploadId)
-	if _, err := g.upload(ctx, br, id, key); err != nil {
+	m, err := g.upload(ctx, br, id, key)
+	if err != nil {
 		return err
 	}
 	// The meta goes first: a part that commits after this sees the
 	// upload gone and removes itself (partStillWanted).
 	if err := g.deleteKey(ctx, br, metaKey(br, id)); err != nil {
 		return s3Error(err, key)
+	}
+	if m.Native != "" {
+		if err := g.abortNative(ctx, br, m); err != nil {
+			return s3Error(err, key)
+		}
 	}
 	return s3Error(g.removeParts(ctx, br, id), key)
 }
@@ -378,7 +393,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	if in.MultipartUpload == nil || len(in.MultipartUpload.Parts) == 0 {
 		return out, "", s3err.GetAPIError(s3err.ErrMalformedXML)
 	}
-	stored, _, err := g.parts(ctx, br, id, 0, 0)
+	stored, _, err := g.uploadParts(ctx, br, m, id, 0, 0)
 	if err != nil {
 		return out, "", s3Error(err, key)
 	}
@@ -388,6 +403,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	}
 	var keys []string
 	var sizes []int64
+	var use []s3response.Part
 	var total int64
 	last := int32(0)
 	for i, cp := range in.MultipartUpload.Parts {
@@ -408,6 +424,7 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		}
 		keys = append(keys, partKey(br, id, n))
 		sizes = append(sizes, p.Size)
+		use = append(use, p)
 		total += p.Size
 	}
 
@@ -426,8 +443,14 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	// No quota reservation: the parts are already charged, and once they
 	// are deleted below the object takes no more than they did (the bytes
 	// of parts left out of the list are given back).
+	// A native upload's metadata was fixed when it began: its checksum and
+	// parts are in its extras (afterWrite), its part count in its ETag.
 	info, err := g.replaceKey(ctx, br, bkey, keyWrite{check: check,
 		op: func(ctx context.Context) (storage.ObjectInfo, error) {
+			if m.Native != "" {
+				info, err := g.completeNative(ctx, br, m, use, stored)
+				return info, s3Error(err, key)
+			}
 			info, err := storage.Compose(ctx, br.be, bkey, keys, storage.ObjectMeta{ContentType: m.ContentType,
 				UserMeta: withBookkeeping(m.UserMeta, sum, len(keys))})
 			return info, s3Error(err, key)

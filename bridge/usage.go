@@ -82,8 +82,12 @@ func (r *resState) load(ctx context.Context, be storage.Backend) error {
 		}
 		after = objs[len(objs)-1].Key
 	}
+	pending, err := pendingNativeBytes(ctx, be, r.id)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
-	r.stored += total
+	r.stored += total + pending
 	r.mu.Unlock()
 	r.loaded.Store(true)
 	return nil

@@ -195,6 +195,7 @@ func deref(s *string) string {
 }
 
 func (a *Azure) Put(ctx context.Context, key string, r io.Reader, size int64, meta ObjectMeta) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	return a.put(ctx, key, r, size, meta, "")
 }
 
@@ -288,6 +289,7 @@ func (a *Azure) put(ctx context.Context, key string, r io.Reader, size int64, me
 }
 
 func (a *Azure) Get(ctx context.Context, key string, rng *Range) (io.ReadCloser, ObjectInfo, error) {
+	ctx = detach(ctx)
 	bc, err := a.blob(key)
 	if err != nil {
 		return nil, ObjectInfo{}, err
@@ -348,6 +350,7 @@ func deref64(p *int64) int64 {
 }
 
 func (a *Azure) Head(ctx context.Context, key string) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	bc, err := a.blob(key)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -360,6 +363,7 @@ func (a *Azure) Head(ctx context.Context, key string) (ObjectInfo, error) {
 }
 
 func (a *Azure) Delete(ctx context.Context, key string) error {
+	ctx = detach(ctx)
 	bc, err := a.blob(key)
 	if err != nil {
 		return err
@@ -376,6 +380,7 @@ func to[T any](v T) *T { return &v }
 // List filters the container listing: Azure has no start-after, so keys
 // up to startAfter (within prefix) are read and skipped.
 func (a *Azure) List(ctx context.Context, prefix, startAfter string, limit int) ([]ObjectInfo, error) {
+	ctx = detach(ctx)
 	if err := validateListArg(prefix); err != nil {
 		return nil, err
 	}
@@ -411,6 +416,7 @@ func (a *Azure) List(ctx context.Context, prefix, startAfter string, limit int) 
 
 // Copy is a server-side Copy Blob (content, properties and metadata).
 func (a *Azure) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	sc, err := a.blob(src)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -456,6 +462,7 @@ func (a *Azure) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
 // Concurrency*BlockSize; the bytes pass through this process) and records
 // the multipart ETag.
 func (a *Azure) Compose(ctx context.Context, dst string, parts []string, meta ObjectMeta) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	return streamCompose(ctx, a, dst, parts, func(r io.Reader, size int64, etag string) (ObjectInfo, error) {
 		return a.put(ctx, dst, r, size, meta, etag)
 	})

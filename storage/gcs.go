@@ -123,6 +123,7 @@ func gcsInfo(key string, a *storage.ObjectAttrs) ObjectInfo {
 }
 
 func (g *GCS) Put(ctx context.Context, key string, r io.Reader, size int64, meta ObjectMeta) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	o, err := g.obj(key)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -158,6 +159,7 @@ func (g *GCS) Put(ctx context.Context, key string, r io.Reader, size int64, meta
 }
 
 func (g *GCS) Get(ctx context.Context, key string, rng *Range) (io.ReadCloser, ObjectInfo, error) {
+	ctx = detach(ctx)
 	o, err := g.obj(key)
 	if err != nil {
 		return nil, ObjectInfo{}, err
@@ -187,6 +189,7 @@ func (g *GCS) Get(ctx context.Context, key string, rng *Range) (io.ReadCloser, O
 }
 
 func (g *GCS) Head(ctx context.Context, key string) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	o, err := g.obj(key)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -199,6 +202,7 @@ func (g *GCS) Head(ctx context.Context, key string) (ObjectInfo, error) {
 }
 
 func (g *GCS) Delete(ctx context.Context, key string) error {
+	ctx = detach(ctx)
 	o, err := g.obj(key)
 	if err != nil {
 		return err
@@ -210,6 +214,7 @@ func (g *GCS) Delete(ctx context.Context, key string) error {
 }
 
 func (g *GCS) List(ctx context.Context, prefix, startAfter string, limit int) ([]ObjectInfo, error) {
+	ctx = detach(ctx)
 	if err := validateListArg(prefix); err != nil {
 		return nil, err
 	}
@@ -246,6 +251,7 @@ func (g *GCS) List(ctx context.Context, prefix, startAfter string, limit int) ([
 
 // Copy is a server-side rewrite; content type and metadata are copied.
 func (g *GCS) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	so, err := g.obj(src)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -264,6 +270,7 @@ func (g *GCS) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
 // Compose uses GCS compose (32 sources per call, in a tree for more): no
 // data goes through the bridge. The multipart ETag is kept in metadata.
 func (g *GCS) Compose(ctx context.Context, dst string, parts []string, meta ObjectMeta) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	if len(parts) == 0 {
 		return ObjectInfo{}, errors.New("backend: compose needs at least one part")
 	}

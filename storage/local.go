@@ -2,7 +2,9 @@ package storage
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,7 +66,16 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 // fsyncs the directory, so a crash leaves either the old object or the new
 // one, never a partial one.
 type Local struct {
-	root, objDir, tmpDir string
+	root, objDir, tmpDir, chunkDir, trashDir string
+	// commitLocks serialize, per object path, the short step that replaces
+	// or removes an object file and frees the chunks of the one it replaced
+	// (striped; the bodies are written without any lock).
+	commitLocks [64]sync.Mutex
+	// reapMu guards reaping (a goroutine is emptying trashDir) and
+	// trashGen (bumped whenever chunks are moved there).
+	reapMu   sync.Mutex
+	reaping  bool
+	trashGen uint64
 }
 
 var _ Composer = (*Local)(nil)
@@ -89,8 +100,9 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Local{root: root, objDir: filepath.Join(root, "objects"), tmpDir: filepath.Join(root, "tmp")}
-	for _, d := range []string{l.objDir, l.tmpDir} {
+	l := &Local{root: root, objDir: filepath.Join(root, "objects"), tmpDir: filepath.Join(root, "tmp"),
+		chunkDir: filepath.Join(root, "chunks"), trashDir: filepath.Join(root, "trash")}
+	for _, d := range []string{l.objDir, l.tmpDir, l.chunkDir, l.trashDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("backend local: %w", err)
 		}
@@ -99,7 +111,9 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if age <= 0 {
 		age = time.Hour
 	}
+	l.recoverChunkIntents() // before the intents go with the stale temps
 	l.removeStaleTemps(age)
+	l.reap() // chunks a crash left in the trash
 	return l, nil
 }
 
@@ -132,6 +146,9 @@ type localTrailer struct {
 	ETag        string            `json:"etag"`
 	ContentType string            `json:"content_type,omitempty"`
 	UserMeta    map[string]string `json:"user_meta,omitempty"`
+	// Chunks, when set, hold the content (in order) instead of the object
+	// file itself, whose content part is then empty: see local_compose.go.
+	Chunks []localChunk `json:"chunks,omitempty"`
 }
 
 func writeTrailer(w io.Writer, t localTrailer) error {
@@ -149,42 +166,56 @@ func writeTrailer(w io.Writer, t localTrailer) error {
 
 // readTrailer reads the metadata of an open object file.
 func readTrailer(f *os.File, key string) (ObjectInfo, error) {
-	st, err := f.Stat()
+	t, mtime, err := readLocalTrailer(f)
 	if err != nil {
 		return ObjectInfo{}, err
+	}
+	return t.info(key, mtime), nil
+}
+
+// readLocalTrailer reads and checks the trailer of an open object file; it
+// also returns the file's modification time (the object's LastModified).
+func readLocalTrailer(f *os.File) (localTrailer, time.Time, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return localTrailer{}, time.Time{}, err
 	}
 	corrupt := func(why string) error {
 		return fmt.Errorf("backend local: object file %s is corrupt: %s", f.Name(), why)
 	}
 	if st.Size() < int64(localTrailerN) {
-		return ObjectInfo{}, corrupt("too short")
+		return localTrailer{}, time.Time{}, corrupt("too short")
 	}
 	var tail [localTrailerN]byte
 	if _, err := f.ReadAt(tail[:], st.Size()-int64(localTrailerN)); err != nil {
-		return ObjectInfo{}, err
+		return localTrailer{}, time.Time{}, err
 	}
 	if string(tail[4:]) != localMagic {
-		return ObjectInfo{}, corrupt("bad magic")
+		return localTrailer{}, time.Time{}, corrupt("bad magic")
 	}
 	jn := int64(binary.BigEndian.Uint32(tail[:4]))
 	if jn > st.Size()-int64(localTrailerN) || jn > 1<<20 {
-		return ObjectInfo{}, corrupt("bad trailer length")
+		return localTrailer{}, time.Time{}, corrupt("bad trailer length")
 	}
 	j := make([]byte, jn)
 	if _, err := f.ReadAt(j, st.Size()-int64(localTrailerN)-jn); err != nil {
-		return ObjectInfo{}, err
+		return localTrailer{}, time.Time{}, err
 	}
 	var t localTrailer
 	if err := json.Unmarshal(j, &t); err != nil {
-		return ObjectInfo{}, corrupt(err.Error())
+		return localTrailer{}, time.Time{}, corrupt(err.Error())
 	}
-	if t.Size != st.Size()-int64(localTrailerN)-jn {
-		return ObjectInfo{}, corrupt("size does not match trailer")
+	if t.contentLen() != st.Size()-int64(localTrailerN)-jn {
+		return localTrailer{}, time.Time{}, corrupt("size does not match trailer")
 	}
+	return t, st.ModTime(), nil
+}
+
+func (t localTrailer) info(key string, mtime time.Time) ObjectInfo {
 	return ObjectInfo{
-		Key: key, Size: t.Size, ETag: t.ETag, LastModified: st.ModTime().UTC(),
+		Key: key, Size: t.Size, ETag: t.ETag, LastModified: mtime.UTC(),
 		ContentType: t.ContentType, UserMeta: t.UserMeta,
-	}, nil
+	}
 }
 
 func notFound(err error, key string) error {
@@ -196,32 +227,44 @@ func notFound(err error, key string) error {
 
 // open opens key's file and reads its trailer.
 func (l *Local) open(key string) (*os.File, ObjectInfo, error) {
+	f, _, info, err := l.openTrailer(key)
+	return f, info, err
+}
+
+// openTrailer is open that also returns the raw trailer (chunk list).
+func (l *Local) openTrailer(key string) (*os.File, localTrailer, ObjectInfo, error) {
 	p, err := l.path(key)
 	if err != nil {
-		return nil, ObjectInfo{}, err
+		return nil, localTrailer{}, ObjectInfo{}, err
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, ObjectInfo{}, notFound(err, key)
+		return nil, localTrailer{}, ObjectInfo{}, notFound(err, key)
 	}
-	info, err := readTrailer(f, key)
+	t, mtime, err := readLocalTrailer(f)
 	if err != nil {
 		f.Close()
-		return nil, ObjectInfo{}, err
+		return nil, localTrailer{}, ObjectInfo{}, err
 	}
-	return f, info, nil
+	return f, t, t.info(key, mtime), nil
 }
 
 // write builds a new object file for key in tmp with fill, then commits it.
 // fill writes the content and returns the trailer.
 func (l *Local) write(ctx context.Context, key string, fill func(f *os.File) (localTrailer, error)) (ObjectInfo, error) {
+	info, _, err := l.writeReplacing(ctx, key, fill)
+	return info, err
+}
+
+// writeReplacing is write that also tells what the commit replaced.
+func (l *Local) writeReplacing(ctx context.Context, key string, fill func(f *os.File) (localTrailer, error)) (ObjectInfo, Replaced, error) {
 	dst, err := l.path(key)
 	if err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	f, err := os.CreateTemp(l.tmpDir, "put-*.tmp")
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("backend local: %w", err)
+		return ObjectInfo{}, Replaced{}, fmt.Errorf("backend local: %w", err)
 	}
 	lockTemp(f)
 	committed := false
@@ -233,43 +276,71 @@ func (l *Local) write(ctx context.Context, key string, fill func(f *os.File) (lo
 	}()
 	t, err := fill(f)
 	if err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	if err := writeTrailer(f, t); err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	if err := f.Sync(); err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	st, err := f.Stat()
 	if err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	if err := f.Close(); err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return ObjectInfo{}, err
+		return ObjectInfo{}, Replaced{}, err
 	}
+	// Best effort: List reads the metadata from here without opening the
+	// file (it falls back to the trailer when the attribute is missing).
+	setListAttr(f.Name(), t, st.ModTime())
+	old, err := l.commit(f.Name(), dst)
+	if err != nil {
+		return ObjectInfo{}, Replaced{}, err
+	}
+	committed = true
+	return t.info(key, st.ModTime()), old, nil
+}
+
+// commit renames the finished temp file onto dst and frees the chunks of
+// the object it replaced, if that one was composed; it returns what it
+// replaced.
+func (l *Local) commit(tmp, dst string) (Replaced, error) {
 	dir := filepath.Dir(dst)
+	mu := l.commitLock(dst)
+	mu.Lock()
+	r := l.retire(dst)
+	var err error
 	// A concurrent Delete may remove an emptied directory between MkdirAll
 	// and Rename: retry.
 	for attempt := 0; ; attempt++ {
 		if err = os.MkdirAll(dir, 0o750); err == nil {
-			if err = os.Rename(f.Name(), dst); err == nil {
+			if err = os.Rename(tmp, dst); err == nil {
 				break
 			}
 		}
 		if !errors.Is(err, fs.ErrNotExist) || attempt == 5 {
-			return ObjectInfo{}, fmt.Errorf("backend local: %w", err)
+			mu.Unlock()
+			l.freeChunks(nil, r.trashed)
+			return Replaced{}, fmt.Errorf("backend local: %w", err)
 		}
 	}
-	committed = true
+	mu.Unlock()
 	syncDir(dir)
-	return ObjectInfo{
-		Key: key, Size: t.Size, ETag: t.ETag, LastModified: st.ModTime().UTC(),
-		ContentType: t.ContentType, UserMeta: t.UserMeta,
-	}, nil
+	l.freeChunks(r.chunks, r.trashed)
+	return r.old, nil
+}
+
+// commitLock is the stripe of commitLocks for an object path.
+func (l *Local) commitLock(path string) *sync.Mutex {
+	var h uint32 = 2166136261
+	for i := 0; i < len(path); i++ {
+		h = (h ^ uint32(path[i])) * 16777619
+	}
+	return &l.commitLocks[h%uint32(len(l.commitLocks))]
 }
 
 func syncDir(dir string) {
@@ -280,17 +351,23 @@ func syncDir(dir string) {
 }
 
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, meta ObjectMeta) (ObjectInfo, error) {
-	return l.write(ctx, key, func(f *os.File) (localTrailer, error) {
-		pr := newPutReader(ctx, r, size, true)
-		bp := copyBufPool.Get().(*[]byte)
-		defer copyBufPool.Put(bp)
-		if _, err := io.CopyBuffer(onlyWriter{f}, pr, *bp); err != nil {
+	info, _, err := l.PutReplace(ctx, key, r, size, meta)
+	return info, err
+}
+
+// PutReplace is Put that also reports the object it replaced, read from its
+// trailer as the new file is renamed over it.
+func (l *Local) PutReplace(ctx context.Context, key string, r io.Reader, size int64, meta ObjectMeta) (ObjectInfo, Replaced, error) {
+	return l.writeReplacing(ctx, key, func(f *os.File) (localTrailer, error) {
+		pr := newPutReader(ctx, r, size, false)
+		h := md5.New()
+		if _, err := copyHashed(newWritebackFile(f), pr, size, h); err != nil {
 			return localTrailer{}, err
 		}
 		if err := pr.check(); err != nil {
 			return localTrailer{}, err
 		}
-		return localTrailer{Size: pr.n, ETag: pr.sum(), ContentType: meta.ContentType, UserMeta: normMeta(meta.final())}, nil
+		return localTrailer{Size: pr.n, ETag: hex.EncodeToString(h.Sum(nil)), ContentType: meta.ContentType, UserMeta: normMeta(meta.final())}, nil
 	})
 }
 
@@ -303,7 +380,7 @@ func (l *Local) Get(ctx context.Context, key string, rng *Range) (io.ReadCloser,
 	if err := checkRangeArg(rng); err != nil {
 		return nil, ObjectInfo{}, err
 	}
-	f, info, err := l.open(key)
+	f, t, info, err := l.openTrailer(key)
 	if err != nil {
 		return nil, ObjectInfo{}, err
 	}
@@ -315,6 +392,11 @@ func (l *Local) Get(ctx context.Context, key string, rng *Range) (io.ReadCloser,
 			return nil, ObjectInfo{}, err
 		}
 		start, n = r.Start, r.End-r.Start+1
+	}
+	if len(t.Chunks) > 0 {
+		f.Close()
+		rc, err := l.openChunks(key, t.Chunks, start, n)
+		return rc, info, err
 	}
 	return &fileSection{SectionReader: io.NewSectionReader(f, start, n), f: f}, info, nil
 }
@@ -340,12 +422,18 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil {
+	mu := l.commitLock(p)
+	mu.Lock()
+	r := l.retire(p)
+	err = os.Remove(p)
+	mu.Unlock()
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return nil
 		}
 		return fmt.Errorf("backend local: %w", err)
 	}
+	l.freeChunks(r.chunks, r.trashed)
 	// Remove directories the delete emptied, up to objects/.
 	for dir := filepath.Dir(p); dir != l.objDir && strings.HasPrefix(dir, l.objDir); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil {
@@ -359,11 +447,14 @@ func (l *Local) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
 	if _, err := l.path(dst); err != nil {
 		return ObjectInfo{}, err
 	}
-	in, info, err := l.open(src)
+	in, t, info, err := l.openTrailer(src)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
 	defer in.Close()
+	if len(t.Chunks) > 0 {
+		return l.copyChunked(ctx, dst, t)
+	}
 	return l.write(ctx, dst, func(f *os.File) (localTrailer, error) {
 		if err := copyContent(ctx, f, in, info.Size); err != nil {
 			return localTrailer{}, err
@@ -392,47 +483,6 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-// Compose concatenates the parts into a new file: one pass over the data,
-// no network.
-func (l *Local) Compose(ctx context.Context, dst string, parts []string, meta ObjectMeta) (ObjectInfo, error) {
-	if len(parts) == 0 {
-		return ObjectInfo{}, errors.New("backend: compose needs at least one part")
-	}
-	if _, err := l.path(dst); err != nil {
-		return ObjectInfo{}, err
-	}
-	files := make([]*os.File, 0, len(parts))
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	var total int64
-	etags := make([]string, len(parts))
-	infos := make([]ObjectInfo, len(parts))
-	for i, p := range parts {
-		f, info, err := l.open(p)
-		if err != nil {
-			return ObjectInfo{}, fmt.Errorf("compose part %q: %w", p, err)
-		}
-		files = append(files, f)
-		infos[i], etags[i] = info, info.ETag
-		total += info.Size
-	}
-	etag, err := MultipartETag(etags)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	return l.write(ctx, dst, func(f *os.File) (localTrailer, error) {
-		for i, in := range files {
-			if err := copyContent(ctx, f, in, infos[i].Size); err != nil {
-				return localTrailer{}, err
-			}
-		}
-		return localTrailer{Size: total, ETag: etag, ContentType: meta.ContentType, UserMeta: normMeta(meta.UserMeta)}, nil
-	})
 }
 
 func (l *Local) List(ctx context.Context, prefix, startAfter string, limit int) ([]ObjectInfo, error) {
@@ -468,6 +518,28 @@ type localLister struct {
 	prefix, startAfter string
 	limit              int
 	out                []ObjectInfo
+	attrBuf            []byte
+}
+
+// entryInfo reads a listed object's metadata: from its list attribute, or
+// else from its trailer. ok is false when the file is gone.
+func (lw *localLister) entryInfo(path, key string) (ObjectInfo, bool, error) {
+	if lw.attrBuf == nil {
+		lw.attrBuf = make([]byte, maxListAttr)
+	}
+	if t, mtime, ok := getListAttr(path, lw.attrBuf); ok {
+		return t.info(key, mtime), true, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return ObjectInfo{}, false, nil
+		}
+		return ObjectInfo{}, false, err
+	}
+	info, err := readTrailer(f, key)
+	f.Close()
+	return info, err == nil, err
 }
 
 type localEntry struct {
@@ -529,17 +601,12 @@ func (lw *localLister) walk(dir, keyPrefix string) (bool, error) {
 		if full <= lw.startAfter {
 			continue
 		}
-		f, err := os.Open(filepath.Join(dir, e.name))
+		info, ok, err := lw.entryInfo(filepath.Join(dir, e.name), full)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // deleted meanwhile
-			}
 			return true, err
 		}
-		info, err := readTrailer(f, full)
-		f.Close()
-		if err != nil {
-			return true, err
+		if !ok {
+			continue // deleted meanwhile
 		}
 		lw.out = append(lw.out, info)
 		if len(lw.out) >= lw.limit {

@@ -196,6 +196,7 @@ func s3Meta(user map[string]string, etag string) map[string]string {
 }
 
 func (b *S3) Put(ctx context.Context, key string, r io.Reader, size int64, meta ObjectMeta) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	return b.put(ctx, key, r, size, meta, "")
 }
 
@@ -363,6 +364,7 @@ func escapeKey(k string) string {
 }
 
 func (b *S3) Get(ctx context.Context, key string, rng *Range) (io.ReadCloser, ObjectInfo, error) {
+	ctx = detach(ctx)
 	full, err := b.full(key)
 	if err != nil {
 		return nil, ObjectInfo{}, err
@@ -401,6 +403,7 @@ func (b *S3) Get(ctx context.Context, key string, rng *Range) (io.ReadCloser, Ob
 }
 
 func (b *S3) Head(ctx context.Context, key string) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	info, _, err := b.head(ctx, key)
 	return info, err
 }
@@ -426,6 +429,7 @@ func (b *S3) head(ctx context.Context, key string) (ObjectInfo, *string, error) 
 }
 
 func (b *S3) Delete(ctx context.Context, key string) error {
+	ctx = detach(ctx)
 	full, err := b.full(key)
 	if err != nil {
 		return err
@@ -438,6 +442,7 @@ func (b *S3) Delete(ctx context.Context, key string) error {
 }
 
 func (b *S3) List(ctx context.Context, prefix, startAfter string, limit int) ([]ObjectInfo, error) {
+	ctx = detach(ctx)
 	if err := validateListArg(prefix); err != nil {
 		return nil, err
 	}
@@ -474,6 +479,7 @@ func (b *S3) List(ctx context.Context, prefix, startAfter string, limit int) ([]
 }
 
 func (b *S3) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	fsrc, err := b.full(src)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -551,6 +557,7 @@ func (b *S3) multipartCopy(ctx context.Context, fdst string, ranges []copyRange,
 // but the last to be at least 5 MiB; if not, Compose falls back to
 // streaming the parts through Put.
 func (b *S3) Compose(ctx context.Context, dst string, parts []string, meta ObjectMeta) (ObjectInfo, error) {
+	ctx = detach(ctx)
 	if len(parts) == 0 {
 		return ObjectInfo{}, errors.New("backend: compose needs at least one part")
 	}

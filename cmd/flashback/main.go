@@ -74,6 +74,7 @@ func newRoot() *cobra.Command {
 	)
 	root.AddCommand(consumerCmds(g)...)
 	root.AddCommand(demoCmd(g))
+	root.AddCommand(benchCmd(g))
 	return root
 }
 

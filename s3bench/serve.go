@@ -1,0 +1,66 @@
+package s3bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/flashback-network/flashback/bridge"
+	"github.com/flashback-network/flashback/storage"
+)
+
+// ServedBridge is a bridge this process runs for the benchmark, over one
+// storage backend, with one reservation (its bucket) and one write key.
+type ServedBridge struct {
+	Endpoint Endpoint
+	b        *bridge.Bridge
+	done     chan error
+}
+
+// ServeBridge starts a bridge on 127.0.0.1 (a free port) over be, serving
+// one unlimited reservation named bucket to a fresh write key.
+func ServeBridge(name string, be storage.Backend, bucket string) (*ServedBridge, error) {
+	key := bridge.Key{AccessKeyID: "FBBENCH" + strings.ToUpper(randHex(6)), Secret: randHex(20), Bucket: bucket, Perm: bridge.PermWrite}
+	b, err := bridge.New(bridge.Config{
+		Backend:      be,
+		Keys:         bridge.NewStaticKeys(key),
+		Reservations: bridge.NewStaticReservations(bridge.Reservation{ID: bucket, QuotaBytes: -1, EgressBytes: -1, Unit: "bench"}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &ServedBridge{b: b, done: make(chan error, 1), Endpoint: Endpoint{
+		Name: name, URL: "http://" + ln.Addr().String(), AccessKey: key.AccessKeyID, SecretKey: key.Secret, Bucket: bucket,
+	}}
+	go func() { s.done <- b.Serve(ln) }()
+	for i := 0; i < 100; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			c.Close()
+			return s, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Close()
+	return nil, fmt.Errorf("bench: bridge %s on %s did not come up", name, ln.Addr())
+}
+
+// Close stops the bridge.
+func (s *ServedBridge) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.b.Shutdown(ctx)
+	select {
+	case serr := <-s.done:
+		return errors.Join(err, serr)
+	case <-ctx.Done():
+		return errors.Join(err, ctx.Err())
+	}
+}

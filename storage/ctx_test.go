@@ -1,0 +1,40 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+type ctxKey struct{}
+
+func TestDetach(t *testing.T) {
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
+	d := detach(parent)
+	if d.Value(ctxKey{}) != nil {
+		t.Error("detached context exposes its parent's values")
+	}
+	if d.Err() != nil {
+		t.Errorf("Err before cancel: %v", d.Err())
+	}
+	cancel()
+	select {
+	case <-d.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancel did not reach the detached context")
+	}
+	if !errors.Is(d.Err(), context.Canceled) {
+		t.Errorf("Err after cancel: %v", d.Err())
+	}
+	dl, cancel2 := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel2()
+	dd := detach(dl)
+	<-dd.Done()
+	if !errors.Is(dd.Err(), context.DeadlineExceeded) {
+		t.Errorf("Err after deadline: %v", dd.Err())
+	}
+	if _, ok := dd.Deadline(); !ok {
+		t.Error("deadline lost")
+	}
+}
