@@ -34,7 +34,19 @@ func testSDKList(t *testing.T, f *fixture) {
 
 	sorted := append([]string(nil), keys...)
 	sort.Strings(sorted)
+	sdkListV2(t, ctx, c, b, keys, sorted)
+	sdkListV1(t, ctx, c, b)
 
+	for _, k := range keys {
+		if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b, Key: aws.String(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sdkListV2 lists with ListObjectsV2: paginated, with delimiter, prefix and
+// start-after; sorted is every key put.
+func sdkListV2(t *testing.T, ctx context.Context, c *s3.Client, b string, keys, sorted []string) {
 	// v2, no delimiter, paginated by 4.
 	var got []string
 	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: &b, MaxKeys: aws.Int32(4)})
@@ -89,9 +101,12 @@ func testSDKList(t *testing.T, f *fixture) {
 	if err != nil || len(lo.Contents) == 0 || *lo.Contents[0].Key != "many/021" {
 		t.Fatalf("start-after: %v %v", err, lo.Contents)
 	}
+}
 
+// sdkListV1 lists with ListObjects (markers), with and without delimiter.
+func sdkListV1(t *testing.T, ctx context.Context, c *s3.Client, b string) {
 	// v1 with markers, paginated by 3, with delimiter.
-	got = nil
+	var got []string
 	marker := ""
 	for {
 		lv1, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: &b, Delimiter: aws.String("/"), MaxKeys: aws.Int32(3), Marker: aws.String(marker)})
@@ -117,11 +132,5 @@ func testSDKList(t *testing.T, f *fixture) {
 	lv1, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: &b, Prefix: aws.String("many/"), MaxKeys: aws.Int32(10)})
 	if err != nil || len(lv1.Contents) != 10 || !aws.ToBool(lv1.IsTruncated) {
 		t.Fatalf("v1: %v %d", err, len(lv1.Contents))
-	}
-
-	for _, k := range keys {
-		if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b, Key: aws.String(k)}); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

@@ -74,8 +74,12 @@ func testSDKMultipart(t *testing.T, f *fixture) {
 	if u := f.b.Usage()["res-1"]; u.StoredBytes != int64(len(all)) {
 		t.Fatalf("stored %d after complete, want %d", u.StoredBytes, len(all))
 	}
+	sdkMultipartAbort(t, ctx, f, c, b, k)
+}
 
-	// Abort drops the parts.
+// sdkMultipartAbort: abort drops the parts; then, with the completed
+// object k deleted, nothing stays charged.
+func sdkMultipartAbort(t *testing.T, ctx context.Context, f *fixture, c *s3.Client, b, k string) {
 	mp2, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("aborted")})
 	if err != nil {
 		t.Fatal(err)
