@@ -201,40 +201,8 @@ func TestAWSCLI(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
-	for i, n := range []int{10, 70_000, 9 << 20} { // the last one goes multipart
-		p := filepath.Join(src, "sub", fmt.Sprintf("f%d.bin", i))
-		if i == 0 {
-			p = filepath.Join(src, "top.txt")
-		}
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, randBytes(n, uint64(20+i)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env := append(os.Environ(),
-		"AWS_ACCESS_KEY_ID="+keyW1.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+keyW1.Secret,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1")
-	aws := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"--endpoint-url", f.url}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	awsFail := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"--endpoint-url", f.url}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err == nil {
-			t.Fatalf("aws %s succeeded, want failure\n%s", strings.Join(args, " "), out)
-		}
-		return string(out)
-	}
+	writeCLITree(t, src)
+	aws, awsFail := awsCLI(t, f)
 
 	aws("s3", "mb", "s3://res-1")
 	if out := aws("s3", "ls"); !strings.Contains(out, "res-1") {
@@ -292,6 +260,51 @@ func TestAWSCLI(t *testing.T) {
 	if u := f.b.Usage()["res-1"]; u.StoredBytes != 0 {
 		t.Fatalf("stored %d after rm", u.StoredBytes)
 	}
+}
+
+// writeCLITree writes the files TestAWSCLI syncs: top.txt and sub/f1.bin,
+// sub/f2.bin (the last one big enough to go multipart).
+func writeCLITree(t *testing.T, src string) {
+	for i, n := range []int{10, 70_000, 9 << 20} { // the last one goes multipart
+		p := filepath.Join(src, "sub", fmt.Sprintf("f%d.bin", i))
+		if i == 0 {
+			p = filepath.Join(src, "top.txt")
+		}
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, randBytes(n, uint64(20+i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// awsCLI returns runners of the aws CLI against f as keyW1: aws wants
+// success, awsFail wants failure; both return the combined output.
+func awsCLI(t *testing.T, f *fixture) (aws, awsFail func(args ...string) string) {
+	env := append(os.Environ(),
+		"AWS_ACCESS_KEY_ID="+keyW1.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+keyW1.Secret,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1")
+	aws = func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", f.url}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	awsFail = func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", f.url}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("aws %s succeeded, want failure\n%s", strings.Join(args, " "), out)
+		}
+		return string(out)
+	}
+	return aws, awsFail
 }
 
 // TestTwoBridges runs two bridges in one process, over different
