@@ -36,86 +36,15 @@ func TestAuthorization(t *testing.T) {
 		_, err := f.sdk(k).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("res-1"), Key: aws.String("obj")})
 		wantCode(t, err, "SignatureDoesNotMatch", 403)
 	})
-	t.Run("other reservation's bucket", func(t *testing.T) {
-		_, err := w1.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("res-2"), Key: aws.String("obj2")})
-		wantCode(t, err, "AccessDenied", 403)
-		_, err = w1.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-2"), Key: aws.String("x"), Body: strings.NewReader("x")})
-		wantCode(t, err, "AccessDenied", 403)
-		_, err = w1.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("res-2")})
-		wantCode(t, err, "AccessDenied", 403)
-		_, err = w1.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("res-2"), Key: aws.String("obj2")})
-		wantCode(t, err, "AccessDenied", 403)
-		// Copying out of another reservation.
-		_, err = w1.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("res-1"), Key: aws.String("stolen"), CopySource: aws.String("res-2/obj2")})
-		wantCode(t, err, "AccessDenied", 403)
-		// Creating someone else's or a new bucket.
-		_, err = w1.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("res-2")})
-		wantCode(t, err, "AccessDenied", 403)
-		_, err = w1.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("brand-new")})
-		wantCode(t, err, "AccessDenied", 403)
-		// A reservation whose unit is not served here does not exist.
-		_, err = w1.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("res-elsewhere")})
-		if httpStatus(err) != 404 {
-			t.Fatalf("bucket of another unit: %v", err)
-		}
-	})
-	t.Run("read key cannot write", func(t *testing.T) {
-		r1 := f.sdk(keyR1)
-		if got := getAll(t, r1, "res-1", "obj"); string(got) != "data" {
-			t.Fatal("read key cannot read")
-		}
-		if _, err := r1.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("res-1")}); err != nil {
-			t.Fatal(err)
-		}
-		_, err := r1.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-1"), Key: aws.String("x"), Body: strings.NewReader("x")})
-		wantCode(t, err, "AccessDenied", 403)
-		_, err = r1.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("res-1"), Key: aws.String("obj")})
-		wantCode(t, err, "AccessDenied", 403)
-		_, err = r1.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("res-1"), Key: aws.String("c"), CopySource: aws.String("res-1/obj")})
-		wantCode(t, err, "AccessDenied", 403)
-		_, err = r1.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("res-1"), Key: aws.String("m")})
-		wantCode(t, err, "AccessDenied", 403)
-		dm, err := r1.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("res-1"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String("obj")}}}})
-		if err == nil && (len(dm.Errors) != 1 || aws.ToString(dm.Errors[0].Code) != "AccessDenied") {
-			t.Fatalf("read key DeleteObjects: %+v", dm)
-		}
-		if got := getAll(t, w1, "res-1", "obj"); string(got) != "data" {
-			t.Fatal("object gone")
-		}
-	})
+	t.Run("other reservation's bucket", func(t *testing.T) { authOtherReservation(t, ctx, w1) })
+	t.Run("read key cannot write", func(t *testing.T) { authReadKeyCannotWrite(t, ctx, f, w1) })
 	t.Run("write key cannot delete the bucket", func(t *testing.T) {
 		_, err := w1.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("res-1")})
 		wantCode(t, err, "AccessDenied", 403)
 		_, err = f.sdk(keyA1).DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("res-1")})
 		wantCode(t, err, "AccessDenied", 403)
 	})
-	t.Run("revoked key", func(t *testing.T) {
-		k := Key{AccessKeyID: "AKIATEMP", Secret: "temp-secret", Bucket: "res-1", Perm: PermRead}
-		f.keys.Set(k)
-		c := f.sdk(k)
-		if got := getAll(t, c, "res-1", "obj"); string(got) != "data" {
-			t.Fatal("new key does not work")
-		}
-		f.keys.Delete(k.AccessKeyID)
-		_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("res-1"), Key: aws.String("obj")})
-		wantCode(t, err, "InvalidAccessKeyId", 403)
-		// Presigned URLs made with it die with it.
-		f.keys.Set(k)
-		u, err := s3.NewPresignClient(c).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("res-1"), Key: aws.String("obj")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.keys.Delete(k.AccessKeyID)
-		resp, err := http.Get(u.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 403 || !strings.Contains(string(body), "InvalidAccessKeyId") {
-			t.Fatalf("presigned URL of a revoked key: %d %s", resp.StatusCode, body)
-		}
-	})
+	t.Run("revoked key", func(t *testing.T) { authRevokedKey(t, ctx, f) })
 	t.Run("anonymous", func(t *testing.T) {
 		resp, err := http.Get(f.url + "/res-1/obj")
 		if err != nil {
@@ -131,6 +60,88 @@ func TestAuthorization(t *testing.T) {
 		_, err := w1.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-1"), Key: aws.String(".fb-mpu/x/meta"), Body: strings.NewReader("x")})
 		wantCode(t, err, "InvalidArgument", 400)
 	})
+}
+
+// authOtherReservation: a write key of res-1 can neither reach res-2 nor
+// create buckets.
+func authOtherReservation(t *testing.T, ctx context.Context, w1 *s3.Client) {
+	_, err := w1.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("res-2"), Key: aws.String("obj2")})
+	wantCode(t, err, "AccessDenied", 403)
+	_, err = w1.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-2"), Key: aws.String("x"), Body: strings.NewReader("x")})
+	wantCode(t, err, "AccessDenied", 403)
+	_, err = w1.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("res-2")})
+	wantCode(t, err, "AccessDenied", 403)
+	_, err = w1.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("res-2"), Key: aws.String("obj2")})
+	wantCode(t, err, "AccessDenied", 403)
+	// Copying out of another reservation.
+	_, err = w1.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("res-1"), Key: aws.String("stolen"), CopySource: aws.String("res-2/obj2")})
+	wantCode(t, err, "AccessDenied", 403)
+	// Creating someone else's or a new bucket.
+	_, err = w1.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("res-2")})
+	wantCode(t, err, "AccessDenied", 403)
+	_, err = w1.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("brand-new")})
+	wantCode(t, err, "AccessDenied", 403)
+	// A reservation whose unit is not served here does not exist.
+	_, err = w1.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("res-elsewhere")})
+	if httpStatus(err) != 404 {
+		t.Fatalf("bucket of another unit: %v", err)
+	}
+}
+
+// authReadKeyCannotWrite: a read key reads and lists but every write is
+// denied and nothing changes.
+func authReadKeyCannotWrite(t *testing.T, ctx context.Context, f *fixture, w1 *s3.Client) {
+	r1 := f.sdk(keyR1)
+	if got := getAll(t, r1, "res-1", "obj"); string(got) != "data" {
+		t.Fatal("read key cannot read")
+	}
+	if _, err := r1.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("res-1")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r1.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-1"), Key: aws.String("x"), Body: strings.NewReader("x")})
+	wantCode(t, err, "AccessDenied", 403)
+	_, err = r1.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("res-1"), Key: aws.String("obj")})
+	wantCode(t, err, "AccessDenied", 403)
+	_, err = r1.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("res-1"), Key: aws.String("c"), CopySource: aws.String("res-1/obj")})
+	wantCode(t, err, "AccessDenied", 403)
+	_, err = r1.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("res-1"), Key: aws.String("m")})
+	wantCode(t, err, "AccessDenied", 403)
+	dm, err := r1.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("res-1"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String("obj")}}}})
+	if err == nil && (len(dm.Errors) != 1 || aws.ToString(dm.Errors[0].Code) != "AccessDenied") {
+		t.Fatalf("read key DeleteObjects: %+v", dm)
+	}
+	if got := getAll(t, w1, "res-1", "obj"); string(got) != "data" {
+		t.Fatal("object gone")
+	}
+}
+
+// authRevokedKey: a deleted key, and presigned URLs made with it, stop working.
+func authRevokedKey(t *testing.T, ctx context.Context, f *fixture) {
+	k := Key{AccessKeyID: "AKIATEMP", Secret: "temp-secret", Bucket: "res-1", Perm: PermRead}
+	f.keys.Set(k)
+	c := f.sdk(k)
+	if got := getAll(t, c, "res-1", "obj"); string(got) != "data" {
+		t.Fatal("new key does not work")
+	}
+	f.keys.Delete(k.AccessKeyID)
+	_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("res-1"), Key: aws.String("obj")})
+	wantCode(t, err, "InvalidAccessKeyId", 403)
+	// Presigned URLs made with it die with it.
+	f.keys.Set(k)
+	u, err := s3.NewPresignClient(c).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("res-1"), Key: aws.String("obj")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.keys.Delete(k.AccessKeyID)
+	resp, err := http.Get(u.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(body), "InvalidAccessKeyId") {
+		t.Fatalf("presigned URL of a revoked key: %d %s", resp.StatusCode, body)
+	}
 }
 
 func TestQuota(t *testing.T) {

@@ -87,60 +87,7 @@ func TestChecksumsStored(t *testing.T) {
 	b := "res-1"
 	data := randBytes(100_000, 7)
 	for _, a := range allChecksums {
-		t.Run(string(a), func(t *testing.T) {
-			key := "sum-" + string(a)
-			in := &s3.PutObjectInput{Bucket: &b, Key: &key, Body: bytes.NewReader(data), ChecksumAlgorithm: a}
-			withSum(in, a, checksumOf(a, []byte("not the data")))
-			_, err := c.PutObject(ctx, in)
-			wantCode(t, err, "BadDigest", 400)
-			if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: &key}); httpStatus(err) != 404 {
-				t.Fatalf("object stored despite a wrong %s: %v", a, err)
-			}
-			want := checksumOf(a, data)
-			in = &s3.PutObjectInput{Bucket: &b, Key: &key, Body: bytes.NewReader(data), ChecksumAlgorithm: a}
-			withSum(in, a, want)
-			if _, err := c.PutObject(ctx, in); err != nil {
-				t.Fatal(err)
-			}
-			h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: &key, ChecksumMode: types.ChecksumModeEnabled})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := headSum(h, a); got != want {
-				t.Fatalf("HEAD %s = %q, want %q", a, got, want)
-			}
-			if h.ChecksumType != types.ChecksumTypeFullObject {
-				t.Fatalf("HEAD checksum type %q", h.ChecksumType)
-			}
-			if len(h.Metadata) != 0 {
-				t.Fatalf("bookkeeping leaked into user metadata: %v", h.Metadata)
-			}
-			g, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: &key, ChecksumMode: types.ChecksumModeEnabled})
-			if err != nil {
-				t.Fatal(err)
-			}
-			g.Body.Close()
-			if got := getSum(g, a); got != want {
-				t.Fatalf("GET %s = %q, want %q", a, got, want)
-			}
-			attrs, err := c.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: &b, Key: &key,
-				ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesEtag, types.ObjectAttributesChecksum,
-					types.ObjectAttributesObjectSize, types.ObjectAttributesStorageClass, types.ObjectAttributesObjectParts}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if aws.ToInt64(attrs.ObjectSize) != int64(len(data)) || aws.ToString(attrs.ETag) == "" ||
-				attrs.StorageClass != types.StorageClassStandard || attrs.Checksum == nil {
-				t.Fatalf("attributes: %+v", attrs)
-			}
-			if got := aws.ToString(map[types.ChecksumAlgorithm]*string{
-				types.ChecksumAlgorithmCrc32: attrs.Checksum.ChecksumCRC32, types.ChecksumAlgorithmCrc32c: attrs.Checksum.ChecksumCRC32C,
-				types.ChecksumAlgorithmCrc64nvme: attrs.Checksum.ChecksumCRC64NVME, types.ChecksumAlgorithmSha1: attrs.Checksum.ChecksumSHA1,
-				types.ChecksumAlgorithmSha256: attrs.Checksum.ChecksumSHA256,
-			}[a]); got != want {
-				t.Fatalf("attributes checksum %q, want %q", got, want)
-			}
-		})
+		t.Run(string(a), func(t *testing.T) { checkStoredChecksum(t, ctx, c, b, a, data) })
 	}
 	// A copy (native, or streamed with new metadata) keeps the checksum.
 	for _, md := range []types.MetadataDirective{types.MetadataDirectiveCopy, types.MetadataDirectiveReplace} {
@@ -167,6 +114,64 @@ func TestChecksumsStored(t *testing.T) {
 	wantCode(t, err, "InvalidArgument", 400)
 	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: &key}); httpStatus(err) != 404 {
 		t.Fatalf("object stored despite reserved metadata: %v", err)
+	}
+}
+
+// checkStoredChecksum: a wrong checksum of algorithm a answers BadDigest and
+// stores nothing; the right one is stored and returned by HEAD, GET and
+// GetObjectAttributes.
+func checkStoredChecksum(t *testing.T, ctx context.Context, c *s3.Client, b string, a types.ChecksumAlgorithm, data []byte) {
+	key := "sum-" + string(a)
+	in := &s3.PutObjectInput{Bucket: &b, Key: &key, Body: bytes.NewReader(data), ChecksumAlgorithm: a}
+	withSum(in, a, checksumOf(a, []byte("not the data")))
+	_, err := c.PutObject(ctx, in)
+	wantCode(t, err, "BadDigest", 400)
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: &key}); httpStatus(err) != 404 {
+		t.Fatalf("object stored despite a wrong %s: %v", a, err)
+	}
+	want := checksumOf(a, data)
+	in = &s3.PutObjectInput{Bucket: &b, Key: &key, Body: bytes.NewReader(data), ChecksumAlgorithm: a}
+	withSum(in, a, want)
+	if _, err := c.PutObject(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: &key, ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := headSum(h, a); got != want {
+		t.Fatalf("HEAD %s = %q, want %q", a, got, want)
+	}
+	if h.ChecksumType != types.ChecksumTypeFullObject {
+		t.Fatalf("HEAD checksum type %q", h.ChecksumType)
+	}
+	if len(h.Metadata) != 0 {
+		t.Fatalf("bookkeeping leaked into user metadata: %v", h.Metadata)
+	}
+	g, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b, Key: &key, ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Body.Close()
+	if got := getSum(g, a); got != want {
+		t.Fatalf("GET %s = %q, want %q", a, got, want)
+	}
+	attrs, err := c.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: &b, Key: &key,
+		ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesEtag, types.ObjectAttributesChecksum,
+			types.ObjectAttributesObjectSize, types.ObjectAttributesStorageClass, types.ObjectAttributesObjectParts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToInt64(attrs.ObjectSize) != int64(len(data)) || aws.ToString(attrs.ETag) == "" ||
+		attrs.StorageClass != types.StorageClassStandard || attrs.Checksum == nil {
+		t.Fatalf("attributes: %+v", attrs)
+	}
+	if got := aws.ToString(map[types.ChecksumAlgorithm]*string{
+		types.ChecksumAlgorithmCrc32: attrs.Checksum.ChecksumCRC32, types.ChecksumAlgorithmCrc32c: attrs.Checksum.ChecksumCRC32C,
+		types.ChecksumAlgorithmCrc64nvme: attrs.Checksum.ChecksumCRC64NVME, types.ChecksumAlgorithmSha1: attrs.Checksum.ChecksumSHA1,
+		types.ChecksumAlgorithmSha256: attrs.Checksum.ChecksumSHA256,
+	}[a]); got != want {
+		t.Fatalf("attributes checksum %q, want %q", got, want)
 	}
 }
 

@@ -39,6 +39,16 @@ func TestMinioGo(t *testing.T) {
 	c := f.minio(keyW1)
 	b := "res-1"
 
+	minioObjects(t, ctx, c, b)
+	minioBigObject(t, ctx, c, b)
+	minioList(t, ctx, c, b)
+	minioPresigned(t, ctx, c, b)
+	minioRemoveAll(t, ctx, f, c, b)
+	t.Logf("payload modes seen: %v", f.sniff.modes)
+}
+
+// minioObjects: bucket calls, put, get (whole and a range), server-side copy.
+func minioObjects(t *testing.T, ctx context.Context, c *minio.Client, b string) {
 	ok, err := c.BucketExists(ctx, b)
 	if err != nil || !ok {
 		t.Fatalf("BucketExists: %v %v", ok, err)
@@ -77,9 +87,11 @@ func TestMinioGo(t *testing.T) {
 	if err != nil || st.Size != int64(len(data)) {
 		t.Fatalf("stat copy: %v %+v", err, st)
 	}
+}
 
-	// Large object: minio-go uploads it as a multipart upload (unknown size,
-	// 5 MiB parts), streaming.
+// minioBigObject: minio-go uploads a large object as a multipart upload
+// (unknown size, 5 MiB parts), streaming.
+func minioBigObject(t *testing.T, ctx context.Context, c *minio.Client, b string) {
 	big := randBytes(17<<20, 8)
 	info, err := c.PutObject(ctx, b, "m/big", io.NopCloser(bytes.NewReader(big)), -1, minio.PutObjectOptions{PartSize: 5 << 20})
 	if err != nil {
@@ -88,17 +100,19 @@ func TestMinioGo(t *testing.T) {
 	if !strings.HasSuffix(strings.Trim(info.ETag, `"`), "-4") && len(info.ETag) < 32 {
 		t.Logf("big etag %s", info.ETag)
 	}
-	o, err = c.GetObject(ctx, b, "m/big", minio.GetObjectOptions{})
+	o, err := c.GetObject(ctx, b, "m/big", minio.GetObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ = io.ReadAll(o)
+	got, _ := io.ReadAll(o)
 	o.Close()
 	if !bytes.Equal(got, big) {
 		t.Fatalf("big: %d bytes", len(got))
 	}
+}
 
-	// Listing v1 and v2, recursive and not.
+// minioList: listing v1 and v2, recursive and not.
+func minioList(t *testing.T, ctx context.Context, c *minio.Client, b string) {
 	for i := 0; i < 7; i++ {
 		if _, err := c.PutObject(ctx, b, fmt.Sprintf("m/dir/%d", i), strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
 			t.Fatal(err)
@@ -126,8 +140,10 @@ func TestMinioGo(t *testing.T) {
 			t.Fatalf("recursive list v1=%v: %v", v1, names)
 		}
 	}
+}
 
-	// Presigned GET and PUT.
+// minioPresigned: presigned GET and PUT.
+func minioPresigned(t *testing.T, ctx context.Context, c *minio.Client, b string) {
 	pu, err := c.PresignedPutObject(ctx, b, "m/presigned", time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -151,8 +167,10 @@ func TestMinioGo(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "via presigned put" {
 		t.Fatalf("presigned get: %d %q", resp.StatusCode, body)
 	}
+}
 
-	// Remove many.
+// minioRemoveAll: remove many; nothing stays stored or charged.
+func minioRemoveAll(t *testing.T, ctx context.Context, f *fixture, c *minio.Client, b string) {
 	ch := make(chan minio.ObjectInfo)
 	go func() {
 		defer close(ch)
@@ -173,7 +191,6 @@ func TestMinioGo(t *testing.T) {
 	if u := f.b.Usage()[b]; u.StoredBytes != 0 {
 		t.Fatalf("stored %d after removing all", u.StoredBytes)
 	}
-	t.Logf("payload modes seen: %v", f.sniff.modes)
 }
 
 // TestAWSCLI drives the real aws CLI against the bridge.
@@ -184,40 +201,8 @@ func TestAWSCLI(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
-	for i, n := range []int{10, 70_000, 9 << 20} { // the last one goes multipart
-		p := filepath.Join(src, "sub", fmt.Sprintf("f%d.bin", i))
-		if i == 0 {
-			p = filepath.Join(src, "top.txt")
-		}
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, randBytes(n, uint64(20+i)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env := append(os.Environ(),
-		"AWS_ACCESS_KEY_ID="+keyW1.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+keyW1.Secret,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1")
-	aws := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"--endpoint-url", f.url}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	awsFail := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"--endpoint-url", f.url}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err == nil {
-			t.Fatalf("aws %s succeeded, want failure\n%s", strings.Join(args, " "), out)
-		}
-		return string(out)
-	}
+	writeCLITree(t, src)
+	aws, awsFail := awsCLI(t, f)
 
 	aws("s3", "mb", "s3://res-1")
 	if out := aws("s3", "ls"); !strings.Contains(out, "res-1") {
@@ -275,6 +260,51 @@ func TestAWSCLI(t *testing.T) {
 	if u := f.b.Usage()["res-1"]; u.StoredBytes != 0 {
 		t.Fatalf("stored %d after rm", u.StoredBytes)
 	}
+}
+
+// writeCLITree writes the files TestAWSCLI syncs: top.txt and sub/f1.bin,
+// sub/f2.bin (the last one big enough to go multipart).
+func writeCLITree(t *testing.T, src string) {
+	for i, n := range []int{10, 70_000, 9 << 20} { // the last one goes multipart
+		p := filepath.Join(src, "sub", fmt.Sprintf("f%d.bin", i))
+		if i == 0 {
+			p = filepath.Join(src, "top.txt")
+		}
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, randBytes(n, uint64(20+i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// awsCLI returns runners of the aws CLI against f as keyW1: aws wants
+// success, awsFail wants failure; both return the combined output.
+func awsCLI(t *testing.T, f *fixture) (aws, awsFail func(args ...string) string) {
+	env := append(os.Environ(),
+		"AWS_ACCESS_KEY_ID="+keyW1.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+keyW1.Secret,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1")
+	aws = func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", f.url}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	awsFail = func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", f.url}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("aws %s succeeded, want failure\n%s", strings.Join(args, " "), out)
+		}
+		return string(out)
+	}
+	return aws, awsFail
 }
 
 // TestTwoBridges runs two bridges in one process, over different

@@ -397,35 +397,9 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	if err != nil {
 		return out, "", s3Error(err, key)
 	}
-	byNum := make(map[int]s3response.Part, len(stored))
-	for _, p := range stored {
-		byNum[p.PartNumber] = p
-	}
-	var keys []string
-	var sizes []int64
-	var use []s3response.Part
-	var total int64
-	last := int32(0)
-	for i, cp := range in.MultipartUpload.Parts {
-		n := deref(cp.PartNumber)
-		if n <= last {
-			return out, "", s3err.GetAPIError(s3err.ErrInvalidPartOrder)
-		}
-		last = n
-		p, ok := byNum[int(n)]
-		if !ok || strings.Trim(deref(cp.ETag), `"`) != strings.Trim(p.ETag, `"`) {
-			return out, "", s3err.GetAPIError(s3err.ErrInvalidPart)
-		}
-		if i < len(in.MultipartUpload.Parts)-1 && p.Size < minPartSize {
-			return out, "", s3err.GetAPIError(s3err.ErrEntityTooSmall)
-		}
-		if in.MpuObjectSize != nil && i == len(in.MultipartUpload.Parts)-1 && total+p.Size != *in.MpuObjectSize {
-			return out, "", s3err.GetIncorrectMpObjectSizeErr(total+p.Size, *in.MpuObjectSize)
-		}
-		keys = append(keys, partKey(br, id, n))
-		sizes = append(sizes, p.Size)
-		use = append(use, p)
-		total += p.Size
+	keys, sizes, use, err := selectParts(br, id, in, stored)
+	if err != nil {
+		return out, "", err
 	}
 
 	sum, recs, err := g.completeChecksum(ctx, br, id, m, in, sizes)
@@ -470,4 +444,42 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	out = completeResult(br, key, info.ETag)
 	setCompleteChecksum(&out, sum)
 	return out, "", nil
+}
+
+// selectParts checks a CompleteMultipartUpload part list against the stored
+// parts (ascending numbers, matching ETags, every part but the last at least
+// minPartSize, the declared total size) and returns the parts' keys, sizes
+// and records in list order.
+func selectParts(br bucketRef, id string, in *s3.CompleteMultipartUploadInput, stored []s3response.Part) ([]string, []int64, []s3response.Part, error) {
+	byNum := make(map[int]s3response.Part, len(stored))
+	for _, p := range stored {
+		byNum[p.PartNumber] = p
+	}
+	var keys []string
+	var sizes []int64
+	var use []s3response.Part
+	var total int64
+	last := int32(0)
+	for i, cp := range in.MultipartUpload.Parts {
+		n := deref(cp.PartNumber)
+		if n <= last {
+			return nil, nil, nil, s3err.GetAPIError(s3err.ErrInvalidPartOrder)
+		}
+		last = n
+		p, ok := byNum[int(n)]
+		if !ok || strings.Trim(deref(cp.ETag), `"`) != strings.Trim(p.ETag, `"`) {
+			return nil, nil, nil, s3err.GetAPIError(s3err.ErrInvalidPart)
+		}
+		if i < len(in.MultipartUpload.Parts)-1 && p.Size < minPartSize {
+			return nil, nil, nil, s3err.GetAPIError(s3err.ErrEntityTooSmall)
+		}
+		if in.MpuObjectSize != nil && i == len(in.MultipartUpload.Parts)-1 && total+p.Size != *in.MpuObjectSize {
+			return nil, nil, nil, s3err.GetIncorrectMpObjectSizeErr(total+p.Size, *in.MpuObjectSize)
+		}
+		keys = append(keys, partKey(br, id, n))
+		sizes = append(sizes, p.Size)
+		use = append(use, p)
+		total += p.Size
+	}
+	return keys, sizes, use, nil
 }

@@ -71,7 +71,12 @@ func TestUploadPartCopy(t *testing.T) {
 		t.Fatalf("stored %d, want %d", u.StoredBytes, 2*len(src))
 	}
 
-	// minio-go's ComposeObject is UploadPartCopy with ranges.
+	partCopyMinioCompose(t, ctx, f, b, src, cut)
+	partCopyQuota(t, ctx, f)
+}
+
+// partCopyMinioCompose: minio-go's ComposeObject is UploadPartCopy with ranges.
+func partCopyMinioCompose(t *testing.T, ctx context.Context, f *fixture, b string, src []byte, cut int) {
 	mc := f.minio(keyW1)
 	if _, err := mc.ComposeObject(ctx, minio.CopyDestOptions{Bucket: b, Object: "composed"},
 		minio.CopySrcOptions{Bucket: b, Object: "src", MatchRange: true, Start: 0, End: int64(cut - 1)},
@@ -89,8 +94,11 @@ func TestUploadPartCopy(t *testing.T) {
 	if want := append(append([]byte{}, src[:cut]...), src[len(src)-100:]...); !bytes.Equal(got, want) {
 		t.Fatalf("composed object differs (%d vs %d bytes)", len(got), len(want))
 	}
+}
 
-	// Quota: a part copy that would exceed it is refused and charges nothing.
+// partCopyQuota: a part copy that would exceed the quota is refused and
+// charges nothing.
+func partCopyQuota(t *testing.T, ctx context.Context, f *fixture) {
 	sc := f.sdk(keySmallW)
 	sb := "res-small"
 	putBytes(t, sc, sb, "src", make([]byte, 600<<10))

@@ -55,37 +55,10 @@ func TestRSSFlat(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		size = 256 << 20
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestRSSBridgeChild$", "-test.count", "1")
-	cmd.Env = append(os.Environ(), "FB_RSS_BRIDGE_DIR="+t.TempDir())
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	sc := bufio.NewScanner(out)
-	url := ""
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "BRIDGE "); ok {
-			url = u
-			break
-		}
-	}
-	if url == "" {
-		t.Fatal("bridge process printed no URL")
-	}
-	go io.Copy(io.Discard, out)
+	url, pid := startRSSBridge(t)
 	f := &fixture{t: t, url: url}
 	c := f.minio(keyW1)
 	ctx := context.Background()
-	pid := cmd.Process.Pid
 	// Warm up (connection, first-use allocations) before the baseline.
 	if _, err := c.PutObject(ctx, "res-1", "warm", strings.NewReader("warm"), 4, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
@@ -134,4 +107,37 @@ func TestRSSFlat(t *testing.T) {
 	if growth >= 64<<20 {
 		t.Fatalf("bridge RSS grew by %d MiB during a %d MiB PUT and GET (limit 64 MiB)", growth>>20, size>>20)
 	}
+}
+
+// startRSSBridge starts the bridge process of TestRSSFlat (stopped at the
+// test's cleanup) and returns its URL and pid.
+func startRSSBridge(t *testing.T) (string, int) {
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestRSSBridgeChild$", "-test.count", "1")
+	cmd.Env = append(os.Environ(), "FB_RSS_BRIDGE_DIR="+t.TempDir())
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	url := ""
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "BRIDGE "); ok {
+			url = u
+			break
+		}
+	}
+	if url == "" {
+		t.Fatal("bridge process printed no URL")
+	}
+	go io.Copy(io.Discard, out)
+	return url, cmd.Process.Pid
 }

@@ -243,7 +243,12 @@ func (a *Azure) put(ctx context.Context, key string, r io.Reader, size int64, me
 		}
 		return azInfo(key, int64(n), sum, out.LastModified, nonEmpty(meta.ContentType), md), nil
 	}
-	// Large object: stage blocks, then commit the list with the MD5.
+	return a.putBlocks(ctx, bc, key, pr, first[:n], meta, md)
+}
+
+// putBlocks stores a large object: it stages the blocks (first, then the
+// rest of pr), then commits the list with the MD5.
+func (a *Azure) putBlocks(ctx context.Context, bc *blockblob.Client, key string, pr *putReader, first []byte, meta ObjectMeta, md map[string]*string) (ObjectInfo, error) {
 	var idPrefix [16]byte
 	rand.Read(idPrefix[:])
 	blockID := func(num int) string {
@@ -254,7 +259,7 @@ func (a *Azure) put(ctx context.Context, key string, r io.Reader, size int64, me
 	}
 	var mu sync.Mutex
 	maxNum := 0
-	_, err = uploadParts(ctx, pr, first[:n], int(a.blockSize), a.conc, func(ctx context.Context, num int, data []byte) error {
+	_, err := uploadParts(ctx, pr, first, int(a.blockSize), a.conc, func(ctx context.Context, num int, data []byte) error {
 		if num > 50000 {
 			return fmt.Errorf("object larger than 50000 blocks of %d bytes", a.blockSize)
 		}

@@ -44,21 +44,7 @@ func TestLocalChunksOfCrashedCompose(t *testing.T) {
 	committed.f.Close() // the process died: the lock goes, the file stays
 
 	// Linked, never committed.
-	lostPath, _ := l.path("lost")
-	names, err := newChunkNames(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lost, err := l.beginChunks(lostPath, names)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, k := range []string{"up/p1", "up/p2"} {
-		if _, _, err := l.linkPart(k, names[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	lost.f.Close()
+	names := crashBeforeCommit(t, l)
 	if n := chunkFiles(t, l); n != 4 {
 		t.Fatalf("%d chunk files before the restart, want 4", n)
 	}
@@ -92,4 +78,25 @@ func TestLocalChunksOfCrashedCompose(t *testing.T) {
 	if !bytes.Equal(got, append(append([]byte(nil), a...), b...)) {
 		t.Fatalf("committed composed object reads %d bytes, want %d", len(got), len(a)+len(b))
 	}
+}
+
+// crashBeforeCommit links chunks of up/p1 and up/p2 for an object "lost"
+// and "crashes" before committing it; it returns the chunk names.
+func crashBeforeCommit(t *testing.T, l *Local) []string {
+	lostPath, _ := l.path("lost")
+	names, err := newChunkNames(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := l.beginChunks(lostPath, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range []string{"up/p1", "up/p2"} {
+		if _, _, err := l.linkPart(k, names[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost.f.Close()
+	return names
 }

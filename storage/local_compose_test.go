@@ -81,6 +81,19 @@ func TestLocalComposeInPlace(t *testing.T) {
 		t.Errorf("%d chunk files left after every object is gone", n)
 	}
 	// The reaper empties the trash in the background.
+	waitTrashEmpty(t, l)
+	// A compose that fails leaves no chunk behind.
+	put(t, l, "a", []byte("aaaa"), ObjectMeta{})
+	if _, err := l.Compose(ctx, "bad", []string{"a", "missing"}, ObjectMeta{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("compose with a missing part: %v", err)
+	}
+	if n := chunkFiles(t, l); n != 0 {
+		t.Errorf("failed compose left %d chunk files", n)
+	}
+}
+
+// waitTrashEmpty waits (up to 10s) for the reaper to empty l's trash.
+func waitTrashEmpty(t *testing.T, l *Local) {
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		ents, err := os.ReadDir(l.trashDir)
 		if err != nil {
@@ -93,14 +106,6 @@ func TestLocalComposeInPlace(t *testing.T) {
 			t.Fatalf("%d files still in the trash after 10s", len(ents))
 		}
 		runtime.Gosched()
-	}
-	// A compose that fails leaves no chunk behind.
-	put(t, l, "a", []byte("aaaa"), ObjectMeta{})
-	if _, err := l.Compose(ctx, "bad", []string{"a", "missing"}, ObjectMeta{}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("compose with a missing part: %v", err)
-	}
-	if n := chunkFiles(t, l); n != 0 {
-		t.Errorf("failed compose left %d chunk files", n)
 	}
 }
 
