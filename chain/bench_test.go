@@ -27,56 +27,8 @@ import (
 // (finalize/verify-rate), since it verifies on every core.
 func BenchmarkSignedSends(b *testing.B) {
 	const perBlock = 1000
-	keys := make([]ed25519.PrivateKey, perBlock)
-	var g contract.Genesis
-	g.Params = params.Default()
-	for i := range keys {
-		var seed [32]byte
-		binary.BigEndian.PutUint64(seed[:], uint64(i)+1)
-		keys[i] = ed25519.NewKeyFromSeed(seed[:])
-		g.Accounts = append(g.Accounts, contract.GenesisAccount{Address: address.FromPubKey(keys[i].Public().(ed25519.PublicKey)), Balance: 1 << 40})
-	}
-	store, err := chain.OpenStore(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	app, err := chain.NewApp(store)
-	if err != nil {
-		b.Fatal(err)
-	}
+	app, blocks, decoded := signedSendsSetup(b, perBlock, b.N)
 	ctx := context.Background()
-	state, _ := json.Marshal(g)
-	if _, err := app.InitChain(ctx, &abci.RequestInitChain{ChainId: "bench", AppStateBytes: state}); err != nil {
-		b.Fatal(err)
-	}
-	blocks := make([][][]byte, b.N)
-	for n := range blocks {
-		blocks[n] = make([][]byte, perBlock)
-		for i := range keys {
-			to := address.FromPubKey(keys[(i+1)%perBlock].Public().(ed25519.PublicKey))
-			m, _ := contract.Wrap(&bank.MsgSend{To: to, Amount: 1})
-			raw, err := tx.Sign(tx.Body{ChainID: "bench", Sequence: uint64(n), Fee: g.Params.TxFee.String(), Msgs: []tx.Msg{m}}, keys[i])
-			if err != nil {
-				b.Fatal(err)
-			}
-			blocks[n][i] = raw
-		}
-	}
-
-	// The baseline verifies already decoded txs one by one on one core, with
-	// the verifier the chain uses (stdlib-verify-tx/s: crypto/ed25519).
-	decoded := make([][]*tx.Decoded, b.N)
-	for n := range blocks {
-		for _, raw := range blocks[n] {
-			d, err := tx.Decode(raw)
-			if err != nil {
-				b.Fatal(err)
-			}
-			decoded[n] = append(decoded[n], d)
-		}
-	}
-
 	var stdVerify, verify, check, finalize, commit time.Duration
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
@@ -131,4 +83,60 @@ func BenchmarkSignedSends(b *testing.B) {
 	// Target >= 1.4: FinalizeBlock (signatures batch-verified on every core,
 	// then executed in order) beats bare one-by-one verification on one core.
 	b.ReportMetric(verify.Seconds()/finalize.Seconds(), "finalize/verify-rate")
+}
+
+// signedSendsSetup returns an app on a disk store whose genesis funds
+// perBlock accounts, nBlocks blocks of perBlock signed sends (each account
+// sends once per block), and the same txs decoded for the verify baseline.
+func signedSendsSetup(b *testing.B, perBlock, nBlocks int) (app *chain.App, blocks [][][]byte, decoded [][]*tx.Decoded) {
+	keys := make([]ed25519.PrivateKey, perBlock)
+	var g contract.Genesis
+	g.Params = params.Default()
+	for i := range keys {
+		var seed [32]byte
+		binary.BigEndian.PutUint64(seed[:], uint64(i)+1)
+		keys[i] = ed25519.NewKeyFromSeed(seed[:])
+		g.Accounts = append(g.Accounts, contract.GenesisAccount{Address: address.FromPubKey(keys[i].Public().(ed25519.PublicKey)), Balance: 1 << 40})
+	}
+	store, err := chain.OpenStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	app, err = chain.NewApp(store)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	state, _ := json.Marshal(g)
+	if _, err := app.InitChain(ctx, &abci.RequestInitChain{ChainId: "bench", AppStateBytes: state}); err != nil {
+		b.Fatal(err)
+	}
+	blocks = make([][][]byte, nBlocks)
+	for n := range blocks {
+		blocks[n] = make([][]byte, perBlock)
+		for i := range keys {
+			to := address.FromPubKey(keys[(i+1)%perBlock].Public().(ed25519.PublicKey))
+			m, _ := contract.Wrap(&bank.MsgSend{To: to, Amount: 1})
+			raw, err := tx.Sign(tx.Body{ChainID: "bench", Sequence: uint64(n), Fee: g.Params.TxFee.String(), Msgs: []tx.Msg{m}}, keys[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			blocks[n][i] = raw
+		}
+	}
+
+	// The baseline verifies already decoded txs one by one on one core, with
+	// the verifier the chain uses (stdlib-verify-tx/s: crypto/ed25519).
+	decoded = make([][]*tx.Decoded, nBlocks)
+	for n := range blocks {
+		for _, raw := range blocks[n] {
+			d, err := tx.Decode(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			decoded[n] = append(decoded[n], d)
+		}
+	}
+	return app, blocks, decoded
 }
