@@ -25,11 +25,7 @@ package market
 
 import (
 	"math/big"
-	"net/url"
 	"slices"
-	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/params"
@@ -92,57 +88,6 @@ var (
 	keyMktNow       = []byte("m/now")
 	keyEndBacklog   = []byte("m/qe-backlog")
 )
-
-// ---- ids ----
-
-// Unit ids are "unit-N", reservation ids "res-N" (N from 1, sequential).
-// Both are valid S3 bucket names.
-const (
-	unitIDPrefix = "unit-"
-	resIDPrefix  = "res-"
-)
-
-// UnitIDString is the id of unit n, "unit-n".
-func UnitIDString(n uint64) string { return unitIDPrefix + strconv.FormatUint(n, 10) }
-
-// ResIDString is the id of reservation n, "res-n".
-func ResIDString(n uint64) string { return resIDPrefix + strconv.FormatUint(n, 10) }
-
-func parseID(s, prefix, what string) (uint64, error) {
-	if !strings.HasPrefix(s, prefix) {
-		return 0, core.Errf(core.CodeInvalidMessage, "%s id %q must look like %s1", what, s, prefix)
-	}
-	d := s[len(prefix):]
-	n, err := strconv.ParseUint(d, 10, 64)
-	if err != nil || n == 0 || (len(d) > 1 && d[0] == '0') {
-		return 0, core.Errf(core.CodeInvalidMessage, "%s id %q must look like %s1", what, s, prefix)
-	}
-	return n, nil
-}
-
-// ParseUnitID reads n of a unit id "unit-n".
-func ParseUnitID(s string) (uint64, error) { return parseID(s, unitIDPrefix, "unit") }
-
-// ParseResID reads n of a reservation id "res-n".
-func ParseResID(s string) (uint64, error) { return parseID(s, resIDPrefix, "reservation") }
-
-// ResNumber is the number of reservation id: parsed, when ValidateBasic
-// (which DecodeMsg runs) already parsed it, else parsed now (a message
-// built in code and handled without DecodeMsg).
-func ResNumber(parsed uint64, id string) (uint64, error) {
-	if parsed != 0 {
-		return parsed, nil
-	}
-	return ParseResID(id)
-}
-
-// UnitNumber is ResNumber for a unit id.
-func UnitNumber(parsed uint64, id string) (uint64, error) {
-	if parsed != 0 {
-		return parsed, nil
-	}
-	return ParseUnitID(id)
-}
 
 // ---- params ----
 
@@ -480,42 +425,3 @@ func pbsPerUflash() *big.Int { return new(big.Int).Mul(bigGiB(), big.NewInt(Mont
 func NanoPerUflash() *big.Int { return new(big.Int).Mul(pbsPerUflash(), big.NewInt(BpsDenom)) }
 
 func bigBps() *big.Int { return big.NewInt(BpsDenom) }
-
-// ---- validation helpers ----
-
-func checkText(field, s string, max int, required bool) error {
-	if required && strings.TrimSpace(s) == "" {
-		return core.Errf(core.CodeInvalidMessage, "%s is required", field)
-	}
-	if len(s) > max {
-		return core.Errf(core.CodeInvalidMessage, "%s is %d bytes, limit is %d", field, len(s), max)
-	}
-	if !utf8.ValidString(s) {
-		return core.Errf(core.CodeInvalidMessage, "%s is not valid UTF-8", field)
-	}
-	return nil
-}
-
-func checkURL(field, s string, required bool) error {
-	if s == "" && !required {
-		return nil
-	}
-	if len(s) > 256 {
-		return core.Errf(core.CodeInvalidMessage, "%s is longer than 256 bytes", field)
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return core.Errf(core.CodeInvalidMessage, "%s %q must be an http:// or https:// URL with a host", field, s)
-	}
-	return nil
-}
-
-func checkRegion(region, country string) error {
-	if err := checkText("region", region, 64, true); err != nil {
-		return err
-	}
-	if len(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' {
-		return core.Errf(core.CodeInvalidMessage, "country %q must be an ISO 3166 alpha-2 code in capitals, e.g. DE", country)
-	}
-	return nil
-}
