@@ -67,8 +67,17 @@ func (mk *Keeper) handleAddUnit(ctx *core.Context, signer []byte, m *MsgAddUnit)
 	return nil
 }
 
-// ownUnit loads a unit and checks the signer owns it.
-// n is the unit's number, parsed at decode.
+// ownUnitMsg is ownUnit for a unit message: parsed is the number its
+// ValidateBasic read from id (messages built in code are parsed here).
+func ownUnitMsg(kv store.KV, signer []byte, parsed uint64, id string) (*Unit, error) {
+	n, err := UnitNumber(parsed, id)
+	if err != nil {
+		return nil, err
+	}
+	return ownUnit(kv, signer, n)
+}
+
+// ownUnit loads unit number n and checks the signer owns it.
 func ownUnit(kv store.KV, signer []byte, n uint64) (*Unit, error) {
 	id := UnitIDString(n)
 	u, ok := GetUnitN(kv, n)
@@ -115,11 +124,7 @@ func (m *MsgUpdateUnit) ValidateBasic() error {
 }
 
 func (mk *Keeper) handleUpdateUnit(ctx *core.Context, signer []byte, m *MsgUpdateUnit) error {
-	n, err := UnitNumber(m.unitN, m.Unit)
-	if err != nil {
-		return err
-	}
-	u, err := ownUnit(ctx.KV, signer, n)
+	u, err := ownUnitMsg(ctx.KV, signer, m.unitN, m.Unit)
 	if err != nil {
 		return err
 	}
@@ -197,11 +202,7 @@ func (m *MsgUnitMaintenance) ValidateBasic() error {
 }
 
 func (mk *Keeper) handleUnitMaintenance(ctx *core.Context, signer []byte, m *MsgUnitMaintenance) error {
-	n, err := UnitNumber(m.unitN, m.Unit)
-	if err != nil {
-		return err
-	}
-	u, err := ownUnit(ctx.KV, signer, n)
+	u, err := ownUnitMsg(ctx.KV, signer, m.unitN, m.Unit)
 	if err != nil {
 		return err
 	}
@@ -258,11 +259,7 @@ func (m *MsgDecommissionUnit) ValidateBasic() error {
 }
 
 func (mk *Keeper) handleDecommissionUnit(ctx *core.Context, signer []byte, m *MsgDecommissionUnit) error {
-	n, err := UnitNumber(m.unitN, m.Unit)
-	if err != nil {
-		return err
-	}
-	u, err := ownUnit(ctx.KV, signer, n)
+	u, err := ownUnitMsg(ctx.KV, signer, m.unitN, m.Unit)
 	if err != nil {
 		return err
 	}
@@ -292,11 +289,7 @@ func (m *MsgDeleteUnit) ValidateBasic() error {
 }
 
 func (mk *Keeper) handleDeleteUnit(ctx *core.Context, signer []byte, m *MsgDeleteUnit) error {
-	n, err := UnitNumber(m.unitN, m.Unit)
-	if err != nil {
-		return err
-	}
-	u, err := ownUnit(ctx.KV, signer, n)
+	u, err := ownUnitMsg(ctx.KV, signer, m.unitN, m.Unit)
 	if err != nil {
 		return err
 	}
