@@ -38,16 +38,6 @@ type resState struct {
 
 	ingress atomic.Int64
 	egress  atomic.Int64
-
-	keyLocks [64]sync.Mutex // serialize writes to the same key (striped)
-}
-
-func (r *resState) keyLock(key string) *sync.Mutex {
-	var h uint32 = 2166136261
-	for i := 0; i < len(key); i++ {
-		h = (h ^ uint32(key[i])) * 16777619
-	}
-	return &r.keyLocks[h%uint32(len(r.keyLocks))]
 }
 
 // load sums the sizes of everything under the reservation's prefix (hidden
