@@ -283,6 +283,18 @@ func TestMarketProviderMessages(t *testing.T) {
 				t.Fatalf("%+v", p)
 			}
 		}},
+		{name: "unstake entries capped", signer: "prov", msg: &market.MsgUnstake{Amount: 1}, setup: func(h *mkt) {
+			for i := 0; i < market.MaxUnbondingEntries; i++ {
+				h.ok("prov", &market.MsgUnstake{Amount: 1})
+			}
+		}, code: core.CodeLimitExceeded, check: func(t *testing.T, h *mkt) {
+			if p, _ := market.GetProvider(h.blk, mktRaw("prov")); len(p.Unbonding) != market.MaxUnbondingEntries || p.Stake != 10_000-market.MaxUnbondingEntries {
+				t.Fatalf("refused unstake changed the provider: %+v", p)
+			}
+			h.next(601) // the entries release; unstaking works again
+			h.next(1)
+			h.ok("prov", &market.MsgUnstake{Amount: 1})
+		}},
 		{name: "unstake below min per unit", signer: "prov", msg: &market.MsgUnstake{Amount: 7_001}, code: core.CodeInsufficientStake},
 		{name: "unstake more than stake", signer: "bob", msg: &market.MsgUnstake{Amount: 5_001}, code: core.CodeInsufficientStake},
 		{name: "unstake not provider", signer: "carol", msg: &market.MsgUnstake{Amount: 1}, code: core.CodeNotFound},

@@ -42,10 +42,11 @@ const (
 	CodeDuplicateReport   Code = 25
 	CodeTooManyUnits      Code = 26
 	CodeUnitSuspended     Code = 27
+	CodeLimitExceeded     Code = 28
 )
 
 // maxCode is the highest code defined (codes are appended in order).
-const maxCode = CodeUnitSuspended
+const maxCode = CodeLimitExceeded
 
 // codeName is the stable name of a known code ("" for others).
 func codeName(c Code) string {
@@ -106,6 +107,8 @@ func codeName(c Code) string {
 		return "too_many_units"
 	case CodeUnitSuspended:
 		return "unit_suspended"
+	case CodeLimitExceeded:
+		return "limit_exceeded"
 	}
 	return ""
 }

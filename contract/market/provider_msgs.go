@@ -1,6 +1,8 @@
 package market
 
 import (
+	"time"
+
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
@@ -165,6 +167,15 @@ func (m *MsgUnstake) ValidateBasic() error {
 	return nil
 }
 
+// earliestRelease is the soonest release time of entries, as RFC 3339.
+func earliestRelease(entries []UnbondingEntry) string {
+	at := entries[0].ReleaseAt
+	for _, e := range entries[1:] {
+		at = min(at, e.ReleaseAt)
+	}
+	return time.Unix(int64(at), 0).UTC().Format(time.RFC3339)
+}
+
 func startUnbonding(ctx *core.Context, signer []byte, p *Provider, amt core.Amount) {
 	mp := ParamsOf(ctx.KV)
 	seq := store.NextSequence(ctx.KV, keySeqUnbond)
@@ -175,10 +186,18 @@ func startUnbonding(ctx *core.Context, signer []byte, p *Provider, amt core.Amou
 	ctx.Emit("unbond", "provider", p.Address, "amount", amt.String(), "release_at", itoa(at))
 }
 
+// MaxUnbondingEntries caps a provider's unbonding entries, as Cosmos
+// x/staking's max_entries does: every release and slash walks the list, so
+// it must stay short. Deregistering may add one more (the final entry).
+const MaxUnbondingEntries = 7
+
 func (mk *Keeper) handleUnstake(ctx *core.Context, signer []byte, m *MsgUnstake) error {
 	p, err := activeProvider(ctx.KV, signer)
 	if err != nil {
 		return err
+	}
+	if len(p.Unbonding) >= MaxUnbondingEntries {
+		return core.Errf(core.CodeLimitExceeded, "provider has %d unbonding entries (max %d); the earliest is released at %s", len(p.Unbonding), MaxUnbondingEntries, earliestRelease(p.Unbonding))
 	}
 	if m.Amount > p.Stake {
 		return core.Errf(core.CodeInsufficientStake, "provider has %d%s bonded, cannot unstake %d%s", p.Stake, core.Denom, m.Amount, core.Denom)
