@@ -4,7 +4,7 @@
 package store
 
 import (
-	"bytes"
+	"unsafe"
 
 	"github.com/google/btree"
 )
@@ -21,46 +21,60 @@ type KV interface {
 	Iterate(start, end []byte, fn func(key, value []byte) bool)
 }
 
-// MemKV is an ordered in-memory KV for tests and benchmarks.
-type MemKV struct{ t *btree.BTreeG[kvItem] }
-
-type kvItem struct{ k, v []byte }
+// MemKV is an ordered in-memory KV for tests and benchmarks. Values live in
+// a hash map, so a Get or an overwrite costs the same at 10 keys and at
+// millions (a btree walk at millions of keys is a few dozen cache misses);
+// the btree holds the keys only, for Iterate, and changes only when a key is
+// added or removed. Map and btree share each key's bytes.
+type MemKV struct {
+	values map[string][]byte
+	keys   *btree.BTreeG[string]
+}
 
 // NewMemKV returns an empty MemKV.
 func NewMemKV() *MemKV {
-	return &MemKV{t: btree.NewG(32, func(a, b kvItem) bool { return bytes.Compare(a.k, b.k) < 0 })}
+	return &MemKV{values: map[string][]byte{}, keys: btree.NewG(32, func(a, b string) bool { return a < b })}
 }
 
-func (m *MemKV) Get(key []byte) []byte {
-	it, ok := m.t.Get(kvItem{k: key})
-	if !ok {
-		return nil
-	}
-	return it.v
-}
+func (m *MemKV) Get(key []byte) []byte { return m.values[string(key)] }
 
 func (m *MemKV) Set(key, value []byte) {
-	m.t.ReplaceOrInsert(kvItem{k: append([]byte{}, key...), v: append([]byte{}, value...)})
+	v := append([]byte{}, value...)
+	if _, ok := m.values[string(key)]; ok {
+		m.values[string(key)] = v
+		return
+	}
+	k := string(key)
+	m.values[k] = v
+	m.keys.ReplaceOrInsert(k)
 }
 
-func (m *MemKV) Delete(key []byte) { m.t.Delete(kvItem{k: key}) }
+func (m *MemKV) Delete(key []byte) {
+	if _, ok := m.values[string(key)]; !ok {
+		return
+	}
+	delete(m.values, string(key))
+	m.keys.Delete(string(key))
+}
 
 func (m *MemKV) Iterate(start, end []byte, fn func(key, value []byte) bool) {
-	visit := func(it kvItem) bool {
-		if end != nil && bytes.Compare(it.k, end) >= 0 {
+	visit := func(k string) bool {
+		if end != nil && k >= string(end) {
 			return false
 		}
-		return fn(it.k, it.v)
+		// The key's bytes are handed out without a copy: receivers must
+		// not modify keys (see KV).
+		return fn(unsafe.Slice(unsafe.StringData(k), len(k)), m.values[k])
 	}
 	if start == nil {
-		m.t.Ascend(visit)
+		m.keys.Ascend(visit)
 	} else {
-		m.t.AscendGreaterOrEqual(kvItem{k: start}, visit)
+		m.keys.AscendGreaterOrEqual(string(start), visit)
 	}
 }
 
 // Len is the number of keys stored.
-func (m *MemKV) Len() int { return m.t.Len() }
+func (m *MemKV) Len() int { return len(m.values) }
 
 // PrefixEnd returns the smallest key greater than every key with prefix p,
 // or nil when there is none (p is all 0xff).

@@ -282,6 +282,84 @@ func TestCacheOverCache(t *testing.T) {
 	}
 }
 
+// cacheRound is one round of TestCacheRandomized: the same operations
+// applied to a model map and to every store.
+type cacheRound struct {
+	t      *testing.T
+	r      *rand.Rand
+	round  int
+	model  map[string]string
+	stores map[string]store.KV
+	cache2 *store.Cache // the inner cache of the two-level stack
+}
+
+var cacheAlphabet = []byte{0x00, 0x01, 'a', 'b', 0xfe, 0xff}
+
+// randKey is a short non-empty key over a small alphabet (so keys collide).
+// The empty key is covered by TestCacheIterateEmptyParentKey.
+func (c *cacheRound) randKey() []byte {
+	k := make([]byte, 1+c.r.IntN(3))
+	for i := range k {
+		k[i] = cacheAlphabet[c.r.IntN(len(cacheAlphabet))]
+	}
+	return k
+}
+
+func (c *cacheRound) randBound() []byte {
+	if c.r.IntN(5) == 0 {
+		return nil
+	}
+	return c.randKey()
+}
+
+// step applies one random write, delete or push-down and checks Get of the
+// key touched on every store.
+func (c *cacheRound) step(op int) {
+	k := c.randKey()
+	switch x := c.r.IntN(10); {
+	case x < 5:
+		v := fmt.Sprintf("r%d.%d", c.round, op)
+		c.model[string(k)] = v
+		for _, s := range c.stores {
+			s.Set(k, []byte(v))
+		}
+	case x < 8:
+		delete(c.model, string(k))
+		for _, s := range c.stores {
+			s.Delete(k)
+		}
+	default:
+		if op%3 == 0 {
+			// Occasionally push the inner cache down a level: the view
+			// must not change.
+			c.cache2.Write()
+		}
+	}
+	for name, s := range c.stores {
+		want, ok := c.model[string(k)]
+		got := s.Get(k)
+		if ok != (got != nil) || string(got) != want {
+			c.t.Fatalf("round %d op %d %s: Get(%q) = %q, want %q (present %v)", c.round, op, name, k, got, want, ok)
+		}
+	}
+}
+
+// checkIterate compares a random range (sometimes limited) on every store
+// with the model.
+func (c *cacheRound) checkIterate(op int) {
+	start, end := c.randBound(), c.randBound()
+	limit := -1
+	if c.r.IntN(3) == 0 {
+		limit = 1 + c.r.IntN(5)
+	}
+	want := modelIter(c.model, start, end, limit)
+	for name, s := range c.stores {
+		if got := collect(c.t, s, start, end, limit); !slices.Equal(got, want) {
+			c.t.Fatalf("round %d op %d %s: Iterate(%q, %q, limit %d) = %v, want %v", c.round, op, name, start, end, limit, got, want)
+		}
+	}
+}
+
 // TestCacheRandomized drives random operations through a plain MemKV, a
 // Cache over a MemKV, and a Cache over a Cache over a MemKV, checking all of
 // them against a map after every step, then writes the caches through and
@@ -290,32 +368,13 @@ func TestCacheRandomized(t *testing.T) {
 	const seed = 20240611
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, seed))
-	alphabet := []byte{0x00, 0x01, 'a', 'b', 0xfe, 0xff}
-	randKey := func() []byte {
-		// Non-empty keys: the empty key trips a known Cache.Iterate bug,
-		// covered by TestCacheIterateEmptyParentKey.
-		k := make([]byte, 1+r.IntN(3))
-		for i := range k {
-			k[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		return k
-	}
-	randBound := func() []byte {
-		if r.IntN(5) == 0 {
-			return nil
-		}
-		return randKey()
-	}
-
 	for round := 0; round < 40; round++ {
+		c := &cacheRound{t: t, r: r, round: round, model: map[string]string{}}
 		// Start from the same random parent contents everywhere.
-		model := map[string]string{}
-		plain := store.NewMemKV()
-		parent1 := store.NewMemKV()
-		parent2 := store.NewMemKV()
+		plain, parent1, parent2 := store.NewMemKV(), store.NewMemKV(), store.NewMemKV()
 		for i, n := 0, r.IntN(30); i < n; i++ {
-			k, v := randKey(), fmt.Sprintf("p%d", i)
-			model[string(k)] = v
+			k, v := c.randKey(), fmt.Sprintf("p%d", i)
+			c.model[string(k)] = v
 			for _, m := range []*store.MemKV{plain, parent1, parent2} {
 				m.Set(k, []byte(v))
 			}
@@ -323,65 +382,28 @@ func TestCacheRandomized(t *testing.T) {
 		before := dump(t, parent1)
 		cache1 := store.NewCache(parent1)
 		mid := store.NewCache(parent2)
-		cache2 := store.NewCache(mid)
-		stores := map[string]store.KV{"memkv": plain, "cache": cache1, "cache²": cache2}
-
+		c.cache2 = store.NewCache(mid)
+		c.stores = map[string]store.KV{"memkv": plain, "cache": cache1, "cache²": c.cache2}
 		for op := 0; op < 200; op++ {
-			k := randKey()
-			switch x := r.IntN(10); {
-			case x < 5:
-				v := fmt.Sprintf("r%d.%d", round, op)
-				model[string(k)] = v
-				for _, s := range stores {
-					s.Set(k, []byte(v))
-				}
-			case x < 8:
-				delete(model, string(k))
-				for _, s := range stores {
-					s.Delete(k)
-				}
-			default:
-				if op%3 == 0 {
-					// Occasionally push the inner cache down a level: the
-					// view must not change.
-					cache2.Write()
-				}
-			}
-			for name, s := range stores {
-				want, ok := model[string(k)]
-				got := s.Get(k)
-				if ok != (got != nil) || string(got) != want {
-					t.Fatalf("round %d op %d %s: Get(%q) = %q, want %q (present %v)", round, op, name, k, got, want, ok)
-				}
-			}
+			c.step(op)
 			if op%5 == 0 {
-				start, end := randBound(), randBound()
-				limit := -1
-				if r.IntN(3) == 0 {
-					limit = 1 + r.IntN(5)
-				}
-				want := modelIter(model, start, end, limit)
-				for name, s := range stores {
-					if got := collect(t, s, start, end, limit); !slices.Equal(got, want) {
-						t.Fatalf("round %d op %d %s: Iterate(%q, %q, limit %d) = %v, want %v", round, op, name, start, end, limit, got, want)
-					}
-				}
+				c.checkIterate(op)
 			}
 		}
 		if got := dump(t, parent1); !slices.Equal(got, before) {
 			t.Fatalf("round %d: parent changed before Write", round)
 		}
 		cache1.Write()
-		cache2.Write()
+		c.cache2.Write()
 		mid.Write()
-		want := modelIter(model, nil, nil, -1)
-		for name, s := range map[string]store.KV{"memkv": plain, "parent1": parent1, "parent2": parent2, "cache": cache1, "cache²": cache2} {
+		want := modelIter(c.model, nil, nil, -1)
+		for name, s := range map[string]store.KV{"memkv": plain, "parent1": parent1, "parent2": parent2, "cache": cache1, "cache²": c.cache2} {
 			if got := dump(t, s); !slices.Equal(got, want) {
 				t.Fatalf("round %d %s after Write = %v, want %v", round, name, got, want)
 			}
 		}
-		if plain.Len() != len(model) || parent1.Len() != len(model) || parent2.Len() != len(model) {
-			t.Fatalf("round %d: Len %d/%d/%d, want %d", round, plain.Len(), parent1.Len(), parent2.Len(), len(model))
+		if plain.Len() != len(c.model) || parent1.Len() != len(c.model) || parent2.Len() != len(c.model) {
+			t.Fatalf("round %d: Len %d/%d/%d, want %d", round, plain.Len(), parent1.Len(), parent2.Len(), len(c.model))
 		}
 	}
 }
