@@ -3,6 +3,7 @@ package contract
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"slices"
@@ -45,7 +46,28 @@ func checkMarketInvariants(t *testing.T, kv store.KV, now int64) {
 		t.Fatalf("escrow pool %d uflash (%s nu) != live escrows + unclaimed + dust (%s nu); diff %s nu", bank.PoolBalance(kv, bank.PoolEscrow), got, want, diff)
 	}
 	checkStakePool(t, kv)
+	checkUsedBytes(t, kv, units)
 	checkQoSInvariants(t, kv)
+}
+
+// checkUsedBytes: a unit's used bytes are the stored bytes its active
+// reservations last reported, and never more than it has reserved.
+func checkUsedBytes(t *testing.T, kv store.KV, units map[string]*market.Unit) {
+	t.Helper()
+	stored := map[string]uint64{}
+	kv.Iterate(market.KeyRes, store.PrefixEnd(market.KeyRes), func(_, v []byte) bool {
+		var r market.Reservation
+		mustUnmarshal(t, v, &r)
+		if r.Status == market.ResActive {
+			stored[r.Unit] += r.StoredBytes
+		}
+		return true
+	})
+	for id, u := range units {
+		if u.Used != stored[id] || u.Used > u.Reserved {
+			t.Fatalf("%s: used %d, active reservations store %d, reserved %d", id, u.Used, stored[id], u.Reserved)
+		}
+	}
 }
 
 // checkReservations checks each reservation's conservation and escrow and
@@ -67,6 +89,9 @@ func checkReservations(t *testing.T, kv store.KV, units map[string]*market.Unit,
 		}
 		if r.EgressPaid > r.EgressEsc || r.EgressFee > r.EgressFeeEsc {
 			t.Fatalf("%s: egress paid beyond the allowance", r.ID)
+		}
+		if r.StoredBytes > r.Bytes || r.EgressUsed > r.EgressBytes {
+			t.Fatalf("%s: usage beyond the reservation: stored %d of %d, egress %d of %d", r.ID, r.StoredBytes, r.Bytes, r.EgressUsed, r.EgressBytes)
 		}
 		switch r.Status {
 		case market.ResPending:
@@ -215,6 +240,18 @@ func (s *mktSim) resID() string {
 func (s *mktSim) price() core.Amount { return core.Amount(s.rng.IntN(3_000_000)) }
 func (s *mktSim) size() uint64       { return uint64(1 + s.rng.Int64N(int64(4*gib))) }
 
+// usage is v, or one time in five a hostile figure: near 2^64 (wrapping
+// sums) or a flood far past any allowance.
+func (s *mktSim) usage(v uint64) uint64 {
+	switch s.rng.IntN(10) {
+	case 0:
+		return math.MaxUint64 - uint64(s.rng.IntN(3))
+	case 1:
+		return uint64(1+s.rng.IntN(1000)) << 40
+	}
+	return v
+}
+
 // target picks, most of the time, a reservation in one of the statuses
 // with its consumer and provider, so that messages mostly succeed.
 func (s *mktSim) target(statuses ...string) (id, consumer, provider string) {
@@ -308,7 +345,7 @@ func (s *mktSim) reservationMsg(k int) (string, core.Msg) {
 		return cons, &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: id}}
 	default:
 		id, _, prov := s.target(market.ResActive)
-		return prov, &market.MsgReportUsage{Reservation: id, Epoch: s.h.now / 10, StoredBytes: s.size(), IngressBytes: s.size(), EgressBytes: uint64(s.rng.Int64N(int64(3 * gib)))}
+		return prov, &market.MsgReportUsage{Reservation: id, Epoch: s.h.now / 10, StoredBytes: s.usage(s.size()), IngressBytes: s.usage(s.size()), EgressBytes: s.usage(uint64(s.rng.Int64N(int64(3 * gib))))}
 	}
 }
 

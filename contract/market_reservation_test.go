@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"math"
 	"testing"
 
 	"github.com/flashback-network/flashback/contract/bank"
@@ -26,6 +27,12 @@ func reserveCases() []mktCase {
 			}
 		}},
 		{name: "reserve price above max", signer: "carol", msg: reserve(gib, 10, unitP-1), code: core.CodePriceTooHigh},
+		{name: "reserve egress price above max", signer: "carol", msg: &market.MsgReserve{Unit: "unit-1", Bytes: gib, Term: 10, EgressBytes: gib, MaxPrice: unitP, MaxEgressPrice: amt(unitE - 1)}, code: core.CodePriceTooHigh},
+		{name: "reserve egress price at max", signer: "carol", msg: &market.MsgReserve{Unit: "unit-1", Bytes: gib, Term: 10, EgressBytes: gib, MaxPrice: unitP, MaxEgressPrice: amt(unitE)}, check: func(t *testing.T, h *mkt) {
+			if r := h.res("res-3"); r.EgressPrice != unitE {
+				t.Fatalf("egress price %d, want %d copied", r.EgressPrice, unitE)
+			}
+		}},
 		{name: "reserve no capacity", signer: "carol", msg: reserve(99*gib+1, 10, unitP), code: core.CodeNoCapacity},
 		{name: "reserve own unit", signer: "prov", msg: reserve(gib, 10, unitP), code: core.CodeUnauthorized},
 		{name: "reserve insufficient funds", signer: "mallory", msg: reserve(gib, monthS, unitP), code: core.CodeInsufficientFunds},
@@ -161,12 +168,34 @@ func claimUsageCases() []mktCase {
 			if r.EgressUsed != gib || r.EgressPaid != 1_000 || r.EgressFee != 20 || h.unit("unit-1").Used != 500 {
 				t.Fatalf("%+v", r)
 			}
-			// beyond the allowance: capped
-			h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: 2, StoredBytes: 600, EgressBytes: 100 * gib})
-			if r := h.res("res-1"); r.EgressUsed != 10*gib || r.EgressPaid != 10_000 || r.EgressFee != 200 {
+			// the rest of the allowance, exactly
+			h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: 2, StoredBytes: 600, EgressBytes: 9 * gib})
+			if r := h.res("res-1"); r.EgressUsed != 10*gib || r.EgressPaid != 10_000 || r.EgressFee != 200 || h.unit("unit-1").Used != 600 {
 				t.Fatalf("%+v", r)
 			}
+			// stored bytes may fall (objects deleted)
+			h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: 3, StoredBytes: 100})
+			if h.unit("unit-1").Used != 100 {
+				t.Fatalf("used %d", h.unit("unit-1").Used)
+			}
 		}},
+		// Hostile reports: refused whole (runCases checks that no key and
+		// no balance but the fee changed, stats included).
+		{name: "usage stored above reservation", signer: "prov", msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 1, StoredBytes: gib + 1}, code: core.CodeUsageOutOfBounds},
+		{name: "usage stored near 2^64", signer: "prov", msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 1, StoredBytes: math.MaxUint64}, code: core.CodeUsageOutOfBounds},
+		{name: "usage egress above allowance", signer: "prov", msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 1, EgressBytes: 10*gib + 1}, code: core.CodeUsageOutOfBounds},
+		{name: "usage egress above what is left", signer: "prov", setup: func(h *mkt) {
+			h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: 1, EgressBytes: 6 * gib})
+		}, msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 2, EgressBytes: 4*gib + 1}, code: core.CodeUsageOutOfBounds},
+		{name: "usage egress wrapping", signer: "prov", setup: func(h *mkt) {
+			h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: 1, EgressBytes: gib})
+		}, msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 2, EgressBytes: math.MaxUint64 - gib + 1}, code: core.CodeUsageOutOfBounds},
+		{name: "usage ingress wrapping", signer: "prov", setup: func(h *mkt) {
+			h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: 1, IngressBytes: math.MaxUint64 - 5})
+		}, msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 2, IngressBytes: 7}, code: core.CodeOverflow},
+		{name: "usage empty allowance", signer: "prov", msg: &market.MsgReportUsage{Reservation: "res-3", Epoch: 1, EgressBytes: 1}, setup: func(h *mkt) {
+			h.ok("alice", &market.MsgReserve{Unit: "unit-1", Bytes: 1, Term: monthS, MaxPrice: unitP})
+		}, code: core.CodeUsageOutOfBounds},
 		{name: "usage by consumer", signer: "alice", msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 1}, code: core.CodeUnauthorized},
 		{name: "usage duplicate epoch", signer: "prov", setup: func(h *mkt) { h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: 5}) }, msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 5}, code: core.CodeWrongState},
 		{name: "usage future epoch", signer: "prov", msg: &market.MsgReportUsage{Reservation: "res-1", Epoch: 1 << 40}, code: core.CodeInvalidMessage},
@@ -229,3 +258,5 @@ func TestMarketArithmetic(t *testing.T) {
 	h.ok("prov", &market.MsgDecommissionUnit{Unit: "unit-1"}, &market.MsgDeleteUnit{Unit: "unit-1"})
 	checkMarketInvariants(t, h.blk, h.now)
 }
+
+func amt(a core.Amount) *core.Amount { return &a }

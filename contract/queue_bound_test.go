@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"math/big"
 	"strconv"
 	"strings"
@@ -84,33 +85,58 @@ func TestAcceptTimeoutsBoundedPerBlock(t *testing.T) {
 	}
 }
 
-// More unbonding entries fall due at once than one EndBlock takes: they are
-// all released over two blocks, each exactly once.
+// More unbonding entries fall due at once than one EndBlock takes (150
+// providers with MaxUnbondingEntries each): they are all released over two
+// blocks, each exactly once.
 func TestUnbondingBoundedPerBlock(t *testing.T) {
 	h := fixture(t)
-	var msgs []core.Msg
-	for range overBound {
-		msgs = append(msgs, &market.MsgUnstake{Amount: 1})
+	const providers = overBound / market.MaxUnbondingEntries
+	if providers*market.MaxUnbondingEntries != overBound {
+		t.Fatalf("overBound %d is not a multiple of %d", overBound, market.MaxUnbondingEntries)
 	}
-	h.execBatched("bob", msgs)
-	unstaked := h.bal("bob")
+	name := func(i int) string { return fmt.Sprintf("ub%d", i) }
+	var sends []core.Msg
+	for i := range providers {
+		sends = append(sends, &bank.MsgSend{To: mktAddr(name(i)), Amount: 1_000})
+	}
+	h.execBatched("carol", sends)
+	start := map[string]core.Amount{}
+	for i := range providers {
+		msgs := []core.Msg{regProvider(name(i)), &market.MsgStake{Amount: 100}}
+		for range market.MaxUnbondingEntries {
+			msgs = append(msgs, &market.MsgUnstake{Amount: 1})
+		}
+		h.ok(name(i), msgs...)
+		start[name(i)] = h.bal(name(i))
+	}
+	released := func() (n int) {
+		for i := range providers {
+			n += int(h.bal(name(i)) - start[name(i)])
+		}
+		return n
+	}
+	entries := func() (n int) {
+		for i := range providers {
+			p, _ := market.GetProvider(h.blk, mktRaw(name(i)))
+			n += len(p.Unbonding)
+		}
+		return n
+	}
 	h.next(testParams().UnbondingPeriod + 5)
 	h.next(1)
-	if got := h.bal("bob"); got != unstaked+market.MaxQueuedPerBlock {
-		t.Fatalf("after one EndBlock bob has %d, want %d (%d released)", got, unstaked+market.MaxQueuedPerBlock, market.MaxQueuedPerBlock)
+	if got := released(); got != market.MaxQueuedPerBlock {
+		t.Fatalf("after one EndBlock %d released, want %d", got, market.MaxQueuedPerBlock)
 	}
-	p, _ := market.GetProvider(h.blk, mktRaw("bob"))
-	if len(p.Unbonding) != 50 {
-		t.Fatalf("%d unbonding entries left, want 50", len(p.Unbonding))
+	if n := entries(); n != 50 {
+		t.Fatalf("%d unbonding entries left, want 50", n)
 	}
 	h.next(1)
 	h.next(1)
-	if got := h.bal("bob"); got != unstaked+overBound {
-		t.Fatalf("after the backlog bob has %d, want %d", got, unstaked+overBound)
+	if got := released(); got != overBound {
+		t.Fatalf("after the backlog %d released, want %d", got, overBound)
 	}
-	p, _ = market.GetProvider(h.blk, mktRaw("bob"))
-	if len(p.Unbonding) != 0 {
-		t.Fatalf("%d unbonding entries left, want none", len(p.Unbonding))
+	if n := entries(); n != 0 {
+		t.Fatalf("%d unbonding entries left, want none", n)
 	}
 	if err := bank.CheckSupply(h.blk); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,23 @@ type Reporter struct {
 
 	lastEpoch int64
 	sent      map[string]bridge.Usage // cumulative counters already reported
+	// egressOnChain is the reservation's egress_used as this reporter
+	// knows it: the view's figure can lag a report it just made, and the
+	// chain refuses a report beyond the allowance left.
+	egressOnChain map[string]uint64
+}
+
+// bounded is a report of u (since prev) cut to what the chain accepts for
+// cr: stored bytes at most the reservation's bytes, egress at most the
+// allowance left. Egress served beyond the allowance cannot be billed (the
+// bridge refuses it once it knows the allowance is spent).
+func (r *Reporter) bounded(cr types.ReservationView, u, prev bridge.Usage) (stored, ingress, egress uint64) {
+	stored = min(uint64(max(u.StoredBytes, 0)), cr.Bytes)
+	ingress = uint64(max(u.Ingress-prev.Ingress, 0))
+	used := max(cr.EgressUsed, r.egressOnChain[cr.ID])
+	left := cr.EgressBytes - min(used, cr.EgressBytes)
+	egress = min(uint64(max(u.Egress-prev.Egress, 0)), left)
+	return stored, ingress, egress
 }
 
 // ReportDue reports usage for the epoch that ended if the chain has moved
@@ -52,6 +69,7 @@ func (r *Reporter) ReportDue(ctx context.Context) ([]*types.TxResult, error) {
 	cur := st.LatestBlockTime.Unix() / epochLen
 	if r.sent == nil {
 		r.sent = map[string]bridge.Usage{}
+		r.egressOnChain = map[string]uint64{}
 		r.lastEpoch = cur // first epoch seen: start metering from here
 		return nil, nil
 	}
@@ -65,20 +83,18 @@ func (r *Reporter) ReportDue(ctx context.Context) ([]*types.TxResult, error) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var msgs []core.Msg
+	var msgs []*market.MsgReportUsage
 	var pending []string
 	r.View.mu.Lock()
 	for _, id := range ids {
-		if _, live := r.View.chainRes[id]; !live {
+		cr, live := r.View.chainRes[id]
+		if !live {
 			continue // ended: the chain no longer takes its usage
 		}
-		u, prev := usage[id], r.sent[id]
+		stored, ingress, egress := r.bounded(cr, usage[id], r.sent[id])
 		msgs = append(msgs, &market.MsgReportUsage{
-			Reservation:  id,
-			Epoch:        epoch,
-			StoredBytes:  uint64(max(u.StoredBytes, 0)),
-			IngressBytes: uint64(max(u.Ingress-prev.Ingress, 0)),
-			EgressBytes:  uint64(max(u.Egress-prev.Egress, 0)),
+			Reservation: id, Epoch: epoch,
+			StoredBytes: stored, IngressBytes: ingress, EgressBytes: egress,
 		})
 		pending = append(pending, id)
 	}
@@ -86,18 +102,26 @@ func (r *Reporter) ReportDue(ctx context.Context) ([]*types.TxResult, error) {
 	var results []*types.TxResult
 	for i := 0; i < len(msgs); i += maxMsgsPerTx {
 		j := min(i+maxMsgsPerTx, len(msgs))
-		res, err := r.Signer.Submit(ctx, msgs[i:j]...)
+		batch := make([]core.Msg, 0, j-i)
+		for _, m := range msgs[i:j] {
+			batch = append(batch, m)
+		}
+		res, err := r.Signer.Submit(ctx, batch...)
 		if err != nil {
 			return results, fmt.Errorf("report usage for epoch %d: %w", epoch, err)
 		}
 		results = append(results, res)
 		r.View.mu.Lock()
-		for _, id := range pending[i:j] {
+		for k, id := range pending[i:j] {
+			// All the egress served since the last report is now
+			// accounted for on chain, billed or (beyond the allowance)
+			// dropped: the bridge's counter must not count it twice.
 			r.View.reported[id] += usage[id].Egress - r.sent[id].Egress
 			r.sent[id] = usage[id]
-			// The view re-reads a reservation only when the chain changes
-			// it, so the bridge's allowance is recomputed here.
 			if cr, live := r.View.chainRes[id]; live {
+				r.egressOnChain[id] = max(cr.EgressUsed, r.egressOnChain[id]) + msgs[i+k].EgressBytes
+				// The view re-reads a reservation only when the chain
+				// changes it, so the bridge's allowance is recomputed here.
 				r.View.serveReservation(cr)
 			}
 		}

@@ -75,6 +75,8 @@ func runStore(cmd *cobra.Command, g *globals, fl *storeFlags, files []string) er
 	}
 	m.Unit = best.Unit
 	m.MaxPrice = best.StoragePrice
+	egressPrice := best.EgressPrice
+	m.MaxEgressPrice = &egressPrice
 	if limit != nil {
 		m.MaxPrice = *limit
 	}

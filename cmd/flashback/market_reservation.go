@@ -8,14 +8,14 @@ import (
 )
 
 func reserveCmd(g *globals) *cobra.Command {
-	var from, size, term, egress, maxPrice string
+	var from, size, term, egress, maxPrice, maxEgressPrice string
 	cmd := &cobra.Command{
 		Use:   "reserve UNIT",
 		Short: "Reserve capacity on a unit for a term; storage, egress allowance and fee are escrowed now",
 		Long: "Reserve capacity on a unit for a term. The storage cost for the whole term, the egress\n" +
 			"allowance and the platform fee are escrowed at once; closing early refunds the unused part.\n" +
-			"--max-price (per GiB-month) protects against a price change between quote and commit;\n" +
-			"it defaults to the unit's current price.",
+			"--max-price (per GiB-month) and --max-egress-price (per GiB) protect against a price change\n" +
+			"between quote and commit; they default to the unit's current prices.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			m := &market.MsgReserve{Unit: args[0]}
@@ -29,18 +29,8 @@ func reserveCmd(g *globals) *cobra.Command {
 			if m.EgressBytes, err = parseSize("egress", egress); err != nil {
 				return err
 			}
-			if maxPrice != "" {
-				if m.MaxPrice, err = parseAmountFlag("max-price", maxPrice); err != nil {
-					return err
-				}
-			} else {
-				ctx, cancel := ctx10()
-				defer cancel()
-				u, err := g.client().Unit(ctx, args[0])
-				if err != nil {
-					return explain(err)
-				}
-				m.MaxPrice = u.StoragePrice
+			if err := g.reservePriceLimits(m, maxPrice, maxEgressPrice); err != nil {
+				return err
 			}
 			s, ctx, cancel, err := g.signer(from)
 			if err != nil {
@@ -55,10 +45,46 @@ func reserveCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&term, "term", "", "term: seconds or with a unit (30d, 12h, 1mo)")
 	cmd.Flags().StringVar(&egress, "egress", "0", "egress allowance: bytes or with a unit (50GiB)")
 	cmd.Flags().StringVar(&maxPrice, "max-price", "", "highest storage price per GiB-month you accept (default: the unit's current price)")
+	cmd.Flags().StringVar(&maxEgressPrice, "max-egress-price", "", "highest egress price per GiB you accept (default: the unit's current egress price)")
 	_ = cmd.MarkFlagRequired("size")
 	_ = cmd.MarkFlagRequired("term")
 	addFrom(cmd, &from)
 	return cmd
+}
+
+// reservePriceLimits sets m's price limits from the flags, or from the
+// unit's current prices when a flag is empty.
+func (g *globals) reservePriceLimits(m *market.MsgReserve, maxPrice, maxEgressPrice string) error {
+	var err error
+	if maxPrice != "" {
+		if m.MaxPrice, err = parseAmountFlag("max-price", maxPrice); err != nil {
+			return err
+		}
+	}
+	if maxEgressPrice != "" {
+		p, err := parseAmountFlag("max-egress-price", maxEgressPrice)
+		if err != nil {
+			return err
+		}
+		m.MaxEgressPrice = &p
+	}
+	if maxPrice != "" && maxEgressPrice != "" {
+		return nil
+	}
+	ctx, cancel := ctx10()
+	defer cancel()
+	u, err := g.client().Unit(ctx, m.Unit)
+	if err != nil {
+		return explain(err)
+	}
+	if maxPrice == "" {
+		m.MaxPrice = u.StoragePrice
+	}
+	if maxEgressPrice == "" {
+		p := u.EgressPrice
+		m.MaxEgressPrice = &p
+	}
+	return nil
 }
 
 func reservationTxCmd(g *globals) *cobra.Command {

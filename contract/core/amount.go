@@ -71,6 +71,15 @@ func Add(a, b Amount) (Amount, error) {
 	return Amount(s), nil
 }
 
+// AddU64 returns a+b for counters (bytes, ingress) or an overflow error.
+func AddU64(a, b uint64) (uint64, error) {
+	s, carry := bits.Add64(a, b, 0)
+	if carry != 0 {
+		return 0, Errf(CodeOverflow, "%d + %d overflows", a, b)
+	}
+	return s, nil
+}
+
 // Sub returns a-b, or an insufficient-funds error when b > a.
 func Sub(a, b Amount) (Amount, error) {
 	if b > a {

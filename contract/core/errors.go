@@ -43,10 +43,11 @@ const (
 	CodeTooManyUnits      Code = 26
 	CodeUnitSuspended     Code = 27
 	CodeLimitExceeded     Code = 28
+	CodeUsageOutOfBounds  Code = 29
 )
 
 // maxCode is the highest code defined (codes are appended in order).
-const maxCode = CodeLimitExceeded
+const maxCode = CodeUsageOutOfBounds
 
 // codeName is the stable name of a known code ("" for others).
 func codeName(c Code) string {
@@ -109,6 +110,8 @@ func codeName(c Code) string {
 		return "unit_suspended"
 	case CodeLimitExceeded:
 		return "limit_exceeded"
+	case CodeUsageOutOfBounds:
+		return "usage_out_of_bounds"
 	}
 	return ""
 }

@@ -105,6 +105,27 @@ func (m *MsgReportUsage) ValidateBasic() error {
 	return nil
 }
 
+// checkUsage bounds a usage report against its reservation: stored bytes
+// at most the reserved bytes, egress at most the allowance left, counters
+// without overflow. It returns the reservation's new egress and ingress
+// totals. A report outside the bounds is refused whole (usage_out_of_bounds
+// or overflow): a bridge cannot inflate a unit's usage or drain egress
+// escrow beyond what the consumer bought.
+func checkUsage(r *Reservation, m *MsgReportUsage) (egress, ingress uint64, err error) {
+	if m.StoredBytes > r.Bytes {
+		return 0, 0, core.Errf(core.CodeUsageOutOfBounds, "report for %s says %d bytes stored; the reservation holds at most %d", r.ID, m.StoredBytes, r.Bytes)
+	}
+	left := r.EgressBytes - min(r.EgressUsed, r.EgressBytes)
+	if m.EgressBytes > left {
+		return 0, 0, core.Errf(core.CodeUsageOutOfBounds, "report for %s says %d bytes of egress; %d are left of the allowance of %d (report at most that)", r.ID, m.EgressBytes, left, r.EgressBytes)
+	}
+	ingress, err = core.AddU64(r.IngressBytes, m.IngressBytes)
+	if err != nil {
+		return 0, 0, core.Errf(core.CodeOverflow, "report for %s: ingress total overflows (%d + %d)", r.ID, r.IngressBytes, m.IngressBytes)
+	}
+	return r.EgressUsed + m.EgressBytes, ingress, nil
+}
+
 func (mk *Keeper) handleReportUsage(ctx *core.Context, signer []byte, m *MsgReportUsage) error {
 	kv := ctx.KV
 	n, err := ResNumber(m.resN, m.Reservation)
@@ -125,9 +146,11 @@ func (mk *Keeper) handleReportUsage(ctx *core.Context, signer []byte, m *MsgRepo
 	if m.Epoch <= r.LastUsage {
 		return core.Errf(core.CodeWrongState, "usage of reservation %s for epoch %d was already reported (last %d)", r.ID, m.Epoch, r.LastUsage)
 	}
-	used := r.EgressUsed + m.EgressBytes
-	if used < r.EgressUsed || used > r.EgressBytes {
-		used = r.EgressBytes
+	used, ingress, err := checkUsage(r, m)
+	if err != nil {
+		return err
+	}
+	if used == r.EgressBytes && m.EgressBytes > 0 {
 		ctx.Emit("egress_allowance_exhausted", "id", r.ID)
 	}
 	netTot, feeTot, err := egressEscrow(used, r.EgressPrice, r.FeeBps)
@@ -149,16 +172,20 @@ func (mk *Keeper) handleReportUsage(ctx *core.Context, signer []byte, m *MsgRepo
 	}
 	r.EgressUsed, r.EgressPaid, r.EgressFee = used, netTot, feeTot
 	mk.quality.ProviderPaid(kv, dNet, dFee)
-	if u.Used >= r.StoredBytes {
-		u.Used -= r.StoredBytes
-	} else {
-		u.Used = 0
+	// The unit's Used is the sum of its reservations' stored bytes, each
+	// at most the reservation's Bytes (checkUsage), so it cannot pass the
+	// unit's reserved bytes; the subtraction is clamped only for state
+	// written before that bound existed.
+	u.Used -= min(u.Used, r.StoredBytes)
+	if u.Used, err = core.AddU64(u.Used, m.StoredBytes); err != nil {
+		return core.Errf(core.CodeOverflow, "unit %s used bytes overflow", u.ID)
 	}
-	u.Used += m.StoredBytes
 	r.StoredBytes = m.StoredBytes
-	r.IngressBytes += m.IngressBytes
+	r.IngressBytes = ingress
 	r.LastUsage = m.Epoch
-	u.Settlement.EgressEarned += dNet
+	if u.Settlement.EgressEarned, err = core.Add(u.Settlement.EgressEarned, dNet); err != nil {
+		return err
+	}
 	mk.setUnit(kv, u)
 	SetReservation(kv, r)
 	ctx.Emit("usage", "id", r.ID, "epoch", itoa(m.Epoch), "egress_bytes", utoa(m.EgressBytes),

@@ -20,6 +20,10 @@ type MsgReserve struct {
 	// MaxPrice is the highest storage price (uflash per GiB-month) the
 	// consumer accepts.
 	MaxPrice core.Amount `json:"max_price"`
+	// MaxEgressPrice, when set, is the highest egress price (uflash per
+	// GiB) the consumer accepts; the unit's price is copied into the
+	// reservation, so egress is never charged above it.
+	MaxEgressPrice *core.Amount `json:"max_egress_price,omitempty"`
 
 	// unitN is Unit's number, parsed once by ValidateBasic (which
 	// DecodeMsg runs) for the handler.
@@ -67,6 +71,9 @@ func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve)
 	}
 	if u.StoragePrice > m.MaxPrice {
 		return core.Errf(core.CodePriceTooHigh, "unit %s costs %d%s per GiB-month, above your max_price %d", u.ID, u.StoragePrice, core.Denom, m.MaxPrice)
+	}
+	if m.MaxEgressPrice != nil && u.EgressPrice > *m.MaxEgressPrice {
+		return core.Errf(core.CodePriceTooHigh, "unit %s charges %d%s per GiB of egress, above your max_egress_price %d", u.ID, u.EgressPrice, core.Denom, *m.MaxEgressPrice)
 	}
 	if m.Bytes > u.Capacity-u.Reserved {
 		return core.Errf(core.CodeNoCapacity, "unit %s has %d bytes free, %d requested", u.ID, u.Capacity-u.Reserved, m.Bytes)
