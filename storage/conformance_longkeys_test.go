@@ -210,7 +210,7 @@ func testLongKeysList(t *testing.T, b Backend) {
 		}
 		return out
 	}
-	prefixes := []string{"", "lst/", b1[:500], b1[:950], b1[:1040], b1, b1 + "/a", "lst/u/", wideKey("lst/u/", 1000, ""), "lst/m", ".", "nope/"}
+	prefixes := []string{"", "lst/", b1[:500], b1[:950], b1[:1040], b1, b1 + "/a", "lst/u/", wideKey("lst/u/", 1000, ""), "lst/m", ".f", "nope/"}
 	afters := append([]string{"", "lst/", b1[:1060], b1 + "/", "lst/u/文", "zzz"}, all...)
 	for _, p := range prefixes {
 		for _, a := range afters {
