@@ -421,6 +421,14 @@ func (a *Azure) List(ctx context.Context, prefix, startAfter string, limit int) 
 
 // Copy is a server-side Copy Blob (content, properties and metadata).
 func (a *Azure) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
+	return a.copyWithMeta(ctx, src, dst, nil)
+}
+
+var _ metaCopier = (*Azure)(nil)
+
+// copyWithMeta is Copy; edit, when set, makes the destination's user
+// metadata from the source's.
+func (a *Azure) copyWithMeta(ctx context.Context, src, dst string, edit func(map[string]string) map[string]string) (ObjectInfo, error) {
 	ctx = detach(ctx)
 	sc, err := a.blob(src)
 	if err != nil {
@@ -434,9 +442,21 @@ func (a *Azure) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
 	if err != nil {
 		return ObjectInfo{}, azErr(err, src)
 	}
-	res, err := dc.StartCopyFromURL(ctx, sc.URL(), &blob.StartCopyFromURLOptions{
+	opts := &blob.StartCopyFromURLOptions{
 		SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfMatch: p.ETag},
-	})
+	}
+	if edit != nil {
+		old := azInfo(src, 0, nil, nil, nil, p.Metadata)
+		etag := ""
+		if _, ok := azMetaEntry(p.Metadata, azMetaETag); ok {
+			etag = old.ETag
+		}
+		if opts.Metadata, err = azMeta(edit(old.UserMeta), etag); err != nil {
+			return ObjectInfo{}, err
+		}
+		p.Metadata = opts.Metadata
+	}
+	res, err := dc.StartCopyFromURL(ctx, sc.URL(), opts)
 	if err != nil {
 		return ObjectInfo{}, azErr(err, src)
 	}

@@ -123,9 +123,9 @@ const MaxKeyLen = 1024
 
 // MaxStoredKeyLen is the longest key a backend accepts: a client key of
 // MaxKeyLen bytes plus the prefix it is stored under (the bridge's
-// "<reservation>/") and the bridge's escapes. Services that cap names at
-// 1,024 bytes themselves (S3, GCS, Azure) refuse longer ones (S3's
-// KeyTooLongError is reported as ErrInvalidKey).
+// "<reservation>/") and the bridge's escapes. The backends New makes on
+// services that cap names at 1,024 bytes (S3, GCS, Azure) store longer
+// keys under hidden names (longkeys.go).
 const MaxStoredKeyLen = MaxKeyLen + 256
 
 // defaultListLimit is used when List is called with limit <= 0.
@@ -150,7 +150,9 @@ const (
 )
 
 // New builds the backend described by cfg. Backends that hold resources
-// (connections) implement io.Closer.
+// (connections) implement io.Closer. Those on services that cap names at
+// 1,024 bytes (S3, GCS, Azure) are wrapped so that every key up to
+// MaxStoredKeyLen works (see longKeys).
 func New(cfg Config) (Backend, error) {
 	switch cfg.Kind {
 	case KindLocal:
@@ -162,17 +164,20 @@ func New(cfg Config) (Backend, error) {
 		if cfg.S3 == nil {
 			return nil, errors.New("backend: kind s3 needs an \"s3\" section")
 		}
-		return NewS3(context.Background(), *cfg.S3)
+		b, err := NewS3(context.Background(), *cfg.S3)
+		return wrapCloud(b, err, cfg.S3.Prefix)
 	case KindAzure:
 		if cfg.Azure == nil {
 			return nil, errors.New("backend: kind azure-blob needs an \"azure_blob\" section")
 		}
-		return NewAzure(*cfg.Azure)
+		b, err := NewAzure(*cfg.Azure)
+		return wrapCloud(b, err, cfg.Azure.Prefix)
 	case KindGCS:
 		if cfg.GCS == nil {
 			return nil, errors.New("backend: kind gcs needs a \"gcs\" section")
 		}
-		return NewGCS(context.Background(), *cfg.GCS)
+		b, err := NewGCS(context.Background(), *cfg.GCS)
+		return wrapCloud(b, err, cfg.GCS.Prefix)
 	case "":
 		return nil, errors.New("backend: config has no kind (local, s3, azure-blob or gcs)")
 	default:

@@ -60,7 +60,7 @@ func TestS3(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.(*S3).Client().CreateBucket(tctx(t), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		if _, err := innerOf(b).(*S3).Client().CreateBucket(tctx(t), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
 			t.Fatalf("creating bucket: %v", err)
 		}
 		return b
@@ -91,7 +91,7 @@ func TestAzure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.(*Azure).ContainerClient().Create(tctx(t), nil); err != nil {
+		if _, err := innerOf(b).(*Azure).ContainerClient().Create(tctx(t), nil); err != nil {
 			t.Fatalf("creating container: %v", err)
 		}
 		return b
@@ -140,7 +140,7 @@ func TestGCS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := b.(*GCS)
+		g := innerOf(b).(*GCS)
 		t.Cleanup(func() { g.Close() })
 		if err := g.Client().Bucket(bucket).Create(tctx(t), "test-project", nil); err != nil {
 			t.Fatalf("creating bucket: %v", err)

@@ -29,7 +29,7 @@ type quirks struct {
 type quirker interface{ testQuirks() quirks }
 
 func quirksOf(b Backend) quirks {
-	if q, ok := b.(quirker); ok {
+	if q, ok := innerOf(b).(quirker); ok {
 		return q.testQuirks()
 	}
 	return quirks{}

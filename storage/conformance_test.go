@@ -35,6 +35,15 @@ func runConformance(t *testing.T, newBackend func(t *testing.T) Backend) {
 	t.Run("InterruptedPut", func(t *testing.T) { testInterruptedPut(t, newBackend(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newBackend(t)) })
 	t.Run("Large", func(t *testing.T) { testLarge(t, newBackend(t)) })
+	runLongKeys(t, newBackend)
+}
+
+// innerOf is the backend a long-key wrapper wraps (b itself if none).
+func innerOf(b Backend) Backend {
+	if w, ok := b.(interface{ unwrap() Backend }); ok {
+		return w.unwrap()
+	}
+	return b
 }
 
 func tctx(t *testing.T) context.Context {
@@ -101,7 +110,7 @@ type leftoverChecker interface {
 
 func checkNoLeftovers(t *testing.T, b Backend) {
 	t.Helper()
-	if lc, ok := b.(leftoverChecker); ok {
+	if lc, ok := innerOf(b).(leftoverChecker); ok {
 		if l := lc.leftovers(t); len(l) > 0 {
 			t.Errorf("failed puts left: %q", l)
 		}

@@ -251,6 +251,15 @@ func (g *GCS) List(ctx context.Context, prefix, startAfter string, limit int) ([
 
 // Copy is a server-side rewrite; content type and metadata are copied.
 func (g *GCS) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
+	return g.copyWithMeta(ctx, src, dst, nil)
+}
+
+var _ metaCopier = (*GCS)(nil)
+
+// copyWithMeta is Copy; edit, when set, makes the destination's user
+// metadata from the source's (read first; the rewrite is then of that very
+// generation).
+func (g *GCS) copyWithMeta(ctx context.Context, src, dst string, edit func(map[string]string) map[string]string) (ObjectInfo, error) {
 	ctx = detach(ctx)
 	so, err := g.obj(src)
 	if err != nil {
@@ -260,7 +269,24 @@ func (g *GCS) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	attrs, err := do.CopierFrom(so).Run(ctx)
+	c := do.CopierFrom(so)
+	if edit != nil {
+		a, err := so.Attrs(ctx)
+		if err != nil {
+			return ObjectInfo{}, gcsErr(err, src)
+		}
+		user, etag := splitMeta(a.Metadata)
+		md := normMeta(edit(user))
+		if etag != "" {
+			if md == nil {
+				md = map[string]string{}
+			}
+			md[metaETag] = etag
+		}
+		c = do.CopierFrom(so.Generation(a.Generation))
+		c.ContentType, c.Metadata = a.ContentType, md
+	}
+	attrs, err := c.Run(ctx)
 	if err != nil {
 		return ObjectInfo{}, gcsErr(err, src)
 	}

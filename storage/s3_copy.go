@@ -13,6 +13,14 @@ import (
 )
 
 func (b *S3) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
+	return b.copyWithMeta(ctx, src, dst, nil)
+}
+
+var _ metaCopier = (*S3)(nil)
+
+// copyWithMeta is Copy; edit, when set, makes the destination's user
+// metadata from the source's.
+func (b *S3) copyWithMeta(ctx context.Context, src, dst string, edit func(map[string]string) map[string]string) (ObjectInfo, error) {
 	ctx = detach(ctx)
 	fsrc, err := b.full(src)
 	if err != nil {
@@ -25,6 +33,9 @@ func (b *S3) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
 	info, ifMatch, err := b.head(ctx, src)
 	if err != nil {
 		return ObjectInfo{}, err
+	}
+	if edit != nil {
+		info.UserMeta = normMeta(edit(info.UserMeta))
 	}
 	if info.Size <= maxS3SinglePut {
 		source := b.bucket + "/" + escapeKey(fsrc)

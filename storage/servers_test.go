@@ -31,7 +31,7 @@ const installHint = "scripts/test-servers.sh install"
 // versions file and cache layout it uses.
 type serverPaths struct{ minio, fakeGCS, azurite string }
 
-func testServerPaths(t *testing.T) serverPaths {
+func testServerPaths(t testing.TB) serverPaths {
 	t.Helper()
 	f, err := os.Open(filepath.Join("..", "scripts", "test-servers.versions"))
 	if err != nil {
@@ -66,7 +66,7 @@ func testServerPaths(t *testing.T) serverPaths {
 
 // requireBinary skips (or, with FLASHBACK_REQUIRE_SERVERS=1, fails) the test
 // when a server binary is missing.
-func requireBinary(t *testing.T, name, path string) {
+func requireBinary(t testing.TB, name, path string) {
 	t.Helper()
 	if _, err := os.Stat(path); err == nil {
 		return
@@ -78,7 +78,7 @@ func requireBinary(t *testing.T, name, path string) {
 	t.Skip(msg)
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,7 +98,7 @@ type server struct {
 
 // startServer runs bin with args (and extra env), waits until ready(url)
 // succeeds, and registers its stop with t.Cleanup.
-func startServer(t *testing.T, name, bin string, args, env []string, ready func() error) *server {
+func startServer(t testing.TB, name, bin string, args, env []string, ready func() error) *server {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -191,7 +191,7 @@ const (
 )
 
 // startMinIO runs MinIO and returns its endpoint URL.
-func startMinIO(t *testing.T) string {
+func startMinIO(t testing.TB) string {
 	t.Helper()
 	bin := testServerPaths(t).minio
 	requireBinary(t, "MinIO", bin)
@@ -207,7 +207,7 @@ func startMinIO(t *testing.T) string {
 }
 
 // startFakeGCS runs fake-gcs-server and returns its JSON API endpoint.
-func startFakeGCS(t *testing.T) string {
+func startFakeGCS(t testing.TB) string {
 	t.Helper()
 	bin := testServerPaths(t).fakeGCS
 	requireBinary(t, "fake-gcs-server", bin)
@@ -223,7 +223,7 @@ func startFakeGCS(t *testing.T) string {
 }
 
 // startAzurite runs Azurite's blob service and returns a connection string.
-func startAzurite(t *testing.T) string {
+func startAzurite(t testing.TB) string {
 	t.Helper()
 	bin := testServerPaths(t).azurite
 	requireBinary(t, "Azurite", bin)
