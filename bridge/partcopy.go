@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -31,6 +32,9 @@ func (g *gateway) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput
 		return out, err
 	}
 	n := deref(in.PartNumber)
+	if n < 1 || n > 10000 {
+		return out, s3err.GetInvalidArgumentErr(s3err.InvalidArgPartNumber, strconv.Itoa(int(n)))
+	}
 	src, srcKey, err := g.copySource(ctx, deref(in.CopySource))
 	if err != nil {
 		return out, err
@@ -61,11 +65,21 @@ func (g *gateway) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput
 	}
 	var meta storage.ObjectMeta
 	sealChecksum(&meta, sum, false)
-	info, err := g.write(ctx, br, partKey(br, id, n), body, length, meta, nil)
+	// The part goes where UploadPart would put it: into the backend's own
+	// upload when there is one (else completion would not see it).
+	var info storage.ObjectInfo
+	if m.Native != "" {
+		info, err = g.nativePart(ctx, br, m, n, body, length)
+	} else {
+		info, err = g.write(ctx, br, partKey(br, id, n), body, length, meta, nil)
+	}
 	if err != nil {
 		return out, err
 	}
 	br.st.ingress.Add(-info.Size)
+	if err := g.partStillWanted(ctx, br, id, key, n); err != nil {
+		return out, err
+	}
 	a, v := sum()
 	if err := g.keepPartSum(ctx, br, id, n, info, objChecksum{algo: a, typ: types.ChecksumTypeFullObject, value: v}); err != nil {
 		return out, err

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/minio/minio-go/v7"
+
+	"github.com/flashback-network/flashback/storage"
 )
 
 // TestUploadPartCopy: parts copied from ranges of existing objects make the
@@ -18,7 +20,16 @@ import (
 // ranges are refused, the quota holds, and a key can copy only from its
 // own reservation, only with write permission.
 func TestUploadPartCopy(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
+	t.Run("local", func(t *testing.T) { testUploadPartCopy(t, newFixture(t, fixtureOpts{})) })
+	// On an S3 backend the upload is the backend's own (storage.Uploader):
+	// a copied part must land in it, or completion cannot use it.
+	t.Run("s3", func(t *testing.T) {
+		be := s3Backend(t, startTestMinIO(t))
+		testUploadPartCopy(t, newFixture(t, fixtureOpts{backendFor: func(string) storage.Backend { return be }}))
+	})
+}
+
+func testUploadPartCopy(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	c := f.sdk(keyW1)
 	b := "res-1"
