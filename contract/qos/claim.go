@@ -22,6 +22,11 @@ func (m *MsgClaimCompensation) ValidateBasic() error {
 }
 
 func handleClaimCompensation(ctx *core.Context, signer []byte, m *MsgClaimCompensation) error {
+	if target, _, pending := EpochBacklog(ctx.KV); pending {
+		// Claims pay up to the frontier; breaches judged while it has not
+		// moved yet would be paid again by the next claim.
+		return core.Errf(core.CodeWrongState, "the epoch-end work up to epoch %d is still under way (more than the %d items a block does); claim again in a few blocks", target, MaxEpochWorkPerBlock)
+	}
 	n, err := market.ResNumber(m.resN, m.Reservation)
 	if err != nil {
 		return err

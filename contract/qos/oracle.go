@@ -106,6 +106,9 @@ func handleDeregisterOracle(ctx *core.Context, signer []byte, m *MsgDeregisterOr
 	}
 	q := getQoSParams(ctx.KV)
 	if o.Stake > 0 {
+		if err := checkUnbondingRoom(o); err != nil {
+			return err
+		}
 		seq := store.NextSequence(ctx.KV, keySeqOUnbond)
 		at := ctx.Now() + q.Unbonding
 		o.Unbonding = append(o.Unbonding, market.UnbondingEntry{Amount: o.Stake, ReleaseAt: core.Time(at), Seq: seq})
@@ -120,4 +123,25 @@ func handleDeregisterOracle(ctx *core.Context, signer []byte, m *MsgDeregisterOr
 	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles-- })
 	ctx.Emit("oracle_deregistered", "oracle", o.Address)
 	return nil
+}
+
+// MaxOracleUnbondingEntries bounds an oracle's unbonding entries (as
+// Cosmos x/staking's max_entries does a delegation's): each
+// deregistration adds one, and the record, its slashing and its view
+// loop over them. A deregistration that would add one more fails until
+// the earliest entry is released.
+const MaxOracleUnbondingEntries = 7
+
+// checkUnbondingRoom fails when the oracle already has the most unbonding
+// entries, saying when the earliest of them releases.
+func checkUnbondingRoom(o *Oracle) error {
+	if len(o.Unbonding) < MaxOracleUnbondingEntries {
+		return nil
+	}
+	earliest := o.Unbonding[0].ReleaseAt
+	for _, e := range o.Unbonding[1:] {
+		earliest = min(earliest, e.ReleaseAt)
+	}
+	return core.Errf(core.CodeWrongState, "oracle %s already has %d unbonding entries, the most allowed (max %d); the earliest releases at %s, deregister again after that",
+		o.Address, len(o.Unbonding), MaxOracleUnbondingEntries, earliest)
 }

@@ -17,6 +17,8 @@
 //	q/rep/{epoch}{unit}{oracle}      one oracle's measurement of a unit, until processed
 //	q/rd/{epoch}{oracle}             "oracle reported for epoch" marker, until processed
 //	q/front                          last epoch whose reports are final and processed (8 bytes)
+//	q/work                           epoch-end work under way, when a block left some (epochwork.go)
+//	q/wn/{period}{unit}              decay keys written by the scoring-period work under way
 //	q/u/{unit}                       per-unit QoS state
 //	q/ci/{unit}{epoch}               compensation index before epoch's delta (decimal)
 //	q/cdust                          compensation rounding dust (scaled, decimal)
@@ -32,7 +34,7 @@
 package qos
 
 // The records are stored in the binary codec (codec_*.go, generated).
-//go:generate go run ../store/recordgen -out codec.go -addr Oracle.Address Oracle UnitMeasurement UnitQoS uptimeEntry maintLog compRingEntry UnitEpochQoS NetworkStats EpochStats EpochQoSCounts ProviderScoreSums
+//go:generate go run ../store/recordgen -out codec.go -addr Oracle.Address Oracle UnitMeasurement UnitQoS uptimeEntry maintLog compRingEntry UnitEpochQoS NetworkStats EpochStats EpochQoSCounts ProviderScoreSums epochWork epochTally oracleTally
 
 import "strconv"
 
