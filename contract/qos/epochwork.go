@@ -26,6 +26,9 @@ package qos
 //     epochs are taken as usual;
 //   - the slash shares of the epoch being judged wait in PoolOracle (the
 //     record's tally; PendingOracleRewards) until it is closed;
+//   - the stats snapshot of the epoch that just ended is taken when the
+//     work is done (timed as of the block that began it when that was in
+//     the same epoch), not mid-way;
 //   - each block that leaves work emits qos_backlog (frontier, target,
 //     phase, limit) and the block that finishes it qos_backlog_done.
 
@@ -136,6 +139,7 @@ func (qk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
 	q := getQoSParams(kv)
 	cur := market.EpochOf(blk.Time.Unix(), q.Epoch)
 	var events []core.Event
+	snapAt := blk.Time.Unix()
 	budget := qk.workLimit
 	if budget <= 0 {
 		budget = math.MaxInt
@@ -150,16 +154,20 @@ func (qk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
 			w = &epochWork{FOld: fOld, FNew: fNew, Cur: cur, AsOf: core.Time(blk.Time.Unix()), Quorum: q.quorum(ActiveOracles(kv))}
 		}
 		if !qk.runEpochWork(kv, blk, q, w, &budget, &events) {
+			// The epoch's stats snapshot waits for its work.
 			events = append(events, core.Event{Type: "qos_backlog", Attrs: []core.Attr{
 				{Key: "frontier", Value: itoa(w.FOld)}, {Key: "target", Value: itoa(w.FNew)},
 				{Key: "phase", Value: phaseNames[w.Phase]}, {Key: "limit", Value: itoa(int64(qk.workLimit))}}})
-			break
+			return events
 		}
 		if carried {
 			events = append(events, core.Event{Type: "qos_backlog_done", Attrs: []core.Attr{{Key: "frontier", Value: itoa(w.FNew)}}})
+			if market.EpochOf(w.AsOf.Unix(), q.Epoch) == cur {
+				snapAt = w.AsOf.Unix() // as of the block that began the work, as without a backlog
+			}
 		}
 	}
-	snapshotEpoch(kv, blk, q, cur, &events)
+	snapshotEpoch(kv, snapAt, q, cur, &events)
 	return events
 }
 

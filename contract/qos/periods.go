@@ -19,6 +19,19 @@ func (qk *Keeper) finalizePeriods(kv store.KV, blk core.Block, q qosParams, w *e
 	if pmax < 0 {
 		return false
 	}
+	for {
+		// A pass can write (marked) keys ahead of its cursors; the next
+		// pass passes over them, and one that finds no key ends the phase.
+		more, did := qk.periodsPass(kv, blk, q, w, pmax, budget, events)
+		if more || did == 0 {
+			return more
+		}
+	}
+}
+
+// periodsPass takes the keys from the cursors up to the budget and
+// returns whether it stopped for the budget and how many it took.
+func (qk *Keeper) periodsPass(kv store.KV, blk core.Block, q qosParams, w *epochWork, pmax int64, budget *int, events *[]core.Event) (more bool, did int) {
 	// budget+1 keys of each: taking at most budget in all never runs out
 	// of a list that was cut short before the budget does.
 	end := func(prefix []byte) []byte { return store.Key(prefix, store.EncodeUint64(uint64(pmax+1))) }
@@ -28,9 +41,10 @@ func (qk *Keeper) finalizePeriods(kv store.KV, blk core.Block, q qosParams, w *e
 	i, j := 0, 0
 	for i < len(sp) || j < len(dk) {
 		if *budget == 0 {
-			return true
+			return true, did
 		}
 		*budget--
+		did++
 		if j >= len(dk) || (i < len(sp) && period(keyScorePeriod, sp[i]) <= period(keyDecay, dk[j])) {
 			k := sp[i]
 			i++
@@ -48,7 +62,7 @@ func (qk *Keeper) finalizePeriods(kv store.KV, blk core.Block, q qosParams, w *e
 		}
 		qk.decayKey(kv, blk, q, period(keyDecay, k), store.DecodeUint64(k[len(keyDecay)+8:]), k, pmax, events)
 	}
-	return false
+	return false, did
 }
 
 // nextSuffix is the key suffix right after k (under prefix).

@@ -211,8 +211,8 @@ func pruneBefore(kv store.KV, prefix []byte, e int64) {
 	}
 }
 
-// snapshotEpoch writes the stats of the epoch that just ended.
-func snapshotEpoch(kv store.KV, blk core.Block, q qosParams, cur int64, events *[]core.Event) {
+// snapshotEpoch writes the stats of the epoch that just ended, as of time at.
+func snapshotEpoch(kv store.KV, at int64, q qosParams, cur int64, events *[]core.Event) {
 	e := cur - 1
 	if e < 0 {
 		return
@@ -227,7 +227,7 @@ func snapshotEpoch(kv store.KV, blk core.Block, q qosParams, cur int64, events *
 	kv.Set(keySnap, store.EncodeUint64(uint64(e)))
 	var es EpochStats
 	store.Get(kv, EpochStatsKey(e), &es)
-	es.Epoch, es.Time, es.NetworkStats = e, core.Time(blk.Time.Unix()), GetStats(kv)
+	es.Epoch, es.Time, es.NetworkStats = e, core.Time(at), GetStats(kv)
 	es.Escrowed, es.Staked = bank.PoolBalance(kv, bank.PoolEscrow), bank.PoolBalance(kv, bank.PoolStake)
 	es.RewardsPool, es.Treasury = bank.PoolBalance(kv, bank.PoolRewards), bank.PoolBalance(kv, bank.PoolTreasury)
 	store.Set(kv, EpochStatsKey(e), &es)
