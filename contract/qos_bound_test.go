@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -163,9 +164,21 @@ func TestEpochWorkBoundedMatchesUnbounded(t *testing.T) {
 	h, e := epochBacklog(t)
 	jump := (e+22)*qEpoch + 1 - h.now
 	bounded, unbounded := forkChain(t, h, limit), forkChain(t, h, 0)
-	if hasEvent(unbounded.block(jump, nil), "qos_backlog") {
+	scored := map[string]int{} // unit_score events per unit, bounded run
+	countScores := func(ev []core.Event, into map[string]int) {
+		for _, x := range ev {
+			if x.Type == "unit_score" {
+				into[x.Attrs[0].Value]++
+			}
+		}
+	}
+	ev := unbounded.block(jump, nil)
+	if hasEvent(ev, "qos_backlog") {
 		t.Fatal("the unbounded app left a backlog")
 	}
+	unboundedScored := map[string]int{}
+	countScores(ev, unboundedScored)
+
 	if qos.Frontier(unbounded.kv) != e+20 {
 		t.Fatalf("unbounded frontier %d, want %d", qos.Frontier(unbounded.kv), e+20)
 	}
@@ -174,6 +187,7 @@ func TestEpochWorkBoundedMatchesUnbounded(t *testing.T) {
 	for dt := jump; ; dt = 1 {
 		before := prefixRecords(bounded.kv, []byte("q/u/"))
 		ev := bounded.block(dt, nil)
+		countScores(ev, scored)
 		blocks++
 		if n := changedRecords(before, prefixRecords(bounded.kv, []byte("q/u/"))); n > limit {
 			t.Fatalf("block %d changed %d unit QoS records, the limit is %d", blocks, n, limit)
@@ -198,6 +212,20 @@ func TestEpochWorkBoundedMatchesUnbounded(t *testing.T) {
 	}
 	if blocks < 5 {
 		t.Fatalf("the backlog took %d blocks at %d items each; the scenario is too small to test the bound", blocks, limit)
+	}
+	// One advance of the frontier scores a unit once (its period's data),
+	// however many periods the halt skipped: the decay keys that scoring
+	// writes for them wait for the next advance, bounded or not.
+	if !maps.Equal(scored, unboundedScored) || len(scored) != backlogUnits {
+		t.Fatalf("unit_score events per unit: bounded %v, unbounded %v, want one for each of %d units", scored, unboundedScored, backlogUnits)
+	}
+	for u, n := range scored {
+		if n != 1 {
+			t.Fatalf("%s scored %d times in one frontier advance", u, n)
+		}
+	}
+	if len(prefixRecords(bounded.kv, []byte("q/dk/"))) == 0 || len(prefixRecords(bounded.kv, []byte("q/wn/"))) != 0 {
+		t.Fatal("no decay keys left for the next advance, or marks of the periods work left behind")
 	}
 	for unbounded.now < bounded.now {
 		unbounded.block(1, nil)

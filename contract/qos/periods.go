@@ -74,11 +74,22 @@ func nextSuffix(prefix, k []byte) []byte {
 // it and the phase would reach it (p+1 <= pmax).
 func markNewDecay(kv store.KV, p, pmax int64, n uint64, call func()) {
 	next := store.Key(keyDecay, store.EncodeUint64(uint64(p+1)), store.EncodeUint64(n))
-	had := kv.Get(next) != nil
+	had := hasKey(kv, next)
 	call()
-	if !had && p+1 <= pmax && kv.Get(next) != nil {
-		kv.Set(store.Key(keyDecayNew, next[len(keyDecay):]), []byte{})
+	if !had && p+1 <= pmax && hasKey(kv, next) {
+		kv.Set(store.Key(keyDecayNew, next[len(keyDecay):]), []byte{1})
 	}
+}
+
+// hasKey reports whether key is set. The decay keys hold empty values,
+// which Get does not tell from none.
+func hasKey(kv store.KV, key []byte) bool {
+	found := false
+	kv.Iterate(key, append(append([]byte(nil), key...), 0), func(_, _ []byte) bool {
+		found = true
+		return false
+	})
+	return found
 }
 
 // finalizeScoreKey finalizes unit n's scoring period p (key k).
