@@ -113,7 +113,7 @@ const backlogUnits = 10
 // for many blocks under a small limit: backlogUnits units reported by
 // three oracles (every other one unreachable: breached, slashed, its
 // consumers compensated, the oracles paid), three of them in announced
-// maintenance over e+2..e+20, scores away from 50 (decay keys) from two judged
+// maintenance over e+2..e+20 (one longer), scores away from 50 (decay keys) from two judged
 // epochs before. It returns h with its last block ended and written.
 func epochBacklog(t *testing.T) (*mkt, int64) {
 	h := newQoS(t, qosTestParams(), 1_000_000)
@@ -146,8 +146,11 @@ func epochBacklog(t *testing.T) (*mkt, int64) {
 	e += 2
 	toEpoch(h, e+1)
 	report(h, e, all3, measure(2)...)
-	for _, u := range []string{"unit-2", "unit-5", "unit-8"} {
-		h.ok("prov", &market.MsgUnitMaintenance{Unit: u, Action: "announce", WindowStart: (e + 2) * qEpoch, WindowEnd: (e + 21) * qEpoch})
+	// unit-5's window outlasts the new frontier: its unit stays in the
+	// sweep, which must go on past it.
+	for i, u := range []string{"unit-2", "unit-5", "unit-8"} {
+		end := e + 21 + 9*int64(i%2)
+		h.ok("prov", &market.MsgUnitMaintenance{Unit: u, Action: "announce", WindowStart: (e + 2) * qEpoch, WindowEnd: end * qEpoch})
 	}
 	EndBlock(h.blk, h.block())
 	h.blk.Write()
@@ -160,9 +163,15 @@ func epochBacklog(t *testing.T) (*mkt, int64) {
 // last; the state it ends in is byte for byte that of one unbounded block
 // followed by the same empty blocks.
 func TestEpochWorkBoundedMatchesUnbounded(t *testing.T) {
+	t.Run("after a halt", func(t *testing.T) { testBoundedMatchesUnbounded(t, 22) })
+	t.Run("no halt", func(t *testing.T) { testBoundedMatchesUnbounded(t, 2) })
+}
+
+// testBoundedMatchesUnbounded: the next block is in epoch e+ahead.
+func testBoundedMatchesUnbounded(t *testing.T, ahead int64) {
 	const limit = 3
 	h, e := epochBacklog(t)
-	jump := (e+22)*qEpoch + 1 - h.now
+	jump := (e+ahead)*qEpoch + 1 - h.now
 	bounded, unbounded := forkChain(t, h, limit), forkChain(t, h, 0)
 	scored := map[string]int{} // unit_score events per unit, bounded run
 	countScores := func(ev []core.Event, into map[string]int) {
@@ -179,8 +188,8 @@ func TestEpochWorkBoundedMatchesUnbounded(t *testing.T) {
 	unboundedScored := map[string]int{}
 	countScores(ev, unboundedScored)
 
-	if qos.Frontier(unbounded.kv) != e+20 {
-		t.Fatalf("unbounded frontier %d, want %d", qos.Frontier(unbounded.kv), e+20)
+	if qos.Frontier(unbounded.kv) != e+ahead-2 {
+		t.Fatalf("unbounded frontier %d, want %d", qos.Frontier(unbounded.kv), e+ahead-2)
 	}
 	fOld := qos.Frontier(bounded.kv)
 	blocks := 0
@@ -203,7 +212,7 @@ func TestEpochWorkBoundedMatchesUnbounded(t *testing.T) {
 			}
 			break
 		}
-		if !hasEvent(ev, "qos_backlog") || target != e+20 || qos.Frontier(bounded.kv) != fOld {
+		if !hasEvent(ev, "qos_backlog") || target != e+ahead-2 || qos.Frontier(bounded.kv) != fOld {
 			t.Fatalf("block %d: backlog event %v, target %d, frontier %d (want %d until done)", blocks, hasEvent(ev, "qos_backlog"), target, qos.Frontier(bounded.kv), fOld)
 		}
 		if blocks > 40 {
@@ -224,7 +233,7 @@ func TestEpochWorkBoundedMatchesUnbounded(t *testing.T) {
 			t.Fatalf("%s scored %d times in one frontier advance", u, n)
 		}
 	}
-	if len(prefixRecords(bounded.kv, []byte("q/dk/"))) == 0 || len(prefixRecords(bounded.kv, []byte("q/wn/"))) != 0 {
+	if (ahead > 2 && len(prefixRecords(bounded.kv, []byte("q/dk/"))) == 0) || len(prefixRecords(bounded.kv, []byte("q/wn/"))) != 0 {
 		t.Fatal("no decay keys left for the next advance, or marks of the periods work left behind")
 	}
 	for unbounded.now < bounded.now {
@@ -270,6 +279,60 @@ func diffStates(t *testing.T, got, want []string) {
 	}
 	slices.Sort(lines)
 	t.Fatalf("bounded and unbounded runs end in different states (%d keys):\n%s", len(lines), strings.Join(lines[:min(len(lines), 20)], "\n"))
+}
+
+// Txs between the blocks of a backlog do not change how its unit-epochs
+// are judged: oracles registering meanwhile do not raise the quorum of
+// reports already in (it is the one of the block that began the work),
+// and a unit a tx accrued past that block is marked breached as of its
+// accrual (the market never accrues backwards); every invariant holds
+// after every block.
+func TestEpochBacklogWithTxsBetween(t *testing.T) {
+	h, e := epochBacklog(t)
+	c := forkChain(t, h, 3)
+	c.block((e+2)*qEpoch+1-h.now, nil) // no halt: epoch e is still enforceable
+	if _, _, pending := qos.EpochBacklog(c.kv); !pending {
+		t.Fatal("no backlog after the first block")
+	}
+	c.block(1, func(kv store.KV, blk core.Block) {
+		for _, o := range []string{"alice", "bob", "carol"} { // 6 active: a quorum of 4 > the 3 reporters
+			if r := c.app.ExecTx(kv, blk, signedTx(t, kv, o, &qos.MsgRegisterOracle{Stake: 100}), Deliver); r.Code != core.CodeOK {
+				t.Fatalf("%s registers: %s", o, r.Log)
+			}
+		}
+		// unit-10 (breached in e, judged last) accrued to this block.
+		msg := &market.MsgReserve{Unit: "unit-10", Bytes: gib, Term: monthS, MaxPrice: unitP}
+		if r := c.app.ExecTx(kv, blk, signedTx(t, kv, "alice", msg), Deliver); r.Code != core.CodeOK {
+			t.Fatalf("reserve: %s", r.Log)
+		}
+		if u, _ := market.GetUnit(kv, "unit-10"); u.Settlement.AccruedTo.Unix() != blk.Time.Unix() {
+			t.Fatalf("unit-10 accrued to %d, want %d: the test does not exercise the late accrual", u.Settlement.AccruedTo, blk.Time.Unix())
+		}
+	})
+	for i := 0; ; i++ {
+		if _, _, pending := qos.EpochBacklog(c.kv); !pending {
+			break
+		}
+		if i > 40 {
+			t.Fatal("backlog not worked off")
+		}
+		if ev := c.block(1, nil); hasEvent(ev, "qos_no_quorum") || hasEvent(ev, "qos_error") {
+			t.Fatalf("block %d: %v", i, ev)
+		}
+		checkMarketInvariants(t, c.kv, c.now)
+	}
+	for n := uint64(1); n <= backlogUnits; n++ {
+		want := qos.QoSCompliant
+		if n%2 == 0 {
+			want = qos.QoSBreached
+		}
+		if hist := unitHist(t, c.kv, n, e); hist.Status != want || hist.Quorum != 2 || hist.Unenforced {
+			t.Fatalf("unit-%d epoch %d: %s, quorum %d, unenforced %v; want %s with the quorum of 3 oracles", n, e, hist.Status, hist.Quorum, hist.Unenforced, want)
+		}
+		if n%2 == 0 && !market.IsBreached(c.kv, n, e) {
+			t.Fatalf("unit-%d epoch %d not marked breached", n, e)
+		}
+	}
 }
 
 // While the backlog is worked off, a compensation claim is refused with
