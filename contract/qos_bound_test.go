@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"bytes"
 	"maps"
 	"slices"
 	"strconv"
@@ -113,7 +114,7 @@ const backlogUnits = 10
 // for many blocks under a small limit: backlogUnits units reported by
 // three oracles (every other one unreachable: breached, slashed, its
 // consumers compensated, the oracles paid), six of them in announced
-// maintenance over e+2..e+20 (three longer), scores away from 50 (decay keys) from two judged
+// maintenance over e+2..e+20 (three to e+130), scores away from 50 (decay keys) from two judged
 // epochs before. It returns h with its last block ended and written.
 func epochBacklog(t *testing.T) (*mkt, int64) {
 	h := newQoS(t, qosTestParams(), 1_000_000)
@@ -149,7 +150,7 @@ func epochBacklog(t *testing.T) (*mkt, int64) {
 	// Every other window outlasts the new frontier: its unit stays in
 	// the sweep, which must go on past it.
 	for i, u := range []string{"unit-2", "unit-3", "unit-5", "unit-6", "unit-8", "unit-9"} {
-		end := e + 21 + 9*int64(i%2)
+		end := e + 21 + 109*int64(i%2)
 		h.ok("prov", &market.MsgUnitMaintenance{Unit: u, Action: "announce", WindowStart: (e + 2) * qEpoch, WindowEnd: end * qEpoch})
 	}
 	EndBlock(h.blk, h.block())
@@ -411,5 +412,38 @@ func TestOracleUnbondingEntriesCapped(t *testing.T) {
 	h.ok("o1", &qos.MsgDeregisterOracle{})
 	if err := bank.CheckSupply(h.blk); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// deleteCounter counts deletes of keys under prefix that are not there.
+type deleteCounter struct {
+	store.KV
+	prefix []byte
+	absent int
+}
+
+func (d *deleteCounter) Delete(k []byte) {
+	if bytes.HasPrefix(k, d.prefix) && d.KV.Get(k) == nil {
+		d.absent++
+	}
+	d.KV.Delete(k)
+}
+
+// After a halt longer than history_epochs, writing a unit's history entry
+// deletes only the old entries that are there, not one key per epoch of
+// the gap (history_epochs per unit, each a write in the block's tree).
+func TestHistoryPruneAfterHaltVisitsOnlyEntries(t *testing.T) {
+	h, e := epochBacklog(t)
+	c := forkChain(t, h, 0)
+	const ahead = 102 // the maintenance epochs judged are e+100, past twice history_epochs
+	c.now += (e+ahead)*qEpoch + 1 - c.now
+	c.height++
+	d := &deleteCounter{KV: store.NewCache(c.kv), prefix: []byte("q/uh/")}
+	c.app.BeginBlock(d, core.Block{ChainID: mktChain, Height: c.height, Time: time.Unix(c.now, 0).UTC()})
+	if hist := unitHist(t, d, 3, e+ahead-2); hist.Status != qos.QoSMaintenance {
+		t.Fatalf("unit-3 epoch %d: %s, want maintenance (the scenario writes history after the gap)", e+ahead-2, hist.Status)
+	}
+	if d.absent != 0 {
+		t.Fatalf("%d deletes of history entries that were not there", d.absent)
 	}
 }

@@ -6,6 +6,7 @@ package qos
 // history_epochs; and the QoS queries.
 
 import (
+	"math"
 	"net/url"
 
 	"github.com/flashback-network/flashback/address"
@@ -258,16 +259,19 @@ func UnitHistKey(n uint64, e int64) []byte {
 }
 
 // writeUnitHistory writes the entry and deletes the ones that fell out of
-// the kept history since the unit's previous entry (qs.HistLast), by key:
-// no scan, O(1) amortized per entry.
+// the kept history since the unit's previous entry (qs.HistLast): only
+// the entries there are visited (not every epoch of the range, which after
+// a halt is history_epochs of them per unit), O(1) amortized per entry.
 func writeUnitHistory(kv store.KV, q qosParams, n uint64, qs *UnitQoS, h *UnitEpochQoS) {
 	store.Set(kv, UnitHistKey(n, h.Epoch), h)
 	if qs.HistLast >= 0 {
 		from := max(qs.HistLast-q.History+1, 0)
 		to := h.Epoch - q.History // inclusive
 		from = max(from, to-q.History+1)
-		for e := from; e <= to; e++ {
-			kv.Delete(UnitHistKey(n, e))
+		if from <= to {
+			for _, k := range keysIn(kv, UnitHistKey(n, from), UnitHistKey(n, to+1), math.MaxInt) {
+				kv.Delete(k)
+			}
 		}
 	}
 	qs.HistLast = max(qs.HistLast, h.Epoch)
