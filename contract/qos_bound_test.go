@@ -447,3 +447,50 @@ func TestHistoryPruneAfterHaltVisitsOnlyEntries(t *testing.T) {
 		t.Fatalf("%d deletes of history entries that were not there", d.absent)
 	}
 }
+
+// The app's default limit is MaxEpochWorkPerBlock: an epoch with more
+// reported units than that is judged over two blocks.
+func TestEpochWorkDefaultLimit(t *testing.T) {
+	p := qosTestParams()
+	n := qos.MaxEpochWorkPerBlock + 20
+	p.MaxUnitsPerReport = uint32(n)
+	h := newQoS(t, p, 1_000_000_000)
+	var msgs []core.Msg
+	for range n - 2 {
+		msgs = append(msgs, addUnit(unitP, unitE, gib, true))
+	}
+	h.execBatched("prov", msgs)
+	e := h.epoch()
+	// Six oracles report a sixth of the units each (one report fits in a
+	// tx): every unit-epoch is judged (no quorum) all the same.
+	reporters := []string{"o1", "o2", "o3", "alice", "bob", "carol"}
+	for _, o := range reporters[3:] {
+		h.ok(o, &qos.MsgRegisterOracle{Stake: 100})
+	}
+	toEpoch(h, e+1)
+	for k, o := range reporters {
+		var ms []qos.UnitMeasurement
+		for i := 1 + k; i <= n; i += len(reporters) {
+			ms = append(ms, good(market.UnitIDString(uint64(i))))
+		}
+		h.ok(o, &qos.MsgReport{Epoch: e, Units: ms})
+	}
+	judged := func() int {
+		c := 0
+		for i := 1; i <= n; i++ {
+			if store.Get(h.blk, qos.UnitHistKey(uint64(i), e), &qos.UnitEpochQoS{}) {
+				c++
+			}
+		}
+		return c
+	}
+	ev := toEpoch(h, e+2)
+	if got := judged(); got != qos.MaxEpochWorkPerBlock || !hasEvent(ev, "qos_backlog") {
+		t.Fatalf("first block judged %d unit-epochs (backlog event %v), want %d", got, hasEvent(ev, "qos_backlog"), qos.MaxEpochWorkPerBlock)
+	}
+	ev = qnext(h, 1)
+	if got := judged(); got != n || !hasEvent(ev, "qos_backlog_done") || qos.Frontier(h.blk) != e {
+		t.Fatalf("second block: %d of %d judged, done event %v, frontier %d (want %d)", got, n, hasEvent(ev, "qos_backlog_done"), qos.Frontier(h.blk), e)
+	}
+	checkQoS(t, h)
+}

@@ -4,8 +4,9 @@
 // market.Quality hooks (keeper.go). qos.go holds the state layout;
 // params.go the tunables; oracle.go the oracle record and its
 // registration; unbond.go the release of unbonded oracle stake; report.go
-// the reports; epoch.go, judge.go, maintenance.go, score.go and payouts.go
-// the epoch-end work; comp.go the compensation index and claim.go its
+// the reports; epochwork.go the epoch-end work, bounded per block, and
+// epoch.go, judge.go, maintenance.go, periods.go, score.go and payouts.go
+// its parts; comp.go the compensation index and claim.go its
 // claim; stats.go and query.go the stats and queries.
 //
 // State layout (all keys under "q/"; ids and epochs 8-byte big endian):
@@ -41,7 +42,8 @@ import "strconv"
 // PoolCompensation holds slashed stake owed to consumers until their
 // reservations collect it. PoolOracle holds oracle rewards between the unit
 // that produced them and the payout at the end of the same epoch's work (it
-// is empty after every block).
+// is empty after every block but those that leave an epoch half judged,
+// epochwork.go).
 const (
 	PoolCompensation = "compensation"
 	PoolOracle       = "oracle"
