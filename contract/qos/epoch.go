@@ -1,6 +1,7 @@
 package qos
 
-// Epoch-end QoS work, in BeginBlock after the market's term-end queue.
+// Epoch-end QoS work, in BeginBlock after the market's term-end queue
+// (epochwork.go bounds it per block).
 //
 // Reports for epoch e are taken while the current epoch is e+1 ..
 // e+1+grace. The first block of a later epoch (cur) advances the frontier
@@ -17,7 +18,6 @@ package qos
 import (
 	"sort"
 
-	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/contract/store"
@@ -138,14 +138,15 @@ type unitRep struct {
 
 // epochAcc collects, for one epoch, what oracles earned and what happened.
 type epochAcc struct {
+	epoch    int64
 	inMedian map[string]uint64
 	outliers map[string]uint64
 	reward   map[string]core.Amount // slash shares, held in PoolOracle
 	counts   EpochQoSCounts
 }
 
-func newEpochAcc() *epochAcc {
-	return &epochAcc{inMedian: map[string]uint64{}, outliers: map[string]uint64{}, reward: map[string]core.Amount{}}
+func newEpochAcc(e int64) *epochAcc {
+	return &epochAcc{epoch: e, inMedian: map[string]uint64{}, outliers: map[string]uint64{}, reward: map[string]core.Amount{}}
 }
 
 func (a *epochAcc) merge(b *epochAcc) {
@@ -173,90 +174,6 @@ func isolated(kv store.KV, blk core.Block, what string, events *[]core.Event, fn
 	c.Write()
 	*events = append(*events, ctx.Events()...)
 	return true
-}
-
-// BeginBlock does the epoch-end work once the reports of epochs are final:
-// judges them, sweeps maintenance, closes scoring periods, and snapshots
-// the stats of a new epoch.
-func (qk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
-	if market.SettlingTermEnds(kv) {
-		// Judge epochs only once every term that ended in them is
-		// settled (the market ends a burst of them over a few blocks).
-		return nil
-	}
-	now := blk.Time.Unix()
-	q := getQoSParams(kv)
-	cur := market.EpochOf(now, q.Epoch)
-	var events []core.Event
-	fOld := Frontier(kv)
-	fNew := cur - 2 - q.Grace
-	if fNew > fOld {
-		qk.processReports(kv, blk, q, fOld, fNew, &events)
-		qk.maintenanceSweep(kv, blk, q, fOld, fNew, cur, &events)
-		qk.finalizePeriods(kv, blk, q, fNew, &events)
-		kv.Set(keyFrontier, store.EncodeUint64(uint64(fNew)))
-	}
-	snapshotEpoch(kv, blk, q, cur, &events)
-	return events
-}
-
-// processReports handles every stored report of epochs <= fNew.
-func (qk *Keeper) processReports(kv store.KV, blk core.Block, q qosParams, fOld, fNew int64, events *[]core.Event) {
-	end := store.Key(keyReport, store.EncodeUint64(uint64(fNew+1)))
-	type rec struct {
-		e     int64
-		unit  uint64
-		rep   unitRep
-		key   []byte
-		valid bool
-	}
-	var recs []rec
-	kv.Iterate(keyReport, end, func(k, v []byte) bool {
-		rest := k[len(keyReport):]
-		r := rec{key: append([]byte(nil), k...)}
-		if len(rest) == 16+address.Len {
-			r.e, r.unit = int64(store.DecodeUint64(rest[:8])), store.DecodeUint64(rest[8:16])
-			r.rep.oracle = string(rest[16:])
-			r.valid = decodes(v, &r.rep.m)
-		}
-		recs = append(recs, r)
-		return true
-	})
-	active := ActiveOracles(kv)
-	quorum := q.quorum(active)
-	for i := 0; i < len(recs); {
-		e := recs[i].e
-		acc := newEpochAcc()
-		for i < len(recs) && recs[i].e == e {
-			n := recs[i].unit
-			var reps []unitRep
-			for ; i < len(recs) && recs[i].e == e && recs[i].unit == n; i++ {
-				if recs[i].valid {
-					reps = append(reps, recs[i].rep)
-				}
-			}
-			local := newEpochAcc()
-			if isolated(kv, blk, "qos "+market.UnitIDString(n), events, func(ctx *core.Context) error {
-				return qk.processUnitEpoch(ctx, q, fOld, e, n, reps, quorum, local)
-			}) {
-				acc.merge(local)
-			}
-		}
-		isolated(kv, blk, "qos epoch "+itoa(e), events, func(ctx *core.Context) error {
-			return closeEpoch(ctx, q, e, acc)
-		})
-	}
-	for _, r := range recs {
-		kv.Delete(r.key)
-	}
-	var marks [][]byte
-	kv.Iterate(keyReported, store.Key(keyReported, store.EncodeUint64(uint64(fNew+1))), func(k, _ []byte) bool {
-		marks = append(marks, append([]byte(nil), k...))
-		return true
-	})
-	for _, k := range marks {
-		kv.Delete(k)
-	}
 }
 
 func median(vals []uint32) uint32 {

@@ -262,7 +262,11 @@ func (qk *Keeper) markUnpaid(ctx *core.Context, u *market.Unit, e int64, h *Unit
 	if market.IsBreached(ctx.KV, n, e) {
 		return nil
 	}
-	if err := qk.market.MarkEpochBreached(ctx.KV, u.ID, e, ctx.Now()); err != nil {
+	// The epoch-end work runs as of the block that began it; a unit a
+	// later block accrued further is marked as of that (never accrued
+	// backwards).
+	now := max(ctx.Now(), u.Settlement.AccruedTo.Unix())
+	if err := qk.market.MarkEpochBreached(ctx.KV, u.ID, e, now); err != nil {
 		if core.CodeOf(err) != core.CodeWrongState {
 			return err
 		}

@@ -11,11 +11,12 @@ import (
 // reservations and providers through the market's keeper); the market
 // calls back into it only through market.Quality, which Hooks implements.
 type Keeper struct {
-	market *market.Keeper
+	market    *market.Keeper
+	workLimit int // epoch-end items per block (epochwork.go); <= 0: none
 }
 
 // NewKeeper returns the QoS module over the market.
-func NewKeeper(m *market.Keeper) *Keeper { return &Keeper{market: m} }
+func NewKeeper(m *market.Keeper) *Keeper { return &Keeper{market: m, workLimit: MaxEpochWorkPerBlock} }
 
 // Routes are the QoS message types and their handlers.
 func (qk *Keeper) Routes() []core.Route {

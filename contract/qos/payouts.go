@@ -1,8 +1,6 @@
 package qos
 
 import (
-	"sort"
-
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
@@ -17,21 +15,7 @@ import (
 // records their stats and the epoch's counts.
 func closeEpoch(ctx *core.Context, q qosParams, e int64, acc *epochAcc) error {
 	kv := ctx.KV
-	names := map[string]bool{}
-	for o := range acc.inMedian {
-		names[o] = true
-	}
-	for o := range acc.outliers {
-		names[o] = true
-	}
-	for o := range acc.reward {
-		names[o] = true
-	}
-	oracles := make([]string, 0, len(names))
-	for o := range names {
-		oracles = append(oracles, o)
-	}
-	sort.Strings(oracles)
+	oracles := acc.oracles()
 	var total uint64
 	for _, o := range oracles {
 		total += acc.inMedian[o]

@@ -6,6 +6,7 @@ package qos
 // history_epochs; and the QoS queries.
 
 import (
+	"math"
 	"net/url"
 
 	"github.com/flashback-network/flashback/address"
@@ -211,8 +212,8 @@ func pruneBefore(kv store.KV, prefix []byte, e int64) {
 	}
 }
 
-// snapshotEpoch writes the stats of the epoch that just ended.
-func snapshotEpoch(kv store.KV, blk core.Block, q qosParams, cur int64, events *[]core.Event) {
+// snapshotEpoch writes the stats of the epoch that just ended, as of time at.
+func snapshotEpoch(kv store.KV, at int64, q qosParams, cur int64, events *[]core.Event) {
 	e := cur - 1
 	if e < 0 {
 		return
@@ -227,7 +228,7 @@ func snapshotEpoch(kv store.KV, blk core.Block, q qosParams, cur int64, events *
 	kv.Set(keySnap, store.EncodeUint64(uint64(e)))
 	var es EpochStats
 	store.Get(kv, EpochStatsKey(e), &es)
-	es.Epoch, es.Time, es.NetworkStats = e, core.Time(blk.Time.Unix()), GetStats(kv)
+	es.Epoch, es.Time, es.NetworkStats = e, core.Time(at), GetStats(kv)
 	es.Escrowed, es.Staked = bank.PoolBalance(kv, bank.PoolEscrow), bank.PoolBalance(kv, bank.PoolStake)
 	es.RewardsPool, es.Treasury = bank.PoolBalance(kv, bank.PoolRewards), bank.PoolBalance(kv, bank.PoolTreasury)
 	store.Set(kv, EpochStatsKey(e), &es)
@@ -258,16 +259,19 @@ func UnitHistKey(n uint64, e int64) []byte {
 }
 
 // writeUnitHistory writes the entry and deletes the ones that fell out of
-// the kept history since the unit's previous entry (qs.HistLast), by key:
-// no scan, O(1) amortized per entry.
+// the kept history since the unit's previous entry (qs.HistLast): only
+// the entries there are visited (not every epoch of the range, which after
+// a halt is history_epochs of them per unit), O(1) amortized per entry.
 func writeUnitHistory(kv store.KV, q qosParams, n uint64, qs *UnitQoS, h *UnitEpochQoS) {
 	store.Set(kv, UnitHistKey(n, h.Epoch), h)
 	if qs.HistLast >= 0 {
 		from := max(qs.HistLast-q.History+1, 0)
 		to := h.Epoch - q.History // inclusive
 		from = max(from, to-q.History+1)
-		for e := from; e <= to; e++ {
-			kv.Delete(UnitHistKey(n, e))
+		if from <= to {
+			for _, k := range keysIn(kv, UnitHistKey(n, from), UnitHistKey(n, to+1), math.MaxInt) {
+				kv.Delete(k)
+			}
 		}
 	}
 	qs.HistLast = max(qs.HistLast, h.Epoch)

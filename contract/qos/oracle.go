@@ -1,0 +1,147 @@
+package qos
+
+import (
+	"github.com/flashback-network/flashback/address"
+	"github.com/flashback-network/flashback/contract/bank"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/store"
+)
+
+// Oracle is a bonded QoS reporter.
+type Oracle struct {
+	Address       string                  `json:"address"`
+	Stake         core.Amount             `json:"stake"`
+	Unbonding     []market.UnbondingEntry `json:"unbonding"`
+	Active        bool                    `json:"active"`
+	RegisteredAt  core.Time               `json:"registered_at"`
+	UpdatedAt     core.Time               `json:"updated_at"`
+	Reports       uint64                  `json:"reports"`
+	UnitsReported uint64                  `json:"units_reported"`
+	InMedian      uint64                  `json:"in_median"` // unit reports that entered the median
+	Outliers      uint64                  `json:"outliers"`  // unit reports far from the median
+	LastEpoch     int64                   `json:"last_epoch"`
+	Rewards       core.Amount             `json:"rewards"` // oracle rewards received
+}
+
+// UnbondingTotal is the sum of the oracle's unbonding entries.
+func (o *Oracle) UnbondingTotal() core.Amount {
+	var t core.Amount
+	for _, e := range o.Unbonding {
+		t += e.Amount
+	}
+	return t
+}
+
+func oracleKey(raw []byte) []byte { return store.Key(KeyOracle, raw) }
+
+// GetOracle reads an oracle by raw address.
+func GetOracle(kv store.KV, raw []byte) (*Oracle, bool) {
+	var o Oracle
+	if !store.Get(kv, oracleKey(raw), &o) {
+		return nil, false
+	}
+	return &o, true
+}
+
+func setOracle(kv store.KV, raw []byte, o *Oracle) { store.Set(kv, oracleKey(raw), o) }
+
+// ActiveOracles is the number of registered, not deregistered oracles.
+func ActiveOracles(kv store.KV) uint64 { return store.GetUint64(kv, keyOracleCount) }
+
+// ---- oracle messages ----
+
+// MsgRegisterOracle makes the signer an oracle, bonding Stake (at least
+// min_oracle_stake) into the stake pool.
+type MsgRegisterOracle struct {
+	Stake core.Amount `json:"stake"`
+}
+
+func (m *MsgRegisterOracle) ValidateBasic() error {
+	if m.Stake == 0 {
+		return core.Errf(core.CodeInvalidAmount, "stake must be positive (at least min_oracle_stake)")
+	}
+	return nil
+}
+
+func handleRegisterOracle(ctx *core.Context, signer []byte, m *MsgRegisterOracle) error {
+	q := getQoSParams(ctx.KV)
+	o, ok := GetOracle(ctx.KV, signer)
+	if ok && o.Active {
+		return core.Errf(core.CodeAlreadyExists, "%s is already an oracle", address.Encode(signer))
+	}
+	if m.Stake < q.MinStake {
+		return core.Errf(core.CodeInsufficientStake, "stake %d%s is below min_oracle_stake %d%s", m.Stake, core.Denom, q.MinStake, core.Denom)
+	}
+	if !ok {
+		o = &Oracle{Address: address.Encode(signer), LastEpoch: -1}
+	}
+	if err := bank.ToPool(ctx.KV, signer, bank.PoolStake, m.Stake); err != nil {
+		return err
+	}
+	var err error
+	if o.Stake, err = core.Add(o.Stake, m.Stake); err != nil {
+		return err
+	}
+	o.Active = true
+	o.RegisteredAt, o.UpdatedAt = core.Time(ctx.Now()), core.Time(ctx.Now())
+	setOracle(ctx.KV, signer, o)
+	store.SetUint64(ctx.KV, keyOracleCount, ActiveOracles(ctx.KV)+1)
+	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles++ })
+	ctx.Emit("oracle_registered", "oracle", o.Address, "stake", o.Stake.String())
+	return nil
+}
+
+// MsgDeregisterOracle retires the signer's oracle: it stops counting for
+// quorum at once (reports already accepted still count) and its stake
+// unbonds over unbonding_period, staying slashable until released.
+type MsgDeregisterOracle struct{}
+
+func (m *MsgDeregisterOracle) ValidateBasic() error { return nil }
+
+func handleDeregisterOracle(ctx *core.Context, signer []byte, m *MsgDeregisterOracle) error {
+	o, ok := GetOracle(ctx.KV, signer)
+	if !ok || !o.Active {
+		return core.Errf(core.CodeNotOracle, "%s is not an active oracle", address.Encode(signer))
+	}
+	q := getQoSParams(ctx.KV)
+	if o.Stake > 0 {
+		if err := checkUnbondingRoom(o); err != nil {
+			return err
+		}
+		seq := store.NextSequence(ctx.KV, keySeqOUnbond)
+		at := ctx.Now() + q.Unbonding
+		o.Unbonding = append(o.Unbonding, market.UnbondingEntry{Amount: o.Stake, ReleaseAt: core.Time(at), Seq: seq})
+		ctx.KV.Set(store.Key(keyOQueue, store.EncodeUint64(uint64(at)), signer, store.EncodeUint64(seq)), []byte{})
+		ctx.Emit("oracle_unbond", "oracle", o.Address, "amount", o.Stake.String(), "release_at", itoa(at))
+		o.Stake = 0
+	}
+	o.Active = false
+	o.UpdatedAt = core.Time(ctx.Now())
+	setOracle(ctx.KV, signer, o)
+	store.SetUint64(ctx.KV, keyOracleCount, ActiveOracles(ctx.KV)-1)
+	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles-- })
+	ctx.Emit("oracle_deregistered", "oracle", o.Address)
+	return nil
+}
+
+// MaxOracleUnbondingEntries bounds an oracle's unbonding entries (as
+// Cosmos x/staking's max_entries does a delegation's): each
+// deregistration adds one, and the record, its slashing and its view
+// loop over them. A deregistration that would add one more fails until
+// the earliest entry is released.
+const MaxOracleUnbondingEntries = 7
+
+// checkUnbondingRoom fails when the oracle already has the most unbonding
+// entries, saying when the earliest of them releases.
+func checkUnbondingRoom(o *Oracle) error {
+	if len(o.Unbonding) < MaxOracleUnbondingEntries {
+		return nil
+	}
+	earliest := o.Unbonding[0].ReleaseAt
+	for _, e := range o.Unbonding[1:] {
+		earliest = min(earliest, e.ReleaseAt)
+	}
+	return core.Errf(core.CodeWrongState, "oracle %s already has %d unbonding entries, the most allowed (max %d); the earliest releases at %s, deregister again after that",
+		o.Address, len(o.Unbonding), MaxOracleUnbondingEntries, earliest)
+}
