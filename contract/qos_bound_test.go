@@ -397,7 +397,7 @@ func TestOracleUnbondingEntriesCapped(t *testing.T) {
 		h.next(10)
 	}
 	r := h.exec("o1", &qos.MsgDeregisterOracle{})
-	if r.Code != core.CodeWrongState || !strings.Contains(r.Log, first.String()) || !strings.Contains(r.Log, strconv.Itoa(qos.MaxOracleUnbondingEntries)) {
+	if r.Code != core.CodeLimitExceeded || !strings.Contains(r.Log, first.String()) || !strings.Contains(r.Log, strconv.Itoa(qos.MaxOracleUnbondingEntries)) {
 		t.Fatalf("deregistration over the cap: %s (%s), want wrong_state naming the cap and %s", r.Code.Name(), r.Log, first)
 	}
 	o, _ := qos.GetOracle(h.blk, raw)

@@ -130,7 +130,7 @@ func handleDeregisterOracle(ctx *core.Context, signer []byte, m *MsgDeregisterOr
 // deregistration adds one, and the record, its slashing and its view
 // loop over them. A deregistration that would add one more fails until
 // the earliest entry is released.
-const MaxOracleUnbondingEntries = 7
+const MaxOracleUnbondingEntries = market.MaxUnbondingEntries
 
 // checkUnbondingRoom fails when the oracle already has the most unbonding
 // entries, saying when the earliest of them releases.
@@ -142,6 +142,6 @@ func checkUnbondingRoom(o *Oracle) error {
 	for _, e := range o.Unbonding[1:] {
 		earliest = min(earliest, e.ReleaseAt)
 	}
-	return core.Errf(core.CodeWrongState, "oracle %s already has %d unbonding entries, the most allowed (max %d); the earliest releases at %s, deregister again after that",
+	return core.Errf(core.CodeLimitExceeded, "oracle %s already has %d unbonding entries, the most allowed (max %d); the earliest releases at %s, deregister again after that",
 		o.Address, len(o.Unbonding), MaxOracleUnbondingEntries, earliest)
 }
