@@ -156,8 +156,10 @@ func (a *Azure) stagePart(ctx context.Context, sc *blockblob.Client, num int, pr
 	bs := a.blockSize
 	blocks := max(1, (size+bs-1)/bs)
 	lead := (blocks - 1) * bs // bytes before the last block
+	var buf []byte
 	if lead > 0 {
 		first := make([]byte, bs)
+		buf = first
 		n, _, err := readFull(pr, first)
 		if err != nil {
 			return UploadPart{}, err
@@ -173,7 +175,13 @@ func (a *Azure) stagePart(ctx context.Context, sc *blockblob.Client, num int, pr
 			return UploadPart{}, err
 		}
 	}
-	last := make([]byte, size-lead)
+	// uploadParts is done with its buffers: first holds the last block.
+	var last []byte
+	if buf != nil {
+		last = buf[:size-lead]
+	} else {
+		last = make([]byte, size)
+	}
 	if _, err := io.ReadFull(pr, last); err != nil {
 		if cerr := pr.check(); cerr != nil {
 			return UploadPart{}, cerr

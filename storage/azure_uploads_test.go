@@ -111,12 +111,20 @@ func stagingNames(t *testing.T, a *Azure) []string {
 	return out
 }
 
-// TestAzureUploadBlocks runs parts larger than the block size (several
+// TestAzureUploads runs the Azure-specific upload tests on one Azurite.
+func TestAzureUploads(t *testing.T) {
+	conn := startAzurite(t)
+	t.Run("Blocks", func(t *testing.T) { testAzureUploadBlocks(t, conn) })
+	t.Run("UnknownUploads", func(t *testing.T) { testAzureUnknownUploads(t, conn) })
+	t.Run("PartStreams", func(t *testing.T) { testAzurePartStreams(t, conn) })
+}
+
+// testAzureUploadBlocks runs parts larger than the block size (several
 // blocks each), parts uploaded again, failed parts, an empty part, and
 // checks that completion and abort leave no staged data.
-func TestAzureUploadBlocks(t *testing.T) {
+func testAzureUploadBlocks(t *testing.T, conn string) {
 	const bs = 64 << 10
-	a := newTestAzure(t, startAzurite(t), AzureConfig{Prefix: "u/", BlockSize: bs, Concurrency: 3})
+	a := newTestAzure(t, conn, AzureConfig{Prefix: "u/", BlockSize: bs, Concurrency: 3})
 	ctx := tctx(t)
 	const key = "big/obj"
 	id, err := a.CreateUpload(ctx, key, ObjectMeta{ContentType: "app/x"})
@@ -169,10 +177,10 @@ func TestAzureUploadBlocks(t *testing.T) {
 	checkCompleted(t, a, key, info, "app/x", "", p1, p2, nil) // the abort did not touch the object
 }
 
-// TestAzureUnknownUploads: ids that were never issued, belong to another
+// testAzureUnknownUploads: ids that were never issued, belong to another
 // key, or are malformed name no upload.
-func TestAzureUnknownUploads(t *testing.T) {
-	a := newTestAzure(t, startAzurite(t), AzureConfig{})
+func testAzureUnknownUploads(t *testing.T, conn string) {
+	a := newTestAzure(t, conn, AzureConfig{})
 	ctx := tctx(t)
 	id, err := a.CreateUpload(ctx, "k1", ObjectMeta{})
 	if err != nil {
@@ -208,6 +216,36 @@ func TestAzureUnknownUploads(t *testing.T) {
 	put(t, a, azUploadsDir+"x", data, ObjectMeta{})
 	if l, err := a.List(ctx, "", "", 0); err != nil || len(l) != 2 {
 		t.Errorf("List = %q, %v; want k1 and %sx", keysOf(l), err, azUploadsDir)
+	}
+}
+
+// testAzurePartStreams: a 64 MiB part goes up in blocks with the heap
+// bounded by the block buffers (2 x 8 MiB by default), as a Put does.
+func testAzurePartStreams(t *testing.T, conn string) {
+	a := newTestAzure(t, conn, AzureConfig{})
+	id, err := a.CreateUpload(tctx(t), "big", ObjectMeta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p UploadPart
+	peak, alloc := heapGrowth(func() {
+		p, err = a.PutUploadPart(tctx(t), "big", id, 1, &genReader{size: largeSize}, largeSize)
+	})
+	t.Logf("64 MiB part: heap growth peak %.1f MiB, allocated %.1f MiB", float64(peak)/heapReportUnit, float64(alloc)/heapReportUnit)
+	if err != nil || p.ETag != genMD5(largeSize) || p.Size != largeSize {
+		t.Fatalf("PutUploadPart = %+v, %v", p, err)
+	}
+	if peak > maxHeapGrowth {
+		t.Errorf("a 64 MiB part grew the heap by %.1f MiB (limit %d MiB): not streaming", float64(peak)/heapReportUnit, maxHeapGrowth>>20)
+	}
+	info, err := a.CompleteUpload(tctx(t), "big", id, []UploadPart{p})
+	if err != nil || info.Size != largeSize {
+		t.Fatalf("CompleteUpload = %+v, %v", info, err)
+	}
+	data, _ := get(t, a, "big", &Range{largeSize - 100, largeSize + 100})
+	wantTail, _ := io.ReadAll(&genReader{size: largeSize, off: largeSize - 100})
+	if !bytes.Equal(data, wantTail) {
+		t.Errorf("tail of the completed object differs")
 	}
 }
 
