@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -14,12 +13,13 @@ import (
 // that the upload's parts can be rebuilt from Get Block List alone, with
 // no other record: the part number, the attempt (a random nonce per
 // PutUploadPart call, so that a part uploaded again, or a failed attempt,
-// never mixes its blocks with another's), the block's index in the part,
-// and, on the part's final block only, the time the part was finished and
-// its MD5. The final block is staged after all the others succeeded, so a
-// final block means a complete part; an attempt without one is ignored and
-// dropped at completion. Azure needs all block ids of a blob to have the
-// same length: they are always azBlockIDLen bytes before base64.
+// never mixes its blocks with another's) and the block's index in the
+// part. Once all of a part's data blocks are staged and its body ended
+// where declared, a one-byte seal block (never committed) records the
+// number of data blocks, the part's MD5 and the time it was finished: an
+// attempt without a seal is ignored, and dropped at completion. Azure needs
+// all block ids of a blob to have the same length: they are always
+// azBlockIDLen bytes before base64.
 const (
 	azBlockIDLen   = 40
 	azBlockIDMagic = 'F'
@@ -27,9 +27,8 @@ const (
 
 // Kinds of blocks.
 const (
-	azBlockData  byte = 0 // a block of a part that is not its last
-	azBlockFinal byte = 1 // a part's last block: holds md5 and finish time
-	azBlockEmpty byte = 2 // marker of an empty part: 1 byte never committed
+	azBlockData byte = 0 // part content
+	azBlockSeal byte = 1 // a complete part's record: 1 byte, never committed
 )
 
 // azBlockID is a decoded block id.
@@ -37,8 +36,8 @@ type azBlockID struct {
 	kind     byte
 	num      int     // part number, 1..maxParts
 	nonce    [8]byte // attempt
-	index    int     // block index within the part, from 0
-	finished int64   // unix nanoseconds (final and empty blocks)
+	index    int     // data: index within the part, from 0; seal: data blocks
+	finished int64   // seal: unix nanoseconds
 	md5      [16]byte
 }
 
@@ -56,7 +55,7 @@ func (id azBlockID) String() string {
 // parseAzBlockID decodes s; ok is false for ids this backend did not write.
 func parseAzBlockID(s string) (azBlockID, bool) {
 	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(b) != azBlockIDLen || b[0] != azBlockIDMagic || b[1] > azBlockEmpty {
+	if err != nil || len(b) != azBlockIDLen || b[0] != azBlockIDMagic || b[1] > azBlockSeal {
 		return azBlockID{}, false
 	}
 	id := azBlockID{kind: b[1], num: int(binary.BigEndian.Uint16(b[2:])),
@@ -73,11 +72,12 @@ func parseAzBlockID(s string) (azBlockID, bool) {
 type azStagedPart struct {
 	UploadPart
 	blocks []string // ids to commit, in order (none for an empty part)
+	seal   string
 }
 
 // azAttempt gathers the blocks of one PutUploadPart call.
 type azAttempt struct {
-	final *azBlockID
+	seal  *azBlockID
 	sizes map[int]int64 // data block index -> size
 	ids   map[int]string
 }
@@ -100,10 +100,9 @@ func azStagedParts(names []string, sizes []int64) map[int]azStagedPart {
 			a = &azAttempt{sizes: map[int]int64{}, ids: map[int]string{}}
 			attempts[k] = a
 		}
-		if id.kind != azBlockData {
-			a.final = &id
-		}
-		if id.kind != azBlockEmpty {
+		if id.kind == azBlockSeal {
+			a.seal = &id
+		} else {
 			a.sizes[id.index], a.ids[id.index] = sizes[i], name
 		}
 	}
@@ -121,18 +120,15 @@ func azStagedParts(names []string, sizes []int64) map[int]azStagedPart {
 	return out
 }
 
-// part is the attempt as a part, if it is complete.
+// part is the attempt as a part, if it is sealed and has all its blocks.
 func (a *azAttempt) part() (azStagedPart, bool) {
-	f := a.final
+	f := a.seal
 	if f == nil {
 		return azStagedPart{}, false
 	}
 	p := azStagedPart{UploadPart: UploadPart{Num: f.num, ETag: hex.EncodeToString(f.md5[:]),
-		LastModified: time.Unix(0, f.finished).UTC()}}
-	if f.kind == azBlockEmpty {
-		return p, true
-	}
-	for i := 0; i <= f.index; i++ {
+		LastModified: time.Unix(0, f.finished).UTC()}, seal: f.String()}
+	for i := range f.index {
 		id, ok := a.ids[i]
 		if !ok {
 			return azStagedPart{}, false
@@ -144,19 +140,12 @@ func (a *azAttempt) part() (azStagedPart, bool) {
 }
 
 // laterAttempt orders two complete attempts of a part: finish time, then
-// block id (any fixed order will do for a tie).
+// seal id (any fixed order will do for a tie).
 func laterAttempt(a, b azStagedPart) bool {
 	if !a.LastModified.Equal(b.LastModified) {
 		return a.LastModified.After(b.LastModified)
 	}
-	return bytes.Compare([]byte(a.lastID()), []byte(b.lastID())) > 0
-}
-
-func (p azStagedPart) lastID() string {
-	if len(p.blocks) == 0 {
-		return p.ETag
-	}
-	return p.blocks[len(p.blocks)-1]
+	return a.seal > b.seal
 }
 
 // sortedParts lists the parts by number.

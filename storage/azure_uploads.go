@@ -25,9 +25,10 @@ import (
 // last completed wins. Each upload has instead its own staging blob, named
 // after the upload (and a hash of the key), committed empty at
 // CreateUpload with the upload's content type and metadata. A part is
-// streamed into staged blocks of that blob (block ids: azure_blockids.go),
-// a part larger than BlockSize into several, so memory stays
-// Concurrency*BlockSize. Completing is Put Block List on the staging blob
+// streamed into staged blocks of that blob, a part larger than BlockSize
+// into several (memory stays Concurrency*BlockSize), and sealed by a
+// one-byte block recording its MD5 (block ids: azure_blockids.go).
+// Completing is Put Block List on the staging blob
 // (the chosen parts' blocks, metadata only), then Copy Blob onto the key
 // and deleting the staging blob. Copy Blob is server-side, no byte passes
 // through this process: Azurite links the blob's data (constant time);
@@ -143,50 +144,31 @@ func (a *Azure) PutUploadPart(ctx context.Context, key, uploadID string, num int
 	return p, nil
 }
 
-// stagePart streams the size bytes of pr into blocks of at most BlockSize:
-// all but the last with up to Concurrency in flight, then, once those are
-// staged and pr has ended where declared, the last one, whose id holds the
-// part's MD5 (an empty part stages a one-byte marker instead, never
-// committed).
+// stagePart streams the size bytes of pr into data blocks of at most
+// BlockSize, up to Concurrency in flight, then, once all are staged and pr
+// has ended where declared, seals the part with a one-byte block whose id
+// holds the block count and the part's MD5.
 func (a *Azure) stagePart(ctx context.Context, sc *blockblob.Client, num int, pr *putReader, size int64) (UploadPart, error) {
 	base := azBlockID{kind: azBlockData, num: num}
 	if _, err := rand.Read(base.nonce[:]); err != nil {
 		return UploadPart{}, err
 	}
-	bs := a.blockSize
-	blocks := max(1, (size+bs-1)/bs)
-	lead := (blocks - 1) * bs // bytes before the last block
-	var buf []byte
-	if lead > 0 {
-		first := make([]byte, bs)
-		buf = first
+	blocks := 0
+	if size > 0 {
+		first := make([]byte, min(a.blockSize, size))
 		n, _, err := readFull(pr, first)
 		if err != nil {
 			return UploadPart{}, err
 		}
-		_, err = uploadParts(ctx, io.LimitReader(pr, lead-int64(n)), first[:n], int(bs), a.conc,
-			func(ctx context.Context, i int, data []byte) error {
-				id := base
-				id.index = i - 1
-				_, err := sc.StageBlock(ctx, id.String(), streaming.NopCloser(bytes.NewReader(data)), nil)
-				return err
-			})
+		blocks, err = uploadParts(ctx, pr, first[:n], int(a.blockSize), a.conc, func(ctx context.Context, i int, data []byte) error {
+			id := base
+			id.index = i - 1
+			_, err := sc.StageBlock(ctx, id.String(), streaming.NopCloser(bytes.NewReader(data)), nil)
+			return err
+		})
 		if err != nil {
 			return UploadPart{}, err
 		}
-	}
-	// uploadParts is done with its buffers: first holds the last block.
-	var last []byte
-	if buf != nil {
-		last = buf[:size-lead]
-	} else {
-		last = make([]byte, size)
-	}
-	if _, err := io.ReadFull(pr, last); err != nil {
-		if cerr := pr.check(); cerr != nil {
-			return UploadPart{}, cerr
-		}
-		return UploadPart{}, fmt.Errorf("%w: %v", ErrSizeMismatch, err)
 	}
 	if _, err := pr.Read(nil); err != nil && err != io.EOF {
 		return UploadPart{}, err
@@ -194,17 +176,14 @@ func (a *Azure) stagePart(ctx context.Context, sc *blockblob.Client, num int, pr
 	if err := pr.check(); err != nil {
 		return UploadPart{}, err
 	}
-	fin := base
-	fin.kind, fin.index, fin.finished = azBlockFinal, int(blocks-1), time.Now().UnixNano()
-	copy(fin.md5[:], pr.md5.Sum(nil))
-	if size == 0 {
-		fin.kind, last = azBlockEmpty, []byte{0}
-	}
-	if _, err := sc.StageBlock(ctx, fin.String(), streaming.NopCloser(bytes.NewReader(last)), nil); err != nil {
+	seal := base
+	seal.kind, seal.index, seal.finished = azBlockSeal, blocks, time.Now().UnixNano()
+	copy(seal.md5[:], pr.md5.Sum(nil))
+	if _, err := sc.StageBlock(ctx, seal.String(), streaming.NopCloser(bytes.NewReader([]byte{0})), nil); err != nil {
 		return UploadPart{}, err
 	}
-	return UploadPart{Num: num, ETag: hex.EncodeToString(fin.md5[:]), Size: size,
-		LastModified: time.Unix(0, fin.finished).UTC()}, nil
+	return UploadPart{Num: num, ETag: hex.EncodeToString(seal.md5[:]), Size: size,
+		LastModified: time.Unix(0, seal.finished).UTC()}, nil
 }
 
 // stagedParts reads the staging blob's block list into its complete parts.

@@ -15,7 +15,7 @@ import (
 )
 
 func TestAzureBlockIDs(t *testing.T) {
-	id := azBlockID{kind: azBlockFinal, num: 10000, index: 70000, finished: 1234567890123, nonce: [8]byte{1, 2, 3}, md5: [16]byte{9, 8, 7}}
+	id := azBlockID{kind: azBlockSeal, num: 10000, index: 70000, finished: 1234567890123, nonce: [8]byte{1, 2, 3}, md5: [16]byte{9, 8, 7}}
 	s := id.String()
 	if got, ok := parseAzBlockID(s); !ok || got != id {
 		t.Errorf("round trip: %+v %v, want %+v", got, ok, id)
@@ -36,43 +36,52 @@ func TestAzureStagedParts(t *testing.T) {
 	add := func(id azBlockID, size int64) {
 		names, sizes = append(names, id.String()), append(sizes, size)
 	}
-	at := func(num int, nonce byte) azBlockID { return azBlockID{num: num, nonce: [8]byte{nonce}} }
-	fin := func(id azBlockID, index int, when int64, sum byte) azBlockID {
-		id.kind, id.index, id.finished, id.md5 = azBlockFinal, index, when, [16]byte{sum}
-		return id
+	data := func(num int, nonce byte, index int) azBlockID {
+		return azBlockID{num: num, nonce: [8]byte{nonce}, index: index}
 	}
-	// Part 1: attempt 1 (two blocks), then attempt 2 finished later (one).
-	add(at(1, 1), 100)
-	add(fin(at(1, 1), 1, 10, 0xa1), 5)
-	add(fin(at(1, 2), 0, 20, 0xa2), 7)
-	// Part 1, attempt 3: failed (no final block) although staged last.
-	add(at(1, 3), 100)
-	// Part 2: final block staged but block 1 missing: incomplete.
-	add(at(2, 1), 100)
-	add(fin(at(2, 1), 2, 30, 0xb1), 3)
+	seal := func(num int, nonce byte, blocks int, when int64, sum byte) azBlockID {
+		return azBlockID{kind: azBlockSeal, num: num, nonce: [8]byte{nonce}, index: blocks, finished: when, md5: [16]byte{sum}}
+	}
+	// Part 1: attempt 1 (two blocks), then attempt 2 sealed later (one).
+	add(data(1, 1, 0), 100)
+	add(data(1, 1, 1), 5)
+	add(seal(1, 1, 2, 10, 0xa1), 1)
+	add(data(1, 2, 0), 7)
+	add(seal(1, 2, 1, 20, 0xa2), 1)
+	// Part 1, attempt 3: failed (not sealed) although staged last.
+	add(data(1, 3, 0), 100)
+	// Part 2: sealed with 3 blocks but block 1 missing: incomplete.
+	add(data(2, 1, 0), 100)
+	add(data(2, 1, 2), 3)
+	add(seal(2, 1, 3, 30, 0xb1), 1)
 	// Part 3: empty.
-	e := at(3, 1)
-	e.kind, e.finished, e.md5 = azBlockEmpty, 40, [16]byte{0xc1}
-	add(e, 1)
+	add(seal(3, 1, 0, 40, 0xc1), 1)
+	// Part 4: two blocks, sealed.
+	add(data(4, 1, 1), 9)
+	add(data(4, 1, 0), 50)
+	add(seal(4, 1, 2, 50, 0xd1), 1)
 	// A block of someone else's format.
 	names, sizes = append(names, "Zm9yZWlnbg=="), append(sizes, 50)
 
 	got := azStagedParts(names, sizes)
-	if len(got) != 2 {
-		t.Fatalf("parts %v, want 1 and 3", got)
+	if len(got) != 3 {
+		t.Fatalf("parts %v, want 1, 3 and 4", got)
 	}
 	p1 := got[1]
-	if p1.Size != 7 || p1.ETag[:2] != "a2" || len(p1.blocks) != 1 || p1.blocks[0] != names[2] || !p1.LastModified.Equal(time.Unix(0, 20)) {
+	if p1.Size != 7 || p1.ETag[:2] != "a2" || len(p1.blocks) != 1 || p1.blocks[0] != names[3] || !p1.LastModified.Equal(time.Unix(0, 20)) {
 		t.Errorf("part 1 = %+v, want the second attempt", p1)
 	}
 	if p3 := got[3]; p3.Size != 0 || p3.ETag[:2] != "c1" || len(p3.blocks) != 0 {
 		t.Errorf("empty part 3 = %+v", p3)
 	}
-	if l := sortedParts(got); len(l) != 2 || l[0].Num != 1 || l[1].Num != 3 {
+	if p4 := got[4]; p4.Size != 59 || len(p4.blocks) != 2 || p4.blocks[0] != names[11] || p4.blocks[1] != names[10] {
+		t.Errorf("part 4 = %+v, want its blocks in index order", p4)
+	}
+	if l := sortedParts(got); len(l) != 3 || l[0].Num != 1 || l[1].Num != 3 || l[2].Num != 4 {
 		t.Errorf("sortedParts = %+v", l)
 	}
-	// The attempt order does not depend on the listing order.
-	if again := azStagedParts([]string{names[2], names[0], names[1]}, []int64{7, 100, 5}); again[1].ETag != p1.ETag {
+	// The winner does not depend on the listing order.
+	if again := azStagedParts([]string{names[3], names[4], names[0], names[1], names[2]}, []int64{7, 1, 100, 5, 1}); again[1].ETag != p1.ETag {
 		t.Errorf("order-dependent winner: %+v", again[1])
 	}
 }
@@ -271,13 +280,19 @@ func TestAzureCompletionTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var putTime, partTime time.Duration
 	for i := range n {
 		part[0] = byte(i) // parts differ
 		k := "parts/" + strconv.Itoa(i)
+		start := time.Now()
 		put(t, a, k, part, ObjectMeta{})
+		putTime += time.Since(start)
 		keys, etags = append(keys, k), append(etags, md5hex(part))
+		start = time.Now()
 		parts = append(parts, putPart(t, a, "native", id, i+1, part))
+		partTime += time.Since(start)
 	}
+	t.Logf("uploading the %d parts: as objects %v, into the native upload %v", n, putTime.Round(time.Millisecond), partTime.Round(time.Millisecond))
 	want, _ := MultipartETag(etags)
 	start := time.Now()
 	composed, err := a.Compose(ctx, "composed", keys, ObjectMeta{})
