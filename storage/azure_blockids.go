@@ -14,10 +14,15 @@ import (
 // no other record: the part number, the attempt (a random nonce per
 // PutUploadPart call, so that a part uploaded again, or a failed attempt,
 // never mixes its blocks with another's) and the block's index in the
-// part. Once all of a part's data blocks are staged and its body ended
-// where declared, a one-byte seal block (never committed) records the
-// number of data blocks, the part's MD5 and the time it was finished: an
-// attempt without a seal is ignored, and dropped at completion. Azure needs
+// part. A part's final block is its last byte alone, staged once all the
+// other blocks are and the body ended where declared; its id also holds
+// the part's MD5 and the time it was finished. A final block thus means a
+// complete part (an attempt without one is ignored, and dropped at
+// completion), and since it is part of the content it survives in the
+// committed block list, so a completion that failed after committing the
+// staging blob can be retried. An empty part has no content: a one-byte
+// marker block, never committed, stands for it (and the staging blob's
+// metadata lists the empty parts it committed, azMetaEmpty). Azure needs
 // all block ids of a blob to have the same length: they are always
 // azBlockIDLen bytes before base64.
 const (
@@ -27,8 +32,9 @@ const (
 
 // Kinds of blocks.
 const (
-	azBlockData byte = 0 // part content
-	azBlockSeal byte = 1 // a complete part's record: 1 byte, never committed
+	azBlockData  byte = 0 // part content before the last byte
+	azBlockFinal byte = 1 // a part's last byte: holds md5 and finish time
+	azBlockEmpty byte = 2 // an empty part: 1 byte never committed
 )
 
 // azBlockID is a decoded block id.
@@ -36,8 +42,8 @@ type azBlockID struct {
 	kind     byte
 	num      int     // part number, 1..maxParts
 	nonce    [8]byte // attempt
-	index    int     // data: index within the part, from 0; seal: data blocks
-	finished int64   // seal: unix nanoseconds
+	index    int     // within the part, from 0
+	finished int64   // final and empty blocks: unix nanoseconds
 	md5      [16]byte
 }
 
@@ -55,7 +61,7 @@ func (id azBlockID) String() string {
 // parseAzBlockID decodes s; ok is false for ids this backend did not write.
 func parseAzBlockID(s string) (azBlockID, bool) {
 	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(b) != azBlockIDLen || b[0] != azBlockIDMagic || b[1] > azBlockSeal {
+	if err != nil || len(b) != azBlockIDLen || b[0] != azBlockIDMagic || b[1] > azBlockEmpty {
 		return azBlockID{}, false
 	}
 	id := azBlockID{kind: b[1], num: int(binary.BigEndian.Uint16(b[2:])),
@@ -72,12 +78,12 @@ func parseAzBlockID(s string) (azBlockID, bool) {
 type azStagedPart struct {
 	UploadPart
 	blocks []string // ids to commit, in order (none for an empty part)
-	seal   string
+	final  string   // id of the final (or empty) block
 }
 
 // azAttempt gathers the blocks of one PutUploadPart call.
 type azAttempt struct {
-	seal  *azBlockID
+	final *azBlockID
 	sizes map[int]int64 // data block index -> size
 	ids   map[int]string
 }
@@ -100,9 +106,10 @@ func azStagedParts(names []string, sizes []int64) map[int]azStagedPart {
 			a = &azAttempt{sizes: map[int]int64{}, ids: map[int]string{}}
 			attempts[k] = a
 		}
-		if id.kind == azBlockSeal {
-			a.seal = &id
-		} else {
+		if id.kind != azBlockData {
+			a.final = &id
+		}
+		if id.kind != azBlockEmpty {
 			a.sizes[id.index], a.ids[id.index] = sizes[i], name
 		}
 	}
@@ -120,15 +127,18 @@ func azStagedParts(names []string, sizes []int64) map[int]azStagedPart {
 	return out
 }
 
-// part is the attempt as a part, if it is sealed and has all its blocks.
+// part is the attempt as a part, if it is final and has all its blocks.
 func (a *azAttempt) part() (azStagedPart, bool) {
-	f := a.seal
+	f := a.final
 	if f == nil {
 		return azStagedPart{}, false
 	}
 	p := azStagedPart{UploadPart: UploadPart{Num: f.num, ETag: hex.EncodeToString(f.md5[:]),
-		LastModified: time.Unix(0, f.finished).UTC()}, seal: f.String()}
-	for i := range f.index {
+		LastModified: time.Unix(0, f.finished).UTC()}, final: f.String()}
+	if f.kind == azBlockEmpty {
+		return p, true
+	}
+	for i := 0; i <= f.index; i++ {
 		id, ok := a.ids[i]
 		if !ok {
 			return azStagedPart{}, false
@@ -140,12 +150,12 @@ func (a *azAttempt) part() (azStagedPart, bool) {
 }
 
 // laterAttempt orders two complete attempts of a part: finish time, then
-// seal id (any fixed order will do for a tie).
+// final block id (any fixed order will do for a tie).
 func laterAttempt(a, b azStagedPart) bool {
 	if !a.LastModified.Equal(b.LastModified) {
 		return a.LastModified.After(b.LastModified)
 	}
-	return a.seal > b.seal
+	return a.final > b.final
 }
 
 // sortedParts lists the parts by number.

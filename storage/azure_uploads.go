@@ -3,12 +3,14 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +43,10 @@ import (
 const (
 	azUploadsDir = ".fb-uploads/"
 	azMetaUpload = "flashback_upload" // on staging blobs: hash of the target key
+	azMetaEmpty  = "flashback_empty"  // on committed staging blobs: its empty parts
 )
+
+var emptyMD5 = hex.EncodeToString(md5.New().Sum(nil))
 
 var _ Uploader = (*Azure)(nil)
 
@@ -144,31 +149,44 @@ func (a *Azure) PutUploadPart(ctx context.Context, key, uploadID string, num int
 	return p, nil
 }
 
-// stagePart streams the size bytes of pr into data blocks of at most
-// BlockSize, up to Concurrency in flight, then, once all are staged and pr
-// has ended where declared, seals the part with a one-byte block whose id
-// holds the block count and the part's MD5.
+// stagePart streams the size bytes of pr into blocks of at most BlockSize,
+// up to Concurrency in flight, all but the last byte; once those are staged
+// and pr has ended where declared, it stages that last byte as the final
+// block, whose id holds the part's MD5 (an empty part stages a one-byte
+// marker instead, never committed).
 func (a *Azure) stagePart(ctx context.Context, sc *blockblob.Client, num int, pr *putReader, size int64) (UploadPart, error) {
 	base := azBlockID{kind: azBlockData, num: num}
 	if _, err := rand.Read(base.nonce[:]); err != nil {
 		return UploadPart{}, err
 	}
 	blocks := 0
-	if size > 0 {
-		first := make([]byte, min(a.blockSize, size))
+	if lead := size - 1; lead > 0 {
+		first := make([]byte, min(a.blockSize, lead))
 		n, _, err := readFull(pr, first)
 		if err != nil {
 			return UploadPart{}, err
 		}
-		blocks, err = uploadParts(ctx, pr, first[:n], int(a.blockSize), a.conc, func(ctx context.Context, i int, data []byte) error {
-			id := base
-			id.index = i - 1
-			_, err := sc.StageBlock(ctx, id.String(), streaming.NopCloser(bytes.NewReader(data)), nil)
-			return err
-		})
+		blocks, err = uploadParts(ctx, io.LimitReader(pr, lead-int64(n)), first[:n], int(a.blockSize), a.conc,
+			func(ctx context.Context, i int, data []byte) error {
+				id := base
+				id.index = i - 1
+				_, err := sc.StageBlock(ctx, id.String(), streaming.NopCloser(bytes.NewReader(data)), nil)
+				return err
+			})
 		if err != nil {
 			return UploadPart{}, err
 		}
+	}
+	last := []byte{0}
+	fin := base
+	fin.kind, fin.index = azBlockFinal, blocks
+	if size == 0 {
+		fin.kind = azBlockEmpty
+	} else if _, err := io.ReadFull(pr, last); err != nil {
+		if cerr := pr.check(); cerr != nil {
+			return UploadPart{}, cerr
+		}
+		return UploadPart{}, fmt.Errorf("%w: %v", ErrSizeMismatch, err)
 	}
 	if _, err := pr.Read(nil); err != nil && err != io.EOF {
 		return UploadPart{}, err
@@ -176,18 +194,19 @@ func (a *Azure) stagePart(ctx context.Context, sc *blockblob.Client, num int, pr
 	if err := pr.check(); err != nil {
 		return UploadPart{}, err
 	}
-	seal := base
-	seal.kind, seal.index, seal.finished = azBlockSeal, blocks, time.Now().UnixNano()
-	copy(seal.md5[:], pr.md5.Sum(nil))
-	if _, err := sc.StageBlock(ctx, seal.String(), streaming.NopCloser(bytes.NewReader([]byte{0})), nil); err != nil {
+	fin.finished = time.Now().UnixNano()
+	copy(fin.md5[:], pr.md5.Sum(nil))
+	if _, err := sc.StageBlock(ctx, fin.String(), streaming.NopCloser(bytes.NewReader(last)), nil); err != nil {
 		return UploadPart{}, err
 	}
-	return UploadPart{Num: num, ETag: hex.EncodeToString(seal.md5[:]), Size: size,
-		LastModified: time.Unix(0, seal.finished).UTC()}, nil
+	return UploadPart{Num: num, ETag: hex.EncodeToString(fin.md5[:]), Size: size,
+		LastModified: time.Unix(0, fin.finished).UTC()}, nil
 }
 
-// stagedParts reads the staging blob's block list into its complete parts.
-func stagedParts(ctx context.Context, sc *blockblob.Client, key string) (map[int]azStagedPart, error) {
+// stagedParts reads the staging blob's block lists (committed and not)
+// into its complete parts, with the empty parts a completion committed
+// (props is the blob's properties).
+func stagedParts(ctx context.Context, sc *blockblob.Client, key string, props blob.GetPropertiesResponse) (map[int]azStagedPart, error) {
 	bl, err := sc.GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
 	if err != nil {
 		return nil, azErr(err, key)
@@ -199,80 +218,33 @@ func stagedParts(ctx context.Context, sc *blockblob.Client, key string) (map[int
 			names, sizes = append(names, deref(b.Name)), append(sizes, deref64(b.Size))
 		}
 	}
-	return azStagedParts(names, sizes), nil
+	parts := azStagedParts(names, sizes)
+	for _, f := range strings.Fields(metaValue(props.Metadata, azMetaEmpty)) {
+		num, err := strconv.Atoi(f)
+		if _, seen := parts[num]; err != nil || seen || num < 1 || num > maxParts {
+			continue
+		}
+		var modified time.Time
+		if props.LastModified != nil {
+			modified = props.LastModified.UTC()
+		}
+		parts[num] = azStagedPart{UploadPart: UploadPart{Num: num, ETag: emptyMD5, LastModified: modified}}
+	}
+	return parts, nil
 }
 
 // UploadParts lists the complete parts staged so far.
 func (a *Azure) UploadParts(ctx context.Context, key, uploadID string) ([]UploadPart, error) {
 	ctx = detach(ctx)
-	sc, _, err := a.upload(ctx, key, uploadID)
+	sc, props, err := a.upload(ctx, key, uploadID)
 	if err != nil {
 		return nil, err
 	}
-	parts, err := stagedParts(ctx, sc, key)
+	parts, err := stagedParts(ctx, sc, key, props)
 	if err != nil {
 		return nil, err
 	}
 	return sortedParts(parts), nil
-}
-
-// CompleteUpload commits the chosen parts' blocks on the staging blob, copies
-// it onto key (server-side) and drops the staging blob. Until the copy, a
-// failure leaves the upload completable again.
-func (a *Azure) CompleteUpload(ctx context.Context, key, uploadID string, parts []UploadPart) (ObjectInfo, error) {
-	ctx = detach(ctx)
-	if len(parts) == 0 {
-		return ObjectInfo{}, errors.New("backend azure-blob: completing an upload needs at least one part")
-	}
-	sc, props, err := a.upload(ctx, key, uploadID)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	staged, err := stagedParts(ctx, sc, key)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	var ids, etags []string
-	var total int64
-	for _, want := range parts {
-		p, ok := staged[want.Num]
-		if !ok || p.ETag != strings.Trim(want.ETag, `"`) {
-			return ObjectInfo{}, fmt.Errorf("backend azure-blob: upload of %q has no part %d with ETag %q", key, want.Num, want.ETag)
-		}
-		ids, etags, total = append(ids, p.blocks...), append(etags, p.ETag), total+p.Size
-	}
-	if len(ids) > 50000 {
-		return ObjectInfo{}, fmt.Errorf("backend azure-blob: %q would have %d blocks, more than 50000 (raise block_size)", key, len(ids))
-	}
-	etag, err := MultipartETag(etags)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	_, err = sc.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
-		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: props.ContentType},
-		Metadata:    props.Metadata, // keeps azMetaUpload: still hidden
-	})
-	if err != nil {
-		return ObjectInfo{}, azErr(err, key)
-	}
-	dc, err := a.blob(key)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	md := map[string]*string{azMetaETag: &etag}
-	if u := metaValue(props.Metadata, azMetaUser); u != "" {
-		md[azMetaUser] = &u
-	}
-	res, err := dc.StartCopyFromURL(ctx, sc.URL(), &blob.StartCopyFromURLOptions{Metadata: md})
-	if err != nil {
-		return ObjectInfo{}, azErr(err, key)
-	}
-	if err := a.awaitCopy(ctx, dc, res, key); err != nil {
-		return ObjectInfo{}, err
-	}
-	_ = a.dropStaging(ctx, sc) // the object is complete whatever happens here
-	info := azInfo(key, total, nil, res.LastModified, props.ContentType, md)
-	return info, nil
 }
 
 // dropStaging deletes a staging blob and its blocks; a failure leaves a

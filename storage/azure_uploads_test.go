@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ import (
 )
 
 func TestAzureBlockIDs(t *testing.T) {
-	id := azBlockID{kind: azBlockSeal, num: 10000, index: 70000, finished: 1234567890123, nonce: [8]byte{1, 2, 3}, md5: [16]byte{9, 8, 7}}
+	id := azBlockID{kind: azBlockFinal, num: 10000, index: 70000, finished: 1234567890123, nonce: [8]byte{1, 2, 3}, md5: [16]byte{9, 8, 7}}
 	s := id.String()
 	if got, ok := parseAzBlockID(s); !ok || got != id {
 		t.Errorf("round trip: %+v %v, want %+v", got, ok, id)
@@ -39,27 +40,26 @@ func TestAzureStagedParts(t *testing.T) {
 	data := func(num int, nonce byte, index int) azBlockID {
 		return azBlockID{num: num, nonce: [8]byte{nonce}, index: index}
 	}
-	seal := func(num int, nonce byte, blocks int, when int64, sum byte) azBlockID {
-		return azBlockID{kind: azBlockSeal, num: num, nonce: [8]byte{nonce}, index: blocks, finished: when, md5: [16]byte{sum}}
+	final := func(num int, nonce byte, index int, when int64, sum byte) azBlockID {
+		return azBlockID{kind: azBlockFinal, num: num, nonce: [8]byte{nonce}, index: index, finished: when, md5: [16]byte{sum}}
 	}
-	// Part 1: attempt 1 (two blocks), then attempt 2 sealed later (one).
+	// Part 1: attempt 1 (two blocks), then attempt 2 finished later (one).
 	add(data(1, 1, 0), 100)
-	add(data(1, 1, 1), 5)
-	add(seal(1, 1, 2, 10, 0xa1), 1)
-	add(data(1, 2, 0), 7)
-	add(seal(1, 2, 1, 20, 0xa2), 1)
-	// Part 1, attempt 3: failed (not sealed) although staged last.
+	add(final(1, 1, 1, 10, 0xa1), 1)
+	add(final(1, 2, 0, 20, 0xa2), 1)
+	// Part 1, attempt 3: failed (no final block) although staged last.
 	add(data(1, 3, 0), 100)
-	// Part 2: sealed with 3 blocks but block 1 missing: incomplete.
+	// Part 2: final block staged but block 1 missing: incomplete.
 	add(data(2, 1, 0), 100)
-	add(data(2, 1, 2), 3)
-	add(seal(2, 1, 3, 30, 0xb1), 1)
+	add(final(2, 1, 2, 30, 0xb1), 1)
 	// Part 3: empty.
-	add(seal(3, 1, 0, 40, 0xc1), 1)
-	// Part 4: two blocks, sealed.
+	e := final(3, 1, 0, 40, 0xc1)
+	e.kind = azBlockEmpty
+	add(e, 1)
+	// Part 4: three blocks listed out of order.
+	add(final(4, 1, 2, 50, 0xd1), 1)
 	add(data(4, 1, 1), 9)
 	add(data(4, 1, 0), 50)
-	add(seal(4, 1, 2, 50, 0xd1), 1)
 	// A block of someone else's format.
 	names, sizes = append(names, "Zm9yZWlnbg=="), append(sizes, 50)
 
@@ -68,20 +68,20 @@ func TestAzureStagedParts(t *testing.T) {
 		t.Fatalf("parts %v, want 1, 3 and 4", got)
 	}
 	p1 := got[1]
-	if p1.Size != 7 || p1.ETag[:2] != "a2" || len(p1.blocks) != 1 || p1.blocks[0] != names[3] || !p1.LastModified.Equal(time.Unix(0, 20)) {
+	if p1.Size != 1 || p1.ETag[:2] != "a2" || len(p1.blocks) != 1 || p1.blocks[0] != names[2] || !p1.LastModified.Equal(time.Unix(0, 20)) {
 		t.Errorf("part 1 = %+v, want the second attempt", p1)
 	}
 	if p3 := got[3]; p3.Size != 0 || p3.ETag[:2] != "c1" || len(p3.blocks) != 0 {
 		t.Errorf("empty part 3 = %+v", p3)
 	}
-	if p4 := got[4]; p4.Size != 59 || len(p4.blocks) != 2 || p4.blocks[0] != names[11] || p4.blocks[1] != names[10] {
+	if p4 := got[4]; p4.Size != 60 || !slices.Equal(p4.blocks, []string{names[9], names[8], names[7]}) {
 		t.Errorf("part 4 = %+v, want its blocks in index order", p4)
 	}
 	if l := sortedParts(got); len(l) != 3 || l[0].Num != 1 || l[1].Num != 3 || l[2].Num != 4 {
 		t.Errorf("sortedParts = %+v", l)
 	}
 	// The winner does not depend on the listing order.
-	if again := azStagedParts([]string{names[3], names[4], names[0], names[1], names[2]}, []int64{7, 1, 100, 5, 1}); again[1].ETag != p1.ETag {
+	if again := azStagedParts([]string{names[2], names[0], names[1]}, []int64{1, 100, 1}); again[1].ETag != p1.ETag {
 		t.Errorf("order-dependent winner: %+v", again[1])
 	}
 }
@@ -126,6 +126,7 @@ func TestAzureUploads(t *testing.T) {
 	t.Run("Blocks", func(t *testing.T) { testAzureUploadBlocks(t, conn) })
 	t.Run("UnknownUploads", func(t *testing.T) { testAzureUnknownUploads(t, conn) })
 	t.Run("PartStreams", func(t *testing.T) { testAzurePartStreams(t, conn) })
+	t.Run("CompletionRetried", func(t *testing.T) { testAzureCompletionRetried(t, conn) })
 }
 
 // testAzureUploadBlocks runs parts larger than the block size (several
@@ -256,6 +257,55 @@ func testAzurePartStreams(t *testing.T, conn string) {
 	if !bytes.Equal(data, wantTail) {
 		t.Errorf("tail of the completed object differs")
 	}
+}
+
+// testAzureCompletionRetried: a completion that failed after committing the
+// staging blob (before or during the copy) leaves the upload listing its
+// parts, the empty one included, and completable.
+func testAzureCompletionRetried(t *testing.T, conn string) {
+	const bs = 64 << 10
+	a := newTestAzure(t, conn, AzureConfig{BlockSize: bs})
+	ctx := tctx(t)
+	id, err := a.CreateUpload(ctx, "k", ObjectMeta{ContentType: "app/r", UserMeta: map[string]string{"who": "r"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, d2 := randBytes(41, 3*bs+1), randBytes(42, 2)
+	parts := []UploadPart{putPart(t, a, "k", id, 1, d1), putPart(t, a, "k", id, 2, d2), putPart(t, a, "k", id, 3, nil)}
+	putPart(t, a, "k", id, 4, d2) // not chosen
+	// The first half of CompleteUpload, as a failed completion leaves it.
+	sc, props, err := a.upload(ctx, "k", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged, err := stagedParts(ctx, sc, "k", props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := planCompletion("k", staged, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := commitStaging(ctx, sc, props, plan, "k"); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := a.UploadParts(ctx, "k", id)
+	if err != nil || len(listed) != 3 {
+		t.Fatalf("UploadParts after a failed completion = %+v, %v; want the 3 committed parts", listed, err)
+	}
+	for i, p := range listed {
+		if p.Num != parts[i].Num || p.ETag != parts[i].ETag || p.Size != parts[i].Size {
+			t.Errorf("part %d listed as %+v, want %+v", i+1, p, parts[i])
+		}
+	}
+	if l, err := a.List(ctx, "", "", 0); err != nil || len(l) != 0 {
+		t.Errorf("List shows the committed staging blob: %+v %v", l, err)
+	}
+	info, err := a.CompleteUpload(ctx, "k", id, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCompleted(t, a, "k", info, "app/r", "r", d1, d2, nil)
 }
 
 // TestAzureCompletionTime measures completing a multipart upload of
