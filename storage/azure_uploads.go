@@ -28,14 +28,14 @@ import (
 // after the upload (and a hash of the key), committed empty at
 // CreateUpload with the upload's content type and metadata. A part is
 // streamed into staged blocks of that blob, a part larger than BlockSize
-// into several (memory stays Concurrency*BlockSize), and sealed by a
-// one-byte block recording its MD5 (block ids: azure_blockids.go).
-// Completing is Put Block List on the staging blob
-// (the chosen parts' blocks, metadata only), then Copy Blob onto the key
-// and deleting the staging blob. Copy Blob is server-side, no byte passes
-// through this process: Azurite links the blob's data (constant time);
-// Azure copies within the account, synchronously or in the background,
-// and the copy is awaited.
+// into several (memory stays Concurrency*BlockSize), its last byte staged
+// last as a block whose id records the part's MD5 (block ids:
+// azure_blockids.go). Completing is Put Block List on the staging blob
+// (the chosen parts' blocks: metadata work), then Copy Blob onto the key
+// and deleting the staging blob (azure_complete.go). Copy Blob is
+// server-side, no byte passes through this process: Azurite shares the
+// blob's data (constant time); Azure copies within the account,
+// synchronously or in the background, and the copy is awaited.
 //
 // Staging blobs live under Prefix + azUploadsDir and carry the azMetaUpload
 // metadata entry; List hides blobs that have both.
