@@ -177,13 +177,17 @@ func TestMultipartNativeS3(t *testing.T) {
 	}
 }
 
-// TestNativePendingPartsSurviveRestart: over an S3 backend a pending
-// upload's parts live in the backend's own upload, not as objects; a bridge
+// TestNativePendingPartsSurviveRestart: over an S3 backend (and an Azure
+// one, TestNativeAzurePendingPartsSurviveRestart) a pending upload's parts
+// live in the backend's own upload, not as objects; a bridge
 // restarted while the upload is pending still counts them in the
 // reservation's stored bytes, and gives them back when the upload is
 // completed or aborted through the new bridge.
 func TestNativePendingPartsSurviveRestart(t *testing.T) {
-	be := s3Backend(t, startTestMinIO(t))
+	testNativePendingPartsSurviveRestart(t, s3Backend(t, startTestMinIO(t)))
+}
+
+func testNativePendingPartsSurviveRestart(t *testing.T, be storage.Backend) {
 	f := newFixture(t, fixtureOpts{backendFor: func(string) storage.Backend { return be }})
 	ctx := context.Background()
 	c := f.sdk(keyW1)

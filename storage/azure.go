@@ -383,7 +383,8 @@ func (a *Azure) Delete(ctx context.Context, key string) error {
 func to[T any](v T) *T { return &v }
 
 // List filters the container listing: Azure has no start-after, so keys
-// up to startAfter (within prefix) are read and skipped.
+// up to startAfter (within prefix) are read and skipped, and so are the
+// staging blobs of multipart uploads (azure_uploads.go).
 func (a *Azure) List(ctx context.Context, prefix, startAfter string, limit int) ([]ObjectInfo, error) {
 	ctx = detach(ctx)
 	if err := validateListArg(prefix); err != nil {
@@ -406,7 +407,7 @@ func (a *Azure) List(ctx context.Context, prefix, startAfter string, limit int) 
 		}
 		for _, it := range page.Segment.BlobItems {
 			k := strings.TrimPrefix(deref(it.Name), a.prefix)
-			if k <= startAfter || it.Properties == nil {
+			if k <= startAfter || it.Properties == nil || a.isStaging(deref(it.Name), it.Metadata) {
 				continue
 			}
 			p := it.Properties
@@ -417,78 +418,4 @@ func (a *Azure) List(ctx context.Context, prefix, startAfter string, limit int) 
 		}
 	}
 	return out, nil
-}
-
-// Copy is a server-side Copy Blob (content, properties and metadata).
-func (a *Azure) Copy(ctx context.Context, src, dst string) (ObjectInfo, error) {
-	return a.copyWithMeta(ctx, src, dst, nil)
-}
-
-var _ metaCopier = (*Azure)(nil)
-
-// copyWithMeta is Copy; edit, when set, makes the destination's user
-// metadata from the source's.
-func (a *Azure) copyWithMeta(ctx context.Context, src, dst string, edit func(map[string]string) map[string]string) (ObjectInfo, error) {
-	ctx = detach(ctx)
-	sc, err := a.blob(src)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	dc, err := a.blob(dst)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	p, err := sc.GetProperties(ctx, nil)
-	if err != nil {
-		return ObjectInfo{}, azErr(err, src)
-	}
-	opts := &blob.StartCopyFromURLOptions{
-		SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfMatch: p.ETag},
-	}
-	if edit != nil {
-		old := azInfo(src, 0, nil, nil, nil, p.Metadata)
-		etag := ""
-		if _, ok := azMetaEntry(p.Metadata, azMetaETag); ok {
-			etag = old.ETag
-		}
-		if opts.Metadata, err = azMeta(edit(old.UserMeta), etag); err != nil {
-			return ObjectInfo{}, err
-		}
-		p.Metadata = opts.Metadata
-	}
-	res, err := dc.StartCopyFromURL(ctx, sc.URL(), opts)
-	if err != nil {
-		return ObjectInfo{}, azErr(err, src)
-	}
-	status := res.CopyStatus
-	for delay := 10 * time.Millisecond; status != nil && *status == blob.CopyStatusTypePending; delay = min(delay*2, time.Second) {
-		select {
-		case <-ctx.Done():
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-			dc.AbortCopyFromURL(actx, deref(res.CopyID), nil)
-			cancel()
-			return ObjectInfo{}, ctx.Err()
-		case <-time.After(delay):
-		}
-		dp, err := dc.GetProperties(ctx, nil)
-		if err != nil {
-			return ObjectInfo{}, azErr(err, dst)
-		}
-		status = dp.CopyStatus
-	}
-	if status != nil && *status != blob.CopyStatusTypeSuccess {
-		return ObjectInfo{}, fmt.Errorf("backend azure-blob: copy %q to %q: status %s", src, dst, *status)
-	}
-	info := azInfo(dst, deref64(p.ContentLength), p.ContentMD5, res.LastModified, p.ContentType, p.Metadata)
-	return info, nil
-}
-
-// Compose streams the parts into staged blocks of dst (memory stays
-// Concurrency*BlockSize; the bytes pass through this process) and records
-// the multipart ETag.
-func (a *Azure) Compose(ctx context.Context, dst string, parts []string, meta ObjectMeta) (ObjectInfo, error) {
-	ctx = detach(ctx)
-	return streamCompose(ctx, a, dst, parts, func(r io.Reader, size int64, etag string) (ObjectInfo, error) {
-		return a.put(ctx, dst, r, size, meta, etag)
-	})
 }

@@ -30,6 +30,7 @@ func runConformance(t *testing.T, newBackend func(t *testing.T) Backend) {
 	t.Run("Copy", func(t *testing.T) { testCopy(t, newBackend(t)) })
 	t.Run("Compose", func(t *testing.T) { testCompose(t, newBackend(t)) })
 	t.Run("Uploads", func(t *testing.T) { testUploads(t, newBackend(t)) })
+	t.Run("UploadsSameKey", func(t *testing.T) { testUploadsSameKey(t, newBackend(t)) })
 	t.Run("Replace", func(t *testing.T) { testReplace(t, newBackend(t)) })
 	t.Run("SizeMismatch", func(t *testing.T) { testSizeMismatch(t, newBackend(t)) })
 	t.Run("InterruptedPut", func(t *testing.T) { testInterruptedPut(t, newBackend(t)) })
