@@ -58,7 +58,7 @@ func (b *cachedBackend) List(ctx context.Context, prefix, startAfter string, lim
 	sc := s.startScan()
 	objs, err := b.fullBackend.List(ctx, prefix, startAfter, limit)
 	s.finishScan(sc, prefix, startAfter, limit, objs, err)
-	b.c.evict()
+	b.c.evict(s)
 	return objs, err
 }
 

@@ -181,8 +181,15 @@ func (s *listSpace) finishScan(sc *listScan, prefix, startAfter string, limit in
 	}
 }
 
-// evict drops least recently used spaces until the cache fits its budget.
-func (c *listCache) evict() {
+// evict drops least recently used spaces until the cache fits its budget;
+// first grown itself, when it holds more than half the budget (one huge
+// reservation does not push every other one out).
+func (c *listCache) evict(grown *listSpace) {
+	if c.total.Load() > c.budget && grown.bytes.Load() > c.budget/2 {
+		grown.mu.Lock()
+		grown.resetLocked()
+		grown.mu.Unlock()
+	}
 	for c.total.Load() > c.budget {
 		c.mu.Lock()
 		var victim *listSpace

@@ -406,27 +406,47 @@ func TestListCacheConcurrentWrites(t *testing.T) {
 }
 
 // TestListCacheBudget: past its budget the cache drops whole spaces, least
-// recently used first, and answers stay the backend's.
+// recently used first (or the one that grew, if it holds over half the
+// budget), and answers stay the backend's.
 func TestListCacheBudget(t *testing.T) {
-	c := newCachedS3(t, startTestMinIO(t), "unit", 20*itemOverhead)
-	for _, sp := range []string{"r1/", "r2/"} {
+	// An item of these keys costs 5+32+itemOverhead bytes: ten fit in
+	// less than half the budget, fifteen do not, three spaces of ten
+	// exceed it.
+	c := newCachedS3(t, startTestMinIO(t), "unit", 4500)
+	for _, sp := range []string{"r1/", "r2/", "r4/"} {
 		for i := 0; i < 10; i++ {
 			c.put(t, fmt.Sprintf("%s%02d", sp, i), "x")
 		}
 	}
 	c.listBoth(t, "r1/", "", 0)
-	if _, sent := c.listBoth(t, "r1/", "", 0); sent != 0 {
-		t.Fatalf("r1 not cached within the budget (%d)", sent)
+	c.listBoth(t, "r2/", "", 0)
+	for _, sp := range []string{"r1/", "r2/"} {
+		if _, sent := c.listBoth(t, sp, "", 0); sent != 0 {
+			t.Fatalf("%s not cached within the budget (%d)", sp, sent)
+		}
 	}
-	c.listBoth(t, "r2/", "", 0) // over the budget: r1, least recently used, goes
+	c.listBoth(t, "r4/", "", 0) // over the budget: r1, least recently used, goes
 	if total := c.c.total.Load(); total > c.c.budget {
 		t.Errorf("cache holds %d bytes, budget %d", total, c.c.budget)
 	}
-	if _, sent := c.listBoth(t, "r2/", "", 0); sent != 0 {
-		t.Errorf("r2 not cached (%d)", sent)
+	for _, q := range []struct {
+		space string
+		sent  int64
+	}{{"r2/", 0}, {"r4/", 0}, {"r1/", 1}} {
+		if _, sent := c.listBoth(t, q.space, "", 0); sent != q.sent {
+			t.Errorf("%s: %d backend listings, want %d", q.space, sent, q.sent)
+		}
 	}
-	if _, sent := c.listBoth(t, "r1/", "", 0); sent != 1 {
-		t.Errorf("r1 still cached past the budget (%d)", sent)
+	// A space bigger than half the budget drops itself, not the others.
+	for i := 0; i < 15; i++ {
+		c.put(t, fmt.Sprintf("r3/%02d", i), "x")
+	}
+	c.listBoth(t, "r3/", "", 0)
+	if _, sent := c.listBoth(t, "r3/", "", 0); sent != 1 {
+		t.Errorf("the space over half the budget stayed cached (%d)", sent)
+	}
+	if total := c.c.total.Load(); total > c.c.budget {
+		t.Errorf("cache holds %d bytes, budget %d", total, c.c.budget)
 	}
 }
 
