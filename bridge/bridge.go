@@ -56,6 +56,10 @@ type Config struct {
 	// MaxInFlight caps requests being handled at once, beyond which clients
 	// get 503 SlowDown (default 2048).
 	MaxConnections, MaxInFlight int
+	// ListCacheBytes is the memory of the listing cache in front of S3
+	// backends (listcache.go; default 32 MiB). Negative turns it off: do
+	// so when anything besides this bridge writes the backend's bucket.
+	ListCacheBytes int64
 }
 
 // Bridge is an S3 endpoint over the reservations of some units.
@@ -91,6 +95,7 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
+	cfg.Backend, cfg.Backends = withListCaches(cfg.Backend, cfg.Backends, cfg.ListCacheBytes)
 	b := &Bridge{cfg: cfg, region: cfg.Region, started: time.Now().UTC(), states: make(map[string]*resState)}
 	b.metrics = newMetrics(b)
 
