@@ -46,6 +46,10 @@ type Config struct {
 	// Units maps on-chain unit ids to the backend holding their data.
 	// Credentials stay here, on the provider's machine.
 	Units map[string]storage.Config `json:"units"`
+	// ListCacheBytes is the memory of the listing cache in front of S3
+	// units (0: 32 MiB). The cache assumes the bridge is the only writer
+	// of the unit's bucket; set -1 when anything else writes there.
+	ListCacheBytes int64 `json:"list_cache_bytes,omitempty"`
 }
 
 // KeyFile holds the bridge's X25519 key pair; consumers seal S3 secrets to
@@ -180,7 +184,7 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	}
 	b, err := bridge.New(bridge.Config{
 		Region: cfg.Region, Backends: backends, Keys: view.Keys(), Reservations: view.Reservations(),
-		VirtualHostDomain: cfg.VirtualHostDomain,
+		VirtualHostDomain: cfg.VirtualHostDomain, ListCacheBytes: cfg.ListCacheBytes,
 	})
 	if err != nil {
 		return err
