@@ -16,7 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/flashback-network/flashback/storage"
+	"github.com/flashback-network/flashback/testservers"
 )
 
 // countingTransport counts the requests an S3 backend sends to MinIO, by
@@ -49,7 +51,7 @@ func newCachedS3(t *testing.T, endpoint, bucket string, budget int64) cachedS3 {
 	n := &countingTransport{}
 	be, err := storage.NewS3(context.Background(), storage.S3Config{
 		Endpoint: endpoint, PathStyle: true, Bucket: bucket, Prefix: "u/",
-		AccessKeyID: "fbtestadmin", SecretAccessKey: "fbtest-secret-key", HTTPClient: &http.Client{Transport: n},
+		AccessKeyID: testservers.MinIOUser, SecretAccessKey: testservers.MinIOPassword, HTTPClient: &http.Client{Transport: n},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +104,7 @@ func (c cachedS3) listBoth(t *testing.T, prefix, after string, limit int) ([]sto
 // ETags, times); a write of any kind inside the range sends the next
 // listing to the backend, which then shows it.
 func TestListCacheAnswersAsTheBackend(t *testing.T) {
-	c := newCachedS3(t, startTestMinIO(t), "unit", 0)
+	c := newCachedS3(t, testservers.StartMinIO(t), "unit", 0)
 	ctx := context.Background()
 	for i := 0; i < 30; i++ {
 		c.put(t, fmt.Sprintf("r1/k/%02d", i), strings.Repeat("x", i))
@@ -178,7 +180,7 @@ func TestListCacheAnswersAsTheBackend(t *testing.T) {
 // bucket changed meanwhile lists what the bucket holds, not what an
 // earlier cache saw.
 func TestListCacheRestartStartsEmpty(t *testing.T) {
-	endpoint := startTestMinIO(t)
+	endpoint := testservers.StartMinIO(t)
 	c1 := newCachedS3(t, endpoint, "unit", 0)
 	c1.put(t, "r1/a", "1")
 	c1.put(t, "r1/b", "2")
@@ -212,7 +214,7 @@ func (f failingReader) Read(p []byte) (int, error) {
 // backend may still commit) is not served from the cache until the grace
 // has passed, then is again.
 func TestListCacheFailedWriteNotCached(t *testing.T) {
-	c := newCachedS3(t, startTestMinIO(t), "unit", 0)
+	c := newCachedS3(t, testservers.StartMinIO(t), "unit", 0)
 	now := time.Now()
 	var mu sync.Mutex
 	c.c.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -244,7 +246,7 @@ func TestListCacheFailedWriteNotCached(t *testing.T) {
 // cache knows reports what it replaced without the backend's Head; an
 // unknown key (overlapping writes, never listed) still gets the Head.
 func TestListCachePutReplaceWithoutHead(t *testing.T) {
-	c := newCachedS3(t, startTestMinIO(t), "unit", 0)
+	c := newCachedS3(t, testservers.StartMinIO(t), "unit", 0)
 	ctx := context.Background()
 	replace := func(key, body string) (storage.Replaced, int64) {
 		t.Helper()
@@ -349,7 +351,7 @@ func TestListScanSkipsKeysWrittenDuringIt(t *testing.T) {
 // keys at once (run with -race); once the writers are done, the cached
 // listing is the backend's.
 func TestListCacheConcurrentWrites(t *testing.T) {
-	c := newCachedS3(t, startTestMinIO(t), "unit", 0)
+	c := newCachedS3(t, testservers.StartMinIO(t), "unit", 0)
 	ctx := context.Background()
 	keys := []string{"r1/a", "r1/b", "r1/c", "r1/d"}
 	var wg sync.WaitGroup
@@ -412,7 +414,7 @@ func TestListCacheBudget(t *testing.T) {
 	// An item of these keys costs 5+32+itemOverhead bytes: ten fit in
 	// less than half the budget, fifteen do not, three spaces of ten
 	// exceed it.
-	c := newCachedS3(t, startTestMinIO(t), "unit", 4500)
+	c := newCachedS3(t, testservers.StartMinIO(t), "unit", 4500)
 	for _, sp := range []string{"r1/", "r2/", "r4/"} {
 		for i := 0; i < 10; i++ {
 			c.put(t, fmt.Sprintf("%s%02d", sp, i), "x")
@@ -482,7 +484,7 @@ func TestKnownRangesMerge(t *testing.T) {
 // TestBridgeOverCachedS3: the S3 listing, object and multipart semantics
 // tests pass over an S3 backend, with the listing cache in front of it.
 func TestBridgeOverCachedS3(t *testing.T) {
-	be := s3Backend(t, startTestMinIO(t))
+	be := s3Backend(t, testservers.StartMinIO(t))
 	f := newFixture(t, fixtureOpts{backendFor: func(string) storage.Backend { return be }})
 	if _, ok := f.b.cfg.Backends["unit-a"].(*cachedBackend); !ok {
 		t.Fatalf("backend %T is not behind the listing cache", f.b.cfg.Backends["unit-a"])

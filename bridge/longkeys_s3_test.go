@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/flashback-network/flashback/storage"
+	"github.com/flashback-network/flashback/testservers"
 )
 
 // key1024 is an exactly 1,024-byte client key ending with tag, made of
@@ -31,7 +33,7 @@ func wrappedS3(t *testing.T, endpoint string) (storage.Backend, *s3.Client) {
 	raw := s3Backend(t, endpoint)
 	be, err := storage.New(storage.Config{Kind: storage.KindS3, S3: &storage.S3Config{
 		Endpoint: endpoint, PathStyle: true, Bucket: "unit", Prefix: "u/",
-		AccessKeyID: "fbtestadmin", SecretAccessKey: "fbtest-secret-key",
+		AccessKeyID: testservers.MinIOUser, SecretAccessKey: testservers.MinIOPassword,
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +46,7 @@ func wrappedS3(t *testing.T, endpoint string) (storage.Backend, *s3.Client) {
 // like any: PUT, GET (ranges), HEAD, LIST (paged, mixed with short keys),
 // COPY either way, multipart, DELETE.
 func TestLongKeysS3Backend(t *testing.T) {
-	be, raw := wrappedS3(t, startTestMinIO(t))
+	be, raw := wrappedS3(t, testservers.StartMinIO(t))
 	f := newFixture(t, fixtureOpts{backendFor: func(string) storage.Backend { return be }})
 	ctx := context.Background()
 	c := f.sdk(keyW1)

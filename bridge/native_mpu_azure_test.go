@@ -1,98 +1,19 @@
 package bridge
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/flashback-network/flashback/storage"
-)
 
-// startTestAzurite runs the Azurite blob service that
-// scripts/test-servers.sh installs and returns a connection string (skips,
-// or fails with FLASHBACK_REQUIRE_SERVERS=1, when it is not installed).
-func startTestAzurite(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join("..", "scripts", "test-servers.versions"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	version := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "AZURITE_VERSION="); ok {
-			version = v
-		}
-	}
-	f.Close()
-	cache := os.Getenv("FLASHBACK_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "flashback")
-	}
-	bin := filepath.Join(cache, "azurite-"+version, "node_modules", ".bin", "azurite-blob")
-	_, statErr := os.Stat(bin)
-	_, nodeErr := exec.LookPath("node")
-	if statErr != nil || nodeErr != nil {
-		msg := fmt.Sprintf("Azurite (%s) or node not installed: run scripts/test-servers.sh install", bin)
-		if os.Getenv("FLASHBACK_REQUIRE_SERVERS") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	const account = "devstoreaccount1"
-	base := fmt.Sprintf("http://127.0.0.1:%d/%s", port, account)
-	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", t.TempDir(),
-		"--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	})
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		// Any HTTP answer (an unauthenticated request gets an error) means up.
-		if resp, err := http.Get(base + "?comp=list"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case <-done:
-			t.Fatalf("Azurite exited: %v", cmd.ProcessState)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Azurite not ready after 60s")
-		}
-	}
-	// Azurite's well-known development account.
-	return "DefaultEndpointsProtocol=http;AccountName=" + account +
-		";AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=" + base + ";"
-}
+	"github.com/flashback-network/flashback/storage"
+	"github.com/flashback-network/flashback/testservers"
+)
 
 // azureBackend is a storage.Azure on a fresh container of a test Azurite.
 func azureBackend(t *testing.T, conn string) *storage.Azure {
@@ -132,7 +53,7 @@ func azureBlobNames(t *testing.T, be *storage.Azure) []string {
 // and two uploads of one key with a PUT of it in between all succeed, the
 // last completion winning.
 func TestMultipartNativeAzure(t *testing.T) {
-	be := azureBackend(t, startTestAzurite(t))
+	be := azureBackend(t, testservers.StartAzurite(t))
 	f := newFixture(t, fixtureOpts{backendFor: func(string) storage.Backend { return be }})
 	testSDKMultipart(t, f)
 	for _, n := range azureBlobNames(t, be) {
@@ -185,7 +106,7 @@ func TestMultipartNativeAzure(t *testing.T) {
 // TestNativePendingPartsSurviveRestart over Azure; the aborted upload's
 // staged blocks are gone with it.
 func TestNativeAzurePendingPartsSurviveRestart(t *testing.T) {
-	be := azureBackend(t, startTestAzurite(t))
+	be := azureBackend(t, testservers.StartAzurite(t))
 	testNativePendingPartsSurviveRestart(t, be)
 	for _, n := range azureBlobNames(t, be) {
 		if strings.Contains(n, ".fb-uploads/") {

@@ -1,104 +1,25 @@
 package bridge
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/flashback-network/flashback/storage"
-)
 
-// startTestMinIO runs the MinIO that scripts/test-servers.sh installs and
-// returns its endpoint (skips, or fails with FLASHBACK_REQUIRE_SERVERS=1,
-// when it is not installed).
-func startTestMinIO(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join("..", "scripts", "test-servers.versions"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	version := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "MINIO_VERSION="); ok {
-			version = v
-		}
-	}
-	f.Close()
-	cache := os.Getenv("FLASHBACK_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "flashback")
-	}
-	bin := filepath.Join(cache, "bin", "minio-"+version)
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("FLASHBACK_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("MinIO not installed (%s): run scripts/test-servers.sh install", bin)
-		}
-		t.Skipf("MinIO not installed (%s): run scripts/test-servers.sh install", bin)
-	}
-	port := func() int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port
-	}
-	p, cp := port(), port()
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", p)
-	cmd := exec.Command(bin, "server", t.TempDir(), "--address", fmt.Sprintf("127.0.0.1:%d", p),
-		"--console-address", fmt.Sprintf("127.0.0.1:%d", cp), "--quiet")
-	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER=fbtestadmin", "MINIO_ROOT_PASSWORD=fbtest-secret-key",
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	})
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := http.Get(endpoint + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return endpoint
-			}
-		}
-		select {
-		case <-done:
-			t.Fatalf("MinIO exited: %v", cmd.ProcessState)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("MinIO not ready after 60s")
-		}
-	}
-}
+	"github.com/flashback-network/flashback/storage"
+	"github.com/flashback-network/flashback/testservers"
+)
 
 // s3Backend is a storage.S3 on a fresh bucket of a test MinIO.
 func s3Backend(t *testing.T, endpoint string) *storage.S3 {
 	t.Helper()
 	be, err := storage.NewS3(context.Background(), storage.S3Config{
 		Endpoint: endpoint, PathStyle: true, Bucket: "unit", Prefix: "u/",
-		AccessKeyID: "fbtestadmin", SecretAccessKey: "fbtest-secret-key",
+		AccessKeyID: testservers.MinIOUser, SecretAccessKey: testservers.MinIOPassword,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +34,7 @@ func s3Backend(t *testing.T, endpoint string) *storage.S3 {
 // backend's own upload (no part objects, nothing copied at completion),
 // with the same client-visible semantics and accounting as on local disk.
 func TestMultipartNativeS3(t *testing.T) {
-	be := s3Backend(t, startTestMinIO(t))
+	be := s3Backend(t, testservers.StartMinIO(t))
 	f := newFixture(t, fixtureOpts{backendFor: func(string) storage.Backend { return be }})
 	testSDKMultipart(t, f)
 	// Nothing but the completed objects is left in the backend bucket, and
@@ -184,7 +105,7 @@ func TestMultipartNativeS3(t *testing.T) {
 // reservation's stored bytes, and gives them back when the upload is
 // completed or aborted through the new bridge.
 func TestNativePendingPartsSurviveRestart(t *testing.T) {
-	testNativePendingPartsSurviveRestart(t, s3Backend(t, startTestMinIO(t)))
+	testNativePendingPartsSurviveRestart(t, s3Backend(t, testservers.StartMinIO(t)))
 }
 
 func testNativePendingPartsSurviveRestart(t *testing.T, be storage.Backend) {

@@ -13,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/flashback-network/flashback/storage"
+	"github.com/flashback-network/flashback/testservers"
 )
 
 // TestUploadPartCopy: parts copied from ranges of existing objects make the
@@ -24,7 +25,7 @@ func TestUploadPartCopy(t *testing.T) {
 	// On an S3 backend the upload is the backend's own (storage.Uploader):
 	// a copied part must land in it, or completion cannot use it.
 	t.Run("s3", func(t *testing.T) {
-		be := s3Backend(t, startTestMinIO(t))
+		be := s3Backend(t, testservers.StartMinIO(t))
 		testUploadPartCopy(t, newFixture(t, fixtureOpts{backendFor: func(string) storage.Backend { return be }}))
 	})
 }

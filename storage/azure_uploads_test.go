@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"github.com/flashback-network/flashback/testservers"
 )
 
 func TestAzureBlockIDs(t *testing.T) {
@@ -122,7 +124,7 @@ func stagingNames(t *testing.T, a *Azure) []string {
 
 // TestAzureUploads runs the Azure-specific upload tests on one Azurite.
 func TestAzureUploads(t *testing.T) {
-	conn := startAzurite(t)
+	conn := testservers.StartAzurite(t)
 	t.Run("Blocks", func(t *testing.T) { testAzureUploadBlocks(t, conn) })
 	t.Run("UnknownUploads", func(t *testing.T) { testAzureUnknownUploads(t, conn) })
 	t.Run("PartStreams", func(t *testing.T) { testAzurePartStreams(t, conn) })
@@ -319,7 +321,7 @@ func TestAzureCompletionTime(t *testing.T) {
 	if mib <= 0 {
 		t.Skip("set FLASHBACK_AZURE_MPU_MIB (e.g. 1024) to measure")
 	}
-	a := newTestAzure(t, startAzurite(t), AzureConfig{})
+	a := newTestAzure(t, testservers.StartAzurite(t), AzureConfig{})
 	ctx := tctx(t)
 	const partSize = 16 << 20
 	part := randBytes(31, partSize)

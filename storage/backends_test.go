@@ -17,6 +17,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/flashback-network/flashback/testservers"
 )
 
 var bucketSeq atomic.Int64
@@ -50,12 +52,12 @@ func (l *Local) leftovers(t *testing.T) []string {
 }
 
 func TestS3(t *testing.T) {
-	endpoint := startMinIO(t)
+	endpoint := testservers.StartMinIO(t)
 	runConformance(t, func(t *testing.T) Backend {
 		bucket := uniqueName("s3")
 		b, err := New(Config{Kind: KindS3, S3: &S3Config{
 			Endpoint: endpoint, PathStyle: true, Bucket: bucket, Prefix: "unit1/",
-			AccessKeyID: minioUser, SecretAccessKey: minioPassword,
+			AccessKeyID: testservers.MinIOUser, SecretAccessKey: testservers.MinIOPassword,
 		}})
 		if err != nil {
 			t.Fatal(err)
@@ -84,7 +86,7 @@ func (b *S3) leftovers(t *testing.T) []string {
 }
 
 func TestAzure(t *testing.T) {
-	conn := startAzurite(t)
+	conn := testservers.StartAzurite(t)
 	runConformance(t, func(t *testing.T) Backend {
 		name := uniqueName("az")
 		b, err := New(Config{Kind: KindAzure, Azure: &AzureConfig{ConnectionString: conn, Container: name, Prefix: "unit1/"}})
@@ -131,7 +133,7 @@ func (a *Azure) leftovers(t *testing.T) []string {
 }
 
 func TestGCS(t *testing.T) {
-	endpoint := startFakeGCS(t)
+	endpoint := testservers.StartFakeGCS(t)
 	runConformance(t, func(t *testing.T) Backend {
 		bucket := uniqueName("gcs")
 		b, err := New(Config{Kind: KindGCS, GCS: &GCSConfig{

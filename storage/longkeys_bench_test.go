@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/flashback-network/flashback/testservers"
 )
 
 // BenchmarkLongKeysList measures, on MinIO and in interleaved rounds, what
@@ -18,10 +20,10 @@ import (
 // against listing their 100 hidden names directly.
 func BenchmarkLongKeysList(b *testing.B) {
 	ctx := context.Background()
-	endpoint := startMinIO(b)
+	endpoint := testservers.StartMinIO(b)
 	bucket := uniqueName("bench")
 	cfg := Config{Kind: KindS3, S3: &S3Config{Endpoint: endpoint, PathStyle: true, Bucket: bucket, Prefix: "unit1/",
-		AccessKeyID: minioUser, SecretAccessKey: minioPassword}}
+		AccessKeyID: testservers.MinIOUser, SecretAccessKey: testservers.MinIOPassword}}
 	wrapped, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)

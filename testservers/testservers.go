@@ -1,12 +1,11 @@
-package storage
-
-// Test harness for the real storage servers the conformance suite runs
+// Package testservers starts the real storage servers the tests run
 // against: MinIO, fake-gcs-server and Azurite, installed (and cached) by
 // scripts/test-servers.sh install. Each server is started on a free
 // 127.0.0.1 port in a temporary directory and stopped when the test ends.
 //
 // A missing server skips its test, or fails it when FLASHBACK_REQUIRE_SERVERS=1
 // (CI sets it).
+package testservers
 
 import (
 	"bufio"
@@ -27,13 +26,33 @@ import (
 
 const installHint = "scripts/test-servers.sh install"
 
+// repoRoot is the module root: the nearest directory above the working
+// directory (a test's package directory) holding go.mod.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
 // serverPaths are the binaries scripts/test-servers.sh installs, per the
 // versions file and cache layout it uses.
 type serverPaths struct{ minio, fakeGCS, azurite string }
 
 func testServerPaths(t testing.TB) serverPaths {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "scripts", "test-servers.versions"))
+	f, err := os.Open(filepath.Join(repoRoot(t), "scripts", "test-servers.versions"))
 	if err != nil {
 		t.Fatalf("reading pinned server versions: %v", err)
 	}
@@ -78,7 +97,8 @@ func requireBinary(t testing.TB, name, path string) {
 	t.Skip(msg)
 }
 
-func freePort(t testing.TB) int {
+// FreePort is a 127.0.0.1 port free at the time of the call.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -182,36 +202,37 @@ func httpReady(url string, ok func(status int) bool) func() error {
 	}
 }
 
+// Credentials of the servers started here.
 const (
-	minioUser     = "flashbackadmin"
-	minioPassword = "flashback-secret-key"
+	MinIOUser     = "flashbackadmin"
+	MinIOPassword = "flashback-secret-key"
 	// Azurite's well-known development account.
-	azuriteAccount = "devstoreaccount1"
+	AzuriteAccount = "devstoreaccount1"
 	azuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 
-// startMinIO runs MinIO and returns its endpoint URL.
-func startMinIO(t testing.TB) string {
+// StartMinIO runs MinIO and returns its endpoint URL.
+func StartMinIO(t testing.TB) string {
 	t.Helper()
 	bin := testServerPaths(t).minio
 	requireBinary(t, "MinIO", bin)
-	port, cport := freePort(t), freePort(t)
+	port, cport := FreePort(t), FreePort(t)
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
 	startServer(t, "minio", bin,
 		[]string{"server", t.TempDir(), "--address", fmt.Sprintf("127.0.0.1:%d", port),
 			"--console-address", fmt.Sprintf("127.0.0.1:%d", cport), "--quiet"},
-		[]string{"MINIO_ROOT_USER=" + minioUser, "MINIO_ROOT_PASSWORD=" + minioPassword,
+		[]string{"MINIO_ROOT_USER=" + MinIOUser, "MINIO_ROOT_PASSWORD=" + MinIOPassword,
 			"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1"},
 		httpReady(endpoint+"/minio/health/ready", func(s int) bool { return s == 200 }))
 	return endpoint
 }
 
-// startFakeGCS runs fake-gcs-server and returns its JSON API endpoint.
-func startFakeGCS(t testing.TB) string {
+// StartFakeGCS runs fake-gcs-server and returns its JSON API endpoint.
+func StartFakeGCS(t testing.TB) string {
 	t.Helper()
 	bin := testServerPaths(t).fakeGCS
 	requireBinary(t, "fake-gcs-server", bin)
-	port := freePort(t)
+	port := FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	startServer(t, "fake-gcs-server", bin,
 		[]string{"-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(port),
@@ -222,17 +243,17 @@ func startFakeGCS(t testing.TB) string {
 	return base + "/storage/v1/"
 }
 
-// startAzurite runs Azurite's blob service and returns a connection string.
-func startAzurite(t testing.TB) string {
+// StartAzurite runs Azurite's blob service and returns a connection string.
+func StartAzurite(t testing.TB) string {
 	t.Helper()
 	bin := testServerPaths(t).azurite
 	requireBinary(t, "Azurite", bin)
 	if _, err := exec.LookPath("node"); err != nil {
 		requireBinary(t, "node (for Azurite)", "node")
 	}
-	port := freePort(t)
+	port := FreePort(t)
 	dir := t.TempDir()
-	base := fmt.Sprintf("http://127.0.0.1:%d/%s", port, azuriteAccount)
+	base := fmt.Sprintf("http://127.0.0.1:%d/%s", port, AzuriteAccount)
 	startServer(t, "azurite", bin,
 		[]string{"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", dir,
 			"--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry"},
@@ -240,5 +261,5 @@ func startAzurite(t testing.TB) string {
 		// Any HTTP answer (an unauthenticated request gets an error) means up.
 		httpReady(base+"?comp=list", func(int) bool { return true }))
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;",
-		azuriteAccount, azuriteKey, base)
+		AzuriteAccount, azuriteKey, base)
 }
