@@ -1,6 +1,9 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // detached is a context with its parent's deadline and cancellation but
 // none of its values. The bridge's request contexts are fasthttp request
@@ -13,17 +16,27 @@ import "context"
 // parent's Done channel is read once, on the caller's goroutine.
 type detached struct {
 	context.Context
-	done <-chan struct{}
+	done        <-chan struct{}
+	deadline    time.Time
+	hasDeadline bool
 }
 
 func (detached) Value(any) any { return nil }
 
 func (d detached) Done() <-chan struct{} { return d.done }
 
+func (d detached) Deadline() (time.Time, bool) { return d.deadline, d.hasDeadline }
+
+// Err never calls the parent (it runs on the SDKs' goroutines too): a
+// closed Done is a deadline when one was set and has passed, else a
+// cancellation.
 func (d detached) Err() error {
 	select {
 	case <-d.done:
-		return d.Context.Err()
+		if d.hasDeadline && !time.Now().Before(d.deadline) {
+			return context.DeadlineExceeded
+		}
+		return context.Canceled
 	default:
 		return nil
 	}
@@ -34,5 +47,6 @@ func detach(ctx context.Context) context.Context {
 	if _, ok := ctx.(detached); ok {
 		return ctx
 	}
-	return detached{Context: ctx, done: ctx.Done()}
+	dl, ok := ctx.Deadline()
+	return detached{Context: ctx, done: ctx.Done(), deadline: dl, hasDeadline: ok}
 }

@@ -38,3 +38,41 @@ func TestDetach(t *testing.T) {
 		t.Error("deadline lost")
 	}
 }
+
+// parentNoErr is a context whose Err and Deadline must not be called after
+// detach: fasthttp's request context races when they are called from the
+// SDKs' goroutines.
+type parentNoErr struct {
+	context.Context
+	t      *testing.T
+	frozen bool
+}
+
+func (p *parentNoErr) Err() error {
+	if p.frozen {
+		p.t.Error("detached context called its parent's Err")
+	}
+	return p.Context.Err()
+}
+
+func (p *parentNoErr) Deadline() (time.Time, bool) {
+	if p.frozen {
+		p.t.Error("detached context called its parent's Deadline")
+	}
+	return p.Context.Deadline()
+}
+
+func TestDetachNeverCallsParent(t *testing.T) {
+	inner, cancel := context.WithTimeout(context.Background(), time.Hour)
+	p := &parentNoErr{Context: inner, t: t}
+	d := detach(p)
+	p.frozen = true
+	if _, ok := d.Deadline(); !ok {
+		t.Error("deadline lost")
+	}
+	cancel()
+	<-d.Done()
+	if !errors.Is(d.Err(), context.Canceled) {
+		t.Errorf("Err after cancel: %v", d.Err())
+	}
+}
