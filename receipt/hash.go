@@ -16,6 +16,7 @@ const HashSize = sha256.Size
 //
 //   - an object stored in one piece (PutObject, CopyObject): PartSizes is
 //     empty and the hash is SHA-256 of the content;
+//
 //   - a multipart object: PartSizes lists its parts' sizes in order, and
 //     the hash is
 //
