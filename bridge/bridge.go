@@ -17,6 +17,7 @@ package bridge
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -56,6 +57,12 @@ type Config struct {
 	// MaxInFlight caps requests being handled at once, beyond which clients
 	// get 503 SlowDown (default 2048).
 	MaxConnections, MaxInFlight int
+	// ReceiptKey, when set, signs a receipt for every successful write and
+	// delete (receipts.go): the provider's account key, whose address is
+	// the provider's on chain. ChainID is the chain the receipts name
+	// (required with a key).
+	ReceiptKey ed25519.PrivateKey
+	ChainID    string
 }
 
 // Bridge is an S3 endpoint over the reservations of some units.
@@ -69,6 +76,8 @@ type Bridge struct {
 	locks   keyLocks
 	extras  extrasIndex // which objects have tags, parts or a checksum beside them
 	cors    corsCache   // the reservations' CORS configurations, read through
+	// receipts signs receipts (nil: none are sent).
+	receipts *receiptSigner
 
 	mu     sync.Mutex
 	states map[string]*resState
@@ -91,7 +100,11 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	b := &Bridge{cfg: cfg, region: cfg.Region, started: time.Now().UTC(), states: make(map[string]*resState)}
+	signer, err := newReceiptSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bridge{cfg: cfg, region: cfg.Region, started: time.Now().UTC(), states: make(map[string]*resState), receipts: signer}
 	b.metrics = newMetrics(b)
 
 	// versitygw's root account bypasses all authorization; nobody gets it:

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/flashback-network/flashback/storage"
@@ -47,6 +48,7 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 
 	bkey := dst.key(dstKey)
 	var info storage.ObjectInfo
+	var digest bodyDigest
 	if src.be == dst.be && !replace {
 		// Native copy, under the destination's quota.
 		info, err = g.replaceKey(ctx, dst, bkey, keyWrite{size: sinfo.Size, reserve: true,
@@ -55,6 +57,10 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			}})
 		if err != nil {
 			return out, s3Error(err, dstKey)
+		}
+		if g.signing() {
+			// No byte passed through: read the copy back to hash it.
+			digest, _ = hashStored(ctx, dst, bkey, info.ETag)
 		}
 	} else {
 		// Stream the source into a Put (new metadata, or another backend).
@@ -72,7 +78,9 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			}
 		}
 		meta.UserMeta = ex.streamed(meta.UserMeta)
-		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)
+		var body io.Reader
+		body, digest = g.digestBody(rc)
+		info, err = g.write(ctx, dst, bkey, body, sinfo2.Size, meta, nil)
 		if err != nil {
 			return out, err
 		}
@@ -82,6 +90,7 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	if err := g.afterWrite(ctx, dst, dstKey, info, ex.sum, ex.tags, ex.parts); err != nil {
 		return out, err
 	}
+	g.putReceipt(ctx, dst, dstKey, info, digest, nil)
 	out.CopyObjectResult = &s3response.CopyObjectResult{ETag: ptr(quote(info.ETag)), LastModified: ptr(info.LastModified)}
 	return out, nil
 }
