@@ -50,17 +50,8 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	var info storage.ObjectInfo
 	var digest bodyDigest
 	if src.be == dst.be && !replace {
-		// Native copy, under the destination's quota.
-		info, err = g.replaceKey(ctx, dst, bkey, keyWrite{size: sinfo.Size, reserve: true,
-			op: func(ctx context.Context) (storage.ObjectInfo, error) {
-				return dst.be.Copy(ctx, src.key(srcKey), bkey)
-			}})
-		if err != nil {
+		if info, digest, err = g.nativeCopy(ctx, src, srcKey, dst, bkey, sinfo.Size); err != nil {
 			return out, s3Error(err, dstKey)
-		}
-		if g.signing() {
-			// No byte passed through: read the copy back to hash it.
-			digest, _ = hashStored(ctx, dst, bkey, info.ETag)
 		}
 	} else {
 		// Stream the source into a Put (new metadata, or another backend).
@@ -93,4 +84,19 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	g.putReceipt(ctx, dst, dstKey, info, digest, nil)
 	out.CopyObjectResult = &s3response.CopyObjectResult{ETag: ptr(quote(info.ETag)), LastModified: ptr(info.LastModified)}
 	return out, nil
+}
+
+// nativeCopy copies within one backend, under the destination's quota,
+// and returns the copy's digest for its receipt (nil when the bridge signs
+// none): no byte passed through, so the copy is read back to hash it.
+func (g *gateway) nativeCopy(ctx context.Context, src bucketRef, srcKey string, dst bucketRef, bkey string, size int64) (storage.ObjectInfo, bodyDigest, error) {
+	info, err := g.replaceKey(ctx, dst, bkey, keyWrite{size: size, reserve: true,
+		op: func(ctx context.Context) (storage.ObjectInfo, error) {
+			return dst.be.Copy(ctx, src.key(srcKey), bkey)
+		}})
+	if err != nil || !g.signing() {
+		return info, nil, err
+	}
+	digest, _ := hashStored(ctx, dst, bkey, info.ETag)
+	return info, digest, nil
 }
