@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -16,22 +15,20 @@ import (
 // signs receipts against one that does not (the baseline), in interleaved
 // rounds of the same run, over local disk. "signed-payload": the SDK's
 // default over HTTP (it hashes the body, versitygw verifies it, the
-// receipt reuses that hash); "unsigned-payload": the bridge computes the
-// SHA-256 itself while the body streams. It reports each side's median
+// receipt reuses that hash); "unsigned-payload": the SDK's default over
+// TLS (aws-chunked, trailing CRC32), where the bridge computes the SHA-256
+// itself while the body streams. It reports each side's median
 // MB/s and the ratio receipts/baseline (1.0 = no cost).
 func BenchmarkPut64MiBReceipts(b *testing.B) {
 	data := randBytes(64<<20, 99)
 	for _, mode := range []string{"signed-payload", "unsigned-payload"} {
 		b.Run(mode, func(b *testing.B) {
-			base := newFixture(b, fixtureOpts{})
-			signing := newFixture(b, fixtureOpts{receiptKey: testProviderKey})
-			var opts []func(*s3.Options)
-			if mode == "unsigned-payload" {
-				opts = append(opts, func(o *s3.Options) {
-					o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
-				})
-			}
-			clients := []*s3.Client{base.sdk(keyW1, opts...), signing.sdk(keyW1, opts...)}
+			// Over TLS the SDK streams aws-chunked with a trailing CRC32 and
+			// no SHA-256 of the payload.
+			tls := mode == "unsigned-payload"
+			base := newFixture(b, fixtureOpts{tls: tls})
+			signing := newFixture(b, fixtureOpts{tls: tls, receiptKey: testProviderKey})
+			clients := []*s3.Client{base.sdk(keyW1), signing.sdk(keyW1)}
 			put := func(c *s3.Client) time.Duration {
 				start := time.Now()
 				out, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("res-1"), Key: aws.String("big"),
@@ -55,6 +52,9 @@ func BenchmarkPut64MiBReceipts(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			if unsigned := signing.sniff.seen("UNSIGNED-PAYLOAD") || signing.sniff.seen("STREAMING-UNSIGNED-PAYLOAD-TRAILER"); unsigned != (mode == "unsigned-payload") {
+				b.Fatalf("%s: payload modes seen %v", mode, signing.sniff.modes)
+			}
 			mbps := func(ts []time.Duration) float64 {
 				sort.Slice(ts, func(x, y int) bool { return ts[x] < ts[y] })
 				return float64(len(data)) / 1e6 / ts[len(ts)/2].Seconds()
