@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"errors"
-	"io"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/flashback-network/flashback/storage"
@@ -69,8 +68,9 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			}
 		}
 		meta.UserMeta = ex.streamed(meta.UserMeta)
-		var body io.Reader
-		body, digest = g.digestBody(rc)
+		body, d, release := g.digestBody(rc, sinfo2.Size)
+		defer release()
+		digest = d
 		info, err = g.write(ctx, dst, bkey, body, sinfo2.Size, meta, nil)
 		if err != nil {
 			return out, err

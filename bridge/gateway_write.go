@@ -111,7 +111,8 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
-	body, digest := g.digestBody(body, in.Body)
+	body, digest, release := g.digestBody(body, deref(in.ContentLength), in.Body)
+	defer release()
 	if err := checkStorageClass(requestHeader(ctx, "X-Amz-Storage-Class")); err != nil {
 		return s3response.PutObjectOutput{}, err
 	}

@@ -173,7 +173,8 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	if body, sum, err = partBody(m, body, sum); err != nil {
 		return nil, err
 	}
-	body, digest := g.digestBody(body, in.Body)
+	body, digest, release := g.digestBody(body, deref(in.ContentLength), in.Body)
+	defer release()
 	var meta storage.ObjectMeta
 	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
 	var info storage.ObjectInfo

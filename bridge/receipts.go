@@ -69,13 +69,15 @@ func (g *gateway) signing() bool { return g.b.receipts != nil }
 // bodyDigest returns the SHA-256 of a body once it has been read whole.
 type bodyDigest func() ([sha256.Size]byte, error)
 
-// digestBody arranges for the SHA-256 of body: readers lists body and the
-// readers it wraps (the request body versitygw stacked), and a SHA-256 one
-// among them is used; else body is wrapped in a hashing reader. It returns
-// the reader to store and nil digest when the bridge signs no receipts.
-func (g *gateway) digestBody(body io.Reader, readers ...io.Reader) (io.Reader, bodyDigest) {
+// digestBody arranges for the SHA-256 of body (size bytes): readers lists
+// the readers body wraps (the request body versitygw stacked), and a
+// SHA-256 one among them, or body itself, is used; else body is wrapped in
+// a hashing reader. It returns the reader to store, the digest (nil when
+// the bridge signs no receipts) and a release func to call once the write
+// is over, whatever its outcome.
+func (g *gateway) digestBody(body io.Reader, size int64, readers ...io.Reader) (io.Reader, bodyDigest, func()) {
 	if !g.signing() {
-		return body, nil
+		return body, nil, func() {}
 	}
 	for _, r := range append([]io.Reader{body}, readers...) {
 		hr, ok := r.(*utils.HashReader)
@@ -84,20 +86,24 @@ func (g *gateway) digestBody(body io.Reader, readers ...io.Reader) (io.Reader, b
 		}
 		switch hr.Type() {
 		case utils.HashTypeSha256Hex:
-			return body, func() ([sha256.Size]byte, error) { return decodeDigest(hex.DecodeString(hr.Sum())) }
+			return body, func() ([sha256.Size]byte, error) { return decodeDigest(hex.DecodeString(hr.Sum())) }, func() {}
 		case utils.HashTypeSha256:
-			return body, func() ([sha256.Size]byte, error) { return decodeDigest(base64.StdEncoding.DecodeString(hr.Sum())) }
+			return body, func() ([sha256.Size]byte, error) { return decodeDigest(base64.StdEncoding.DecodeString(hr.Sum())) }, func() {}
 		}
 	}
 	if body == nil {
 		body = http.NoBody
+	}
+	if size >= asyncHashMin {
+		a := newAsyncHasher(body)
+		return a, func() ([sha256.Size]byte, error) { return a.finish(), nil }, func() { a.finish() }
 	}
 	sr := &sha256Reader{r: body, h: sha256.New()}
 	return sr, func() ([sha256.Size]byte, error) {
 		var d [sha256.Size]byte
 		sr.h.Sum(d[:0])
 		return d, nil
-	}
+	}, func() {}
 }
 
 func decodeDigest(b []byte, err error) ([sha256.Size]byte, error) {

@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"context"
+	"math"
 	"sort"
 	"testing"
 	"time"
@@ -17,15 +18,22 @@ import (
 // default over HTTP (it hashes the body, versitygw verifies it, the
 // receipt reuses that hash); "unsigned-payload": the SDK's default over
 // TLS (aws-chunked, trailing CRC32), where the bridge computes the SHA-256
-// itself while the body streams. It reports each side's median
+// itself while the body streams (on its own goroutine, asyncHasher;
+// "unsigned-payload-inline-hash" hashes on the reading goroutine instead,
+// for comparison). It reports each side's median
 // MB/s and the ratio receipts/baseline (1.0 = no cost).
 func BenchmarkPut64MiBReceipts(b *testing.B) {
 	data := randBytes(64<<20, 99)
-	for _, mode := range []string{"signed-payload", "unsigned-payload"} {
+	for _, mode := range []string{"signed-payload", "unsigned-payload", "unsigned-payload-inline-hash"} {
 		b.Run(mode, func(b *testing.B) {
+			if mode == "unsigned-payload-inline-hash" {
+				old := asyncHashMin
+				asyncHashMin = math.MaxInt64
+				defer func() { asyncHashMin = old }()
+			}
 			// Over TLS the SDK streams aws-chunked with a trailing CRC32 and
 			// no SHA-256 of the payload.
-			tls := mode == "unsigned-payload"
+			tls := mode != "signed-payload"
 			base := newFixture(b, fixtureOpts{tls: tls})
 			signing := newFixture(b, fixtureOpts{tls: tls, receiptKey: testProviderKey})
 			clients := []*s3.Client{base.sdk(keyW1), signing.sdk(keyW1)}
@@ -52,7 +60,7 @@ func BenchmarkPut64MiBReceipts(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			if unsigned := signing.sniff.seen("UNSIGNED-PAYLOAD") || signing.sniff.seen("STREAMING-UNSIGNED-PAYLOAD-TRAILER"); unsigned != (mode == "unsigned-payload") {
+			if unsigned := signing.sniff.seen("UNSIGNED-PAYLOAD") || signing.sniff.seen("STREAMING-UNSIGNED-PAYLOAD-TRAILER"); unsigned != tls {
 				b.Fatalf("%s: payload modes seen %v", mode, signing.sniff.modes)
 			}
 			mbps := func(ts []time.Duration) float64 {

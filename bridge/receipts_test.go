@@ -92,7 +92,14 @@ func TestReceiptsSignedWrites(t *testing.T) {
 				}
 				wantPutReceipt(t, receiptHeader(out.ResultMetadata), b, key, data, out.ETag, before)
 			}
-			out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("empty"), Body: bytes.NewReader(nil)})
+			// Above asyncHashMin: hashed on its own goroutine (over TLS).
+			large := randBytes(9<<20+17, 42)
+			out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("large"), Body: bytes.NewReader(large)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantPutReceipt(t, receiptHeader(out.ResultMetadata), b, "large", large, out.ETag, before)
+			out, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("empty"), Body: bytes.NewReader(nil)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,5 +303,36 @@ func TestReceiptConfig(t *testing.T) {
 		if _, err := New(c); err == nil {
 			t.Errorf("%s: New accepted the config", name)
 		}
+	}
+}
+
+// asyncHasher hashes exactly what was read, in any read sizes; reads after
+// finish fail and finish can be called again.
+func TestAsyncHasher(t *testing.T) {
+	data := randBytes(3*asyncHashChunk+12345, 43)
+	a := newAsyncHasher(bytes.NewReader(data))
+	var got []byte
+	for _, n := range []int{1, 7, asyncHashChunk + 3, 5 * asyncHashChunk} {
+		buf := make([]byte, n)
+		k, err := a.Read(buf)
+		got = append(got, buf[:k]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rest, err := io.ReadAll(a); err != nil {
+		t.Fatal(err)
+	} else {
+		got = append(got, rest...)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("asyncHasher changed the bytes read through it")
+	}
+	want := sha256.Sum256(data)
+	if a.finish() != want || a.finish() != want {
+		t.Fatal("asyncHasher sum is not SHA-256 of what was read")
+	}
+	if _, err := a.Read(make([]byte, 10)); err == nil {
+		t.Fatal("read after finish succeeded")
 	}
 }
