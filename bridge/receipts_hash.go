@@ -28,7 +28,7 @@ type asyncHasher struct {
 var asyncHashMin int64 = 4 << 20
 
 const (
-	asyncHashChunk  = 1 << 20
+	asyncHashChunk  = 256 << 10 // like the backends' copy buffers: 1 MiB per upload in all
 	asyncHashChunks = 4
 )
 
