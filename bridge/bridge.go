@@ -17,6 +17,7 @@ package bridge
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -60,6 +61,12 @@ type Config struct {
 	// backends (listcache.go; default 32 MiB). Negative turns it off: do
 	// so when anything besides this bridge writes the backend's bucket.
 	ListCacheBytes int64
+	// ReceiptKey, when set, signs a receipt for every successful write and
+	// delete (receipts.go): the provider's account key, whose address is
+	// the provider's on chain. ChainID is the chain the receipts name
+	// (required with a key).
+	ReceiptKey ed25519.PrivateKey
+	ChainID    string
 }
 
 // Bridge is an S3 endpoint over the reservations of some units.
@@ -73,6 +80,8 @@ type Bridge struct {
 	locks   keyLocks
 	extras  extrasIndex // which objects have tags, parts or a checksum beside them
 	cors    corsCache   // the reservations' CORS configurations, read through
+	// receipts signs receipts (nil: none are sent).
+	receipts *receiptSigner
 
 	mu     sync.Mutex
 	states map[string]*resState
@@ -96,7 +105,11 @@ func New(cfg Config) (*Bridge, error) {
 		cfg.Region = "us-east-1"
 	}
 	cfg.Backend, cfg.Backends = withListCaches(cfg.Backend, cfg.Backends, cfg.ListCacheBytes)
-	b := &Bridge{cfg: cfg, region: cfg.Region, started: time.Now().UTC(), states: make(map[string]*resState)}
+	signer, err := newReceiptSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bridge{cfg: cfg, region: cfg.Region, started: time.Now().UTC(), states: make(map[string]*resState), receipts: signer}
 	b.metrics = newMetrics(b)
 
 	// versitygw's root account bypasses all authorization; nobody gets it:

@@ -47,13 +47,9 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 
 	bkey := dst.key(dstKey)
 	var info storage.ObjectInfo
+	var digest bodyDigest
 	if src.be == dst.be && !replace {
-		// Native copy, under the destination's quota.
-		info, err = g.replaceKey(ctx, dst, bkey, keyWrite{size: sinfo.Size, reserve: true,
-			op: func(ctx context.Context) (storage.ObjectInfo, error) {
-				return dst.be.Copy(ctx, src.key(srcKey), bkey)
-			}})
-		if err != nil {
+		if info, digest, err = g.nativeCopy(ctx, src, srcKey, dst, bkey, sinfo.Size); err != nil {
 			return out, s3Error(err, dstKey)
 		}
 	} else {
@@ -72,7 +68,10 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 			}
 		}
 		meta.UserMeta = ex.streamed(meta.UserMeta)
-		info, err = g.write(ctx, dst, bkey, rc, sinfo2.Size, meta, nil)
+		body, d, release := g.digestBody(rc, sinfo2.Size)
+		defer release()
+		digest = d
+		info, err = g.write(ctx, dst, bkey, body, sinfo2.Size, meta, nil)
 		if err != nil {
 			return out, err
 		}
@@ -82,6 +81,22 @@ func (g *gateway) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	if err := g.afterWrite(ctx, dst, dstKey, info, ex.sum, ex.tags, ex.parts); err != nil {
 		return out, err
 	}
+	g.putReceipt(ctx, dst, dstKey, info, digest, nil)
 	out.CopyObjectResult = &s3response.CopyObjectResult{ETag: ptr(quote(info.ETag)), LastModified: ptr(info.LastModified)}
 	return out, nil
+}
+
+// nativeCopy copies within one backend, under the destination's quota,
+// and returns the copy's digest for its receipt (nil when the bridge signs
+// none): no byte passed through, so the copy is read back to hash it.
+func (g *gateway) nativeCopy(ctx context.Context, src bucketRef, srcKey string, dst bucketRef, bkey string, size int64) (storage.ObjectInfo, bodyDigest, error) {
+	info, err := g.replaceKey(ctx, dst, bkey, keyWrite{size: size, reserve: true,
+		op: func(ctx context.Context) (storage.ObjectInfo, error) {
+			return dst.be.Copy(ctx, src.key(srcKey), bkey)
+		}})
+	if err != nil || !g.signing() {
+		return info, nil, err
+	}
+	digest, _ := hashStored(ctx, dst, bkey, info.ETag)
+	return info, digest, nil
 }

@@ -20,9 +20,11 @@ func (g *gateway) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*
 	if err := g.putExtra(ctx, br, key, objectExtra{}); err != nil {
 		return nil, err
 	}
+	g.deleteReceipt(ctx, br, key)
 	return &s3.DeleteObjectOutput{}, nil
 }
 
+// DeleteObjects signs no receipts (see receipts.go).
 func (g *gateway) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput) (s3response.DeleteResult, error) {
 	var out s3response.DeleteResult
 	br, err := g.bucket(ctx, deref(in.Bucket))

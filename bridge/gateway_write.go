@@ -111,6 +111,8 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
+	body, digest, release := g.digestBody(body, deref(in.ContentLength), in.Body)
+	defer release()
 	if err := checkStorageClass(requestHeader(ctx, "X-Amz-Storage-Class")); err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
@@ -138,6 +140,7 @@ func (g *gateway) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err := g.afterWrite(ctx, br, key, info, objChecksum{algo: a, typ: types.ChecksumTypeFullObject, value: v}, tags, nil); err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
+	g.putReceipt(ctx, br, key, info, digest, nil)
 	f := toFields(a, v)
 	out := s3response.PutObjectOutput{
 		ETag: quote(info.ETag), Size: &info.Size,

@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -53,7 +54,11 @@ type fixtureOpts struct {
 	vhost      string
 	dir        string
 	backendFor func(dir string) storage.Backend
+	// receiptKey makes the bridge sign receipts for chain testChainID.
+	receiptKey ed25519.PrivateKey
 }
+
+const testChainID = "flashback-test"
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
@@ -81,6 +86,8 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		Keys:              keys,
 		Reservations:      res,
 		VirtualHostDomain: o.vhost,
+		ReceiptKey:        o.receiptKey,
+		ChainID:           chainIDIf(o.receiptKey),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +124,13 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	})
 	waitUp(t, f.addr)
 	return f
+}
+
+func chainIDIf(key ed25519.PrivateKey) string {
+	if key == nil {
+		return ""
+	}
+	return testChainID
 }
 
 func waitUp(t testing.TB, addr string) {

@@ -206,7 +206,8 @@ func (g *gateway) replaceKey(ctx context.Context, br bucketRef, bkey string, w k
 // uncharged says whether a backend key is bookkeeping the reservation is
 // not charged for: the metadata of multipart uploads
 // ("<res>/.fb-mpu/<id>/meta") and the checksums kept beside their parts
-// ("<res>/.fb-mpu/<id>/sNNNNN", partSumKey); clients cannot write keys
+// ("<res>/.fb-mpu/<id>/sNNNNN", partSumKey) and their SHA-256s for receipts
+// ("<res>/.fb-mpu/<id>/hNNNNN", partHashKey); clients cannot write keys
 // under .fb-mpu/. S3 charges for none of it; the parts are charged.
 func uncharged(bkey string) bool {
 	_, rel, _ := strings.Cut(bkey, "/")
@@ -214,7 +215,7 @@ func uncharged(bkey string) bool {
 		return false
 	}
 	name := rel[strings.LastIndexByte(rel, '/')+1:]
-	return name == "meta" || (len(name) == 6 && name[0] == 's')
+	return name == "meta" || (len(name) == 6 && (name[0] == 's' || name[0] == 'h'))
 }
 
 func chargeOf(free bool, delta int64) int64 {

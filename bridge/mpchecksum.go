@@ -93,9 +93,19 @@ func (g *gateway) partSum(ctx context.Context, br bucketRef, m uploadMeta, id st
 	return decodeChecksum(string(b)).value, nil
 }
 
-// removePartSums deletes the part checksums kept beside an upload's parts.
+// removePartSums deletes the part checksums and SHA-256s (receipts.go)
+// kept beside an upload's parts.
 func (g *gateway) removePartSums(ctx context.Context, br bucketRef, id string) error {
-	prefix := uploadDir(br, id) + "s"
+	for _, kind := range []string{"s", "h"} {
+		if err := g.removeUnder(ctx, br, uploadDir(br, id)+kind); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeUnder deletes the bookkeeping keys under prefix.
+func (g *gateway) removeUnder(ctx context.Context, br bucketRef, prefix string) error {
 	for {
 		batch, err := br.be.List(ctx, prefix, "", 1000)
 		if err != nil {

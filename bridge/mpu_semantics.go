@@ -54,6 +54,9 @@ func uploadsAfterMarkers(uploads []s3response.Upload, prefix, delimiter, keyMark
 type completedUpload struct {
 	ETag string    `json:"etag"`
 	At   time.Time `json:"at"`
+	// Receipt is the header value of the completion's receipt, answered
+	// again to a repeated completion ("" if none was signed).
+	Receipt string `json:"receipt,omitempty"`
 }
 
 // completedTTL is how long a completed upload's metadata is kept for
@@ -67,8 +70,8 @@ func completeResult(br bucketRef, key, etag string) s3response.CompleteMultipart
 
 // markCompleted rewrites an upload's metadata as completed with the
 // object it made.
-func (g *gateway) markCompleted(ctx context.Context, br bucketRef, id string, m uploadMeta, info storage.ObjectInfo) error {
-	m.Done = &completedUpload{ETag: info.ETag, At: time.Now().UTC()}
+func (g *gateway) markCompleted(ctx context.Context, br bucketRef, id string, m uploadMeta, info storage.ObjectInfo, rcpt string) error {
+	m.Done = &completedUpload{ETag: info.ETag, At: time.Now().UTC(), Receipt: rcpt}
 	m.UserMeta = nil
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -89,6 +92,7 @@ func (g *gateway) completedAgain(ctx context.Context, br bucketRef, id, key stri
 	if err != nil || info.ETag != m.Done.ETag {
 		return s3response.CompleteMultipartUploadResult{}, "", s3err.GetNoSuchUploadErr(id)
 	}
+	setReceiptHeader(ctx, m.Done.Receipt)
 	return completeResult(br, key, info.ETag), "", nil
 }
 

@@ -173,6 +173,8 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	if body, sum, err = partBody(m, body, sum); err != nil {
 		return nil, err
 	}
+	body, digest, release := g.digestBody(body, deref(in.ContentLength), in.Body)
+	defer release()
 	var meta storage.ObjectMeta
 	sealChecksum(&meta, sum, headerChecksum(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256))
 	var info storage.ObjectInfo
@@ -191,6 +193,7 @@ func (g *gateway) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	if err := g.keepPartSum(ctx, br, id, n, info, objChecksum{algo: a, typ: types.ChecksumTypeFullObject, value: v}); err != nil {
 		return nil, err
 	}
+	g.keepPartHash(ctx, br, id, n, info, digest)
 	f := toFields(a, v)
 	return &s3.UploadPartOutput{
 		ETag:          ptr(quote(info.ETag)),
@@ -435,7 +438,8 @@ func (g *gateway) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	if err := g.afterWrite(ctx, br, key, info, sum, m.Tags, recs); err != nil {
 		return out, "", err
 	}
-	if err := g.markCompleted(ctx, br, id, m, info); err != nil {
+	rcpt := g.completeReceipt(ctx, br, key, id, info, use)
+	if err := g.markCompleted(ctx, br, id, m, info, rcpt); err != nil {
 		return out, "", s3Error(err, key)
 	}
 	if err := g.removeParts(ctx, br, id); err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/flashback-network/flashback/receipt"
 )
 
 // S3 data plane helpers: a reservation is a bucket (named by the
@@ -68,6 +70,11 @@ type Object struct {
 	ETag         string    `json:"etag"`
 	LastModified time.Time `json:"last_modified"`
 	ContentType  string    `json:"content_type,omitempty"`
+	// Receipt is the bridge's verified receipt of the write that made the
+	// object (uploads and copies; see s3_receipt.go), ReceiptProblem why a
+	// receipt it sent was refused.
+	Receipt        *receipt.Receipt `json:"receipt,omitempty"`
+	ReceiptProblem string           `json:"receipt_problem,omitempty"`
 }
 
 // IsNotReady says whether err is what a bridge answers for a key or a
@@ -140,9 +147,10 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]Object, error) {
 	return objs, nil
 }
 
-// Delete removes an object (no error if it does not exist: S3 semantics).
+// Delete removes an object (no error if it does not exist: S3 semantics);
+// Remove does the same and returns the bridge's receipt.
 func (b *Bucket) Delete(ctx context.Context, key string) error {
-	_, err := b.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.Name), Key: aws.String(key)})
+	_, err := b.Remove(ctx, key)
 	return err
 }
 

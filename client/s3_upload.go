@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/flashback-network/flashback/receipt"
 )
 
 // Transfer defaults: objects above MultipartThreshold are uploaded in parts
@@ -252,7 +254,9 @@ func (b *Bucket) put(ctx context.Context, key string, body io.ReadSeeker, size i
 		return nil, err
 	}
 	tr.finish(size)
-	return &Object{Key: key, Size: size, ETag: trimETag(out.ETag), LastModified: time.Now().UTC(), ContentType: opts.ContentType}, nil
+	o := &Object{Key: key, Size: size, ETag: trimETag(out.ETag), LastModified: time.Now().UTC(), ContentType: opts.ContentType}
+	o.Receipt, o.ReceiptProblem = receiptOf(out.ResultMetadata, receiptWant{res: b.Name, key: key, op: receipt.OpPut, size: size})
+	return o, nil
 }
 
 // multipart uploads the parts next returns (until io.EOF), Concurrency at
@@ -286,7 +290,9 @@ func (b *Bucket) multipart(ctx context.Context, key string, size int64, next nex
 		return nil, err
 	}
 	tr.finish(total)
-	return &Object{Key: key, Size: total, ETag: trimETag(out.ETag), LastModified: time.Now().UTC(), ContentType: opts.ContentType}, nil
+	o := &Object{Key: key, Size: total, ETag: trimETag(out.ETag), LastModified: time.Now().UTC(), ContentType: opts.ContentType}
+	o.Receipt, o.ReceiptProblem = receiptOf(out.ResultMetadata, receiptWant{res: b.Name, key: key, op: receipt.OpPut, size: total})
+	return o, nil
 }
 
 // multipartUpload is one multipart upload in progress.

@@ -23,6 +23,7 @@ import (
 func TestConsumerCLI(t *testing.T) {
 	s := startConsumerScenario(t)
 	s.store()
+	s.checkReceipts()
 	s.checkStoredKey()
 	s.listStored()
 	s.copyDown()

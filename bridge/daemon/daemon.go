@@ -182,9 +182,16 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	if err := view.Sync(ctx); err != nil {
 		return fmt.Errorf("first sync with %s: %w", cfg.Node, err)
 	}
+	// Receipts are signed with the provider key (its address is the
+	// provider's on chain) for the chain the node serves.
+	st, err := c.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("chain id from %s: %w", cfg.Node, err)
+	}
 	b, err := bridge.New(bridge.Config{
 		Region: cfg.Region, Backends: backends, Keys: view.Keys(), Reservations: view.Reservations(),
 		VirtualHostDomain: cfg.VirtualHostDomain, ListCacheBytes: cfg.ListCacheBytes,
+		ReceiptKey: o.ProviderPriv, ChainID: st.ChainID,
 	})
 	if err != nil {
 		return err

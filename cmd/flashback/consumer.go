@@ -21,7 +21,7 @@ import (
 
 // consumerCmds are added to the root command.
 func consumerCmds(g *globals) []*cobra.Command {
-	return []*cobra.Command{storeCmd(g), cpCmd(g), lsCmd(g), rmCmd(g)}
+	return []*cobra.Command{storeCmd(g), cpCmd(g), lsCmd(g), rmCmd(g), receiptsCmd(g)}
 }
 
 const fbScheme = "fb://"
@@ -55,14 +55,19 @@ type transferOut struct {
 	Bytes  int64  `json:"bytes"`
 	ETag   string `json:"etag,omitempty"`
 	Action string `json:"action,omitempty"`
+	// Receipt is the bridge's signed receipt (header form), also kept in
+	// HOME/receipts/<reservation>.jsonl.
+	Receipt string `json:"receipt,omitempty"`
 }
 
 func contentType(name string) string {
 	return mime.TypeByExtension(path.Ext(name))
 }
 
-// upload sends a local file (or stdin for "-") to the bucket.
-func upload(ctx context.Context, b *client.Bucket, key, src string) (*client.Object, error) {
+// upload sends a local file (or stdin for "-") to the bucket and journals
+// the bridge's receipt; it returns the object and the receipt's header form
+// ("" if the bridge sent none).
+func (g *globals) upload(ctx context.Context, b *client.Bucket, key, src string) (*client.Object, string, error) {
 	bar := newProgress("↑ " + path.Base(key))
 	opts := client.UploadOptions{ContentType: contentType(key), Progress: bar.progress()}
 	var o *client.Object
@@ -74,7 +79,11 @@ func upload(ctx context.Context, b *client.Bucket, key, src string) (*client.Obj
 	}
 	bar.finish(err == nil)
 	if err != nil {
-		return nil, s3Explain(err, b, key)
+		return nil, "", s3Explain(err, b, key)
 	}
-	return o, nil
+	rcpt, err := g.keepReceipt(fbURL(b.Name, key), o.Receipt, o.ReceiptProblem)
+	if err != nil {
+		return nil, "", err
+	}
+	return o, rcpt, nil
 }

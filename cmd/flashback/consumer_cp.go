@@ -76,11 +76,11 @@ func cpUp(ctx context.Context, g *globals, src, res, key, from string) error {
 	if err != nil {
 		return err
 	}
-	o, err := upload(ctx, b, key, src)
+	o, rcpt, err := g.upload(ctx, b, key, src)
 	if err != nil {
 		return err
 	}
-	t := transferOut{URL: fbURL(res, key), File: src, Bytes: o.Size, ETag: o.ETag, Action: "upload"}
+	t := transferOut{URL: fbURL(res, key), File: src, Bytes: o.Size, ETag: o.ETag, Action: "upload", Receipt: rcpt}
 	return g.print(t, func(w io.Writer) {
 		fmt.Fprintf(w, "%s → %s  (%s)\n", srcName(src), t.URL, bytesHuman(uint64(t.Bytes)))
 	})

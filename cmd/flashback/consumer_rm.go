@@ -49,10 +49,15 @@ func rmCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return s3Explain(err, b, t.key)
 				}
-				if err := b.Delete(ctx, t.key); err != nil {
+				d, err := b.Remove(ctx, t.key)
+				if err != nil {
 					return s3Explain(err, b, t.key)
 				}
-				out.Deleted = append(out.Deleted, transferOut{URL: fbURL(t.res, t.key), Bytes: o.Size, ETag: o.ETag, Action: "delete"})
+				rcpt, err := g.keepReceipt(fbURL(t.res, t.key), d.Receipt, d.ReceiptProblem)
+				if err != nil {
+					return err
+				}
+				out.Deleted = append(out.Deleted, transferOut{URL: fbURL(t.res, t.key), Bytes: o.Size, ETag: o.ETag, Action: "delete", Receipt: rcpt})
 				if g.output != "json" {
 					fmt.Fprintf(g.out, "deleted %s\n", fbURL(t.res, t.key))
 				}

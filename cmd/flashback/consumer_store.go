@@ -235,11 +235,11 @@ func uploadStoreFiles(ctx context.Context, g *globals, b *client.Bucket, out *st
 	resID := out.Reservation
 	for _, f := range files {
 		key := filepath.Base(f)
-		o, err := upload(ctx, b, key, f)
+		o, rcpt, err := g.upload(ctx, b, key, f)
 		if err != nil {
 			return fmt.Errorf("%w (the reservation %s and its key are kept: retry with `flashback cp %s %s`)", err, resID, f, fbURL(resID, key))
 		}
-		t := transferOut{URL: fbURL(resID, key), File: f, Bytes: o.Size, ETag: o.ETag}
+		t := transferOut{URL: fbURL(resID, key), File: f, Bytes: o.Size, ETag: o.ETag, Receipt: rcpt}
 		out.Files = append(out.Files, t)
 		if text {
 			fmt.Fprintf(g.out, "%s  (%s)\n", t.URL, bytesHuman(uint64(t.Bytes)))
