@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/flashback-network/flashback/receipt"
 	"github.com/flashback-network/flashback/storage"
@@ -47,29 +49,56 @@ func (g *gateway) keepPartHash(ctx context.Context, br bucketRef, id string, n i
 	}
 }
 
+// partRecordReads is how many part records a completion reads at once: on
+// a backend behind a network hop each read is a round trip, and an upload
+// may have thousands of parts.
+const partRecordReads = 16
+
 // partDigests reads the records of the parts a completion used; ok is
 // false if one is missing or was made for another upload of the part.
 func (g *gateway) partDigests(ctx context.Context, br bucketRef, id string, use []s3response.Part) ([]receipt.PartDigest, bool) {
+	ctx = storage.Detach(ctx) // read by the goroutines below
 	out := make([]receipt.PartDigest, len(use))
+	bad := make([]bool, len(use))
+	sem := make(chan struct{}, partRecordReads)
+	var wg sync.WaitGroup
 	for i, p := range use {
-		rc, _, err := br.be.Get(ctx, partHashKey(br, id, int32(p.PartNumber)), nil)
-		if err != nil {
-			return nil, false
-		}
-		b, err := io.ReadAll(io.LimitReader(rc, maxPartHashRecord))
-		rc.Close()
-		if err != nil {
-			return nil, false
-		}
-		etag, sum, _ := strings.Cut(string(b), " ")
-		raw, err := hex.DecodeString(sum)
-		if err != nil || len(raw) != sha256.Size || etag != unquote(p.ETag) {
-			return nil, false
-		}
-		out[i].Size = p.Size
-		copy(out[i].SHA256[:], raw)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d, ok := readPartRecord(ctx, br, partHashKey(br, id, int32(p.PartNumber)), unquote(p.ETag))
+			out[i] = receipt.PartDigest{Size: p.Size, SHA256: d}
+			bad[i] = !ok
+		}()
+	}
+	wg.Wait()
+	if slices.Contains(bad, true) {
+		return nil, false
 	}
 	return out, true
+}
+
+// readPartRecord reads one part's record and checks it was made for the
+// part with etag.
+func readPartRecord(ctx context.Context, br bucketRef, rkey, etag string) ([sha256.Size]byte, bool) {
+	var d [sha256.Size]byte
+	rc, _, err := br.be.Get(ctx, rkey, nil)
+	if err != nil {
+		return d, false
+	}
+	b, err := io.ReadAll(io.LimitReader(rc, maxPartHashRecord))
+	rc.Close()
+	if err != nil {
+		return d, false
+	}
+	got, sum, _ := strings.Cut(string(b), " ")
+	raw, err := hex.DecodeString(sum)
+	if err != nil || len(raw) != sha256.Size || got != etag {
+		return d, false
+	}
+	copy(d[:], raw)
+	return d, true
 }
 
 // completeReceipt signs the receipt of a completed multipart upload and

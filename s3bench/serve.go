@@ -2,6 +2,8 @@ package s3bench
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -21,13 +23,20 @@ type ServedBridge struct {
 }
 
 // ServeBridge starts a bridge on 127.0.0.1 (a free port) over be, serving
-// one unlimited reservation named bucket to a fresh write key.
+// one unlimited reservation named bucket to a fresh write key. Like a
+// provider's bridge it signs a receipt for every write and delete (with a
+// fresh key), so the figures include that work.
 func ServeBridge(name string, be storage.Backend, bucket string) (*ServedBridge, error) {
 	key := bridge.Key{AccessKeyID: "FBBENCH" + strings.ToUpper(randHex(6)), Secret: randHex(20), Bucket: bucket, Perm: bridge.PermWrite}
+	_, receiptKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
 	b, err := bridge.New(bridge.Config{
 		Backend:      be,
 		Keys:         bridge.NewStaticKeys(key),
 		Reservations: bridge.NewStaticReservations(bridge.Reservation{ID: bucket, QuotaBytes: -1, EgressBytes: -1, Unit: "bench"}),
+		ReceiptKey:   receiptKey, ChainID: "bench",
 	})
 	if err != nil {
 		return nil, err

@@ -50,3 +50,8 @@ func detach(ctx context.Context) context.Context {
 	dl, ok := ctx.Deadline()
 	return detached{Context: ctx, done: ctx.Done(), deadline: dl, hasDeadline: ok}
 }
+
+// Detach is detach for callers that hand one context to several goroutines
+// of their own (the bridge's concurrent backend reads): call it on the
+// goroutine that owns ctx.
+func Detach(ctx context.Context) context.Context { return detach(ctx) }
