@@ -90,6 +90,11 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	if !ok || u.Status == market.UnitDeleted {
 		return nil // reports of a unit deleted since are dropped
 	}
+	if owner, err := address.Parse(u.Provider); err == nil {
+		if assigned, fixed := assignedOracles(kv, q, e, n, owner); fixed {
+			quorum = q.quorum(uint64(len(assigned))) // over the assigned set
+		}
+	}
 	qs := GetUnitQoS(kv, n)
 	compTrim(qs, fOld)
 	h := UnitEpochQoS{Epoch: e, Reporters: len(reps), Quorum: quorum}
