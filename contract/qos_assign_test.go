@@ -1,6 +1,10 @@
 package contract
 
 import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/flashback-network/flashback/api/types"
 	"slices"
 	"strings"
 	"testing"
@@ -248,4 +252,46 @@ func TestMissBelowMinStakeRemoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkQoS(t, h)
+}
+
+// TestAssignmentQueries: the two queries agree with the draw, the
+// oracle's side pages by unit, and bad input is refused with its code.
+func TestAssignmentQueries(t *testing.T) {
+	h := newAssignQoS(t, qosTestParams(), "q")
+	h.next(1) // the queries read the last block's time
+	e := h.epoch()
+	for n := uint64(1); n <= 2; n++ {
+		var v types.UnitOracles
+		out, err := Query(h.blk, "units/unit-"+strconv.FormatUint(n, 10)+"/oracles?epoch="+strconv.FormatInt(e, 10))
+		if err != nil || json.Unmarshal(out, &v) != nil {
+			t.Fatalf("unit oracles: %v %s", err, out)
+		}
+		if want := assigned(t, h, e, n); !v.Fixed || !slices.Equal(v.Oracles, want) {
+			t.Fatalf("unit-%d oracles %+v, draw %v", n, v, want)
+		}
+		for _, o := range v.Oracles {
+			var a types.OracleAssignments
+			out, err := Query(h.blk, "oracles/"+o+"/assignments?epoch="+strconv.FormatInt(e, 10)+"&limit=1")
+			if err != nil || json.Unmarshal(out, &a) != nil {
+				t.Fatalf("assignments: %v %s", err, out)
+			}
+			if n == 1 && (len(a.Units) != 1 || a.Units[0] != "unit-1") {
+				t.Fatalf("first page of %s's assignments %+v, want unit-1", nameOfAddr(o), a)
+			}
+		}
+	}
+	var a types.OracleAssignments
+	out, _ := Query(h.blk, "oracles/"+mktAddr("prov")+"/assignments")
+	if json.Unmarshal(out, &a) != nil || !a.Fixed || a.Epoch != e || len(a.Units) != 0 {
+		t.Fatalf("the provider is assigned its own units: %s", out)
+	}
+	if _, err := Query(h.blk, "oracles/nope/assignments"); core.CodeOf(err) != core.CodeInvalidAddress {
+		t.Fatalf("bad address: %v", err)
+	}
+	if _, err := Query(h.blk, "units/unit-9/oracles"); core.CodeOf(err) != core.CodeNotFound {
+		t.Fatalf("missing unit: %v", err)
+	}
+	if _, err := Query(h.blk, "units/unit-1/oracles?epoch=x"); core.CodeOf(err) != core.CodeInvalidQuery {
+		t.Fatalf("bad epoch: %v", err)
+	}
 }
