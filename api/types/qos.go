@@ -65,7 +65,7 @@ type Oracle struct {
 	InMedian      uint64           `json:"in_median"` // unit reports that entered the median
 	Outliers      uint64           `json:"outliers"`  // unit reports far from the median
 	LastEpoch     int64            `json:"last_epoch"`
-	Rewards       core.Amount      `json:"rewards"` // oracle rewards received
+	Rewards       core.Amount      `json:"rewards"`   // oracle rewards received
 	Missed        uint64           `json:"missed"`    // assigned unit-epochs not reported
 	Penalized     core.Amount      `json:"penalized"` // bond taken for them
 	MissEpochs    []int64          `json:"miss_epochs,omitempty"`
