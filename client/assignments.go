@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/flashback-network/flashback/api/types"
+	"github.com/flashback-network/flashback/contract/qos"
 )
 
 // OracleAssignments returns one page of the units assigned to oracle addr
@@ -44,4 +45,16 @@ func (c *Client) AllOracleAssignments(ctx context.Context, addr string, e int64)
 func (c *Client) UnitOracles(ctx context.Context, unit string, e int64) (*types.UnitOracles, error) {
 	var v types.UnitOracles
 	return &v, c.do(ctx, http.MethodGet, "/v1/units/"+url.PathEscape(unit)+"/oracles?epoch="+strconv.FormatInt(e, 10), nil, &v)
+}
+
+// DeclareRelated declares accounts related to the signer (a provider):
+// from the next epoch on they are never assigned to its units.
+func (s *Signer) DeclareRelated(ctx context.Context, accounts ...string) (*types.TxResult, error) {
+	return s.Submit(ctx, &qos.MsgDeclareRelated{Accounts: accounts})
+}
+
+// UnjailOracle brings the signer's jailed oracle back once
+// oracle_jail_epochs have passed.
+func (s *Signer) UnjailOracle(ctx context.Context) (*types.TxResult, error) {
+	return s.Submit(ctx, &qos.MsgUnjailOracle{})
 }
