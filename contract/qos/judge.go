@@ -90,11 +90,7 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	if !ok || u.Status == market.UnitDeleted {
 		return nil // reports of a unit deleted since are dropped
 	}
-	if owner, err := address.Parse(u.Provider); err == nil {
-		if assigned, fixed := assignedOracles(kv, q, e, n, owner); fixed {
-			quorum = q.quorum(uint64(len(assigned))) // over the assigned set
-		}
-	}
+	quorum = unitQuorum(kv, q, e, n, u, quorum)
 	qs := GetUnitQoS(kv, n)
 	compTrim(qs, fOld)
 	h := UnitEpochQoS{Epoch: e, Reporters: len(reps), Quorum: quorum}
@@ -165,6 +161,19 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	ctx.Emit("sla_breach", "unit", u.ID, "provider", u.Provider, "epoch", itoa(e), "terms", joinTerms(v.Terms),
 		"slashed", h.Slashed.String(), "compensation", h.Compensation.String(), "oracle_share", h.OracleShare.String())
 	return finishUnitEpoch(ctx, q, u, n, qs, &h)
+}
+
+// unitQuorum is unit n's quorum in epoch e: over its assigned oracles
+// when e assigns them (assign.go), else def (over the active oracles).
+func unitQuorum(kv store.KV, q qosParams, e int64, n uint64, u *market.Unit, def uint64) uint64 {
+	owner, err := address.Parse(u.Provider)
+	if err != nil {
+		return def
+	}
+	if assigned, fixed := assignedOracles(kv, q, e, n, owner); fixed {
+		return q.quorum(uint64(len(assigned)))
+	}
+	return def
 }
 
 // medianOf is the per-metric median of the reports.
