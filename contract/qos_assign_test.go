@@ -295,3 +295,41 @@ func TestAssignmentQueries(t *testing.T) {
 		t.Fatalf("bad epoch: %v", err)
 	}
 }
+
+// TestQuorumDenialNotPaid: a failing provider whose assigned oracles stay
+// silent (all of them, or all but one of three) is not paid for those
+// epochs and its consumer is refunded; with a quorum of the assigned
+// oracles the epoch is judged as before.
+func TestQuorumDenialNotPaid(t *testing.T) {
+	h := newAssignQoS(t, qosTestParams(), "deny")
+	e := h.epoch()
+	var evs []core.Event
+	toEpoch(h, e+1)
+	// Epoch e: nobody reports unit-1. Epoch e+1: one assigned oracle does.
+	evs = append(evs, toEpoch(h, e+2)...)
+	one := assigned(t, h, e+1, 1)[0]
+	h.ok(nameOfAddr(one), &qos.MsgReport{Epoch: e + 1, Units: []qos.UnitMeasurement{good("unit-1")}})
+	// Epoch e+2: two of the three assigned oracles report it healthy.
+	evs = append(evs, toEpoch(h, e+3)...)
+	for _, a := range assigned(t, h, e+2, 1)[:2] {
+		h.ok(nameOfAddr(a), &qos.MsgReport{Epoch: e + 2, Units: []qos.UnitMeasurement{good("unit-1")}})
+	}
+	silent := false
+	evs = append(append(evs, toEpoch(h, e+4)...), toEpoch(h, e+5)...)
+	for _, ev := range evs {
+		silent = silent || (ev.Type == "qos_unpaid_silent" && attr(ev, "unit") == "unit-1" && attr(ev, "epoch") == strconv.FormatInt(e, 10))
+	}
+	if !silent || !market.IsBreached(h.blk, 1, e) {
+		t.Fatalf("epoch %d, all assigned oracles silent: event %v, unpaid %v; want unpaid", e, silent, market.IsBreached(h.blk, 1, e))
+	}
+	if hist := unitHist(t, h.blk, 1, e+1); hist.Status != qos.QoSNoQuorum || !market.IsBreached(h.blk, 1, e+1) {
+		t.Fatalf("epoch %d, one of three reported: %+v, unpaid %v; want no_quorum and unpaid", e+1, hist, market.IsBreached(h.blk, 1, e+1))
+	}
+	if hist := unitHist(t, h.blk, 1, e+2); hist.Status != qos.QoSCompliant || market.IsBreached(h.blk, 1, e+2) {
+		t.Fatalf("epoch %d with quorum: %+v", e+2, hist)
+	}
+	checkQoS(t, h)
+	if err := bank.CheckSupply(h.blk); err != nil {
+		t.Fatal(err)
+	}
+}

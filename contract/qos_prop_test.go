@@ -174,6 +174,8 @@ type qosSim struct {
 	// declared related; selfAuditor is a provider registered as an oracle
 	// (qos_prop_oracles_test.go).
 	silent, friend, related, selfAuditor string
+	reported                             map[string]bool // "unit/epoch" with an accepted report
+	unenforced                           map[string]bool // "unit/epoch" too old to refund
 }
 
 func qosPropParams() params.Params {
@@ -315,8 +317,10 @@ func (s *qosSim) oracleReports(b int) {
 		if o != s.silent && s.rng.IntN(10) < 7 {
 			e := s.h.now/10 - 1 - int64(s.rng.IntN(4)/3)
 			ms := s.measurements(o, e, 10)
-			if r := s.h.exec(o, &qos.MsgReport{Epoch: e, Units: ms}); r.Code == core.CodeOK {
+			m := &qos.MsgReport{Epoch: e, Units: ms}
+			if r := s.h.exec(o, m); r.Code == core.CodeOK {
 				s.counts["qos/report"]++
+				s.noteReport(m)
 			} else if r.Code == core.CodeNotAssigned {
 				s.counts["not_assigned"]++
 			} else if r.Code == core.CodeInternal {
@@ -397,6 +401,7 @@ func (s *qosSim) randomTraffic(b int) {
 		name := m.Type()
 		if r := s.h.exec(signer, m); r.Code == core.CodeOK {
 			s.counts[name]++
+			s.noteReport(m)
 		} else if r.Code == core.CodeInternal || strings.Contains(r.Log, "internal") {
 			s.t.Fatalf("block %d: %s by %s: internal error: %s", b, name, signer, r.Log)
 		}
@@ -410,7 +415,10 @@ func (s *qosSim) endBlock(b int) {
 	if s.rng.IntN(40) == 0 {
 		dt = 35 // skip epochs now and then
 	}
-	for _, e := range qnext(s.h, dt) {
+	before := qos.Frontier(s.h.blk)
+	evs := qnext(s.h, dt)
+	s.checkSilentUnpaid(b, before, evs)
+	for _, e := range evs {
 		switch e.Type {
 		case "qos_error", "market_error":
 			s.t.Fatalf("block %d: %s %v", b, e.Type, e.Attrs)

@@ -2,6 +2,7 @@ package qos
 
 import (
 	"sort"
+	"strconv"
 
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/contract/bank"
@@ -90,7 +91,7 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	if !ok || u.Status == market.UnitDeleted {
 		return nil // reports of a unit deleted since are dropped
 	}
-	quorum = unitQuorum(kv, q, e, n, u, quorum)
+	quorum, fixed := unitQuorum(kv, q, e, n, u, quorum)
 	qs := GetUnitQoS(kv, n)
 	compTrim(qs, fOld)
 	h := UnitEpochQoS{Epoch: e, Reporters: len(reps), Quorum: quorum}
@@ -100,9 +101,14 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 		h.Status = QoSNoQuorum
 		qs.NoQuorum++
 		acc.counts.NoQuorum++
-		ctx.Emit("qos_no_quorum", "unit", u.ID, "epoch", itoa(e), "reports", itoa(int64(len(reps))), "quorum", utoa(quorum))
+		ctx.Emit("qos_no_quorum", "unit", u.ID, "epoch", itoa(e), "reports", itoa(int64(len(reps))), "quorum", utoa(quorum), "unpaid", strconv.FormatBool(fixed || maint))
 		if maint {
 			h.Status = QoSMaintenance
+		}
+		// Under an assignment, too few of the assigned oracles reported:
+		// the epoch is not paid (its consumers are refunded), so silent
+		// auditors cannot keep a failing provider paid.
+		if maint || fixed {
 			if err := qk.markUnpaid(ctx, u, e, &h); err != nil {
 				return err
 			}
@@ -164,16 +170,17 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 }
 
 // unitQuorum is unit n's quorum in epoch e: over its assigned oracles
-// when e assigns them (assign.go), else def (over the active oracles).
-func unitQuorum(kv store.KV, q qosParams, e int64, n uint64, u *market.Unit, def uint64) uint64 {
+// when e assigns them (assign.go; fixed true), else def (over the active
+// oracles).
+func unitQuorum(kv store.KV, q qosParams, e int64, n uint64, u *market.Unit, def uint64) (quorum uint64, fixed bool) {
 	owner, err := address.Parse(u.Provider)
 	if err != nil {
-		return def
+		return def, false
 	}
 	if assigned, fixed := assignedOracles(kv, q, e, n, owner); fixed {
-		return q.quorum(uint64(len(assigned)))
+		return q.quorum(uint64(len(assigned))), true
 	}
-	return def
+	return def, false
 }
 
 // medianOf is the per-metric median of the reports.

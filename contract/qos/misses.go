@@ -18,6 +18,8 @@ package qos
 // miss); deleted units are not.
 
 import (
+	"strconv"
+
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
@@ -55,7 +57,7 @@ func (qk *Keeper) missSweep(kv store.KV, blk core.Block, q qosParams, w *epochWo
 				}
 				e := w.MissEpoch
 				isolated(kv, blk, "qos misses "+market.UnitIDString(n), events, func(ctx *core.Context) error {
-					return unitMisses(ctx, q, e, n, w.Cur)
+					return qk.unitMisses(ctx, q, e, n, w.Cur)
 				})
 				*budget--
 			}
@@ -67,8 +69,11 @@ func (qk *Keeper) missSweep(kv store.KV, blk core.Block, q qosParams, w *epochWo
 }
 
 // unitMisses penalizes the oracles assigned to unit n in epoch e that did
-// not report it.
-func unitMisses(ctx *core.Context, q qosParams, e int64, n uint64, cur int64) error {
+// not report it. When none of them did (or none could be assigned: every
+// oracle of the set is the owner's or related to it), the epoch is not
+// paid and its consumers are refunded (the reports phase never sees such
+// a unit-epoch).
+func (qk *Keeper) unitMisses(ctx *core.Context, q qosParams, e int64, n uint64, cur int64) error {
 	u, ok := market.GetUnitN(ctx.KV, n)
 	if !ok || u.Status == market.UnitDeleted || u.CreatedAt.Unix() >= e*q.Epoch {
 		return nil
@@ -78,14 +83,24 @@ func unitMisses(ctx *core.Context, q qosParams, e int64, n uint64, cur int64) er
 		return err
 	}
 	assigned, _ := assignedOracles(ctx.KV, q, e, n, owner)
+	missed := 0
 	for _, o := range assigned {
 		if ctx.KV.Get(reportKey(e, n, o)) != nil {
 			continue
 		}
+		missed++
 		if err := penalizeMiss(ctx, q, o, u.ID, e, cur); err != nil {
 			return err
 		}
 	}
+	if missed < len(assigned) || GetUnitQoS(ctx.KV, n).maintained(e, q.Epoch) {
+		return nil // reports to judge, or announced maintenance (the maintenance sweep's)
+	}
+	var h UnitEpochQoS
+	if err := qk.markUnpaid(ctx, u, e, &h); err != nil {
+		return err
+	}
+	ctx.Emit("qos_unpaid_silent", "unit", u.ID, "epoch", itoa(e), "assigned", itoa(int64(len(assigned))), "unenforced", strconv.FormatBool(h.Unenforced))
 	return nil
 }
 
@@ -163,3 +178,7 @@ func handleUnjailOracle(ctx *core.Context, signer []byte, m *MsgUnjailOracle) er
 	ctx.Emit("oracle_unjailed", "oracle", o.Address)
 	return nil
 }
+
+// MaintainedIn reports whether an announced maintenance window of the unit
+// covers epoch e (epochs of epochLen seconds).
+func MaintainedIn(qs *UnitQoS, e, epochLen int64) bool { return qs.maintained(e, epochLen) }
