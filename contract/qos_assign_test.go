@@ -333,3 +333,22 @@ func TestQuorumDenialNotPaid(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEpochSetsPruned: an epoch's set is dropped once older than the
+// history kept (here the floor: settle lag + grace + 4 epochs), so state
+// does not grow with the epochs; recent epochs keep theirs.
+func TestEpochSetsPruned(t *testing.T) {
+	p := qosTestParams()
+	p.HistoryEpochs = 1
+	h := newAssignQoS(t, p, "prune")
+	first := h.epoch()
+	for i := int64(1); i <= 12; i++ {
+		toEpoch(h, first+i)
+	}
+	if _, fixed, _ := qos.AssignedOracles(h.blk, first, 1); fixed {
+		t.Fatalf("epoch %d's set still in state 12 epochs later", first)
+	}
+	if _, fixed, _ := qos.AssignedOracles(h.blk, h.epoch()-3, 1); !fixed {
+		t.Fatalf("epoch %d's set pruned already", h.epoch()-3)
+	}
+}

@@ -93,7 +93,9 @@ func fixEpochSet(kv store.KV, blk core.Block, q qosParams, cur int64) []core.Eve
 		return n < MaxEpochOracles
 	})
 	kv.Set(k, val)
-	if old := cur - q.History; old > 0 {
+	// Kept for the history's epochs, and at least until the epoch-end work
+	// of every epoch that still takes reports has read them.
+	if old := cur - max(q.History, q.Lag+q.Grace+4); old > 0 {
 		for _, dk := range keysIn(kv, keyAssign, assignKey(old), 4) {
 			kv.Delete(dk)
 		}
