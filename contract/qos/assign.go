@@ -135,6 +135,22 @@ func assignedOracles(kv store.KV, q qosParams, e int64, n uint64, owner []byte) 
 	return out, true
 }
 
+// assignedCount is len(assignedOracles(...)) without drawing (no hashing:
+// the quorum needs only the size of the assigned set).
+func assignedCount(kv store.KV, q qosParams, e int64, n uint64, owner []byte) (count int, fixed bool) {
+	s, ok := getEpochSet(kv, e)
+	if !ok || len(s.oracles) == 0 {
+		return 0, false
+	}
+	related := relatedTo(kv, owner, e)
+	for _, o := range s.oracles {
+		if !related(o) {
+			count++
+		}
+	}
+	return min(count, q.PerUnit), true
+}
+
 // AssignedOracles are the bech32 addresses of the oracles assigned to unit
 // n in epoch e (fixed false: e assigns none, see the top of this file).
 func AssignedOracles(kv store.KV, e int64, n uint64) (addrs []string, fixed bool, err error) {

@@ -177,8 +177,8 @@ func unitQuorum(kv store.KV, q qosParams, e int64, n uint64, u *market.Unit, def
 	if err != nil {
 		return def, false
 	}
-	if assigned, fixed := assignedOracles(kv, q, e, n, owner); fixed {
-		return q.quorum(uint64(len(assigned))), true
+	if count, fixed := assignedCount(kv, q, e, n, owner); fixed {
+		return q.quorum(uint64(count)), true
 	}
 	return def, false
 }
