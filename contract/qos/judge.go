@@ -98,22 +98,7 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	maint := qs.maintained(e, q.Epoch)
 	acc.counts.Reported++
 	if uint64(len(reps)) < quorum {
-		h.Status = QoSNoQuorum
-		qs.NoQuorum++
-		acc.counts.NoQuorum++
-		ctx.Emit("qos_no_quorum", "unit", u.ID, "epoch", itoa(e), "reports", itoa(int64(len(reps))), "quorum", utoa(quorum), "unpaid", strconv.FormatBool(fixed || maint))
-		if maint {
-			h.Status = QoSMaintenance
-		}
-		// Under an assignment, too few of the assigned oracles reported:
-		// the epoch is not paid (its consumers are refunded), so silent
-		// auditors cannot keep a failing provider paid.
-		if maint || fixed {
-			if err := qk.markUnpaid(ctx, u, e, &h); err != nil {
-				return err
-			}
-		}
-		return finishUnitEpoch(ctx, q, u, n, qs, &h)
+		return qk.judgeNoQuorum(ctx, q, u, n, qs, &h, len(reps), fixed, maint, acc)
 	}
 	med := medianOf(reps)
 	inMedian := splitOutliers(reps, med, q.OutlierBps, acc)
@@ -181,6 +166,28 @@ func unitQuorum(kv store.KV, q qosParams, e int64, n uint64, u *market.Unit, def
 		return q.quorum(uint64(count)), true
 	}
 	return def, false
+}
+
+// judgeNoQuorum records a unit-epoch with fewer reports than its quorum:
+// not judged, not scored; unpaid under announced maintenance or an
+// assignment (fixed).
+func (qk *Keeper) judgeNoQuorum(ctx *core.Context, q qosParams, u *market.Unit, n uint64, qs *UnitQoS, h *UnitEpochQoS, reports int, fixed, maint bool, acc *epochAcc) error {
+	h.Status = QoSNoQuorum
+	qs.NoQuorum++
+	acc.counts.NoQuorum++
+	ctx.Emit("qos_no_quorum", "unit", u.ID, "epoch", itoa(h.Epoch), "reports", itoa(int64(reports)), "quorum", utoa(h.Quorum), "unpaid", strconv.FormatBool(fixed || maint))
+	if maint {
+		h.Status = QoSMaintenance
+	}
+	// Under an assignment, too few of the assigned oracles reported:
+	// the epoch is not paid (its consumers are refunded), so silent
+	// auditors cannot keep a failing provider paid.
+	if maint || fixed {
+		if err := qk.markUnpaid(ctx, u, h.Epoch, h); err != nil {
+			return err
+		}
+	}
+	return finishUnitEpoch(ctx, q, u, n, qs, h)
 }
 
 // medianOf is the per-metric median of the reports.
