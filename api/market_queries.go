@@ -84,3 +84,23 @@ func (s *Server) byID(collection, what, prefix string, re *regexp.Regexp) http.H
 		s.abciQuery(w, r, collection+"/"+id)
 	}
 }
+
+// oracleAssignments serves the units assigned to an oracle in an epoch.
+func (s *Server) oracleAssignments(w http.ResponseWriter, r *http.Request) {
+	addr, err := pAddress(r.PathValue("address"))
+	if err != nil {
+		writeContractError(w, core.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
+		return
+	}
+	s.list("oracles/"+addr+"/assignments", assignmentParams)(w, r)
+}
+
+// unitOracles serves the oracles assigned to a unit in an epoch.
+func (s *Server) unitOracles(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !unitIDPattern.MatchString(id) {
+		writeContractError(w, core.CodeNotFound, fmt.Sprintf("unit %q not found (unit ids look like unit-1)", id))
+		return
+	}
+	s.list("units/"+id+"/oracles", unitOraclesParams)(w, r)
+}

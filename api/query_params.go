@@ -147,8 +147,10 @@ var (
 		"consumer": pAddress, "provider": pAddress, "unit": pPattern(unitIDPattern, "unit-1"),
 		"status": pEnum(market.ResPending, market.ResActive, market.ResCompleted, market.ResCancelled, market.ResRejected, market.ResExpired),
 	}
-	epochRangeParams = map[string]queryParam{"from": pIntRange(0, 1<<53), "to": pIntRange(0, 1<<53)}
-	accessKeysParams = map[string]queryParam{
+	epochRangeParams  = map[string]queryParam{"from": pIntRange(0, 1<<53), "to": pIntRange(0, 1<<53)}
+	assignmentParams  = map[string]queryParam{"epoch": pIntRange(0, 1<<53), "limit": pLimit, "cursor": pCursor}
+	unitOraclesParams = map[string]queryParam{"epoch": pIntRange(0, 1<<53)}
+	accessKeysParams  = map[string]queryParam{
 		"limit": pLimit, "cursor": pCursor,
 		"reservation": pPattern(resIDPattern, "res-1"), "provider": pAddress,
 	}

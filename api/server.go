@@ -68,6 +68,8 @@ func New(node Node) *Server {
 	s.handle("GET", "/v1/providers/{address}/changes", s.providerChanges)
 	s.handle("GET", "/v1/oracles", s.list("oracles", providersParams))
 	s.handle("GET", "/v1/oracles/{address}", s.oracle)
+	s.handle("GET", "/v1/oracles/{address}/assignments", s.oracleAssignments)
+	s.handle("GET", "/v1/units/{id}/oracles", s.unitOracles)
 	s.handle("GET", "/v1/accesskeys", s.accessKeys)
 	s.handle("GET", "/v1/accesskeys/{id}", s.byID("accesskeys", "access key", "FB", accessKeyIDPattern))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

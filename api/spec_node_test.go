@@ -316,6 +316,14 @@ func checkSpecMarketRoutes(t *testing.T, sn *specNode, w specWorld) {
 	body = sn.get(t, "/v1/oracles", none, "all=true", 200)
 	checkTimes(t, "oracles", body, "registered_at", "updated_at")
 	sn.get(t, "/v1/oracles/{address}", id("address", w.orcAddr), "", 200)
+	body = sn.get(t, "/v1/oracles/{address}/assignments", id("address", w.orcAddr), "epoch=0&limit=5", 200)
+	if !bytes.Contains(body, []byte(`"epoch":0`)) {
+		t.Errorf("assignments for epoch 0: %s", body)
+	}
+	body = sn.get(t, "/v1/units/{id}/oracles", id("id", w.unitA), "", 200)
+	if !bytes.Contains(body, []byte(`"unit":"`+w.unitA+`"`)) {
+		t.Errorf("unit oracles: %s", body)
+	}
 	body = sn.get(t, "/v1/accesskeys", none, "reservation="+w.resA, 200)
 	checkTimes(t, "access keys", body, "created_at")
 	sn.get(t, "/v1/accesskeys", none, "provider="+w.provAddr, 200)
@@ -394,6 +402,10 @@ func checkSpecMarketErrors(t *testing.T, sn *specNode, w specWorld, txBody []byt
 	errCase("GET", "/v1/stats/epochs", none, "from=x", nil, 400, "invalid_query")
 	errCase("GET", "/v1/oracles/{address}", id("address", "nope"), "", nil, 400, "invalid_address")
 	errCase("GET", "/v1/oracles/{address}", id("address", w.aliceAddr), "", nil, 404, "not_found")
+	errCase("GET", "/v1/oracles/{address}/assignments", id("address", "nope"), "", nil, 400, "invalid_address")
+	errCase("GET", "/v1/oracles/{address}/assignments", id("address", w.orcAddr), "epoch=-1", nil, 400, "invalid_query")
+	errCase("GET", "/v1/units/{id}/oracles", id("id", "bogus"), "", nil, 404, "not_found")
+	errCase("GET", "/v1/units/{id}/oracles", id("id", w.unitA), "epoch=x", nil, 400, "invalid_query")
 	errCase("GET", "/v1/accesskeys", none, "", nil, 400, "invalid_query")
 	errCase("GET", "/v1/accesskeys/{id}", id("id", "NOSUCHKEY0000000"), "", nil, 404, "not_found")
 	errCase("POST", "/v1/txs", none, "", []byte(`{"tx": 5}`), 400, "invalid_request")

@@ -26,6 +26,11 @@ const Version = "0.1.0"
 var keyChainID = []byte("meta/chain_id")
 var keyLastTime = []byte("meta/last_block_time")
 
+// keyLastHash holds the hash of the last finalized block, the next block's
+// core.Block.PrevHash. It is state (not memory) so a restarted node, and a
+// replay, give the contract the same bytes as every other node.
+var keyLastHash = []byte("meta/last_block_hash")
+
 // App is the ABCI application.
 type App struct {
 	abci.BaseApplication
@@ -39,6 +44,7 @@ type App struct {
 	// txs accepted since the last commit.
 	check    *store.Cache
 	lastTime time.Time
+	lastHash []byte // hash of the last finalized block (keyLastHash)
 	// sigVerified holds the hashes of txs that CheckTx accepted, whose
 	// signatures therefore verified: a recheck of the same bytes skips the
 	// verification. Bounded by maxSigVerified.
@@ -78,6 +84,7 @@ func NewApp(store *Store) (*App, error) {
 	if b := kv.Get(keyLastTime); len(b) > 0 {
 		_ = a.lastTime.UnmarshalBinary(b)
 	}
+	a.lastHash = append([]byte(nil), kv.Get(keyLastHash)...)
 	if err := a.resetCheck(); err != nil {
 		return nil, err
 	}
@@ -136,7 +143,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 }
 
 func (a *App) nextBlock() core.Block {
-	return core.Block{ChainID: a.chainID, Height: a.store.Version() + 1, Time: a.lastTime}
+	return core.Block{ChainID: a.chainID, Height: a.store.Version() + 1, Time: a.lastTime, PrevHash: a.lastHash}
 }
 
 // maxSigVerified bounds the recheck cache. CometBFT's mempool holds 5,000
@@ -184,7 +191,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	blk := core.Block{ChainID: a.chainID, Height: req.Height, Time: req.Time}
+	blk := core.Block{ChainID: a.chainID, Height: req.Height, Time: req.Time, PrevHash: a.lastHash}
 	if want := a.store.Version() + 1; req.Height != want {
 		return nil, fmt.Errorf("finalize block %d: state is at %d", req.Height, want-1)
 	}
@@ -195,6 +202,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	resp.Events = append(resp.Events, toABCI(contract.EndBlock(cache, blk))...)
 	tb, _ := req.Time.MarshalBinary()
 	cache.Set(keyLastTime, tb)
+	if len(req.Hash) > 0 {
+		cache.Set(keyLastHash, req.Hash)
+	}
 	if a.archive != nil {
 		if err := a.archive.add(cache); err != nil {
 			return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
@@ -205,6 +215,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		a.AfterBlock(a.store.Working(), req.Height)
 	}
 	a.lastTime = req.Time
+	if len(req.Hash) > 0 {
+		a.lastHash = append([]byte(nil), req.Hash...)
+	}
 	resp.AppHash = a.store.WorkingHash()
 	return resp, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"strconv"
 	"testing"
 	"time"
 
@@ -27,6 +28,9 @@ type mkt struct {
 	now    int64
 	height int64
 	keys   map[string]ed25519.PrivateKey
+	// salt makes the blocks' PrevHash (sha256 of salt and height): two
+	// harnesses with different salts are chains with different hashes.
+	salt string
 }
 
 func mktKey(name string) ed25519.PrivateKey {
@@ -65,7 +69,8 @@ func newMkt(t testing.TB, p params.Params, bal core.Amount, names ...string) *mk
 }
 
 func (h *mkt) block() core.Block {
-	return core.Block{ChainID: mktChain, Height: h.height, Time: time.Unix(h.now, 0).UTC()}
+	prev := sha256.Sum256([]byte(h.salt + "/" + strconv.FormatInt(h.height-1, 10)))
+	return core.Block{ChainID: mktChain, Height: h.height, Time: time.Unix(h.now, 0).UTC(), PrevHash: prev[:]}
 }
 
 func (h *mkt) begin() {

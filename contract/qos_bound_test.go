@@ -393,7 +393,7 @@ func TestOracleUnbondingEntriesCapped(t *testing.T) {
 			o, _ := qos.GetOracle(h.blk, raw)
 			first = o.Unbonding[0].ReleaseAt
 		}
-		h.ok("o1", &qos.MsgRegisterOracle{Stake: 100})
+		h.ok("o1", &qos.MsgRegisterOracle{Stake: oracleBond})
 		h.next(10)
 	}
 	r := h.exec("o1", &qos.MsgDeregisterOracle{})
@@ -401,7 +401,7 @@ func TestOracleUnbondingEntriesCapped(t *testing.T) {
 		t.Fatalf("deregistration over the cap: %s (%s), want wrong_state naming the cap and %s", r.Code.Name(), r.Log, first)
 	}
 	o, _ := qos.GetOracle(h.blk, raw)
-	if !o.Active || o.Stake != 100 || len(o.Unbonding) != qos.MaxOracleUnbondingEntries {
+	if !o.Active || o.Stake != oracleBond || len(o.Unbonding) != qos.MaxOracleUnbondingEntries {
 		t.Fatalf("refused deregistration changed the oracle: active %v stake %d entries %d", o.Active, o.Stake, len(o.Unbonding))
 	}
 	h.next(first.Unix() - h.now) // its EndBlock releases the first entry

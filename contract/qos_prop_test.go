@@ -170,6 +170,12 @@ type qosSim struct {
 	nameOf    map[string]string
 	health    map[string]int
 	counts    map[string]int
+	// silent never reports; friend is an oracle the provider related
+	// declared related; selfAuditor is a provider registered as an oracle
+	// (qos_prop_oracles_test.go).
+	silent, friend, related, selfAuditor string
+	reported                             map[string]bool // "unit/epoch" with an accepted report
+	unenforced                           map[string]bool // "unit/epoch" too old to refund
 }
 
 func qosPropParams() params.Params {
@@ -188,6 +194,10 @@ func qosPropParams() params.Params {
 	p.HistoryEpochs = 20
 	p.ReportGraceEpochs = 1
 	p.SettleLagEpochs = 3
+	p.MissPenalty = 1
+	p.MaxMissed = 6
+	p.MissWindowEpochs = 4
+	p.OracleJailEpochs = 3
 	return p
 }
 
@@ -217,6 +227,7 @@ func newQoSSim(t *testing.T, seed uint64) *qosSim {
 	for _, n := range all {
 		s.nameOf[mktAddr(n)] = n
 	}
+	s.setupCollusion()
 	return s
 }
 
@@ -285,11 +296,14 @@ func (s *qosSim) measure(id string) qos.UnitMeasurement {
 	return m
 }
 
-// measurements measures each unit, skipping one in skipOneIn.
-func (s *qosSim) measurements(skipOneIn int) []qos.UnitMeasurement {
+// measurements measures each unit assigned to oracle o in epoch e (now
+// and then one it is not assigned to), skipping one in skipOneIn.
+func (s *qosSim) measurements(o string, e int64, skipOneIn int) []qos.UnitMeasurement {
 	var ms []qos.UnitMeasurement
+	mine := s.assignedTo(o, e)
+	stray := s.rng.IntN(8) == 0
 	for _, id := range s.units() {
-		if s.rng.IntN(skipOneIn) > 0 {
+		if (mine == nil || mine[id] || stray) && s.rng.IntN(skipOneIn) > 0 {
 			ms = append(ms, s.measure(id))
 		}
 	}
@@ -299,12 +313,16 @@ func (s *qosSim) measurements(skipOneIn int) []qos.UnitMeasurement {
 // oracleReports: most oracles report the epoch that just ended, some the
 // one before (within the grace), some not at all.
 func (s *qosSim) oracleReports(b int) {
-	for _, o := range s.oracles {
-		if s.rng.IntN(10) < 7 {
+	for _, o := range append(s.oracles, s.selfAuditor) {
+		if o != s.silent && s.rng.IntN(10) < 7 {
 			e := s.h.now/10 - 1 - int64(s.rng.IntN(4)/3)
-			ms := s.measurements(10)
-			if r := s.h.exec(o, &qos.MsgReport{Epoch: e, Units: ms}); r.Code == core.CodeOK {
+			ms := s.measurements(o, e, 10)
+			m := &qos.MsgReport{Epoch: e, Units: ms}
+			if r := s.h.exec(o, m); r.Code == core.CodeOK {
 				s.counts["qos/report"]++
+				s.noteReport(m)
+			} else if r.Code == core.CodeNotAssigned {
+				s.counts["not_assigned"]++
 			} else if r.Code == core.CodeInternal {
 				s.t.Fatalf("block %d: report: %s", b, r.Log)
 			}
@@ -351,7 +369,9 @@ func (s *qosSim) randomMsg() (string, core.Msg) {
 		return s.nameOf[u.Provider], &market.MsgUnitMaintenance{Unit: id, Action: s.pick(acts), WindowStart: s.h.now + s.rng.Int64N(20), WindowEnd: s.h.now + 20 + s.rng.Int64N(40)}
 	case 10:
 		o := s.pick(s.oracles)
-		if s.rng.IntN(2) == 0 {
+		if s.rng.IntN(3) == 0 {
+			return o, &qos.MsgUnjailOracle{}
+		} else if s.rng.IntN(2) == 0 {
 			return o, &qos.MsgRegisterOracle{Stake: 10 + core.Amount(s.rng.IntN(100))}
 		} else if s.rng.IntN(4) == 0 {
 			return o, &qos.MsgDeregisterOracle{}
@@ -362,8 +382,10 @@ func (s *qosSim) randomMsg() (string, core.Msg) {
 	default:
 		// Reports for the epoch that just ended (sometimes the one before).
 		e := s.h.now/10 - 1 - int64(s.rng.IntN(2))
-		if ms := s.measurements(5); len(ms) > 0 {
-			return s.pick(s.oracles), &qos.MsgReport{Epoch: e, Units: ms}
+		if o := s.pick(s.oracles); o != s.silent {
+			if ms := s.measurements(o, e, 5); len(ms) > 0 {
+				return o, &qos.MsgReport{Epoch: e, Units: ms}
+			}
 		}
 		return "", nil
 	}
@@ -379,6 +401,7 @@ func (s *qosSim) randomTraffic(b int) {
 		name := m.Type()
 		if r := s.h.exec(signer, m); r.Code == core.CodeOK {
 			s.counts[name]++
+			s.noteReport(m)
 		} else if r.Code == core.CodeInternal || strings.Contains(r.Log, "internal") {
 			s.t.Fatalf("block %d: %s by %s: internal error: %s", b, name, signer, r.Log)
 		}
@@ -392,15 +415,21 @@ func (s *qosSim) endBlock(b int) {
 	if s.rng.IntN(40) == 0 {
 		dt = 35 // skip epochs now and then
 	}
-	for _, e := range qnext(s.h, dt) {
+	before := qos.Frontier(s.h.blk)
+	evs := qnext(s.h, dt)
+	s.checkSilentUnpaid(b, before, evs)
+	for _, e := range evs {
 		switch e.Type {
 		case "qos_error", "market_error":
 			s.t.Fatalf("block %d: %s %v", b, e.Type, e.Attrs)
+		case "oracle_missed", "oracle_jailed", "oracle_removed":
+			s.countOracleEvent(e)
 		case "sla_breach", "compensation_paid", "unit_score", "oracle_reward", "reputation_reward", "reputation_slash", "unit_suspended", "qos_no_quorum", "oracle_unbonded":
 			s.counts[e.Type]++
 		}
 	}
 	checkMarketInvariants(s.t, s.h.blk, s.h.now)
+	s.checkAssignments(b)
 }
 
 // TestQoSProperty drives random market traffic, oracle reports (honest,
@@ -420,6 +449,7 @@ func TestQoSProperty(t *testing.T) {
 		s.endBlock(b)
 	}
 	t.Logf("seed %d, %d blocks: %v", seed, blocks, s.counts)
+	s.checkSilentPenalized()
 	if testing.Short() {
 		return
 	}

@@ -219,7 +219,8 @@ func TestHandlerTableWireNames(t *testing.T) {
 		"market/register_provider", "market/reject_reservation", "market/report_usage", "market/reserve",
 		"market/resize", "market/stake", "market/topup", "market/unit_maintenance", "market/unstake",
 		"market/update_provider", "market/update_unit",
-		"qos/claim_compensation", "qos/deregister_oracle", "qos/register_oracle", "qos/report",
+		"qos/claim_compensation", "qos/declare_related", "qos/deregister_oracle", "qos/register_oracle", "qos/report",
+		"qos/unjail_oracle",
 	}
 	if got := contract.MsgTypes(); !slices.Equal(got, want) {
 		t.Fatalf("MsgTypes = %v\nwant      %v", got, want)

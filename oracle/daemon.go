@@ -170,9 +170,16 @@ func (d *Daemon) Round(ctx context.Context, spreadFraction float64) (*RoundResul
 	if err != nil {
 		return nil, err
 	}
+	// Only the units the chain assigned to this oracle for e are probed
+	// and reported (the chain refuses the others with not_assigned).
+	units, fixed, err := d.Client.AllOracleAssignments(ctx, d.Address(), e)
+	if err != nil {
+		return nil, fmt.Errorf("assignments for epoch %d: %w", e, err)
+	}
+	targets = keepAssigned(targets, units, fixed)
 	res := &RoundResult{Epoch: e, Oracle: d.Address()}
 	if len(targets) == 0 {
-		d.logf("epoch %d: no available units to probe", e)
+		d.logf("epoch %d: no available units assigned to probe", e)
 		return res, d.waitEpochEnd(ctx, e)
 	}
 	left := time.Duration(end-clk.now) * time.Second
@@ -241,8 +248,9 @@ func (d *Daemon) waitEpochEnd(ctx context.Context, e int64) error {
 }
 
 // Submit signs and sends the report for epoch e. If a unit is refused (it
-// was deleted or went away meanwhile) it retries once without the units
-// that are no longer there.
+// was deleted or went away meanwhile, or is not assigned to this oracle)
+// it retries once without the units that are no longer there or not
+// assigned.
 func (d *Daemon) Submit(ctx context.Context, e int64, ms []Measurement) (*types.TxResult, error) {
 	msg := qos.MsgReport{Epoch: e}
 	for _, m := range ms {
@@ -250,13 +258,21 @@ func (d *Daemon) Submit(ctx context.Context, e int64, ms []Measurement) (*types.
 	}
 	sort.Slice(msg.Units, func(i, j int) bool { return unitLess(msg.Units[i].Unit, msg.Units[j].Unit) })
 	tx, err := d.Signer.Report(ctx, msg)
-	if !client.IsCode(err, core.CodeNotFound) && !client.IsCode(err, core.CodeWrongState) {
+	if !client.IsCode(err, core.CodeNotFound) && !client.IsCode(err, core.CodeWrongState) && !client.IsCode(err, core.CodeNotAssigned) {
 		return tx, err
+	}
+	assigned, fixed, aerr := d.Client.AllOracleAssignments(ctx, d.Address(), e)
+	if aerr != nil {
+		return tx, err
+	}
+	mine := map[string]bool{}
+	for _, u := range assigned {
+		mine[u] = true
 	}
 	kept := msg.Units[:0]
 	for _, u := range msg.Units {
 		uv, uerr := d.Client.Unit(ctx, u.Unit)
-		if uerr == nil && uv.Status != market.UnitDeleted {
+		if uerr == nil && uv.Status != market.UnitDeleted && (!fixed || mine[u.Unit]) {
 			kept = append(kept, u)
 		}
 	}
@@ -266,6 +282,26 @@ func (d *Daemon) Submit(ctx context.Context, e int64, ms []Measurement) (*types.
 	d.logf("epoch %d: report refused (%v); retrying with %d units", e, err, len(kept))
 	msg.Units = kept
 	return d.Signer.Report(ctx, msg)
+}
+
+// keepAssigned keeps the targets among units, the units assigned to the
+// oracle; all of them when the epoch assigns none (fixed false: any
+// oracle may report, the chain still refuses a provider's own units).
+func keepAssigned(targets []Target, units []string, fixed bool) []Target {
+	if !fixed {
+		return targets
+	}
+	mine := make(map[string]bool, len(units))
+	for _, u := range units {
+		mine[u] = true
+	}
+	var out []Target
+	for _, t := range targets {
+		if mine[t.Unit] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // unitLess orders "unit-2" before "unit-10".

@@ -65,7 +65,34 @@ type Oracle struct {
 	InMedian      uint64           `json:"in_median"` // unit reports that entered the median
 	Outliers      uint64           `json:"outliers"`  // unit reports far from the median
 	LastEpoch     int64            `json:"last_epoch"`
-	Rewards       core.Amount      `json:"rewards"` // oracle rewards received
+	Rewards       core.Amount      `json:"rewards"`   // oracle rewards received
+	Missed        uint64           `json:"missed"`    // assigned unit-epochs not reported
+	Penalized     core.Amount      `json:"penalized"` // bond taken for them
+	MissEpochs    []int64          `json:"miss_epochs,omitempty"`
+	Jailed        bool             `json:"jailed"`
+	JailedUntil   int64            `json:"jailed_until_epoch"`
+}
+
+// OracleAssignments is the "oracles/{addr}/assignments" query result: one
+// page of the units the oracle is assigned to in an epoch. Fixed is false
+// when the epoch assigns none (no block in it, or no eligible oracle at
+// its first block): then every active oracle but a unit's owner and its
+// related accounts may report it.
+type OracleAssignments struct {
+	Oracle     string   `json:"oracle"`
+	Epoch      int64    `json:"epoch"`
+	Fixed      bool     `json:"fixed"`
+	Units      []string `json:"units"`
+	NextCursor string   `json:"next_cursor"`
+}
+
+// UnitOracles is the "units/{id}/oracles" query result: the oracles
+// assigned to a unit in an epoch, in assignment order.
+type UnitOracles struct {
+	Unit    string   `json:"unit"`
+	Epoch   int64    `json:"epoch"`
+	Fixed   bool     `json:"fixed"`
+	Oracles []string `json:"oracles"`
 }
 
 // OracleView is an oracle with derived fields.

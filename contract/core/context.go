@@ -9,11 +9,16 @@ import (
 )
 
 // Block is what the chain tells the contract about the block being executed:
-// height and BFT time. The contract never reads a wall clock.
+// height, BFT time and the hash of the block before it. The contract never
+// reads a wall clock.
 type Block struct {
 	ChainID string
 	Height  int64
 	Time    time.Time
+	// PrevHash is the hash of the last finalized block (empty before the
+	// first): the seed QoS draws each epoch's oracle assignment from. Every
+	// node, and a replay, sees the same bytes.
+	PrevHash []byte
 }
 
 // Event is an ABCI event: a type and ordered attributes. Events are how

@@ -44,10 +44,12 @@ const (
 	CodeUnitSuspended     Code = 27
 	CodeLimitExceeded     Code = 28
 	CodeUsageOutOfBounds  Code = 29
+	CodeNotAssigned       Code = 30
+	CodeOracleJailed      Code = 31
 )
 
 // maxCode is the highest code defined (codes are appended in order).
-const maxCode = CodeUsageOutOfBounds
+const maxCode = CodeOracleJailed
 
 // codeName is the stable name of a known code ("" for others).
 func codeName(c Code) string {
@@ -112,6 +114,10 @@ func codeName(c Code) string {
 		return "limit_exceeded"
 	case CodeUsageOutOfBounds:
 		return "usage_out_of_bounds"
+	case CodeNotAssigned:
+		return "not_assigned"
+	case CodeOracleJailed:
+		return "oracle_jailed"
 	}
 	return ""
 }

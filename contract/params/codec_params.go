@@ -96,6 +96,26 @@ func (r *Params) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 21, protowire.VarintType)
 		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.HistoryEpochs)))
 	}
+	if r.OraclesPerUnit != 0 {
+		b = protowire.AppendTag(b, 22, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.OraclesPerUnit))
+	}
+	if r.MissPenalty != 0 {
+		b = protowire.AppendTag(b, 23, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.MissPenalty))
+	}
+	if r.MaxMissed != 0 {
+		b = protowire.AppendTag(b, 24, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.MaxMissed))
+	}
+	if r.MissWindowEpochs != 0 {
+		b = protowire.AppendTag(b, 25, protowire.VarintType)
+		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.MissWindowEpochs)))
+	}
+	if r.OracleJailEpochs != 0 {
+		b = protowire.AppendTag(b, 26, protowire.VarintType)
+		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.OracleJailEpochs)))
+	}
 	return b
 }
 
@@ -319,6 +339,56 @@ func (r *Params) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.HistoryEpochs = int64(protowire.DecodeZigZag(v))
+		case 22:
+			if typ != protowire.VarintType {
+				return store.CodecError("Params", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Params", num, n)
+			}
+			b = b[n:]
+			r.OraclesPerUnit = uint32(v)
+		case 23:
+			if typ != protowire.VarintType {
+				return store.CodecError("Params", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Params", num, n)
+			}
+			b = b[n:]
+			r.MissPenalty = core.Amount(v)
+		case 24:
+			if typ != protowire.VarintType {
+				return store.CodecError("Params", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Params", num, n)
+			}
+			b = b[n:]
+			r.MaxMissed = uint32(v)
+		case 25:
+			if typ != protowire.VarintType {
+				return store.CodecError("Params", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Params", num, n)
+			}
+			b = b[n:]
+			r.MissWindowEpochs = int64(protowire.DecodeZigZag(v))
+		case 26:
+			if typ != protowire.VarintType {
+				return store.CodecError("Params", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Params", num, n)
+			}
+			b = b[n:]
+			r.OracleJailEpochs = int64(protowire.DecodeZigZag(v))
 		default:
 			return store.CodecError("Params", num, -1)
 		}

@@ -77,6 +77,21 @@ type Params struct {
 	// HistoryEpochs is how many epochs of stats and per-unit QoS history
 	// the chain keeps.
 	HistoryEpochs int64 `json:"history_epochs,omitempty"`
+
+	// Oracle accountability (issue 13). Zero means the default.
+	// OraclesPerUnit is how many oracles are assigned to each unit per
+	// epoch (capped by the eligible oracles).
+	OraclesPerUnit uint32 `json:"oracles_per_unit,omitempty"`
+	// MissPenalty is taken from an assigned oracle's bond for each
+	// unit-epoch it did not report (to the treasury).
+	MissPenalty core.Amount `json:"miss_penalty,omitempty"`
+	// MaxMissed misses within miss_window_epochs jail an oracle.
+	MaxMissed uint32 `json:"max_missed,omitempty"`
+	// MissWindowEpochs is the window max_missed is counted over.
+	MissWindowEpochs int64 `json:"miss_window_epochs,omitempty"`
+	// OracleJailEpochs is how long a jailed oracle waits before
+	// qos/unjail_oracle.
+	OracleJailEpochs int64 `json:"oracle_jail_epochs,omitempty"`
 }
 
 // Default are used when genesis leaves a param unset.
@@ -102,6 +117,12 @@ func Default() Params {
 		DecayPerMonth:      10,
 		OutlierBps:         5000,
 		HistoryEpochs:      720,
+
+		OraclesPerUnit:   3,
+		MissPenalty:      10_000_000, // 10 FLASH, 1 % of min_oracle_stake
+		MaxMissed:        5,
+		MissWindowEpochs: 24,
+		OracleJailEpochs: 24,
 	}
 }
 

@@ -28,6 +28,11 @@ func (r *Params) View() types.Params {
 		DecayPerMonth:      r.DecayPerMonth,
 		OutlierBps:         r.OutlierBps,
 		HistoryEpochs:      r.HistoryEpochs,
+		OraclesPerUnit:     r.OraclesPerUnit,
+		MissPenalty:        r.MissPenalty,
+		MaxMissed:          r.MaxMissed,
+		MissWindowEpochs:   r.MissWindowEpochs,
+		OracleJailEpochs:   r.OracleJailEpochs,
 	}
 	return v
 }

@@ -53,6 +53,14 @@ func (r *epochWork) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 10, protowire.BytesType)
 		b = protowire.AppendBytes(b, m)
 	}
+	if r.MissEpoch != 0 {
+		b = protowire.AppendTag(b, 11, protowire.VarintType)
+		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.MissEpoch)))
+	}
+	if r.MissNext != 0 {
+		b = protowire.AppendTag(b, 12, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.MissNext))
+	}
 	return b
 }
 
@@ -170,6 +178,26 @@ func (r *epochWork) UnmarshalBinary(b []byte) error {
 				return err
 			}
 			r.Tally = &m
+		case 11:
+			if typ != protowire.VarintType {
+				return store.CodecError("epochWork", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("epochWork", num, n)
+			}
+			b = b[n:]
+			r.MissEpoch = int64(protowire.DecodeZigZag(v))
+		case 12:
+			if typ != protowire.VarintType {
+				return store.CodecError("epochWork", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("epochWork", num, n)
+			}
+			b = b[n:]
+			r.MissNext = uint64(v)
 		default:
 			return store.CodecError("epochWork", num, -1)
 		}

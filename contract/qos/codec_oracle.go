@@ -64,6 +64,28 @@ func (r *Oracle) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 12, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(r.Rewards))
 	}
+	if r.Missed != 0 {
+		b = protowire.AppendTag(b, 13, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.Missed))
+	}
+	if r.Penalized != 0 {
+		b = protowire.AppendTag(b, 14, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.Penalized))
+	}
+	for _, x := range r.MissEpochs {
+		{
+			b = protowire.AppendTag(b, 15, protowire.VarintType)
+			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(x)))
+		}
+	}
+	if r.Jailed {
+		b = protowire.AppendTag(b, 16, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1)
+	}
+	if r.JailedUntil != 0 {
+		b = protowire.AppendTag(b, 17, protowire.VarintType)
+		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.JailedUntil)))
+	}
 	return b
 }
 
@@ -205,6 +227,56 @@ func (r *Oracle) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.Rewards = core.Amount(v)
+		case 13:
+			if typ != protowire.VarintType {
+				return store.CodecError("Oracle", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Oracle", num, n)
+			}
+			b = b[n:]
+			r.Missed = uint64(v)
+		case 14:
+			if typ != protowire.VarintType {
+				return store.CodecError("Oracle", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Oracle", num, n)
+			}
+			b = b[n:]
+			r.Penalized = core.Amount(v)
+		case 15:
+			if typ != protowire.VarintType {
+				return store.CodecError("Oracle", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Oracle", num, n)
+			}
+			b = b[n:]
+			r.MissEpochs = append(r.MissEpochs, int64(protowire.DecodeZigZag(v)))
+		case 16:
+			if typ != protowire.VarintType {
+				return store.CodecError("Oracle", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Oracle", num, n)
+			}
+			b = b[n:]
+			r.Jailed = v != 0
+		case 17:
+			if typ != protowire.VarintType {
+				return store.CodecError("Oracle", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Oracle", num, n)
+			}
+			b = b[n:]
+			r.JailedUntil = int64(protowire.DecodeZigZag(v))
 		default:
 			return store.CodecError("Oracle", num, -1)
 		}

@@ -4,7 +4,7 @@ package qos
 //
 // When the frontier can advance (the first block of a new epoch), the
 // work that moves it from FOld to FNew is recorded at q/work and done in
-// four phases: judge the stored reports of epochs <= FNew (epoch then unit
+// five phases: count the misses of assigned oracles (misses.go), judge the stored reports of epochs <= FNew (epoch then unit
 // order, closing each epoch after its last unit), drop their "reported"
 // marks, sweep announced maintenance, finalize the ended scoring periods.
 // A block does at most the keeper's work limit (MaxEpochWorkPerBlock)
@@ -53,14 +53,15 @@ var (
 
 // Phases of the epoch-end work, in order.
 const (
-	workReports uint32 = iota
+	workMisses uint32 = iota
+	workReports
 	workMarks
 	workMaintenance
 	workPeriods
 	workDone
 )
 
-var phaseNames = [...]string{"reports", "marks", "maintenance", "periods"}
+var phaseNames = [...]string{"misses", "reports", "marks", "maintenance", "periods"}
 
 // epochWork is the epoch-end work under way.
 type epochWork struct {
@@ -74,6 +75,8 @@ type epochWork struct {
 	ScoreNext []byte // next q/sp/ key (suffix) of the periods phase
 	DecayNext []byte // next q/dk/ key (suffix)
 	Tally     *epochTally
+	MissEpoch int64  // epoch of the miss accounting under way (misses.go)
+	MissNext  uint64 // next unit of it
 }
 
 // epochTally is the accumulator of the epoch being judged, kept between
@@ -131,6 +134,12 @@ func (qk *Keeper) SetWorkLimit(n int) { qk.workLimit = n }
 // (judges them, sweeps maintenance, closes scoring periods; at most the
 // work limit of items per block), and snapshots the stats of a new epoch.
 func (qk *Keeper) BeginBlock(kv store.KV, blk core.Block) []core.Event {
+	seedEvents := fixEpochSet(kv, blk, getQoSParams(kv), market.EpochOf(blk.Time.Unix(), getQoSParams(kv).Epoch))
+	return append(seedEvents, qk.epochEnd(kv, blk)...)
+}
+
+// epochEnd is the epoch-end part of BeginBlock.
+func (qk *Keeper) epochEnd(kv store.KV, blk core.Block) []core.Event {
 	if market.SettlingTermEnds(kv) {
 		// Judge epochs only once every term that ended in them is
 		// settled (the market ends a burst of them over a few blocks).
@@ -179,6 +188,8 @@ func (qk *Keeper) runEpochWork(kv store.KV, blk core.Block, q qosParams, w *epoc
 	for ; w.Phase < workDone; w.Phase++ {
 		var more bool
 		switch w.Phase {
+		case workMisses:
+			more = qk.missSweep(kv, asOf, q, w, budget, events)
 		case workReports:
 			more = qk.judgeReports(kv, asOf, q, w, budget, events)
 		case workMarks:

@@ -2,6 +2,7 @@ package qos
 
 import (
 	"sort"
+	"strconv"
 
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/contract/bank"
@@ -90,23 +91,14 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	if !ok || u.Status == market.UnitDeleted {
 		return nil // reports of a unit deleted since are dropped
 	}
+	quorum, fixed := unitQuorum(kv, q, e, n, u, quorum)
 	qs := GetUnitQoS(kv, n)
 	compTrim(qs, fOld)
 	h := UnitEpochQoS{Epoch: e, Reporters: len(reps), Quorum: quorum}
 	maint := qs.maintained(e, q.Epoch)
 	acc.counts.Reported++
 	if uint64(len(reps)) < quorum {
-		h.Status = QoSNoQuorum
-		qs.NoQuorum++
-		acc.counts.NoQuorum++
-		ctx.Emit("qos_no_quorum", "unit", u.ID, "epoch", itoa(e), "reports", itoa(int64(len(reps))), "quorum", utoa(quorum))
-		if maint {
-			h.Status = QoSMaintenance
-			if err := qk.markUnpaid(ctx, u, e, &h); err != nil {
-				return err
-			}
-		}
-		return finishUnitEpoch(ctx, q, u, n, qs, &h)
+		return qk.judgeNoQuorum(ctx, q, u, n, qs, &h, len(reps), fixed, maint, acc)
 	}
 	med := medianOf(reps)
 	inMedian := splitOutliers(reps, med, q.OutlierBps, acc)
@@ -160,6 +152,42 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	ctx.Emit("sla_breach", "unit", u.ID, "provider", u.Provider, "epoch", itoa(e), "terms", joinTerms(v.Terms),
 		"slashed", h.Slashed.String(), "compensation", h.Compensation.String(), "oracle_share", h.OracleShare.String())
 	return finishUnitEpoch(ctx, q, u, n, qs, &h)
+}
+
+// unitQuorum is unit n's quorum in epoch e: over its assigned oracles
+// when e assigns them (assign.go; fixed true), else def (over the active
+// oracles).
+func unitQuorum(kv store.KV, q qosParams, e int64, n uint64, u *market.Unit, def uint64) (quorum uint64, fixed bool) {
+	owner, err := address.Parse(u.Provider)
+	if err != nil {
+		return def, false
+	}
+	if count, fixed := assignedCount(kv, q, e, n, owner); fixed {
+		return q.quorum(uint64(count)), true
+	}
+	return def, false
+}
+
+// judgeNoQuorum records a unit-epoch with fewer reports than its quorum:
+// not judged, not scored; unpaid under announced maintenance or an
+// assignment (fixed).
+func (qk *Keeper) judgeNoQuorum(ctx *core.Context, q qosParams, u *market.Unit, n uint64, qs *UnitQoS, h *UnitEpochQoS, reports int, fixed, maint bool, acc *epochAcc) error {
+	h.Status = QoSNoQuorum
+	qs.NoQuorum++
+	acc.counts.NoQuorum++
+	ctx.Emit("qos_no_quorum", "unit", u.ID, "epoch", itoa(h.Epoch), "reports", itoa(int64(reports)), "quorum", utoa(h.Quorum), "unpaid", strconv.FormatBool(fixed || maint))
+	if maint {
+		h.Status = QoSMaintenance
+	}
+	// Under an assignment, too few of the assigned oracles reported:
+	// the epoch is not paid (its consumers are refunded), so silent
+	// auditors cannot keep a failing provider paid.
+	if maint || fixed {
+		if err := qk.markUnpaid(ctx, u, h.Epoch, h); err != nil {
+			return err
+		}
+	}
+	return finishUnitEpoch(ctx, q, u, n, qs, h)
 }
 
 // medianOf is the per-metric median of the reports.

@@ -24,6 +24,8 @@ func (qk *Keeper) Routes() []core.Route {
 		core.NewRoute(handleRegisterOracle),
 		core.NewRoute(handleDeregisterOracle),
 		core.NewRoute(handleReport),
+		core.NewRoute(handleDeclareRelated),
+		core.NewRoute(handleUnjailOracle),
 		core.NewRoute(market.NotWhileSettling(handleClaimCompensation)),
 	}
 }

@@ -22,6 +22,14 @@ type Oracle struct {
 	Outliers      uint64                  `json:"outliers"`  // unit reports far from the median
 	LastEpoch     int64                   `json:"last_epoch"`
 	Rewards       core.Amount             `json:"rewards"` // oracle rewards received
+	// Accountability (misses.go): unit-epochs assigned and not reported,
+	// bond taken for them, the epochs of the misses in the current window,
+	// and the jail.
+	Missed      uint64      `json:"missed"`
+	Penalized   core.Amount `json:"penalized"`
+	MissEpochs  []int64     `json:"miss_epochs,omitempty"`
+	Jailed      bool        `json:"jailed"`
+	JailedUntil int64       `json:"jailed_until_epoch"` // first epoch qos/unjail_oracle is taken
 }
 
 // UnbondingTotal is the sum of the oracle's unbonding entries.
@@ -86,6 +94,7 @@ func handleRegisterOracle(ctx *core.Context, signer []byte, m *MsgRegisterOracle
 	o.Active = true
 	o.RegisteredAt, o.UpdatedAt = core.Time(ctx.Now()), core.Time(ctx.Now())
 	setOracle(ctx.KV, signer, o)
+	setEligible(ctx.KV, signer, !o.Jailed)
 	store.SetUint64(ctx.KV, keyOracleCount, ActiveOracles(ctx.KV)+1)
 	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles++ })
 	ctx.Emit("oracle_registered", "oracle", o.Address, "stake", o.Stake.String())
@@ -104,24 +113,48 @@ func handleDeregisterOracle(ctx *core.Context, signer []byte, m *MsgDeregisterOr
 	if !ok || !o.Active {
 		return core.Errf(core.CodeNotOracle, "%s is not an active oracle", address.Encode(signer))
 	}
-	q := getQoSParams(ctx.KV)
 	if o.Stake > 0 {
 		if err := checkUnbondingRoom(o); err != nil {
 			return err
 		}
-		seq := store.NextSequence(ctx.KV, keySeqOUnbond)
+	}
+	if err := retireOracle(ctx, signer, o); err != nil {
+		return err
+	}
+	ctx.Emit("oracle_deregistered", "oracle", o.Address)
+	return nil
+}
+
+// retireOracle makes o inactive: it stops counting for quorum and being
+// assigned at once (reports already accepted still count) and its stake
+// unbonds over unbonding_period, staying slashable until released. With
+// no room for another unbonding entry (checkUnbondingRoom) the stake
+// joins the latest entry, released no earlier than that entry.
+func retireOracle(ctx *core.Context, raw []byte, o *Oracle) error {
+	q := getQoSParams(ctx.KV)
+	if o.Stake > 0 {
 		at := ctx.Now() + q.Unbonding
-		o.Unbonding = append(o.Unbonding, market.UnbondingEntry{Amount: o.Stake, ReleaseAt: core.Time(at), Seq: seq})
-		ctx.KV.Set(store.Key(keyOQueue, store.EncodeUint64(uint64(at)), signer, store.EncodeUint64(seq)), []byte{})
+		if n := len(o.Unbonding); n >= MaxOracleUnbondingEntries {
+			last := &o.Unbonding[n-1]
+			sum, err := core.Add(last.Amount, o.Stake)
+			if err != nil {
+				return err
+			}
+			last.Amount, at = sum, last.ReleaseAt.Unix()
+		} else {
+			seq := store.NextSequence(ctx.KV, keySeqOUnbond)
+			o.Unbonding = append(o.Unbonding, market.UnbondingEntry{Amount: o.Stake, ReleaseAt: core.Time(at), Seq: seq})
+			ctx.KV.Set(store.Key(keyOQueue, store.EncodeUint64(uint64(at)), raw, store.EncodeUint64(seq)), []byte{})
+		}
 		ctx.Emit("oracle_unbond", "oracle", o.Address, "amount", o.Stake.String(), "release_at", itoa(at))
 		o.Stake = 0
 	}
 	o.Active = false
 	o.UpdatedAt = core.Time(ctx.Now())
-	setOracle(ctx.KV, signer, o)
+	setOracle(ctx.KV, raw, o)
+	setEligible(ctx.KV, raw, false)
 	store.SetUint64(ctx.KV, keyOracleCount, ActiveOracles(ctx.KV)-1)
 	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles-- })
-	ctx.Emit("oracle_deregistered", "oracle", o.Address)
 	return nil
 }
 

@@ -25,6 +25,11 @@ type qosParams struct {
 	OutlierBps     uint32
 	History        int64
 	Unbonding      int64
+	PerUnit        int         // oracles assigned per unit and epoch
+	MissPenalty    core.Amount // per unit-epoch an assigned oracle did not report
+	MaxMissed      int         // misses in MissWindow epochs that jail
+	MissWindow     int64
+	JailEpochs     int64
 }
 
 func getQoSParams(kv store.KV) qosParams {
@@ -37,6 +42,25 @@ func getQoSParams(kv store.KV) qosParams {
 		SlashBps: p.SlashFractionBps, OracleShareBps: p.OracleShareBps, Period: p.ScorePeriodEpochs,
 		Warn: p.WarnScore, Suspend: p.SuspendScore, DecayPerMonth: p.DecayPerMonth,
 		OutlierBps: p.OutlierBps, History: p.HistoryEpochs, Unbonding: mp.Unbonding,
+	}
+	q.PerUnit, q.MissPenalty, q.MaxMissed = int(p.OraclesPerUnit), p.MissPenalty, int(p.MaxMissed)
+	q.MissWindow, q.JailEpochs = p.MissWindowEpochs, p.OracleJailEpochs
+	if q.PerUnit <= 0 {
+		q.PerUnit = int(d.OraclesPerUnit)
+	}
+	q.PerUnit = min(q.PerUnit, MaxEpochOracles)
+	if q.MissPenalty == 0 {
+		q.MissPenalty = d.MissPenalty
+	}
+	if q.MaxMissed <= 0 {
+		q.MaxMissed = int(d.MaxMissed)
+	}
+	q.MaxMissed = min(q.MaxMissed, maxMissedCap)
+	if q.MissWindow <= 0 {
+		q.MissWindow = d.MissWindowEpochs
+	}
+	if q.JailEpochs <= 0 {
+		q.JailEpochs = d.OracleJailEpochs
 	}
 	if q.MinStake == 0 {
 		q.MinStake = d.MinOracleStake

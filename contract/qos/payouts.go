@@ -34,12 +34,21 @@ func closeEpoch(ctx *core.Context, q qosParams, e int64, acc *epochAcc) error {
 			continue
 		}
 		pay := acc.reward[o]
-		if pay > 0 {
+		if rec.Jailed {
+			// A jailed oracle earns nothing: its slash share goes to the
+			// rewards pool, its fee share stays in the treasury.
+			if pay > 0 {
+				if err := bank.PoolToPool(kv, PoolOracle, bank.PoolRewards, pay); err != nil {
+					return err
+				}
+			}
+			pay = 0
+		} else if pay > 0 {
 			if err := bank.FromPool(kv, PoolOracle, raw, pay); err != nil {
 				return err
 			}
 		}
-		if c := acc.inMedian[o]; c > 0 && budget > 0 {
+		if c := acc.inMedian[o]; c > 0 && budget > 0 && !rec.Jailed {
 			f, err := core.MulDiv(uint64(budget), c, total)
 			if err != nil {
 				return err

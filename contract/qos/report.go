@@ -101,6 +101,9 @@ func handleReport(ctx *core.Context, signer []byte, m *MsgReport) error {
 	if !ok || !o.Active {
 		return core.Errf(core.CodeNotOracle, "%s is not an active oracle; send qos/register_oracle first", address.Encode(signer))
 	}
+	if o.Jailed {
+		return core.Errf(core.CodeOracleJailed, "oracle %s is jailed for missed reports until epoch %d; send qos/unjail_oracle then", o.Address, o.JailedUntil)
+	}
 	q := getQoSParams(kv)
 	cur := market.EpochOf(ctx.Now(), q.Epoch)
 	if m.Epoch >= cur {
@@ -133,6 +136,9 @@ func handleReport(ctx *core.Context, signer []byte, m *MsgReport) error {
 		}
 		if u.CreatedAt.Unix() >= epochEnd {
 			return core.Errf(core.CodeWrongState, "units[%d]: unit %s was created after epoch %d ended", i, um.Unit, m.Epoch)
+		}
+		if err := checkAssigned(kv, q, i, m.Epoch, n, u, signer); err != nil {
+			return err
 		}
 		v := *um
 		v.Unit = "" // the key names it

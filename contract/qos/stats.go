@@ -323,6 +323,10 @@ func Query(kv store.KV, parts []string, q url.Values) (out []byte, ok bool, err 
 		out, err = queryOracles(kv, q)
 	case len(parts) == 2 && parts[0] == "oracles":
 		out, err = queryOracle(kv, parts[1])
+	case len(parts) == 3 && parts[0] == "oracles" && parts[2] == "assignments":
+		out, err = queryOracleAssignments(kv, parts[1], q)
+	case len(parts) == 3 && parts[0] == "units" && parts[2] == "oracles":
+		out, err = queryUnitOracles(kv, parts[1], q)
 	default:
 		return nil, false, nil
 	}

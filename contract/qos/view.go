@@ -66,6 +66,11 @@ func (r *Oracle) View() types.Oracle {
 		Outliers:      r.Outliers,
 		LastEpoch:     r.LastEpoch,
 		Rewards:       r.Rewards,
+		Missed:        r.Missed,
+		Penalized:     r.Penalized,
+		MissEpochs:    r.MissEpochs,
+		Jailed:        r.Jailed,
+		JailedUntil:   r.JailedUntil,
 	}
 	if r.Unbonding != nil {
 		v.Unbonding = make([]types.UnbondingEntry, len(r.Unbonding))
