@@ -37,9 +37,11 @@ func InitGenesis(kv store.KV, g Genesis) error { return defaultApp().InitGenesis
 
 // StateVersion is the format of the state this contract writes and reads.
 // 1: JSON records (flashback up to 0.1); 2: records in the binary codec of
-// contract/store. A node must not run on state of another format: it would
-// misread every record.
-const StateVersion = 2
+// contract/store; 3: the last block's hash in state, oracle assignments and
+// misses, bounded usage reports (a version-2 chain's blocks would replay
+// with other results). A node must not run on state of another format: it
+// would misread records or replay blocks differently.
+const StateVersion = 3
 
 // stateVersionKey is where the chain records the StateVersion of a home.
 var stateVersionKey = []byte("meta/state_version")

@@ -174,12 +174,12 @@ func (d *demo) startBridgesAndOracle(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := orc.EnsureRegistered(ctx, p.MinOracleStake); err != nil {
+	if _, err := orc.EnsureRegistered(ctx, oracleBond(p)); err != nil {
 		return "", err
 	}
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); _ = orc.Run(d.ctx) }()
-	return fmt.Sprintf("bridge A at %s, bridge B at http://%s; oracle %s staked %s", d.s3A, cfgs[1].Listen, short(orc.Address()), client.FormatAmount(p.MinOracleStake)), nil
+	return fmt.Sprintf("bridge A at %s, bridge B at http://%s; oracle %s staked %s", d.s3A, cfgs[1].Listen, short(orc.Address()), client.FormatAmount(oracleBond(p))), nil
 }
 
 // startBridges saves each bridge's config in its home and runs it for the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/accesskey"
+	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
 
 	"github.com/spf13/cobra"
@@ -108,7 +109,7 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	orc.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
 	if p, err := c.Params(ctx); err != nil {
 		return err
-	} else if _, err := orc.EnsureRegistered(ctx, p.MinOracleStake); err != nil {
+	} else if _, err := orc.EnsureRegistered(ctx, oracleBond(p)); err != nil {
 		return fmt.Errorf("register dev oracle: %w", err)
 	}
 
@@ -308,4 +309,19 @@ func writeEnvFile(path string, env map[string]string) error {
 		return err
 	}
 	return os.Chmod(path, 0o600)
+}
+
+// oracleBond is what the dev and demo oracles bond: min_oracle_stake plus
+// room for 20 miss penalties, so that a few probes lost to a slow machine
+// jail the oracle (after max_missed) rather than remove it.
+func oracleBond(p *types.Params) core.Amount {
+	extra, err := core.MulDiv(uint64(p.MissPenalty), 20, 1)
+	if err != nil {
+		return p.MinOracleStake
+	}
+	bond, err := core.Add(p.MinOracleStake, core.Amount(extra))
+	if err != nil {
+		return p.MinOracleStake
+	}
+	return bond
 }
