@@ -111,10 +111,12 @@ func (g *gateway) removeUnder(ctx context.Context, br bucketRef, prefix string) 
 		if err != nil {
 			return err
 		}
-		for _, o := range batch {
-			if err := g.deleteKey(ctx, br, o.Key); err != nil {
-				return err
-			}
+		keys := make([]string, len(batch))
+		for i, o := range batch {
+			keys[i] = o.Key
+		}
+		if err := g.deleteKeys(ctx, br, keys); err != nil {
+			return err
 		}
 		if len(batch) < 1000 {
 			return nil

@@ -344,12 +344,11 @@ func (g *gateway) removeParts(ctx context.Context, br bucketRef, id string) erro
 	if err != nil {
 		return err
 	}
-	for _, p := range parts {
-		if err := g.deleteKey(ctx, br, partKey(br, id, int32(p.PartNumber))); err != nil {
-			return err
-		}
+	keys := make([]string, len(parts))
+	for i, p := range parts {
+		keys[i] = partKey(br, id, int32(p.PartNumber))
 	}
-	return nil
+	return g.deleteKeys(ctx, br, keys)
 }
 
 func (g *gateway) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput) error {
