@@ -45,6 +45,17 @@ func (m *MsgReserve) ValidateBasic() error {
 	return nil
 }
 
+// checkPrices refuses a unit whose prices rose above the consumer's limits.
+func (m *MsgReserve) checkPrices(u *Unit) error {
+	if u.StoragePrice > m.MaxPrice {
+		return core.Errf(core.CodePriceTooHigh, "unit %s costs %d%s per GiB-month, above your max_price %d", u.ID, u.StoragePrice, core.Denom, m.MaxPrice)
+	}
+	if m.MaxEgressPrice != nil && u.EgressPrice > *m.MaxEgressPrice {
+		return core.Errf(core.CodePriceTooHigh, "unit %s charges %d%s per GiB of egress, above your max_egress_price %d", u.ID, u.EgressPrice, core.Denom, *m.MaxEgressPrice)
+	}
+	return nil
+}
+
 func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve) error {
 	kv := ctx.KV
 	mp := ParamsOf(kv)
@@ -69,11 +80,8 @@ func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve)
 	if m.Term > mp.MaxTerm {
 		return core.Errf(core.CodeInvalidMessage, "term_seconds %d is longer than max_term %d", m.Term, mp.MaxTerm)
 	}
-	if u.StoragePrice > m.MaxPrice {
-		return core.Errf(core.CodePriceTooHigh, "unit %s costs %d%s per GiB-month, above your max_price %d", u.ID, u.StoragePrice, core.Denom, m.MaxPrice)
-	}
-	if m.MaxEgressPrice != nil && u.EgressPrice > *m.MaxEgressPrice {
-		return core.Errf(core.CodePriceTooHigh, "unit %s charges %d%s per GiB of egress, above your max_egress_price %d", u.ID, u.EgressPrice, core.Denom, *m.MaxEgressPrice)
+	if err := m.checkPrices(u); err != nil {
+		return err
 	}
 	if m.Bytes > u.Capacity-u.Reserved {
 		return core.Errf(core.CodeNoCapacity, "unit %s has %d bytes free, %d requested", u.ID, u.Capacity-u.Reserved, m.Bytes)
