@@ -83,6 +83,14 @@ type Bridge struct {
 	// receipts signs receipts (nil: none are sent).
 	receipts *receiptSigner
 
+	// serving guards the listeners handed to Serve, so that a Shutdown
+	// that comes before the server has taken a listener still stops it.
+	serving struct {
+		sync.Mutex
+		closed bool
+		lns    []net.Listener
+	}
+
 	mu     sync.Mutex
 	states map[string]*resState
 }
@@ -199,7 +207,25 @@ func randHex(n int) string {
 
 // Serve serves S3 on ln until Shutdown (then it returns nil).
 func (b *Bridge) Serve(ln net.Listener) error {
-	return b.app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+	b.serving.Lock()
+	if b.serving.closed {
+		b.serving.Unlock()
+		ln.Close()
+		return nil
+	}
+	b.serving.lns = append(b.serving.lns, ln)
+	b.serving.Unlock()
+	err := b.app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+	if b.isShutDown() {
+		return nil // the listener was closed by Shutdown
+	}
+	return err
+}
+
+func (b *Bridge) isShutDown() bool {
+	b.serving.Lock()
+	defer b.serving.Unlock()
+	return b.serving.closed
 }
 
 // ListenAndServe listens on Config.Addr and serves.
@@ -213,8 +239,18 @@ func (b *Bridge) ListenAndServe() error {
 
 // Shutdown stops accepting connections and waits for requests in flight
 // until ctx is done.
+// A Serve that has not started serving yet returns too: its listener is
+// closed here.
 func (b *Bridge) Shutdown(ctx context.Context) error {
-	return b.app.ShutdownWithContext(ctx)
+	b.serving.Lock()
+	b.serving.closed = true
+	lns := b.serving.lns
+	b.serving.Unlock()
+	err := b.app.ShutdownWithContext(ctx)
+	for _, ln := range lns {
+		ln.Close() // fiber closed those it had taken; this catches the rest
+	}
+	return err
 }
 
 // lookupRes resolves a bucket name to a reservation served by this bridge.
