@@ -22,7 +22,21 @@ func TestMarketLifecycleCLI(t *testing.T) {
 	m.rejectPending(unit)
 	rid := m.acceptAndAdjust(unit)
 	m.maintainAndDelete(unit, rid)
+	m.oracleAccountability()
 	m.retire()
+}
+
+// oracleAccountability: a provider declares a related account (never to be
+// assigned to its units), bad declarations fail with their codes, and
+// unjailing needs an oracle that is jailed.
+func (m *marketCLI) oracleAccountability() {
+	m.t.Helper()
+	m.fb("tx", "provider", "declare-related", m.bob, "--from", "provider")
+	m.fails("invalid_address", "tx", "provider", "declare-related", "not-an-address", "--from", "provider")
+	m.fails("not_found", "tx", "provider", "declare-related", m.prov, "--from", "bob")
+	m.fails("not_oracle", "tx", "oracle", "unjail", "--from", "bob")
+	m.fb("tx", "oracle", "register", "1000FLASH", "--from", "bob")
+	m.fails("wrong_state", "tx", "oracle", "unjail", "--from", "bob")
 }
 
 // marketCLI is TestMarketLifecycleCLI's node with its CLI and SDK helpers.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
 
 	"github.com/spf13/cobra"
 
@@ -95,6 +96,10 @@ func providerTxCmd(g *globals) *cobra.Command {
 		func(*cobra.Command, []string) (core.Msg, error) { return &market.MsgClaim{Unit: unit}, nil })
 	claim.Flags().StringVar(&unit, "unit", "", "claim only this unit (default: all units)")
 
-	cmd.AddCommand(register, update, stake, unstake, deregister, claim)
+	related := leaf(g, "declare-related ADDRESS...", "Declare accounts related to the provider (its own oracles, partners): from the next epoch they are never assigned to audit its units; declarations cannot be withdrawn", cobra.MinimumNArgs(1),
+		func(_ *cobra.Command, args []string) (core.Msg, error) {
+			return &qos.MsgDeclareRelated{Accounts: args}, nil
+		})
+	cmd.AddCommand(register, update, stake, unstake, deregister, claim, related)
 	return cmd
 }

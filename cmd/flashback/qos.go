@@ -162,7 +162,7 @@ func qosOraclesCmd(g *globals) *cobra.Command {
 
 func gib(b uint64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
 
-// oracleTxCmd is `tx oracle register|deregister`: bonding an oracle by hand
+// oracleTxCmd is `tx oracle register|deregister|unjail`: bonding an oracle by hand
 // (`flashback oracle --register` does the same before it starts probing).
 func oracleTxCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "oracle", Short: "Register or retire a QoS oracle"}
@@ -176,6 +176,8 @@ func oracleTxCmd(g *globals) *cobra.Command {
 		})
 	deregister := leaf(g, "deregister", "Retire the signer's oracle: it stops reporting and its stake unbonds over unbonding_period", cobra.NoArgs,
 		func(*cobra.Command, []string) (core.Msg, error) { return &qos.MsgDeregisterOracle{}, nil })
-	cmd.AddCommand(register, deregister)
+	unjail := leaf(g, "unjail", "Return the signer's jailed oracle to the assignment draw (after oracle_jail_epochs)", cobra.NoArgs,
+		func(*cobra.Command, []string) (core.Msg, error) { return &qos.MsgUnjailOracle{}, nil })
+	cmd.AddCommand(register, deregister, unjail)
 	return cmd
 }
