@@ -12,11 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/bridge"
 	"github.com/flashback-network/flashback/receipt"
+	"github.com/flashback-network/flashback/s3bench"
 	"github.com/flashback-network/flashback/storage"
 )
 
@@ -30,28 +30,18 @@ func startBridge(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bridge.New(bridge.Config{
+	key := bridge.Key{AccessKeyID: "AKIARCPT", Secret: "secret-rcpt", Bucket: "res-1", Perm: bridge.PermWrite}
+	sb, err := s3bench.ServeBridgeConfig("receipts", bridge.Config{
 		Backend:      local,
-		Keys:         bridge.NewStaticKeys(bridge.Key{AccessKeyID: "AKIARCPT", Secret: "secret-rcpt", Bucket: "res-1", Perm: bridge.PermWrite}),
+		Keys:         bridge.NewStaticKeys(key),
 		Reservations: bridge.NewStaticReservations(bridge.Reservation{ID: "res-1", QuotaBytes: 1 << 30, EgressBytes: -1, Unit: "u"}),
 		ReceiptKey:   providerKey, ChainID: "flashback-test",
-	})
+	}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- b.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = b.Shutdown(ctx)
-		<-done
-	})
-	return "http://" + ln.Addr().String()
+	t.Cleanup(func() { sb.Close() })
+	return sb.Endpoint.URL
 }
 
 // TestBucketReceipts: uploads (one request and multipart), copies and

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -32,12 +31,19 @@ func ServeBridge(name string, be storage.Backend, bucket string) (*ServedBridge,
 	if err != nil {
 		return nil, err
 	}
-	b, err := bridge.New(bridge.Config{
+	return ServeBridgeConfig(name, bridge.Config{
 		Backend:      be,
 		Keys:         bridge.NewStaticKeys(key),
 		Reservations: bridge.NewStaticReservations(bridge.Reservation{ID: bucket, QuotaBytes: -1, EgressBytes: -1, Unit: "bench"}),
 		ReceiptKey:   receiptKey, ChainID: "bench",
-	})
+	}, key)
+}
+
+// ServeBridgeConfig starts a bridge with cfg on 127.0.0.1 (a free port);
+// the endpoint names key (one of cfg.Keys) and its bucket. The listener is
+// open before it returns, so clients may connect at once.
+func ServeBridgeConfig(name string, cfg bridge.Config, key bridge.Key) (*ServedBridge, error) {
+	b, err := bridge.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -46,19 +52,10 @@ func ServeBridge(name string, be storage.Backend, bucket string) (*ServedBridge,
 		return nil, err
 	}
 	s := &ServedBridge{b: b, done: make(chan error, 1), Endpoint: Endpoint{
-		Name: name, URL: "http://" + ln.Addr().String(), AccessKey: key.AccessKeyID, SecretKey: key.Secret, Bucket: bucket,
+		Name: name, URL: "http://" + ln.Addr().String(), AccessKey: key.AccessKeyID, SecretKey: key.Secret, Bucket: key.Bucket,
 	}}
 	go func() { s.done <- b.Serve(ln) }()
-	for i := 0; i < 100; i++ {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err == nil {
-			c.Close()
-			return s, nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.Close()
-	return nil, fmt.Errorf("bench: bridge %s on %s did not come up", name, ln.Addr())
+	return s, nil
 }
 
 // Close stops the bridge.

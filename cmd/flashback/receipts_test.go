@@ -2,18 +2,16 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flashback-network/flashback/bridge"
 	"github.com/flashback-network/flashback/receipt"
+	"github.com/flashback-network/flashback/s3bench"
 	"github.com/flashback-network/flashback/storage"
 )
 
@@ -25,30 +23,20 @@ func cliBridge(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bridge.New(bridge.Config{
+	key := bridge.Key{AccessKeyID: "AKIACLI", Secret: "secret-cli", Bucket: "res-1", Perm: bridge.PermWrite}
+	sb, err := s3bench.ServeBridgeConfig("cli", bridge.Config{
 		Backend:      local,
-		Keys:         bridge.NewStaticKeys(bridge.Key{AccessKeyID: "AKIACLI", Secret: "secret-cli", Bucket: "res-1", Perm: bridge.PermWrite}),
+		Keys:         bridge.NewStaticKeys(key),
 		Reservations: bridge.NewStaticReservations(bridge.Reservation{ID: "res-1", QuotaBytes: 1 << 30, EgressBytes: -1, Unit: "u"}),
 		ReceiptKey:   ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize)), ChainID: "flashback-test",
-	})
+	}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- b.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = b.Shutdown(ctx)
-		<-done
-	})
+	t.Cleanup(func() { sb.Close() })
 	home := t.TempDir()
 	g := &globals{home: home}
-	if err := g.saveS3Key("res-1", storedKey{AccessKeyID: "AKIACLI", Secret: "secret-cli", Endpoint: "http://" + ln.Addr().String(), Perm: "write"}); err != nil {
+	if err := g.saveS3Key("res-1", storedKey{AccessKeyID: "AKIACLI", Secret: "secret-cli", Endpoint: sb.Endpoint.URL, Perm: "write"}); err != nil {
 		t.Fatal(err)
 	}
 	return home
