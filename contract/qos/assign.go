@@ -61,16 +61,25 @@ type epochSet struct {
 	oracles [][]byte // raw addresses, address order
 }
 
+// getEpochSet is epoch e's seed and oracle set, decoded once per block
+// (store.Memo): every report and every unit-epoch of the miss phase reads it.
 func getEpochSet(kv store.KV, e int64) (epochSet, bool) {
-	b := kv.Get(assignKey(e))
+	s := store.Memo(kv, assignKey(e), decodeEpochSet)
+	return s, s.seed != nil
+}
+
+// decodeEpochSet decodes a stored set (a copy: Memo's decoders must not keep
+// their input); a malformed or missing one has a nil seed.
+func decodeEpochSet(b []byte) epochSet {
 	if len(b) < seedLen || (len(b)-seedLen)%address.Len != 0 {
-		return epochSet{}, false
+		return epochSet{}
 	}
+	b = append([]byte(nil), b...)
 	s := epochSet{seed: b[:seedLen]}
 	for i := seedLen; i < len(b); i += address.Len {
 		s.oracles = append(s.oracles, b[i:i+address.Len])
 	}
-	return s, true
+	return s
 }
 
 // fixEpochSet records epoch cur's seed and oracle set unless the epoch has
