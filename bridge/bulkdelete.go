@@ -13,30 +13,32 @@ import (
 // have thousands of parts.
 const bulkDeletes = 16
 
-// deleteKeys deletes bkeys, bulkDeletes at a time, and returns the first
-// error (the others are still attempted).
-func (g *gateway) deleteKeys(ctx context.Context, br bucketRef, bkeys []string) error {
-	ctx = storage.Detach(ctx) // shared by the goroutines below
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	sem := make(chan struct{}, bulkDeletes)
-	for _, k := range bkeys {
+// inParallel calls fn(i) for i in [0, n), limit calls at a time, and waits
+// for all of them.
+func inParallel(n, limit int, fn func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, limit)
+	for i := range n {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := g.deleteKey(ctx, br, k); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
+			fn(i)
 		}()
 	}
 	wg.Wait()
-	return first
+}
+
+// deleteKeys deletes bkeys, bulkDeletes at a time, and returns the first
+// error (the others are still attempted).
+func (g *gateway) deleteKeys(ctx context.Context, br bucketRef, bkeys []string) error {
+	ctx = storage.Detach(ctx) // shared by the goroutines below
+	errs := make([]error, len(bkeys))
+	inParallel(len(bkeys), bulkDeletes, func(i int) { errs[i] = g.deleteKey(ctx, br, bkeys[i]) })
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -9,11 +9,11 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
+
+	"github.com/versity/versitygw/s3response"
 
 	"github.com/flashback-network/flashback/receipt"
 	"github.com/flashback-network/flashback/storage"
-	"github.com/versity/versitygw/s3response"
 )
 
 // The receipt of a multipart object needs each part's SHA-256 (package
@@ -60,19 +60,12 @@ func (g *gateway) partDigests(ctx context.Context, br bucketRef, id string, use 
 	ctx = storage.Detach(ctx) // read by the goroutines below
 	out := make([]receipt.PartDigest, len(use))
 	bad := make([]bool, len(use))
-	sem := make(chan struct{}, partRecordReads)
-	var wg sync.WaitGroup
-	for i, p := range use {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			d, ok := readPartRecord(ctx, br, partHashKey(br, id, int32(p.PartNumber)), unquote(p.ETag))
-			out[i] = receipt.PartDigest{Size: p.Size, SHA256: d}
-			bad[i] = !ok
-		}()
-	}
-	wg.Wait()
+	inParallel(len(use), partRecordReads, func(i int) {
+		p := use[i]
+		d, ok := readPartRecord(ctx, br, partHashKey(br, id, int32(p.PartNumber)), unquote(p.ETag))
+		out[i] = receipt.PartDigest{Size: p.Size, SHA256: d}
+		bad[i] = !ok
+	})
 	if slices.Contains(bad, true) {
 		return nil, false
 	}
