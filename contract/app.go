@@ -57,7 +57,7 @@ func New() *App {
 	mk := market.NewKeeper(qos.Hooks{}, accesskey.Hooks{})
 	qk := qos.NewKeeper(mk)
 	a := FromModules(
-		Module{Name: "params", Query: params.Query, InitGenesis: func(kv store.KV, g Genesis) error { params.Set(kv, g.Params); return nil }},
+		Module{Name: "params", Query: params.Query, InitGenesis: func(kv store.KV, g Genesis) error { return params.InitGenesis(kv, g.Params) }},
 		Module{Name: "bank", Routes: bank.Routes(), Query: bank.Query, InitGenesis: func(kv store.KV, g Genesis) error { return bank.InitGenesis(kv, g.Accounts, g.Pools) }},
 		Module{Name: "market", Routes: mk.Routes(), BeginBlock: mk.BeginBlock, EndBlock: mk.EndBlock, Query: mk.Query},
 		Module{Name: "qos", Routes: qk.Routes(), BeginBlock: qk.BeginBlock, EndBlock: qos.EndBlock, Query: qos.Query},

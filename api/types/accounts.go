@@ -109,4 +109,15 @@ type Params struct {
 	// OracleJailEpochs is how long a jailed oracle waits before
 	// qos/unjail_oracle.
 	OracleJailEpochs int64 `json:"oracle_jail_epochs,omitempty"`
+	// HoldEpochs is how long a unit-epoch without quorum stays held for
+	// late reports before it is refunded.
+	HoldEpochs int64 `json:"hold_epochs,omitempty"`
+	// OutlierToleranceBps, OutlierK, OutlierWindow, OutlierSlash: a report
+	// off the median by more than the tolerance (success ratio absolute,
+	// p95 latency relative) in k of the last window epochs costs the
+	// oracle outlier_slash.
+	OutlierToleranceBps uint32      `json:"outlier_tolerance_bps,omitempty"`
+	OutlierK            uint32      `json:"outlier_k,omitempty"`
+	OutlierWindow       int64       `json:"outlier_window,omitempty"`
+	OutlierSlash        core.Amount `json:"outlier_slash,omitempty"`
 }

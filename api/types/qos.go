@@ -50,6 +50,10 @@ type NetworkStats struct {
 	OracleRewards     core.Amount `json:"oracle_rewards"`     // slash shares and fee shares
 	Rewarded          core.Amount `json:"rewarded"`           // reputation rewards
 	ReputationSlashed core.Amount `json:"reputation_slashed"` // reputation slashing
+	HeldEpochs        uint64      `json:"held_epochs"`        // unit-epochs held for want of a quorum
+	HoldsResolved     uint64      `json:"holds_resolved"`     // of which judged on late reports
+	HoldsExpired      uint64      `json:"holds_expired"`      // of which refunded at expiry
+	OutlierSlashed    core.Amount `json:"outlier_slashed"`    // oracle bond taken for outlier reports
 }
 
 // Oracle is a bonded QoS reporter.
@@ -71,6 +75,9 @@ type Oracle struct {
 	MissEpochs    []int64          `json:"miss_epochs,omitempty"`
 	Jailed        bool             `json:"jailed"`
 	JailedUntil   int64            `json:"jailed_until_epoch"`
+	// Outlier slashing: far epochs in the current window, bond taken.
+	FarEpochs      []int64     `json:"far_epochs,omitempty"`
+	OutlierSlashed core.Amount `json:"outlier_slashed"`
 }
 
 // OracleAssignments is the "oracles/{addr}/assignments" query result: one
@@ -211,6 +218,12 @@ type UnitQoS struct {
 	// reservations that copied the old terms.
 	Strict      *SLAOffer `json:"strict_sla,omitempty"`
 	StrictUntil core.Time `json:"strict_until,omitempty"`
+	// Held epochs: how many, the current run of consecutive ones and its
+	// last epoch, and whether the run exceeds hold_epochs.
+	Held        uint64 `json:"epochs_held"`
+	HeldRun     uint64 `json:"held_run"`
+	HeldLast    int64  `json:"held_last"`
+	HoldTooLong bool   `json:"hold_too_long"`
 }
 
 // UnitQoSView is the "units/{id}/qos" query result.

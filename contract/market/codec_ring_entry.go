@@ -23,6 +23,10 @@ func (r *ringEntry) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 3, protowire.VarintType)
 		b = protowire.AppendVarint(b, 1)
 	}
+	if r.Held {
+		b = protowire.AppendTag(b, 4, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1)
+	}
 	return b
 }
 
@@ -66,6 +70,16 @@ func (r *ringEntry) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.Breached = v != 0
+		case 4:
+			if typ != protowire.VarintType {
+				return store.CodecError("ringEntry", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("ringEntry", num, n)
+			}
+			b = b[n:]
+			r.Held = v != 0
 		default:
 			return store.CodecError("ringEntry", num, -1)
 		}

@@ -207,6 +207,10 @@ type ringEntry struct {
 	Epoch    int64  `json:"epoch"`
 	Accrued  string `json:"accrued"` // price-byte-seconds, decimal
 	Breached bool   `json:"breached,omitempty"`
+	// Held: QoS holds the epoch's pay (no quorum yet, hold.go): the entry
+	// stays in the ring, unclaimable, past settle_lag_epochs until QoS
+	// releases it (paid) or marks it breached (refunded).
+	Held bool `json:"held,omitempty"`
 }
 
 // Settlement is a unit's reward-index state. All "pbs" values are

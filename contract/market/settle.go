@@ -149,7 +149,7 @@ func ringIndex(s *Settlement, e int64, create bool) int {
 func trimRing(s *Settlement, first int64) {
 	k := 0
 	for _, r := range s.Ring {
-		if r.Epoch >= first {
+		if r.Epoch >= first || r.Held {
 			s.Ring[k] = r
 			k++
 		}
@@ -180,7 +180,7 @@ func (mk *Keeper) MarkEpochBreached(kv store.KV, unitID string, e int64, now int
 		return core.Errf(core.CodeNotFound, "unit %s not found", unitID)
 	}
 	cur := EpochOf(now, mp.Epoch)
-	if e >= cur || e < cur-mp.Lag || e < 0 {
+	if (e >= cur || e < cur-mp.Lag || e < 0) && !isHeld(&u.Settlement, e) {
 		return core.Errf(core.CodeWrongState, "epoch %d cannot be marked breached now (current epoch %d, allowed %d..%d)", e, cur, max(cur-mp.Lag, 0), cur-1)
 	}
 	n, _ := ParseUnitID(u.ID)
@@ -196,7 +196,7 @@ func (mk *Keeper) MarkEpochBreached(kv store.KV, unitID string, e int64, now int
 	acc.Sub(acc, core.BigFromDecimal(s.Ring[i].Accrued))
 	s.Accrued = core.BigToDecimal(acc)
 	s.Ring[i].Accrued = "0"
-	s.Ring[i].Breached = true
+	s.Ring[i].Breached, s.Ring[i].Held = true, false
 	// Index: count before e, and shift later (recent) breaches by one.
 	// Marking an epoch newer than every breached one needs no scan.
 	before := s.BreachCount
@@ -235,11 +235,12 @@ func settleRes(kv store.KV, u *Unit, r *Reservation, t int64, mp Params) {
 		panic("contract: settle a reservation against a unit not accrued to the same time")
 	}
 	rate := ResRate(r)
-	c := compliantSeconds(kv, u, r.SettledTo.Unix(), t, mp.Epoch)
+	c := compliantSeconds(kv, u, r.SettledTo.Unix(), t, mp.Epoch) - heldSeconds(&u.Settlement, r.SettledTo.Unix(), t, mp.Epoch)
 	paid := core.BigFromDecimal(r.PaidPBS)
 	paid.Add(paid, new(big.Int).Mul(rate, core.BigFromInt(c)))
 	r.PaidPBS = core.BigToDecimal(paid)
 	s := &u.Settlement
+	acc := core.BigFromDecimal(s.Accrued)
 	for i := range s.Ring {
 		if s.Ring[i].Breached {
 			continue
@@ -249,13 +250,21 @@ func settleRes(kv store.KV, u *Unit, r *Reservation, t int64, mp Params) {
 		if hi <= lo {
 			continue
 		}
+		share := new(big.Int).Mul(rate, core.BigFromInt(hi-lo))
 		v := core.BigFromDecimal(s.Ring[i].Accrued)
-		v.Sub(v, new(big.Int).Mul(rate, core.BigFromInt(hi-lo)))
+		v.Sub(v, share)
 		if v.Sign() < 0 {
 			panic("contract: ring bucket went negative")
 		}
 		s.Ring[i].Accrued = core.BigToDecimal(v)
+		if s.Ring[i].Held {
+			// A held epoch's charge cannot wait for its evidence once
+			// the reservation settles: it is not charged (refunded), and
+			// the unit never earns this share (hold.go).
+			acc.Sub(acc, share)
+		}
 	}
+	s.Accrued = core.BigToDecimal(acc)
 	r.SettledTo = core.Time(t)
 }
 
@@ -268,7 +277,8 @@ func ResRate(r *Reservation) *big.Int {
 func AccruedPBS(kv store.KV, u *Unit, r *Reservation, t int64, mp Params) *big.Int {
 	p := core.BigFromDecimal(r.PaidPBS)
 	if r.Status == ResActive && t > r.SettledTo.Unix() {
-		p.Add(p, new(big.Int).Mul(ResRate(r), core.BigFromInt(compliantSeconds(kv, u, r.SettledTo.Unix(), t, mp.Epoch))))
+		c := compliantSeconds(kv, u, r.SettledTo.Unix(), t, mp.Epoch) - heldSeconds(&u.Settlement, r.SettledTo.Unix(), t, mp.Epoch)
+		p.Add(p, new(big.Int).Mul(ResRate(r), core.BigFromInt(c)))
 	}
 	return p
 }

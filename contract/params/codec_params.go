@@ -3,8 +3,6 @@
 package params
 
 import (
-	"github.com/flashback-network/flashback/contract/core"
-	"github.com/flashback-network/flashback/contract/store"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -116,282 +114,25 @@ func (r *Params) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 26, protowire.VarintType)
 		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.OracleJailEpochs)))
 	}
-	return b
-}
-
-// UnmarshalBinary decodes a record written by MarshalBinary.
-func (r *Params) UnmarshalBinary(b []byte) error {
-	*r = Params{}
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return store.CodecError("Params", 0, n)
-		}
-		b = b[n:]
-		switch num {
-		case 1:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.TxFee = core.Amount(v)
-		case 2:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.EpochSeconds = int64(protowire.DecodeZigZag(v))
-		case 3:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.FeeBps = uint32(v)
-		case 4:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.MinUnitStake = core.Amount(v)
-		case 5:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.UnbondingPeriod = int64(protowire.DecodeZigZag(v))
-		case 6:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.AcceptTimeout = int64(protowire.DecodeZigZag(v))
-		case 7:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.MaxTerm = int64(protowire.DecodeZigZag(v))
-		case 8:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.SettleLagEpochs = int64(protowire.DecodeZigZag(v))
-		case 9:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.MinOracleStake = core.Amount(v)
-		case 10:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.QuorumBps = uint32(v)
-		case 11:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.ReportGraceEpochs = int64(protowire.DecodeZigZag(v))
-		case 12:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.MaxUnitsPerReport = uint32(v)
-		case 13:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.UptimeWindowEpochs = int64(protowire.DecodeZigZag(v))
-		case 14:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.SlashFractionBps = uint32(v)
-		case 15:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.OracleShareBps = uint32(v)
-		case 16:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.ScorePeriodEpochs = int64(protowire.DecodeZigZag(v))
-		case 17:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.WarnScore = uint32(v)
-		case 18:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.SuspendScore = uint32(v)
-		case 19:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.DecayPerMonth = uint32(v)
-		case 20:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.OutlierBps = uint32(v)
-		case 21:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.HistoryEpochs = int64(protowire.DecodeZigZag(v))
-		case 22:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.OraclesPerUnit = uint32(v)
-		case 23:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.MissPenalty = core.Amount(v)
-		case 24:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.MaxMissed = uint32(v)
-		case 25:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.MissWindowEpochs = int64(protowire.DecodeZigZag(v))
-		case 26:
-			if typ != protowire.VarintType {
-				return store.CodecError("Params", num, -1)
-			}
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return store.CodecError("Params", num, n)
-			}
-			b = b[n:]
-			r.OracleJailEpochs = int64(protowire.DecodeZigZag(v))
-		default:
-			return store.CodecError("Params", num, -1)
-		}
+	if r.HoldEpochs != 0 {
+		b = protowire.AppendTag(b, 27, protowire.VarintType)
+		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.HoldEpochs)))
 	}
-	return nil
+	if r.OutlierToleranceBps != 0 {
+		b = protowire.AppendTag(b, 28, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.OutlierToleranceBps))
+	}
+	if r.OutlierK != 0 {
+		b = protowire.AppendTag(b, 29, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.OutlierK))
+	}
+	if r.OutlierWindow != 0 {
+		b = protowire.AppendTag(b, 30, protowire.VarintType)
+		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.OutlierWindow)))
+	}
+	if r.OutlierSlash != 0 {
+		b = protowire.AppendTag(b, 31, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.OutlierSlash))
+	}
+	return b
 }

@@ -92,6 +92,25 @@ type Params struct {
 	// OracleJailEpochs is how long a jailed oracle waits before
 	// qos/unjail_oracle.
 	OracleJailEpochs int64 `json:"oracle_jail_epochs,omitempty"`
+
+	// Held epochs and outlier slashing (issue 13, qos/hold.go and
+	// qos/outlier.go). Zero means the default.
+	// HoldEpochs is how many epochs a unit-epoch without a quorum of its
+	// assigned oracles stays held (neither paid nor refunded) for late
+	// reports before it is refunded; a unit with more consecutive held
+	// epochs than this is flagged held too long.
+	HoldEpochs int64 `json:"hold_epochs,omitempty"`
+	// OutlierToleranceBps: a report whose success ratio is more than this
+	// many basis points (absolute) from the median's, or whose p95 latency
+	// is more than this far (relative) from the median, is far.
+	OutlierToleranceBps uint32 `json:"outlier_tolerance_bps,omitempty"`
+	// OutlierK far epochs within the last outlier_window epochs slash an
+	// oracle outlier_slash.
+	OutlierK      uint32 `json:"outlier_k,omitempty"`
+	OutlierWindow int64  `json:"outlier_window,omitempty"`
+	// OutlierSlash is taken from the oracle's bond and shared by the
+	// oracles that reported within tolerance in that epoch.
+	OutlierSlash core.Amount `json:"outlier_slash,omitempty"`
 }
 
 // Default are used when genesis leaves a param unset.
@@ -123,6 +142,12 @@ func Default() Params {
 		MaxMissed:        5,
 		MissWindowEpochs: 24,
 		OracleJailEpochs: 24,
+
+		HoldEpochs:          3,
+		OutlierToleranceBps: 3000,
+		OutlierK:            3,
+		OutlierWindow:       6,
+		OutlierSlash:        50_000_000, // 50 FLASH, 5 % of min_oracle_stake
 	}
 }
 

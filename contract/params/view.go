@@ -33,6 +33,12 @@ func (r *Params) View() types.Params {
 		MaxMissed:          r.MaxMissed,
 		MissWindowEpochs:   r.MissWindowEpochs,
 		OracleJailEpochs:   r.OracleJailEpochs,
+
+		HoldEpochs:          r.HoldEpochs,
+		OutlierToleranceBps: r.OutlierToleranceBps,
+		OutlierK:            r.OutlierK,
+		OutlierWindow:       r.OutlierWindow,
+		OutlierSlash:        r.OutlierSlash,
 	}
 	return v
 }

@@ -104,7 +104,7 @@ func fixEpochSet(kv store.KV, blk core.Block, q qosParams, cur int64) []core.Eve
 	kv.Set(k, val)
 	// Kept for the history's epochs, and at least until the epoch-end work
 	// of every epoch that still takes reports has read them.
-	if old := cur - max(q.History, q.Lag+q.Grace+4); old > 0 {
+	if old := cur - max(q.History, q.Lag+q.Grace+q.Hold+4); old > 0 {
 		for _, dk := range keysIn(kv, keyAssign, assignKey(old), 4) {
 			kv.Delete(dk)
 		}

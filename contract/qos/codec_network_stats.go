@@ -68,6 +68,22 @@ func (r *NetworkStats) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 14, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(r.ReputationSlashed))
 	}
+	if r.HeldEpochs != 0 {
+		b = protowire.AppendTag(b, 15, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.HeldEpochs))
+	}
+	if r.HoldsResolved != 0 {
+		b = protowire.AppendTag(b, 16, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.HoldsResolved))
+	}
+	if r.HoldsExpired != 0 {
+		b = protowire.AppendTag(b, 17, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.HoldsExpired))
+	}
+	if r.OutlierSlashed != 0 {
+		b = protowire.AppendTag(b, 18, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.OutlierSlashed))
+	}
 	return b
 }
 
@@ -221,6 +237,46 @@ func (r *NetworkStats) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.ReputationSlashed = core.Amount(v)
+		case 15:
+			if typ != protowire.VarintType {
+				return store.CodecError("NetworkStats", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("NetworkStats", num, n)
+			}
+			b = b[n:]
+			r.HeldEpochs = uint64(v)
+		case 16:
+			if typ != protowire.VarintType {
+				return store.CodecError("NetworkStats", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("NetworkStats", num, n)
+			}
+			b = b[n:]
+			r.HoldsResolved = uint64(v)
+		case 17:
+			if typ != protowire.VarintType {
+				return store.CodecError("NetworkStats", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("NetworkStats", num, n)
+			}
+			b = b[n:]
+			r.HoldsExpired = uint64(v)
+		case 18:
+			if typ != protowire.VarintType {
+				return store.CodecError("NetworkStats", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("NetworkStats", num, n)
+			}
+			b = b[n:]
+			r.OutlierSlashed = core.Amount(v)
 		default:
 			return store.CodecError("NetworkStats", num, -1)
 		}

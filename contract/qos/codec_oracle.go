@@ -86,6 +86,16 @@ func (r *Oracle) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 17, protowire.VarintType)
 		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.JailedUntil)))
 	}
+	for _, x := range r.FarEpochs {
+		{
+			b = protowire.AppendTag(b, 18, protowire.VarintType)
+			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(x)))
+		}
+	}
+	if r.OutlierSlashed != 0 {
+		b = protowire.AppendTag(b, 19, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.OutlierSlashed))
+	}
 	return b
 }
 
@@ -277,6 +287,26 @@ func (r *Oracle) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.JailedUntil = int64(protowire.DecodeZigZag(v))
+		case 18:
+			if typ != protowire.VarintType {
+				return store.CodecError("Oracle", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Oracle", num, n)
+			}
+			b = b[n:]
+			r.FarEpochs = append(r.FarEpochs, int64(protowire.DecodeZigZag(v)))
+		case 19:
+			if typ != protowire.VarintType {
+				return store.CodecError("Oracle", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Oracle", num, n)
+			}
+			b = b[n:]
+			r.OutlierSlashed = core.Amount(v)
 		default:
 			return store.CodecError("Oracle", num, -1)
 		}

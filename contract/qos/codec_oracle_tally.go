@@ -28,6 +28,14 @@ func (r *oracleTally) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 4, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(r.Reward))
 	}
+	if r.FarN != 0 {
+		b = protowire.AppendTag(b, 5, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.FarN))
+	}
+	if r.OkN != 0 {
+		b = protowire.AppendTag(b, 6, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.OkN))
+	}
 	return b
 }
 
@@ -81,6 +89,26 @@ func (r *oracleTally) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.Reward = core.Amount(v)
+		case 5:
+			if typ != protowire.VarintType {
+				return store.CodecError("oracleTally", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("oracleTally", num, n)
+			}
+			b = b[n:]
+			r.FarN = uint64(v)
+		case 6:
+			if typ != protowire.VarintType {
+				return store.CodecError("oracleTally", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("oracleTally", num, n)
+			}
+			b = b[n:]
+			r.OkN = uint64(v)
 		default:
 			return store.CodecError("oracleTally", num, -1)
 		}

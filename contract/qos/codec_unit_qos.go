@@ -152,5 +152,21 @@ func (r *UnitQoS) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 33, protowire.VarintType)
 		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.StrictUntil)))
 	}
+	if r.Held != 0 {
+		b = protowire.AppendTag(b, 34, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.Held))
+	}
+	if r.HeldRun != 0 {
+		b = protowire.AppendTag(b, 35, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.HeldRun))
+	}
+	if r.HeldLast != 0 {
+		b = protowire.AppendTag(b, 36, protowire.VarintType)
+		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.HeldLast)))
+	}
+	if r.HoldTooLong {
+		b = protowire.AppendTag(b, 37, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1)
+	}
 	return b
 }

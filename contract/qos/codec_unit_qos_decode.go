@@ -365,6 +365,46 @@ func (r *UnitQoS) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.StrictUntil = core.Time(protowire.DecodeZigZag(v))
+		case 34:
+			if typ != protowire.VarintType {
+				return store.CodecError("UnitQoS", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("UnitQoS", num, n)
+			}
+			b = b[n:]
+			r.Held = uint64(v)
+		case 35:
+			if typ != protowire.VarintType {
+				return store.CodecError("UnitQoS", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("UnitQoS", num, n)
+			}
+			b = b[n:]
+			r.HeldRun = uint64(v)
+		case 36:
+			if typ != protowire.VarintType {
+				return store.CodecError("UnitQoS", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("UnitQoS", num, n)
+			}
+			b = b[n:]
+			r.HeldLast = int64(protowire.DecodeZigZag(v))
+		case 37:
+			if typ != protowire.VarintType {
+				return store.CodecError("UnitQoS", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("UnitQoS", num, n)
+			}
+			b = b[n:]
+			r.HoldTooLong = v != 0
 		default:
 			return store.CodecError("UnitQoS", num, -1)
 		}

@@ -193,7 +193,12 @@ func compDistribute(kv store.KV, unitN uint64, q *UnitQoS, e int64, amt core.Amo
 	if err := addCompDust(kv, rem); err != nil {
 		return false, err
 	}
-	kv.Set(compKey(unitN, e), []byte(q.CompIndex))
+	if kv.Get(compKey(unitN, e)) == nil {
+		// A late breach (hold.go) indexed at an epoch that already has a
+		// key keeps that key's earlier "before" value: every reservation
+		// counting from before it earns both.
+		kv.Set(compKey(unitN, e), []byte(q.CompIndex))
+	}
 	idx := core.BigFromDecimal(q.CompIndex)
 	q.CompIndex = core.BigToDecimal(idx.Add(idx, di))
 	return true, nil

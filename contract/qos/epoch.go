@@ -85,6 +85,14 @@ type UnitQoS struct {
 	// reservations that copied the old terms.
 	Strict      *market.SLAOffer `json:"strict_sla,omitempty"`
 	StrictUntil core.Time        `json:"strict_until,omitempty"`
+
+	// Held epochs (hold.go): how many were held, the current run of
+	// consecutive held epochs and its last epoch, and whether the run is
+	// longer than hold_epochs.
+	Held        uint64 `json:"epochs_held"`
+	HeldRun     uint64 `json:"held_run"`
+	HeldLast    int64  `json:"held_last"`
+	HoldTooLong bool   `json:"hold_too_long"`
 }
 
 func unitQoSKey(n uint64) []byte { return store.Key(keyUnitQoS, store.EncodeUint64(n)) }
@@ -142,22 +150,31 @@ type epochAcc struct {
 	inMedian map[string]uint64
 	outliers map[string]uint64
 	reward   map[string]core.Amount // slash shares, held in PoolOracle
+	farN     map[string]uint64      // reports outside outlier_tolerance_bps (outlier.go)
+	okN      map[string]uint64      // reports checked and within it
 	counts   EpochQoSCounts
 }
 
 func newEpochAcc(e int64) *epochAcc {
-	return &epochAcc{epoch: e, inMedian: map[string]uint64{}, outliers: map[string]uint64{}, reward: map[string]core.Amount{}}
+	return &epochAcc{epoch: e, inMedian: map[string]uint64{}, outliers: map[string]uint64{}, reward: map[string]core.Amount{},
+		farN: map[string]uint64{}, okN: map[string]uint64{}}
 }
 
 func (a *epochAcc) merge(b *epochAcc) {
 	for k, v := range b.inMedian {
-		a.inMedian[k] += v
+		a.inMedian[k] = satAdd(a.inMedian[k], v)
 	}
 	for k, v := range b.outliers {
-		a.outliers[k] += v
+		a.outliers[k] = satAdd(a.outliers[k], v)
 	}
 	for k, v := range b.reward {
-		a.reward[k] += v
+		a.reward[k] += v // shares of slashes held in PoolOracle: bounded by the pool
+	}
+	for k, v := range b.farN {
+		a.farN[k] = satAdd(a.farN[k], v)
+	}
+	for k, v := range b.okN {
+		a.okN[k] = satAdd(a.okN[k], v)
 	}
 	a.counts.add(b.counts)
 }

@@ -4,9 +4,10 @@ package qos
 //
 // When the frontier can advance (the first block of a new epoch), the
 // work that moves it from FOld to FNew is recorded at q/work and done in
-// five phases: count the misses of assigned oracles (misses.go), judge the stored reports of epochs <= FNew (epoch then unit
+// six phases: count the misses of assigned oracles (misses.go), judge the stored reports of epochs <= FNew (epoch then unit
 // order, closing each epoch after its last unit), drop their "reported"
-// marks, sweep announced maintenance, finalize the ended scoring periods.
+// marks, sweep announced maintenance, finalize the ended scoring periods, resolve
+// the due held unit-epochs (hold.go).
 // A block does at most the keeper's work limit (MaxEpochWorkPerBlock)
 // items: a unit-epoch judged, a mark dropped, a unit swept, a score or
 // decay key finalized. What is left stays recorded, with the position
@@ -58,10 +59,11 @@ const (
 	workMarks
 	workMaintenance
 	workPeriods
+	workHolds
 	workDone
 )
 
-var phaseNames = [...]string{"misses", "reports", "marks", "maintenance", "periods"}
+var phaseNames = [...]string{"misses", "reports", "marks", "maintenance", "periods", "holds"}
 
 // epochWork is the epoch-end work under way.
 type epochWork struct {
@@ -92,6 +94,8 @@ type oracleTally struct {
 	InMedian uint64
 	Outliers uint64
 	Reward   core.Amount
+	FarN     uint64 // outlier.go
+	OkN      uint64
 }
 
 func getEpochWork(kv store.KV) (*epochWork, bool) {
@@ -109,7 +113,7 @@ func EpochBacklog(kv store.KV) (target int64, phase string, pending bool) {
 	if !ok {
 		return 0, "", false
 	}
-	return w.FNew, phaseNames[min(w.Phase, workPeriods)], true
+	return w.FNew, phaseNames[min(w.Phase, workHolds)], true
 }
 
 // PendingOracleRewards is the slash shares held in PoolOracle for the
@@ -198,6 +202,8 @@ func (qk *Keeper) runEpochWork(kv store.KV, blk core.Block, q qosParams, w *epoc
 			more = qk.maintenanceSweep(kv, asOf, q, w, budget, events)
 		case workPeriods:
 			more = qk.finalizePeriods(kv, asOf, q, w, budget, events)
+		case workHolds:
+			more = qk.holdSweep(kv, asOf, q, w, budget, events)
 		}
 		if more {
 			store.Set(kv, keyWork, w)
@@ -335,6 +341,12 @@ func (t *epochTally) acc() *epochAcc {
 		if o.Reward > 0 {
 			a.reward[k] = o.Reward
 		}
+		if o.FarN > 0 {
+			a.farN[k] = o.FarN
+		}
+		if o.OkN > 0 {
+			a.okN[k] = o.OkN
+		}
 	}
 	return a
 }
@@ -347,7 +359,7 @@ func (a *epochAcc) tally() *epochTally {
 	}
 	t := &epochTally{Epoch: a.epoch, Counts: a.counts}
 	for _, o := range a.oracles() {
-		t.Oracles = append(t.Oracles, oracleTally{Oracle: []byte(o), InMedian: a.inMedian[o], Outliers: a.outliers[o], Reward: a.reward[o]})
+		t.Oracles = append(t.Oracles, oracleTally{Oracle: []byte(o), InMedian: a.inMedian[o], Outliers: a.outliers[o], Reward: a.reward[o], FarN: a.farN[o], OkN: a.okN[o]})
 	}
 	return t
 }
@@ -362,6 +374,12 @@ func (a *epochAcc) oracles() []string {
 		names[o] = true
 	}
 	for o := range a.reward {
+		names[o] = true
+	}
+	for o := range a.farN {
+		names[o] = true
+	}
+	for o := range a.okN {
 		names[o] = true
 	}
 	out := make([]string, 0, len(names))

@@ -96,9 +96,9 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	compTrim(qs, fOld)
 	h := UnitEpochQoS{Epoch: e, Reporters: len(reps), Quorum: quorum}
 	maint := qs.maintained(e, q.Epoch)
-	acc.counts.Reported++
+	acc.counts.Reported = satAdd(acc.counts.Reported, 1)
 	if uint64(len(reps)) < quorum {
-		return qk.judgeNoQuorum(ctx, q, u, n, qs, &h, len(reps), fixed, maint, acc)
+		return qk.judgeNoQuorum(ctx, q, u, n, qs, &h, reps, fixed, maint, acc)
 	}
 	med := medianOf(reps)
 	inMedian := splitOutliers(reps, med, q.OutlierBps, acc)
@@ -116,10 +116,14 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 		}
 		return finishUnitEpoch(ctx, q, u, n, qs, &h)
 	}
+	qs.noteJudgedOnTime()
+	if len(reps) >= minOutlierReporters {
+		markFar(reps, med, q.OutlierTol, acc)
+	}
 	h.UptimeBps = qs.addUptime(e, q.Window, med)
 	v := Evaluate(qs.judgedSLA(u, e, q.Epoch), med, h.UptimeBps, h.ErrorRateBps)
 	h.Terms = v.Terms
-	qs.Judged++
+	qs.Judged = satAdd(qs.Judged, 1)
 	qs.UptimeBps, qs.P95Ms, qs.DownMbps, qs.UpMbps, qs.ErrorRateBps = h.UptimeBps, med.P95Ms, med.DownMbps, med.UpMbps, h.ErrorRateBps
 	// Scoring period accumulators (a period whose data is complete is
 	// finalized first).
@@ -135,14 +139,14 @@ func (qk *Keeper) processUnitEpoch(ctx *core.Context, q qosParams, fOld, e int64
 	qs.PWorse = qs.PWorse || v.Worse
 	if len(v.Terms) == 0 {
 		h.Status = QoSCompliant
-		qs.Compliant++
-		acc.counts.Compliant++
+		qs.Compliant = satAdd(qs.Compliant, 1)
+		acc.counts.Compliant = satAdd(acc.counts.Compliant, 1)
 		return finishUnitEpoch(ctx, q, u, n, qs, &h)
 	}
 	qs.PBreached = true
 	h.Status = QoSBreached
-	qs.Breached++
-	acc.counts.Breached++
+	qs.Breached = satAdd(qs.Breached, 1)
+	acc.counts.Breached = satAdd(acc.counts.Breached, 1)
 	if err := qk.markUnpaid(ctx, u, e, &h); err != nil {
 		return err
 	}
@@ -169,21 +173,25 @@ func unitQuorum(kv store.KV, q qosParams, e int64, n uint64, u *market.Unit, def
 }
 
 // judgeNoQuorum records a unit-epoch with fewer reports than its quorum:
-// not judged, not scored; unpaid under announced maintenance or an
-// assignment (fixed).
-func (qk *Keeper) judgeNoQuorum(ctx *core.Context, q qosParams, u *market.Unit, n uint64, qs *UnitQoS, h *UnitEpochQoS, reports int, fixed, maint bool, acc *epochAcc) error {
+// not judged, not scored; unpaid under announced maintenance, held under
+// an assignment (fixed; hold.go).
+func (qk *Keeper) judgeNoQuorum(ctx *core.Context, q qosParams, u *market.Unit, n uint64, qs *UnitQoS, h *UnitEpochQoS, reps []unitRep, fixed, maint bool, acc *epochAcc) error {
 	h.Status = QoSNoQuorum
-	qs.NoQuorum++
-	acc.counts.NoQuorum++
-	ctx.Emit("qos_no_quorum", "unit", u.ID, "epoch", itoa(h.Epoch), "reports", itoa(int64(reports)), "quorum", utoa(h.Quorum), "unpaid", strconv.FormatBool(fixed || maint))
-	if maint {
+	qs.NoQuorum = satAdd(qs.NoQuorum, 1)
+	acc.counts.NoQuorum = satAdd(acc.counts.NoQuorum, 1)
+	ctx.Emit("qos_no_quorum", "unit", u.ID, "epoch", itoa(h.Epoch), "reports", itoa(int64(len(reps))), "quorum", utoa(h.Quorum), "unpaid", strconv.FormatBool(maint), "held", strconv.FormatBool(fixed && !maint))
+	switch {
+	case maint:
 		h.Status = QoSMaintenance
-	}
-	// Under an assignment, too few of the assigned oracles reported:
-	// the epoch is not paid (its consumers are refunded), so silent
-	// auditors cannot keep a failing provider paid.
-	if maint || fixed {
 		if err := qk.markUnpaid(ctx, u, h.Epoch, h); err != nil {
+			return err
+		}
+	case fixed:
+		// Under an assignment, too few of the assigned oracles reported:
+		// the epoch's pay is held for their late reports, and refunded
+		// if they never come, so silent auditors cannot keep a failing
+		// provider paid.
+		if err := qk.holdEpoch(ctx, q, u, n, qs, h.Epoch, reps, h.Quorum, h); err != nil {
 			return err
 		}
 	}
@@ -367,17 +375,17 @@ func (qk *Keeper) slashForBreach(ctx *core.Context, q qosParams, u *market.Unit,
 	}
 	if done {
 		h.Compensation = consumers
-		qs.Compensation += consumers
+		qs.Compensation = satAdd(qs.Compensation, consumers)
 	} else if consumers > 0 {
 		if err := bank.PoolToPool(kv, bank.PoolStake, bank.PoolRewards, consumers); err != nil {
 			return err
 		}
 	}
 	h.Slashed, h.OracleShare = taken, oracles
-	qs.Slashed += taken
+	qs.Slashed = satAdd(qs.Slashed, taken)
 	statsAdd(kv, func(s *NetworkStats) {
-		s.Slashed += taken
-		s.Compensation += h.Compensation
+		s.Slashed = satAdd(s.Slashed, taken)
+		s.Compensation = satAdd(s.Compensation, h.Compensation)
 	})
 	return nil
 }
@@ -386,7 +394,7 @@ func (qk *Keeper) slashForBreach(ctx *core.Context, q qosParams, u *market.Unit,
 func finishUnitEpoch(ctx *core.Context, q qosParams, u *market.Unit, n uint64, qs *UnitQoS, h *UnitEpochQoS) error {
 	kv := ctx.KV
 	if h.Status == QoSMaintenance {
-		qs.Maintenance++
+		qs.Maintenance = satAdd(qs.Maintenance, 1)
 	}
 	qs.LastEpoch = max(qs.LastEpoch, h.Epoch)
 	h.Score = u.Score // setScore keeps u in step

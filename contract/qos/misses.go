@@ -70,9 +70,8 @@ func (qk *Keeper) missSweep(kv store.KV, blk core.Block, q qosParams, w *epochWo
 
 // unitMisses penalizes the oracles assigned to unit n in epoch e that did
 // not report it. When none of them did (or none could be assigned: every
-// oracle of the set is the owner's or related to it), the epoch is not
-// paid and its consumers are refunded (the reports phase never sees such
-// a unit-epoch).
+// oracle of the set is the owner's or related to it), the epoch's pay is
+// held (hold.go; the reports phase never sees such a unit-epoch).
 func (qk *Keeper) unitMisses(ctx *core.Context, q qosParams, e int64, n uint64, cur int64) error {
 	u, ok := market.GetUnitN(ctx.KV, n)
 	if !ok || u.Status == market.UnitDeleted || u.CreatedAt.Unix() >= e*q.Epoch {
@@ -96,11 +95,15 @@ func (qk *Keeper) unitMisses(ctx *core.Context, q qosParams, e int64, n uint64, 
 	if missed < len(assigned) || GetUnitQoS(ctx.KV, n).maintained(e, q.Epoch) {
 		return nil // reports to judge, or announced maintenance (the maintenance sweep's)
 	}
-	var h UnitEpochQoS
-	if err := qk.markUnpaid(ctx, u, e, &h); err != nil {
+	// Every assigned oracle was silent: the epoch's pay is held for
+	// their late reports (hold.go), refunded if they never come.
+	h := UnitEpochQoS{Epoch: e, Quorum: q.quorum(uint64(len(assigned)))}
+	qs := GetUnitQoS(ctx.KV, n)
+	if err := qk.holdEpoch(ctx, q, u, n, qs, e, nil, h.Quorum, &h); err != nil {
 		return err
 	}
-	ctx.Emit("qos_unpaid_silent", "unit", u.ID, "epoch", itoa(e), "assigned", itoa(int64(len(assigned))), "unenforced", strconv.FormatBool(h.Unenforced))
+	SetUnitQoS(ctx.KV, n, qs)
+	ctx.Emit("qos_unpaid_silent", "unit", u.ID, "epoch", itoa(e), "assigned", itoa(int64(len(assigned))), "held", strconv.FormatBool(!h.Unenforced), "unenforced", strconv.FormatBool(h.Unenforced))
 	return nil
 }
 
@@ -133,7 +136,7 @@ func penalizeMiss(ctx *core.Context, q qosParams, raw []byte, unit string, e, cu
 	if len(o.MissEpochs) > q.MaxMissed {
 		o.MissEpochs = o.MissEpochs[len(o.MissEpochs)-q.MaxMissed:]
 	}
-	statsAdd(ctx.KV, func(s *NetworkStats) { s.Slashed += take })
+	statsAdd(ctx.KV, func(s *NetworkStats) { s.Slashed = satAdd(s.Slashed, take) })
 	ctx.Emit("oracle_missed", "oracle", o.Address, "unit", unit, "epoch", itoa(e), "penalty", take.String(), "stake", o.Stake.String())
 	if o.Stake < q.MinStake {
 		o.MissEpochs = nil

@@ -30,6 +30,10 @@ type Oracle struct {
 	MissEpochs  []int64     `json:"miss_epochs,omitempty"`
 	Jailed      bool        `json:"jailed"`
 	JailedUntil int64       `json:"jailed_until_epoch"` // first epoch qos/unjail_oracle is taken
+	// Outlier slashing (outlier.go): the far epochs in the current window
+	// and the bond taken for them.
+	FarEpochs      []int64     `json:"far_epochs,omitempty"`
+	OutlierSlashed core.Amount `json:"outlier_slashed"`
 }
 
 // UnbondingTotal is the sum of the oracle's unbonding entries.
@@ -96,7 +100,7 @@ func handleRegisterOracle(ctx *core.Context, signer []byte, m *MsgRegisterOracle
 	setOracle(ctx.KV, signer, o)
 	setEligible(ctx.KV, signer, !o.Jailed)
 	store.SetUint64(ctx.KV, keyOracleCount, ActiveOracles(ctx.KV)+1)
-	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles++ })
+	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles = satAdd(s.Oracles, 1) })
 	ctx.Emit("oracle_registered", "oracle", o.Address, "stake", o.Stake.String())
 	return nil
 }
@@ -154,7 +158,7 @@ func retireOracle(ctx *core.Context, raw []byte, o *Oracle) error {
 	setOracle(ctx.KV, raw, o)
 	setEligible(ctx.KV, raw, false)
 	store.SetUint64(ctx.KV, keyOracleCount, ActiveOracles(ctx.KV)-1)
-	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles-- })
+	statsAdd(ctx.KV, func(s *NetworkStats) { s.Oracles = satSub(s.Oracles, 1) })
 	return nil
 }
 

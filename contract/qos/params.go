@@ -30,6 +30,11 @@ type qosParams struct {
 	MaxMissed      int         // misses in MissWindow epochs that jail
 	MissWindow     int64
 	JailEpochs     int64
+	Hold           int64  // epochs a no-quorum unit-epoch stays held (hold.go)
+	OutlierTol     uint32 // outlier.go
+	OutlierK       int
+	OutlierWindow  int64
+	OutlierSlash   core.Amount
 }
 
 func getQoSParams(kv store.KV) qosParams {
@@ -45,6 +50,7 @@ func getQoSParams(kv store.KV) qosParams {
 	}
 	q.PerUnit, q.MissPenalty, q.MaxMissed = int(p.OraclesPerUnit), p.MissPenalty, int(p.MaxMissed)
 	q.MissWindow, q.JailEpochs = p.MissWindowEpochs, p.OracleJailEpochs
+	q.holdAndOutlierParams(p, d)
 	if q.PerUnit <= 0 {
 		q.PerUnit = int(d.OraclesPerUnit)
 	}
@@ -114,4 +120,23 @@ func (q qosParams) quorum(active uint64) uint64 {
 		return max(1, (2*active+2)/3)
 	}
 	return max(1, (active*bps+market.BpsDenom-1)/market.BpsDenom)
+}
+
+// holdAndOutlierParams fills the held-epoch and outlier params, defaults
+// for zero values, clamped to the bounds params.Validate checks.
+func (q *qosParams) holdAndOutlierParams(p, d params.Params) {
+	pick := func(v, def int64) int64 {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
+	q.Hold = min(max(pick(p.HoldEpochs, d.HoldEpochs), 0), params.MaxHoldEpochs)
+	q.OutlierWindow = min(max(pick(p.OutlierWindow, d.OutlierWindow), 1), params.MaxOutlierWindow)
+	q.OutlierK = int(min(max(pick(int64(p.OutlierK), int64(d.OutlierK)), 1), q.OutlierWindow))
+	q.OutlierTol = min(uint32(pick(int64(p.OutlierToleranceBps), int64(d.OutlierToleranceBps))), market.BpsDenom)
+	q.OutlierSlash = p.OutlierSlash
+	if q.OutlierSlash == 0 {
+		q.OutlierSlash = d.OutlierSlash
+	}
 }

@@ -60,9 +60,9 @@ func closeEpoch(ctx *core.Context, q qosParams, e int64, acc *epochAcc) error {
 				pay += core.Amount(f)
 			}
 		}
-		rec.InMedian += acc.inMedian[o]
-		rec.Outliers += acc.outliers[o]
-		rec.Rewards += pay
+		rec.InMedian = satAdd(rec.InMedian, acc.inMedian[o])
+		rec.Outliers = satAdd(rec.Outliers, acc.outliers[o])
+		rec.Rewards = satAdd(rec.Rewards, pay)
 		rewarded += pay
 		setOracle(kv, raw, rec)
 		if pay > 0 {
@@ -76,7 +76,10 @@ func closeEpoch(ctx *core.Context, q qosParams, e int64, acc *epochAcc) error {
 		}
 	}
 	if rewarded > 0 {
-		statsAdd(kv, func(s *NetworkStats) { s.OracleRewards += rewarded })
+		statsAdd(kv, func(s *NetworkStats) { s.OracleRewards = satAdd(s.OracleRewards, rewarded) })
+	}
+	if err := outlierEpoch(ctx, q, e, acc); err != nil {
+		return err
 	}
 	statsEpochCounts(kv, e, acc.counts)
 	return nil

@@ -85,12 +85,17 @@ func queryProviderScore(kv store.KV, addr string) ([]byte, error) {
 	store.Get(kv, ProvScoreKey(raw), &ps)
 	v := types.ProviderScoreView{Provider: address.Encode(raw), Score: ProviderScoreOf(kv, raw), Units: ps.Units, ScoreSum: ps.Sum, PerUnit: []types.UnitScoreItem{}}
 	pfx := store.Key(market.KeyProvUnits, raw)
+	// Bounded: at most MaxPageSize index entries are read, deleted units
+	// included (they stay in the index), so a provider with many deleted
+	// units cannot make this query long; the score and sums cover all.
+	visited := 0
 	kv.Iterate(pfx, store.PrefixEnd(pfx), func(k, _ []byte) bool {
+		visited++
 		n := store.DecodeUint64(k[len(pfx):])
 		if u, ok := market.GetUnitN(kv, n); ok && u.Status != market.UnitDeleted {
 			v.PerUnit = append(v.PerUnit, types.UnitScoreItem{Unit: u.ID, Score: u.Score, Status: u.Status, Suspended: GetUnitQoS(kv, n).Suspended})
 		}
-		return len(v.PerUnit) < market.MaxPageSize
+		return visited < market.MaxPageSize
 	})
 	return json.Marshal(v)
 }

@@ -110,7 +110,9 @@ func handleReport(ctx *core.Context, signer []byte, m *MsgReport) error {
 		return core.Errf(core.CodeFutureEpoch, "epoch %d has not ended (current epoch %d); report it once it is over", m.Epoch, cur)
 	}
 	if m.Epoch < cur-1-q.Grace {
-		return core.Errf(core.CodeLateReport, "epoch %d is closed for reports (current epoch %d accepts epochs %d..%d)", m.Epoch, cur, max(cur-1-q.Grace, 0), cur-1)
+		// Closed, except for unit-epochs held for want of a quorum
+		// (hold.go).
+		return handleLateReport(ctx, signer, o, q, m, cur)
 	}
 	mark := store.Key(keyReported, store.EncodeUint64(uint64(m.Epoch)), signer)
 	if kv.Get(mark) != nil {

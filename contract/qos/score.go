@@ -109,8 +109,8 @@ func (qk *Keeper) reputation(ctx *core.Context, q qosParams, u *market.Unit, qs 
 		if err := bank.FromPool(kv, bank.PoolRewards, owner, a); err != nil {
 			return err
 		}
-		qs.Rewarded += a
-		statsAdd(kv, func(s *NetworkStats) { s.Rewarded += a })
+		qs.Rewarded = satAdd(qs.Rewarded, a)
+		statsAdd(kv, func(s *NetworkStats) { s.Rewarded = satAdd(s.Rewarded, a) })
 		ctx.Emit("reputation_reward", "unit", u.ID, "provider", u.Provider, "amount", a.String())
 		return nil
 	}
@@ -122,8 +122,8 @@ func (qk *Keeper) reputation(ctx *core.Context, q qosParams, u *market.Unit, qs 
 	if err := bank.PoolToPool(kv, bank.PoolStake, bank.PoolRewards, a); err != nil {
 		return err
 	}
-	qs.RepSlashed += a
-	statsAdd(kv, func(s *NetworkStats) { s.ReputationSlashed += a })
+	qs.RepSlashed = satAdd(qs.RepSlashed, a)
+	statsAdd(kv, func(s *NetworkStats) { s.ReputationSlashed = satAdd(s.ReputationSlashed, a) })
 	ctx.Emit("reputation_slash", "unit", u.ID, "provider", u.Provider, "amount", a.String())
 	return nil
 }

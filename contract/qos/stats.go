@@ -33,6 +33,11 @@ type NetworkStats struct {
 	OracleRewards     core.Amount `json:"oracle_rewards"`     // slash shares and fee shares
 	Rewarded          core.Amount `json:"rewarded"`           // reputation rewards
 	ReputationSlashed core.Amount `json:"reputation_slashed"` // reputation slashing
+	// Held unit-epochs (hold.go) and outlier slashes (outlier.go).
+	HeldEpochs     uint64      `json:"held_epochs"`     // unit-epochs held for want of a quorum
+	HoldsResolved  uint64      `json:"holds_resolved"`  // of which judged on late reports
+	HoldsExpired   uint64      `json:"holds_expired"`   // of which refunded at expiry
+	OutlierSlashed core.Amount `json:"outlier_slashed"` // oracle bond taken for outlier reports
 }
 
 // GetStats reads the network totals.
@@ -53,7 +58,7 @@ func statsPaid(kv store.KV, net, fee core.Amount) {
 	if net == 0 && fee == 0 {
 		return
 	}
-	statsAdd(kv, func(s *NetworkStats) { s.Paid += net; s.Fees += fee })
+	statsAdd(kv, func(s *NetworkStats) { s.Paid, s.Fees = satAdd(s.Paid, net), satAdd(s.Fees, fee) })
 }
 
 // unitFacts are the unit fields the totals and provider scores use.
@@ -117,11 +122,11 @@ func statsUnitChanged(kv store.KV, key []byte, u *market.Unit) {
 	nu, nc, nr, nus, nl := val(&nw, true, newLive)
 	if ou != nu || oc != nc || or != nr || ous != nus || ol != nl {
 		statsAdd(kv, func(s *NetworkStats) {
-			s.Units += nu - ou
-			s.CapacityOffered += nc - oc
-			s.CapacityReserved += nr - or
-			s.CapacityUsed += nus - ous
-			s.LiveReservations += nl - ol
+			s.Units = satDelta(s.Units, ou, nu)
+			s.CapacityOffered = satDelta(s.CapacityOffered, oc, nc)
+			s.CapacityReserved = satDelta(s.CapacityReserved, or, nr)
+			s.CapacityUsed = satDelta(s.CapacityUsed, ous, nus)
+			s.LiveReservations = satDelta(s.LiveReservations, ol, nl)
 		})
 	}
 	if oldLive == newLive && (!oldLive || old.Score == nw.Score) {
@@ -135,12 +140,12 @@ func statsUnitChanged(kv store.KV, key []byte, u *market.Unit) {
 	k := ProvScoreKey(owner)
 	store.Get(kv, k, &ps)
 	if oldLive {
-		ps.Sum -= uint64(old.Score)
-		ps.Units--
+		ps.Sum = satSub(ps.Sum, uint64(old.Score))
+		ps.Units = satSub(ps.Units, 1)
 	}
 	if newLive {
-		ps.Sum += uint64(nw.Score)
-		ps.Units++
+		ps.Sum = satAdd(ps.Sum, uint64(nw.Score))
+		ps.Units = satAdd(ps.Units, 1)
 	}
 	store.Set(kv, k, &ps)
 }
@@ -155,9 +160,9 @@ func statsProviderChanged(kv store.KV, key []byte, p *market.Provider) {
 	if is := !p.Deregistered; is != was {
 		statsAdd(kv, func(s *NetworkStats) {
 			if is {
-				s.Providers++
+				s.Providers = satAdd(s.Providers, 1)
 			} else {
-				s.Providers--
+				s.Providers = satSub(s.Providers, 1)
 			}
 		})
 	}
@@ -173,11 +178,11 @@ type EpochQoSCounts struct {
 }
 
 func (c *EpochQoSCounts) add(o EpochQoSCounts) {
-	c.Reported += o.Reported
-	c.Compliant += o.Compliant
-	c.Breached += o.Breached
-	c.NoQuorum += o.NoQuorum
-	c.Maintenance += o.Maintenance
+	c.Reported = satAdd(c.Reported, o.Reported)
+	c.Compliant = satAdd(c.Compliant, o.Compliant)
+	c.Breached = satAdd(c.Breached, o.Breached)
+	c.NoQuorum = satAdd(c.NoQuorum, o.NoQuorum)
+	c.Maintenance = satAdd(c.Maintenance, o.Maintenance)
 }
 
 // EpochStats is the network at the end of an epoch (written at the first

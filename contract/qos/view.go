@@ -48,6 +48,10 @@ func (r *NetworkStats) View() types.NetworkStats {
 		OracleRewards:     r.OracleRewards,
 		Rewarded:          r.Rewarded,
 		ReputationSlashed: r.ReputationSlashed,
+		HeldEpochs:        r.HeldEpochs,
+		HoldsResolved:     r.HoldsResolved,
+		HoldsExpired:      r.HoldsExpired,
+		OutlierSlashed:    r.OutlierSlashed,
 	}
 	return v
 }
@@ -55,22 +59,24 @@ func (r *NetworkStats) View() types.NetworkStats {
 // View is the REST view of the record.
 func (r *Oracle) View() types.Oracle {
 	v := types.Oracle{
-		Address:       r.Address,
-		Stake:         r.Stake,
-		Active:        r.Active,
-		RegisteredAt:  r.RegisteredAt,
-		UpdatedAt:     r.UpdatedAt,
-		Reports:       r.Reports,
-		UnitsReported: r.UnitsReported,
-		InMedian:      r.InMedian,
-		Outliers:      r.Outliers,
-		LastEpoch:     r.LastEpoch,
-		Rewards:       r.Rewards,
-		Missed:        r.Missed,
-		Penalized:     r.Penalized,
-		MissEpochs:    r.MissEpochs,
-		Jailed:        r.Jailed,
-		JailedUntil:   r.JailedUntil,
+		Address:        r.Address,
+		Stake:          r.Stake,
+		Active:         r.Active,
+		RegisteredAt:   r.RegisteredAt,
+		UpdatedAt:      r.UpdatedAt,
+		Reports:        r.Reports,
+		UnitsReported:  r.UnitsReported,
+		InMedian:       r.InMedian,
+		Outliers:       r.Outliers,
+		LastEpoch:      r.LastEpoch,
+		Rewards:        r.Rewards,
+		Missed:         r.Missed,
+		Penalized:      r.Penalized,
+		MissEpochs:     r.MissEpochs,
+		Jailed:         r.Jailed,
+		JailedUntil:    r.JailedUntil,
+		FarEpochs:      r.FarEpochs,
+		OutlierSlashed: r.OutlierSlashed,
 	}
 	if r.Unbonding != nil {
 		v.Unbonding = make([]types.UnbondingEntry, len(r.Unbonding))
@@ -156,6 +162,10 @@ func (r *UnitQoS) View() types.UnitQoS {
 		CompIndex:    r.CompIndex,
 		CompBytes:    r.CompBytes,
 		StrictUntil:  r.StrictUntil,
+		Held:         r.Held,
+		HeldRun:      r.HeldRun,
+		HeldLast:     r.HeldLast,
+		HoldTooLong:  r.HoldTooLong,
 	}
 	if r.Window != nil {
 		v.Window = make([]types.UptimeEntry, len(r.Window))
