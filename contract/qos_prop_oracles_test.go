@@ -19,6 +19,7 @@ import (
 // oracle (a provider auditing itself).
 func (s *qosSim) setupCollusion() {
 	s.silent, s.friend, s.related, s.selfAuditor = "o3", "o2", "p0", "p1"
+	s.colluder = "o1"
 	s.h.ok(s.related, &qos.MsgDeclareRelated{Accounts: []string{mktAddr(s.friend)}})
 	s.h.ok(s.selfAuditor, &qos.MsgRegisterOracle{Stake: 1_000})
 }
@@ -121,7 +122,7 @@ func (s *qosSim) checkSilentUnpaid(b int, before int64, evs []core.Event) {
 	}
 	unenforced := s.unenforced // the work may span blocks
 	for _, e := range evs {
-		if e.Type == "qos_unpaid_silent" && attr(e, "unenforced") == "true" {
+		if (e.Type == "qos_unpaid_silent" || e.Type == "qos_hold") && attr(e, "unenforced") == "true" {
 			unenforced[attr(e, "unit")+"/"+attr(e, "epoch")] = true
 		}
 	}
@@ -144,7 +145,9 @@ func (s *qosSim) checkSilentUnpaid(b int, before int64, evs []core.Event) {
 			if qs := qos.GetUnitQoS(s.h.blk, n); qos.MaintainedIn(qs, e, p.EpochSeconds) {
 				continue
 			}
-			if !market.IsBreached(s.h.blk, n, e) {
+			// Held (neither paid nor refunded, hold.go) or refunded.
+			held := market.IsHeld(u, e) && qos.IsHeldEpoch(s.h.blk, n, e)
+			if !market.IsBreached(s.h.blk, n, e) && !held {
 				s.t.Fatalf("block %d: %s epoch %d: assigned %v all silent, yet the epoch is paid (hist %s)", b, id, e, addrs, histOf(s, n, e))
 			}
 			s.counts["silent_unit_epochs_unpaid"]++

@@ -31,6 +31,10 @@ func checkQoSInvariants(t *testing.T, kv store.KV) {
 	checkProvidersAndOracles(t, kv, &want, sums)
 	got := qos.GetStats(kv)
 	got.Paid, got.Fees, got.Slashed, got.Compensation, got.OracleRewards, got.Rewarded, got.ReputationSlashed = 0, 0, 0, 0, 0, 0, 0
+	if got.HoldsResolved+got.HoldsExpired > got.HeldEpochs {
+		t.Fatalf("network totals: %d holds resolved + %d expired > %d held", got.HoldsResolved, got.HoldsExpired, got.HeldEpochs)
+	}
+	got.HeldEpochs, got.HoldsResolved, got.HoldsExpired, got.OutlierSlashed = 0, 0, 0, 0
 	if got != want {
 		t.Fatalf("network totals %+v, recount %+v", got, want)
 	}
@@ -176,6 +180,10 @@ type qosSim struct {
 	silent, friend, related, selfAuditor string
 	reported                             map[string]bool // "unit/epoch" with an accepted report
 	unenforced                           map[string]bool // "unit/epoch" too old to refund
+	// colluder reports every unit of related (its provider friend) as
+	// perfect; held tracks the held unit-epochs (qos_prop_hold_test.go).
+	colluder string
+	held     map[string]heldTrack
 }
 
 func qosPropParams() params.Params {
@@ -304,7 +312,7 @@ func (s *qosSim) measurements(o string, e int64, skipOneIn int) []qos.UnitMeasur
 	stray := s.rng.IntN(8) == 0
 	for _, id := range s.units() {
 		if (mine == nil || mine[id] || stray) && s.rng.IntN(skipOneIn) > 0 {
-			ms = append(ms, s.measure(id))
+			ms = append(ms, s.measureBy(o, id))
 		}
 	}
 	return ms
@@ -418,13 +426,14 @@ func (s *qosSim) endBlock(b int) {
 	before := qos.Frontier(s.h.blk)
 	evs := qnext(s.h, dt)
 	s.checkSilentUnpaid(b, before, evs)
+	s.trackHolds(b, evs)
 	for _, e := range evs {
 		switch e.Type {
 		case "qos_error", "market_error":
 			s.t.Fatalf("block %d: %s %v", b, e.Type, e.Attrs)
 		case "oracle_missed", "oracle_jailed", "oracle_removed":
 			s.countOracleEvent(e)
-		case "sla_breach", "compensation_paid", "unit_score", "oracle_reward", "reputation_reward", "reputation_slash", "unit_suspended", "qos_no_quorum", "oracle_unbonded":
+		case "sla_breach", "compensation_paid", "unit_score", "oracle_reward", "reputation_reward", "reputation_slash", "unit_suspended", "qos_no_quorum", "oracle_unbonded", "oracle_outlier_slashed", "qos_hold_too_long":
 			s.counts[e.Type]++
 		}
 	}
@@ -445,11 +454,13 @@ func TestQoSProperty(t *testing.T) {
 	for b := 0; b < blocks; b++ {
 		s.driftHealth()
 		s.oracleReports(b)
+		s.lateReports(b)
 		s.randomTraffic(b)
 		s.endBlock(b)
 	}
 	t.Logf("seed %d, %d blocks: %v", seed, blocks, s.counts)
 	s.checkSilentPenalized()
+	s.checkHoldsExercised()
 	if testing.Short() {
 		return
 	}

@@ -277,8 +277,9 @@ func ResRate(r *Reservation) *big.Int {
 func AccruedPBS(kv store.KV, u *Unit, r *Reservation, t int64, mp Params) *big.Int {
 	p := core.BigFromDecimal(r.PaidPBS)
 	if r.Status == ResActive && t > r.SettledTo.Unix() {
-		c := compliantSeconds(kv, u, r.SettledTo.Unix(), t, mp.Epoch) - heldSeconds(&u.Settlement, r.SettledTo.Unix(), t, mp.Epoch)
-		p.Add(p, new(big.Int).Mul(ResRate(r), core.BigFromInt(c)))
+		// Held epochs count as accrued until the reservation settles
+		// (the unit's accrual holds them too; market/hold.go).
+		p.Add(p, new(big.Int).Mul(ResRate(r), core.BigFromInt(compliantSeconds(kv, u, r.SettledTo.Unix(), t, mp.Epoch))))
 	}
 	return p
 }

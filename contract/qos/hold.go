@@ -247,7 +247,7 @@ func (qk *Keeper) resolveHold(ctx *core.Context, q qosParams, n uint64, e, compE
 		}
 		h.Status = QoSCompliant
 		qs.Compliant = satAdd(qs.Compliant, 1)
-		ctx.Emit("qos_hold_resolved", "unit", u.ID, "provider", u.Provider, "epoch", itoa(e), "status", QoSCompliant, "reports", itoa(int64(len(reps))), "paid", "true")
+		ctx.Emit("qos_hold_resolved", "unit", u.ID, "provider", u.Provider, "epoch", itoa(e), "status", QoSCompliant, "reports", itoa(int64(len(reps))), "quorum", utoa(hr.Quorum), "paid", "true")
 		return qk.writeResolved(ctx, q, n, qs, &h)
 	}
 	h.Status = QoSBreached
@@ -259,7 +259,7 @@ func (qk *Keeper) resolveHold(ctx *core.Context, q qosParams, n uint64, e, compE
 		return err
 	}
 	ctx.Emit("qos_hold_resolved", "unit", u.ID, "provider", u.Provider, "epoch", itoa(e), "status", QoSBreached, "terms", joinTerms(v.Terms),
-		"reports", itoa(int64(len(reps))), "paid", "false", "slashed", h.Slashed.String(), "compensation", h.Compensation.String())
+		"reports", itoa(int64(len(reps))), "quorum", utoa(hr.Quorum), "paid", "false", "slashed", h.Slashed.String(), "compensation", h.Compensation.String())
 	return qk.writeResolved(ctx, q, n, qs, &h)
 }
 
@@ -271,4 +271,24 @@ func (qk *Keeper) writeResolved(ctx *core.Context, q qosParams, n uint64, qs *Un
 	}
 	SetUnitQoS(ctx.KV, n, qs)
 	return nil
+}
+
+// HeldRef is a held unit-epoch and the epoch whose work resolves it.
+type HeldRef struct {
+	Unit  uint64
+	Epoch int64
+	Due   int64
+}
+
+// HeldUnitEpochs lists up to limit held unit-epochs in unit, epoch order.
+func HeldUnitEpochs(kv store.KV, limit int) []HeldRef {
+	var out []HeldRef
+	kv.Iterate(keyHeld, store.PrefixEnd(keyHeld), func(k, v []byte) bool {
+		rest := k[len(keyHeld):]
+		if len(rest) == 16 && len(v) == 16 {
+			out = append(out, HeldRef{Unit: store.DecodeUint64(rest[:8]), Epoch: int64(store.DecodeUint64(rest[8:])), Due: int64(store.DecodeUint64(v[:8]))})
+		}
+		return len(out) < limit
+	})
+	return out
 }
