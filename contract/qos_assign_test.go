@@ -298,7 +298,8 @@ func TestAssignmentQueries(t *testing.T) {
 
 // TestQuorumDenialNotPaid: a failing provider whose assigned oracles stay
 // silent (all of them, or all but one of three) is not paid for those
-// epochs and its consumer is refunded; with a quorum of the assigned
+// epochs and its consumer is refunded once the hold expires (hold_epochs,
+// 3 by default, after the epochs' work); with a quorum of the assigned
 // oracles the epoch is judged as before.
 func TestQuorumDenialNotPaid(t *testing.T) {
 	h := newAssignQoS(t, qosTestParams(), "deny")
@@ -316,6 +317,7 @@ func TestQuorumDenialNotPaid(t *testing.T) {
 	}
 	silent := false
 	evs = append(append(evs, toEpoch(h, e+4)...), toEpoch(h, e+5)...)
+	evs = append(evs, toEpoch(h, e+6)...) // e+1's hold expires
 	for _, ev := range evs {
 		silent = silent || (ev.Type == "qos_unpaid_silent" && attr(ev, "unit") == "unit-1" && attr(ev, "epoch") == strconv.FormatInt(e, 10))
 	}

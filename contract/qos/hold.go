@@ -266,8 +266,8 @@ func (qk *Keeper) resolveHold(ctx *core.Context, q qosParams, n uint64, e, compE
 // writeResolved writes the unit's QoS state and, while the history keeps
 // epoch e, its entry.
 func (qk *Keeper) writeResolved(ctx *core.Context, q qosParams, n uint64, qs *UnitQoS, h *UnitEpochQoS) error {
-	if ctx.KV.Get(UnitHistKey(n, h.Epoch)) != nil {
-		store.Set(ctx.KV, UnitHistKey(n, h.Epoch), h)
+	if h.Epoch > qs.HistLast-q.History {
+		writeUnitHistory(ctx.KV, q, n, qs, h)
 	}
 	SetUnitQoS(ctx.KV, n, qs)
 	return nil

@@ -102,6 +102,10 @@ func (qk *Keeper) unitMisses(ctx *core.Context, q qosParams, e int64, n uint64, 
 	if err := qk.holdEpoch(ctx, q, u, n, qs, e, nil, h.Quorum, &h); err != nil {
 		return err
 	}
+	h.Score = u.Score
+	if h.Status == QoSHeld && h.Epoch > qs.HistLast-q.History {
+		writeUnitHistory(ctx.KV, q, n, qs, &h)
+	}
 	SetUnitQoS(ctx.KV, n, qs)
 	ctx.Emit("qos_unpaid_silent", "unit", u.ID, "epoch", itoa(e), "assigned", itoa(int64(len(assigned))), "held", strconv.FormatBool(!h.Unenforced), "unenforced", strconv.FormatBool(h.Unenforced))
 	return nil
