@@ -206,6 +206,7 @@ type mktSim struct {
 	consumers []string
 	nameOf    map[string]string
 	counts    map[string]int
+	held      []heldTrack // epochs QoS holds (market_prop_hold_test.go)
 }
 
 func newMktSim(t *testing.T, seed uint64) *mktSim {
@@ -369,6 +370,10 @@ func (s *mktSim) randomMsg() (string, core.Msg) {
 		}
 		return s.pick(s.providers), &market.MsgUnstake{Amount: core.Amount(s.rng.IntN(500))}
 	default:
+		if s.rng.IntN(2) == 0 {
+			s.holdAction()
+			return "", nil
+		}
 		e := s.h.now/10 - 1 - s.rng.Int64N(2)
 		id, _ := s.ownUnit(market.UnitAvailable, market.UnitMaintenance, market.UnitDecommissioning)
 		if err := testApp.Market.MarkEpochBreached(s.h.blk, id, e, s.h.now); err == nil {
@@ -395,6 +400,7 @@ func (s *mktSim) block(b int) {
 	}
 	s.h.next(1 + s.rng.Int64N(25))
 	checkMarketInvariants(s.t, s.h.blk, s.h.now)
+	s.checkHeld(b)
 }
 
 func TestMarketProperty(t *testing.T) {
@@ -419,7 +425,8 @@ func TestMarketProperty(t *testing.T) {
 		return // too few blocks for every path to occur; the full run checks coverage
 	}
 	for _, k := range []string{"market/reserve", "market/close_reservation", "market/claim", "market/accept_reservation",
-		"market/extend", "market/resize", "market/topup", "market/report_usage", "breach", "status completed", "status expired", "market/delete_unit"} {
+		"market/extend", "market/resize", "market/topup", "market/report_usage", "breach", "status completed", "status expired", "market/delete_unit",
+		"hold", "hold_released", "hold_breached", "hold_old"} {
 		if s.counts[k] < 2 {
 			t.Errorf("property test exercised %q only %d times", k, s.counts[k])
 		}

@@ -215,8 +215,14 @@ func (qk *Keeper) resolveHold(ctx *core.Context, q qosParams, n uint64, e, compE
 	kv := ctx.KV
 	hr, ok := getHeld(kv, n, e)
 	u, uok := market.GetUnitN(kv, n)
-	if !ok || !uok || u.Status == market.UnitDeleted {
+	if !ok || !uok {
 		return nil
+	}
+	if u.Status == market.UnitDeleted {
+		// Nothing left to judge: whatever the hold still holds goes back
+		// to the consumers.
+		var h UnitEpochQoS
+		return qk.markUnpaid(ctx, u, e, &h)
 	}
 	reps := heldReports(kv, e, n)
 	qs := GetUnitQoS(kv, n)
