@@ -230,8 +230,9 @@ func (s *qosScenario) checkHealthyHistory() {
 				t.Errorf("%s epoch %d compliant with %+v", unitA, h.Epoch, h)
 			}
 			integrity = integrity || h.IntegrityPassed > 0
-		case qos.QoSNoQuorum:
-			// An oracle joined mid-epoch: not the provider's fault.
+		case qos.QoSNoQuorum, qos.QoSHeld:
+			// An oracle joined mid-epoch: not the provider's fault (held,
+			// then refunded if its reports never come).
 		default:
 			t.Errorf("%s (healthy) epoch %d is %s: %+v", unitA, h.Epoch, h.Status, h)
 		}
@@ -254,7 +255,7 @@ func (s *qosScenario) checkFailingHistory() {
 			if h.Reporters != 2 || h.Successes != 0 || h.Slashed == 0 || !slices.Contains(h.Terms, "reachability") {
 				t.Errorf("%s epoch %d breached with %+v", unitB, h.Epoch, h)
 			}
-		case qos.QoSNoQuorum:
+		case qos.QoSNoQuorum, qos.QoSHeld:
 		default:
 			t.Errorf("%s (failing) epoch %d is %s: %+v", unitB, h.Epoch, h.Status, h)
 		}
