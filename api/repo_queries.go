@@ -13,7 +13,6 @@ import (
 	"github.com/flashback-network/flashback/contract/repo"
 )
 
-
 // pGatewayKey takes a 32-byte X25519 key in hex or standard base64 and
 // returns it in hex, the form the contract reads.
 func pGatewayKey(v string) (string, error) {
