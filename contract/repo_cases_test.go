@@ -5,12 +5,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
 	"github.com/flashback-network/flashback/contract/repo"
 )
 
@@ -148,6 +150,27 @@ func TestRepoReplaceFlow(t *testing.T) {
 	checkRepoInvariants(t, h.blk)
 }
 
+// A unit suspended by QoS (breaches) or a revoked member key degrades the
+// member while its reservation is still active.
+func TestRepoDegradedSuspendedOrRevoked(t *testing.T) {
+	h := repoFixture(t)
+	withRepo(h)
+	q := qos.GetUnitQoS(h.blk, 4) // unit-4 serves res-3
+	q.Suspended = true
+	qos.SetUnitQoS(h.blk, 4, q)
+	h.ok("alice", &accesskey.MsgRevokeAccessKey{ID: memberKey(4)})
+	v := repoView(t, h, "alice", "photos")
+	if !strings.Contains(v.Members[1].HealthReason, "unit-4 is suspended") || v.Members[1].ReservationStatus != market.ResActive {
+		t.Fatalf("suspended member %+v", v.Members[1])
+	}
+	if !strings.Contains(v.Members[2].HealthReason, "revoked") || v.Members[2].Health != types.HealthDegraded {
+		t.Fatalf("member with revoked key %+v", v.Members[2])
+	}
+	if v.Status != types.HealthDegraded || !v.BelowQuorum || v.HealthyMembers != 1 {
+		t.Fatalf("repo %+v", v)
+	}
+}
+
 func eventAttr(evs []core.Event, typ, key string) string {
 	for _, e := range evs {
 		if e.Type == typ {
@@ -258,7 +281,7 @@ func TestRepoDegraded(t *testing.T) {
 	}
 	v := repoView(t, h, "alice", "photos")
 	m := v.Members[1]
-	if v.Status != types.HealthDegraded || v.BelowQuorum || v.HealthyMembers != 2 || m.Health != types.HealthDegraded || m.ReservationStatus == market.ResActive || m.HealthReason == "" {
+	if v.Status != types.HealthDegraded || v.BelowQuorum || v.HealthyMembers != 2 || m.Health != types.HealthDegraded || m.ReservationStatus == market.ResActive || !strings.Contains(m.HealthReason, "reservation res-3 is") {
 		t.Fatalf("after res-3 ended: %+v", v)
 	}
 	if v.Members[0].Health != types.HealthOK {
