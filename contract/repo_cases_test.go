@@ -328,3 +328,31 @@ func TestRepoDegraded(t *testing.T) {
 	}
 	checkRepoInvariants(t, h.blk)
 }
+
+// Two chains running the same repository txs end in byte-identical state
+// with identical events (no map order, clock or randomness in the module).
+func TestRepoDeterministic(t *testing.T) {
+	script := []core.Msg{
+		mirror("photos", 0, 1, 3, 4),
+		&repo.MsgCreateKey{Repo: "photos", ID: "FBREPOKEY0000000001", Perm: accesskey.PermWrite, SealedSecret: sealed()},
+		&repo.MsgReplaceMember{Repo: "photos", Old: "res-3", Member: spec(5)},
+		&repo.MsgMemberSynced{Repo: "photos", Reservation: "res-5"},
+		&repo.MsgSetQuorum{Repo: "photos", Quorum: 3},
+		&repo.MsgCreate{Name: "site", Mode: repo.ModeNormal, NoEncryption: true, GatewayPubKey: gwKey(), Members: []repo.MemberSpec{spec(6)}},
+		&repo.MsgDelete{Repo: "site"},
+	}
+	run := func() (map[string]string, []core.Event) {
+		h := repoFixture(t)
+		var evs []core.Event
+		for _, m := range script {
+			evs = append(evs, h.ok("alice", m).Events...)
+		}
+		h.next(5)
+		return stateDump(h.kv, nil), evs
+	}
+	s1, e1 := run()
+	s2, e2 := run()
+	if fmt.Sprint(s1) != fmt.Sprint(s2) || fmt.Sprint(e1) != fmt.Sprint(e2) {
+		t.Fatal("the same repository txs gave different state or events")
+	}
+}
