@@ -356,3 +356,45 @@ func TestRepoDeterministic(t *testing.T) {
 		t.Fatal("the same repository txs gave different state or events")
 	}
 }
+
+// The per-repository member bound and the per-owner repository bound hold
+// (normal mode, so members may share a provider).
+func TestRepoBounds(t *testing.T) {
+	h := repoFixture(t)
+	const n = repo.MaxMembers + repo.MaxReposPerOwner
+	first := 9 // res-9 onwards
+	for i := 0; i < n; i += 16 {
+		var reserve, keys []core.Msg
+		for j := i; j < i+16 && j < n; j++ {
+			reserve = append(reserve, &market.MsgReserve{Unit: "unit-1", Bytes: gib, Term: monthS, MaxPrice: unitP})
+			keys = append(keys, createKey(fmt.Sprintf("res-%d", first+j), memberKey(first+j), accesskey.PermWrite))
+		}
+		h.ok("alice", reserve...)
+		h.ok("alice", keys...)
+	}
+	normal := func(name string, members ...int) *repo.MsgCreate {
+		m := &repo.MsgCreate{Name: name, Mode: repo.ModeNormal, GatewayPubKey: gwKey()}
+		for _, k := range members {
+			m.Members = append(m.Members, spec(k))
+		}
+		return m
+	}
+	var sixteen []int
+	for i := 0; i < repo.MaxMembers; i++ {
+		sixteen = append(sixteen, first+i)
+	}
+	if r := h.exec("alice", normal("big", append(sixteen, first+repo.MaxMembers)...)); r.Code != core.CodeLimitExceeded {
+		t.Fatalf("%d members: %s %s", repo.MaxMembers+1, r.Code.Name(), r.Log)
+	}
+	h.ok("alice", normal("big", sixteen...))
+	if r := h.exec("alice", &repo.MsgAddMember{Repo: "big", Member: spec(first + repo.MaxMembers)}); r.Code != core.CodeLimitExceeded {
+		t.Fatalf("add a %dth member: %s %s", repo.MaxMembers+1, r.Code.Name(), r.Log)
+	}
+	for i := 1; i < repo.MaxReposPerOwner; i++ {
+		h.ok("alice", normal(fmt.Sprintf("repo-%03d", i), first+repo.MaxMembers+i-1))
+	}
+	if r := h.exec("alice", normal("one-too-many", first+n-1)); r.Code != core.CodeLimitExceeded {
+		t.Fatalf("repo %d: %s %s", repo.MaxReposPerOwner+1, r.Code.Name(), r.Log)
+	}
+	checkRepoInvariants(t, h.blk)
+}
