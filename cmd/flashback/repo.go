@@ -17,6 +17,11 @@ import (
 	"github.com/flashback-network/flashback/contract/repo"
 )
 
+// repoSubcommands are more `repo` subcommands registered from other files
+// (e.g. `repo repair` of the gateway part) in their init, so that adding one
+// does not touch this file.
+var repoSubcommands []func(g *globals) *cobra.Command
+
 // repoCmd is `flashback repo ...`: repositories, one bucket over several of
 // your reservations, served by your gateway.
 func repoCmd(g *globals) *cobra.Command {
@@ -43,6 +48,9 @@ func repoCmd(g *globals) *cobra.Command {
 				return s.DeleteRepo(ctx, a[0])
 			}),
 		repoLsCmd(g), repoStatusCmd(g), repoKeysCmd(g))
+	for _, sub := range repoSubcommands {
+		cmd.AddCommand(sub(g))
+	}
 	return cmd
 }
 

@@ -76,6 +76,13 @@ func liveText(m *types.RepoMember) string {
 	return s
 }
 
+// repoLive is the hook for the gateway's live figures: when set (by the
+// gateway part of the CLI), `repo status` calls it to fill each member's
+// Live (objects, bytes, behind-by, last error, last full scan) from the
+// gateway serving the repository before printing. The chain has none of
+// these figures; without the hook the LIVE column shows "-".
+var repoLive func(ctx context.Context, g *globals, r *types.Repo) error
+
 func repoStatusCmd(g *globals) *cobra.Command {
 	var o ownerFlags
 	cmd := &cobra.Command{
@@ -92,6 +99,11 @@ func repoStatusCmd(g *globals) *cobra.Command {
 			r, err := g.client().Repo(ctx, owner, args[0])
 			if err != nil {
 				return explain(err)
+			}
+			if repoLive != nil {
+				if err := repoLive(ctx, g, r); err != nil {
+					g.note("live figures from the gateway: %v", err)
+				}
 			}
 			return g.print(r, func(w io.Writer) { printRepoStatus(w, r) })
 		},
