@@ -192,7 +192,7 @@ func checkQuery(raw string, params map[string]queryParam, required []string) (st
 		v, err := check(q[k][0])
 		if err != nil {
 			code := core.CodeInvalidQuery
-			if k == "consumer" || k == "provider" {
+			if k == "consumer" || k == "provider" || k == "owner" {
 				code = core.CodeInvalidAddress
 			}
 			return "", code, fmt.Errorf("%s=%q %v", k, q[k][0], err)

@@ -21,7 +21,7 @@ import (
 
 // DevKeys are the unencrypted keys `init --dev` creates and funds: users for
 // trying things and one per role later parts of the platform need.
-var DevKeys = []string{"alice", "bob", "provider", "oracle"}
+var DevKeys = []string{"alice", "bob", "provider", "oracle", "provider2", "provider3"}
 
 // DevBalance is what each dev key gets in genesis: 1,000,000 FLASH.
 const DevBalance = core.Amount(1_000_000_000_000)

@@ -5,7 +5,7 @@
 //
 // The app is a handler table: a list of modules, each giving its message
 // routes, queries, block hooks and genesis (see New). The modules live in
-// their own packages (bank, params, market, qos, accesskey) over the shared
+// their own packages (bank, params, market, qos, accesskey, repo) over the shared
 // types of contract/core and the state of contract/store.
 package contract
 
@@ -24,6 +24,7 @@ import (
 	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/contract/qos"
+	"github.com/flashback-network/flashback/contract/repo"
 	"github.com/flashback-network/flashback/contract/store"
 	"github.com/flashback-network/flashback/tx"
 )
@@ -56,12 +57,14 @@ type App struct {
 func New() *App {
 	mk := market.NewKeeper(qos.Hooks{}, accesskey.Hooks{})
 	qk := qos.NewKeeper(mk)
+	rk := repo.NewKeeper(repo.MarketReader{Suspended: func(kv store.KV, n uint64) bool { return qos.GetUnitQoS(kv, n).Suspended }})
 	a := FromModules(
 		Module{Name: "params", Query: params.Query, InitGenesis: func(kv store.KV, g Genesis) error { return params.InitGenesis(kv, g.Params) }},
 		Module{Name: "bank", Routes: bank.Routes(), Query: bank.Query, InitGenesis: func(kv store.KV, g Genesis) error { return bank.InitGenesis(kv, g.Accounts, g.Pools) }},
 		Module{Name: "market", Routes: mk.Routes(), BeginBlock: mk.BeginBlock, EndBlock: mk.EndBlock, Query: mk.Query},
 		Module{Name: "qos", Routes: qk.Routes(), BeginBlock: qk.BeginBlock, EndBlock: qos.EndBlock, Query: qos.Query},
 		Module{Name: "accesskey", Routes: accesskey.Routes(), Query: accesskey.Query},
+		Module{Name: "repo", Routes: rk.Routes(), Query: rk.Query},
 	)
 	a.Market, a.QoS = mk, qk
 	return a

@@ -22,7 +22,8 @@ func TestModuleDependenciesRunOneWay(t *testing.T) {
 		"store":     {"core", "params", "bank", "market", "qos", "accesskey"},
 		"params":    {"bank", "market", "qos", "accesskey"},
 		"bank":      {"params", "market", "qos", "accesskey"},
-		"market":    {"qos", "accesskey"},
+		"market":    {"qos", "accesskey", "repo"},
+		"repo":      {"qos"},
 		"accesskey": {"qos"},
 		"qos":       {"accesskey"},
 	}

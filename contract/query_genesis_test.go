@@ -221,6 +221,8 @@ func TestHandlerTableWireNames(t *testing.T) {
 		"market/update_provider", "market/update_unit",
 		"qos/claim_compensation", "qos/declare_related", "qos/deregister_oracle", "qos/register_oracle", "qos/report",
 		"qos/unjail_oracle",
+		"repo/add_member", "repo/create", "repo/create_key", "repo/delete", "repo/member_synced",
+		"repo/remove_member", "repo/replace_member", "repo/revoke_key", "repo/set_quorum",
 	}
 	if got := contract.MsgTypes(); !slices.Equal(got, want) {
 		t.Fatalf("MsgTypes = %v\nwant      %v", got, want)

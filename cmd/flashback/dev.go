@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/core"
@@ -16,12 +17,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashback-network/flashback/bridge/daemon"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/keyring"
 	"github.com/flashback-network/flashback/oracle"
-	"github.com/flashback-network/flashback/storage"
 )
 
 // The dev network's ready-made market: the provider's local unit and the
@@ -72,7 +71,7 @@ func devCmd(g *globals) *cobra.Command {
 }
 
 // runDevPlatform provisions the dev market (once; later runs reuse it) and
-// runs the provider's bridge until ctx ends.
+// runs the providers' bridges until ctx ends.
 func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr string) error {
 	c := client.New(apiURL)
 	if err := waitForHeight(ctx, c, 2); err != nil {
@@ -82,20 +81,15 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	if err != nil {
 		return err
 	}
-	prov, alice := c.Signer(keys.provider), c.Signer(keys.alice)
-	if err := ensureDevProvider(ctx, g, c, prov, s3Addr); err != nil {
-		return err
-	}
-	unit, err := ensureDevUnit(ctx, c, prov)
+	alice := c.Signer(keys.alice)
+	provs, err := loadDevProviders(g.home, s3Addr, metricsAddr)
 	if err != nil {
 		return err
 	}
-	cfg := &daemon.Config{Node: apiURL, ProviderKey: "provider", Listen: s3Addr, MetricsListen: metricsAddr, Region: "us-east-1",
-		Units: map[string]storage.Config{unit: {Kind: storage.KindLocal, Local: &storage.LocalConfig{Root: filepath.Join(g.home, "unit-data", unit)}}}}
-	if err := daemon.SaveConfig(g.home, cfg); err != nil {
+	if err := ensureDevProviders(ctx, c, alice, apiURL, provs); err != nil {
 		return err
 	}
-	resID, err := ensureDevReservation(ctx, c, alice, unit)
+	resID, err := ensureDevReservation(ctx, c, alice, provs[0].unit)
 	if err != nil {
 		return err
 	}
@@ -104,7 +98,7 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	if err != nil {
 		return err
 	}
-	// The oracle: probes the unit through the bridge every epoch and reports.
+	// The oracle: probes the units through the bridges every epoch and reports.
 	orc := oracle.New(apiURL, keys.oracle, oracle.Options{Pings: 5, ProbeBytes: 256 << 10, BudgetPerUnit: 4 << 20})
 	orc.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
 	if p, err := c.Params(ctx); err != nil {
@@ -113,18 +107,18 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 		return fmt.Errorf("register dev oracle: %w", err)
 	}
 
-	market := devMarket{apiURL: apiURL, unit: unit, provider: prov.Address(), reservation: resID, consumer: alice.Address(),
+	market := devMarket{apiURL: apiURL, providers: provs, reservation: resID, consumer: alice.Address(),
 		accessKeyID: env["AWS_ACCESS_KEY_ID"], envPath: envPath, oracle: orc.Address()}
-	return daemon.Run(ctx, g.home, cfg, daemon.Options{ProviderPriv: keys.provider, Log: os.Stderr,
-		Ready: func(s3URL, metricsURL string) {
-			// Probe only once the bridge serves, or startup reads as downtime.
-			go func() { _ = orc.Run(ctx) }()
-			printDevBanner(g, market, s3URL, metricsURL)
-		}})
+	return runDevBridges(ctx, provs, func(urls bridgeURLs) {
+		// Probe only once the bridges serve, or startup reads as downtime.
+		go func() { _ = orc.Run(ctx) }()
+		printDevBanner(g, market, urls)
+	})
 }
 
-// devKeys are the dev keyring's unencrypted keys the platform signs with.
-type devKeys struct{ provider, alice, oracle ed25519.PrivateKey }
+// devKeys are the dev keyring's unencrypted keys the platform signs with
+// (the providers' are loaded by loadDevProviders).
+type devKeys struct{ alice, oracle ed25519.PrivateKey }
 
 func loadDevKeys(home string) (devKeys, error) {
 	kr, err := keyring.Open(filepath.Join(home, "keyring"))
@@ -135,30 +129,12 @@ func loadDevKeys(home string) (devKeys, error) {
 	for _, k := range []struct {
 		name string
 		priv *ed25519.PrivateKey
-	}{{"provider", &keys.provider}, {"alice", &keys.alice}, {"oracle", &keys.oracle}} {
+	}{{"alice", &keys.alice}, {"oracle", &keys.oracle}} {
 		if *k.priv, err = kr.PrivKey(k.name, nil); err != nil {
 			return devKeys{}, fmt.Errorf("dev key %s: %w", k.name, err)
 		}
 	}
 	return keys, nil
-}
-
-// ensureDevProvider registers and stakes the dev provider unless it exists.
-func ensureDevProvider(ctx context.Context, g *globals, c *client.Client, prov *client.Signer, s3Addr string) error {
-	pub, _, err := daemon.LoadOrCreateKey(g.home)
-	if err != nil {
-		return err
-	}
-	if _, err := c.Provider(ctx, prov.Address()); client.CodeOf(err) == "not_found" {
-		if _, err := prov.Submit(ctx,
-			&market.MsgRegisterProvider{Name: "dev provider", Description: "local disk of this machine", Website: "https://localhost", Endpoint: "http://" + s3Addr, BridgePubKey: pub[:]},
-			&market.MsgStake{Amount: 10_000_000_000}); err != nil {
-			return fmt.Errorf("register dev provider: %w", err)
-		}
-	} else if err != nil {
-		return err
-	}
-	return nil
 }
 
 // ensureDevUnit returns the provider's available unit, adding a local one if
@@ -181,10 +157,10 @@ func ensureDevUnit(ctx context.Context, c *client.Client, prov *client.Signer) (
 	return unit, nil
 }
 
-// ensureDevReservation returns alice's active reservation, reserving on unit
-// if she has none.
+// ensureDevReservation returns alice's active reservation on unit, reserving
+// one if she has none.
 func ensureDevReservation(ctx context.Context, c *client.Client, alice *client.Signer, unit string) (string, error) {
-	rs, err := c.Reservations(ctx, client.ReservationFilter{Consumer: alice.Address(), Status: market.ResActive})
+	rs, err := c.Reservations(ctx, client.ReservationFilter{Consumer: alice.Address(), Unit: unit, Status: market.ResActive})
 	if err != nil {
 		return "", err
 	}
@@ -227,12 +203,14 @@ func ensureDevEnv(ctx context.Context, g *globals, c *client.Client, alice *clie
 
 // devMarket is what the dev platform provisioned, for its banner.
 type devMarket struct {
-	apiURL, unit, provider, reservation, consumer, accessKeyID, envPath, oracle string
+	apiURL, reservation, consumer, accessKeyID, envPath, oracle string
+	providers                                                   []*devProvider
 }
 
-// printDevBanner tells the user what runs where, once the bridge serves.
-func printDevBanner(g *globals, m devMarket, s3URL, metricsURL string) {
-	apiURL, unit, resID, envPath := m.apiURL, m.unit, m.reservation, m.envPath
+// printDevBanner tells the user what runs where, once the bridges serve.
+func printDevBanner(g *globals, m devMarket, urls bridgeURLs) {
+	apiURL, resID, envPath := m.apiURL, m.reservation, m.envPath
+	first := m.providers[0]
 	fmt.Fprintf(g.out, `
 Flashback dev platform is up.
   REST API     %s   (spec: %s/openapi.json)
@@ -241,9 +219,12 @@ Flashback dev platform is up.
   unit         %s (local disk, provider %s)
   reservation  %s (bucket), consumer alice %s
   S3 key       %s (secret in %s)
-  oracle       %s probes the unit every 10 s epoch (GET %s/v1/units/%s/qos)
-Dev keys are UNENCRYPTED, for local use only:
-`, apiURL, apiURL, s3URL, metricsURL, g.home, unit, m.provider, resID, m.consumer, m.accessKeyID, envPath, m.oracle, apiURL, unit)
+  oracle       %s probes the units every 10 s epoch (GET %s/v1/units/%s/qos)
+`, apiURL, apiURL, urls.s3[0], urls.metrics[0], g.home, first.unit, address.FromPubKey(first.key.Public().(ed25519.PublicKey)), resID, m.consumer, m.accessKeyID, envPath, m.oracle, apiURL, first.unit)
+	for i, p := range m.providers[1:] {
+		fmt.Fprintf(g.out, "  %-12s unit %s behind the bridge at %s (metrics %s/metrics)\n", p.name, p.unit, urls.s3[i+1], urls.metrics[i+1])
+	}
+	fmt.Fprintf(g.out, "Dev keys are UNENCRYPTED, for local use only:\n")
 	_ = printKeys(&globals{home: g.home, output: "text", out: g.out})
 	fmt.Fprintf(g.out, `
 Try:

@@ -46,10 +46,12 @@ const (
 	CodeUsageOutOfBounds  Code = 29
 	CodeNotAssigned       Code = 30
 	CodeOracleJailed      Code = 31
+	CodeQuorumTooLarge    Code = 32
+	CodeSameProvider      Code = 33
 )
 
 // maxCode is the highest code defined (codes are appended in order).
-const maxCode = CodeOracleJailed
+const maxCode = CodeSameProvider
 
 // codeName is the stable name of a known code ("" for others).
 func codeName(c Code) string {
@@ -118,6 +120,10 @@ func codeName(c Code) string {
 		return "not_assigned"
 	case CodeOracleJailed:
 		return "oracle_jailed"
+	case CodeQuorumTooLarge:
+		return "quorum_too_large"
+	case CodeSameProvider:
+		return "same_provider"
 	}
 	return ""
 }
