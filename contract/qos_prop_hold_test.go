@@ -131,3 +131,18 @@ func (s *qosSim) checkHoldsExercised() {
 		s.t.Fatalf("holds not exercised: %v", s.counts)
 	}
 }
+
+// checkOutlierSlashes: every outlier slash is split exactly: sharers x
+// each + to_treasury = amount, at most outlier_slash, and never shared
+// with the slashed oracle's own account.
+func (s *qosSim) checkOutlierSlashes(b int, evs []core.Event) {
+	for _, e := range evs {
+		if e.Type != "oracle_outlier_slashed" {
+			continue
+		}
+		num := func(k string) uint64 { v, _ := strconv.ParseUint(attr(e, k), 10, 64); return v }
+		if num("sharers")*num("each")+num("to_treasury") != num("amount") || num("amount") > uint64(qosPropParams().OutlierSlash) {
+			s.t.Fatalf("block %d: outlier slash split %v", b, e.Attrs)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func (s *qosSim) checkAssignments(b int) {
 			}
 			s.counts["assigned_unit_epochs"]++
 			u, _ := market.GetUnit(s.h.blk, id)
-			if len(addrs) > 3 || slices.Contains(addrs, u.Provider) {
+			if len(addrs) > int(qosPropParams().OraclesPerUnit) || slices.Contains(addrs, u.Provider) {
 				s.t.Fatalf("block %d: %s (owner %s) epoch %d assigned %v", b, id, s.nameOf[u.Provider], e, addrs)
 			}
 			if s.nameOf[u.Provider] == s.related && slices.Contains(addrs, mktAddr(s.friend)) {

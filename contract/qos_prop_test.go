@@ -206,6 +206,10 @@ func qosPropParams() params.Params {
 	p.MaxMissed = 6
 	p.MissWindowEpochs = 4
 	p.OracleJailEpochs = 3
+	// Four auditors per unit, so that with the silent one in the set a
+	// unit-epoch can still have the three reports outliers are told by.
+	p.OraclesPerUnit = 4
+	p.OutlierK, p.OutlierWindow, p.OutlierSlash = 1, 4, 3
 	return p
 }
 
@@ -427,6 +431,7 @@ func (s *qosSim) endBlock(b int) {
 	evs := qnext(s.h, dt)
 	s.checkSilentUnpaid(b, before, evs)
 	s.trackHolds(b, evs)
+	s.checkOutlierSlashes(b, evs)
 	for _, e := range evs {
 		switch e.Type {
 		case "qos_error", "market_error":
