@@ -41,6 +41,11 @@ type Config struct {
 	// OnRepaired, if set, is called after each verified copy (for logs
 	// and metrics; it must not block).
 	OnRepaired func(member, key string, size int64)
+	// OnUnresolved, if set, is called for each key a scan found without an
+	// authoritative version, with the members holding a copy (the gateway
+	// may clean up below-quorum leftovers of interrupted PUTs; repair
+	// never does). It must not block.
+	OnUnresolved func(key string, holders []string)
 	// NoRoom classifies Put errors (default IsNoRoom).
 	NoRoom func(error) bool
 }

@@ -47,4 +47,21 @@
 // BackoffMax). A member whose Put fails for lack of room (IsNoRoom) is
 // paused: nothing is written to it until NoRoomRetry has passed or Resume
 // is called, and its status says why. Other members go on.
+//
+// # Deletes racing a scan
+//
+// A scan that started before a DELETE may copy the key to a member just
+// as the DELETE removes it elsewhere, leaving a below-quorum copy. The
+// gateway should queue a Delete hint (Member "") for every DELETE: hints
+// that arrive during a pass are run again after the pass's copies have
+// finished, and remove such a copy.
+//
+// # Erasure coding
+//
+// An erasure-coded mode (k data + m parity shards on k+m members) fits the
+// same loop: a member's Copy would list its shard of each object, the
+// version of a key would be its shard checksums (recorded with every
+// shard), the authoritative rule "at least k consistent shards" instead of
+// a quorum of whole copies, and a job would rebuild the missing shard from
+// k others (reedsolomon) instead of streaming one source.
 package repair

@@ -141,6 +141,9 @@ func (s *srcReader) read(p []byte) (int, error) {
 			}
 			rc, err := s.srcs[s.si].c.Open(s.ctx, s.key, s.off)
 			if err != nil {
+				if s.ctx.Err() != nil {
+					return 0, s.ctx.Err()
+				}
 				s.r.fail(s.srcs[s.si], fmt.Errorf("open %q at %d: %w", s.key, s.off, err))
 				s.si++
 				continue
@@ -162,6 +165,9 @@ func (s *srcReader) read(p []byte) (int, error) {
 			return n, nil
 		}
 		if err != nil { // short or failed source: next one, same offset
+			if s.ctx.Err() != nil {
+				return n, s.ctx.Err()
+			}
 			if errors.Is(err, io.EOF) {
 				err = fmt.Errorf("ends at byte %d of %d", s.off, s.want.Size)
 			}

@@ -9,15 +9,13 @@ import (
 
 // runHints handles the queued hints; those that cannot be settled now (a
 // member unreachable) are queued again for the next pass, without waking
-// Run (no hot loop on a member that is down).
-func (r *Repairer) runHints(ctx context.Context, p *pool) {
+// Run (no hot loop on a member that is down). midScan: copies of the scan
+// may still be in flight, so applied deletes are queued again to be
+// checked once more after them (see "Deletes racing a scan").
+func (r *Repairer) runHints(ctx context.Context, p *pool, midScan bool) {
 	var again []Hint
 	for _, h := range r.takeHints() {
-		if ctx.Err() != nil {
-			again = append(again, h)
-			continue
-		}
-		if !r.runHint(ctx, p, h) {
+		if ctx.Err() != nil || !r.runHint(ctx, p, h) || (midScan && h.Reason == Delete) {
 			again = append(again, h)
 		}
 	}

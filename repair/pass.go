@@ -78,9 +78,9 @@ func (r *Repairer) Once(ctx context.Context) (PassResult, error) {
 	defer r.passMu.Unlock()
 	res := PassResult{Started: time.Now(), Behind: map[string]int64{}, Listed: map[string]bool{}}
 	p := r.newPool(&res)
-	r.runHints(ctx, p)
+	r.runHints(ctx, p, false)
 	r.scan(ctx, p)
-	r.runHints(ctx, p)
+	r.runHints(ctx, p, false)
 	p.wg.Wait()
 	res.DurationMS = time.Since(res.Started).Milliseconds()
 	r.mu.Lock()
@@ -123,16 +123,15 @@ func (r *Repairer) hintsOnly(ctx context.Context) {
 	defer r.passMu.Unlock()
 	res := PassResult{Behind: map[string]int64{}, Listed: map[string]bool{}}
 	p := r.newPool(&res)
-	r.runHints(ctx, p)
+	r.runHints(ctx, p, false)
 	p.wg.Wait()
 }
 
 // Fill runs passes until member id is level: a full scan listed it
 // completely and found nothing missing or bad on it. It fails with
 // ErrPaused if the member has no room. `repo replace` calls it on the
-// joining member before retiring the old one. Do not run it while Run
-// is running on the same repairer's members... it is safe (passes are
-// serialized) but Run's passes would count towards neither.
+// joining member (in a repairer over the new member set) before retiring
+// the old one. Passes are serialized, so a concurrent Run is safe.
 func (r *Repairer) Fill(ctx context.Context, id string) error {
 	m := r.byID[id]
 	if m == nil {

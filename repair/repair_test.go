@@ -119,8 +119,16 @@ func TestScanNeverDeletesMajority(t *testing.T) {
 	// neither copied nor deleted.
 	lonely := data(7, 50)
 	put(t, "obj-lonely", lonely, f.cs[0])
-	r := newRepairer(t, f.copies(), fastCfg())
+	cfg := fastCfg()
+	var unresolved []string
+	cfg.OnUnresolved = func(key string, holders []string) {
+		unresolved = append(unresolved, key+"@"+strings.Join(holders, ","))
+	}
+	r := newRepairer(t, f.copies(), cfg)
 	res := once(t, r)
+	if len(unresolved) != 1 || unresolved[0] != "obj-lonely@m0" {
+		t.Fatalf("unresolved reported: %v", unresolved)
+	}
 	if res.Repaired != 2 || res.Unresolved != 1 || res.Deleted != 0 || res.Behind["m2"] != 2 {
 		t.Fatalf("pass: %+v", res)
 	}

@@ -23,7 +23,7 @@ func (r *Repairer) scan(ctx context.Context, p *pool) {
 	found := map[*member]map[Reason]int64{}
 	for ctx.Err() == nil {
 		if p.res.Keys > 0 && p.res.Keys%hintEvery == 0 {
-			r.runHints(ctx, p)
+			r.runHints(ctx, p, true)
 		}
 		key, ok := "", false
 		for _, c := range curs {
@@ -80,6 +80,13 @@ func (r *Repairer) scanKey(ctx context.Context, p *pool, curs []*cursor, key str
 		p.mu.Lock()
 		p.res.Unresolved++
 		p.mu.Unlock()
+		if r.cfg.OnUnresolved != nil && len(entries) > 0 {
+			ids := make([]string, len(entries))
+			for i, e := range entries {
+				ids[i] = e.m.id
+			}
+			r.cfg.OnUnresolved(key, ids)
+		}
 		return
 	}
 	for _, j := range d.fix {
