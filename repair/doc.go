@@ -19,7 +19,9 @@
 // holding another version, are repaired from the members that hold it. A
 // key without an authoritative version (e.g. a PUT interrupted before its
 // quorum, a tie) is left alone and counted as unresolved: repair never
-// invents a winner.
+// invents a winner. A copy a scrub found rotten still votes for the
+// version its member recorded (that version was written there) but is
+// never a source.
 //
 // # Deletes
 //

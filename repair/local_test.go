@@ -18,13 +18,15 @@ import (
 	"github.com/flashback-network/flashback/storage"
 )
 
-// localCopy is a member over a real storage.Local backend, as the
-// gateway's member client is over a bridge: the checksum travels as user
-// metadata, a quota stands for the reservation's capacity.
+// localCopy is a member over a real storage backend: a storage.Local, or
+// a storage.S3 talking to a real bridge (bridge_test.go), as the gateway's
+// member client is. The checksum travels as user metadata; over a Local,
+// quota stands for the reservation's capacity (a bridge enforces its own).
 type localCopy struct {
 	id    string
-	be    *storage.Local
-	quota int64 // 0: none; else Put fails with ErrNoRoom past it
+	be    storage.Backend
+	root  string // the Local directory holding the bytes (to damage them)
+	quota int64  // 0: none; else Put fails with ErrNoRoom past it
 	puts  atomic.Int64
 	// failOpenAfter, when > 0, makes readers from Open fail after that
 	// many bytes (a bridge dying mid-stream).
@@ -37,7 +39,7 @@ func newLocalCopy(t testing.TB, id string) *localCopy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &localCopy{id: id, be: be}
+	return &localCopy{id: id, be: be, root: be.Root()}
 }
 
 func (c *localCopy) ID() string { return c.id }
@@ -146,7 +148,10 @@ func (c *localCopy) content(t testing.TB, key string) ([]byte, bool) {
 // the backend (its recorded checksum stays as it was).
 func (c *localCopy) flipByte(t testing.TB, key string, at int64) {
 	t.Helper()
-	p := filepath.Join(c.be.Root(), "objects", key+".o")
+	// A bridge stores key under its reservation's folder.
+	ps, _ := filepath.Glob(filepath.Join(c.root, "objects", "*", key+".o"))
+	ps = append(ps, filepath.Join(c.root, "objects", key+".o"))
+	p := ps[0]
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)

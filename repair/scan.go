@@ -74,12 +74,14 @@ type decision struct {
 
 // decide applies the majority rule (package comment) to the entries of
 // one key; live says which members listed completely so far (a member
-// that could not be listed is not counted as missing).
+// that could not be listed is not counted as missing). A copy a scrub
+// found rotten still votes for the version its member recorded (that
+// version was written there) but is no source, and is repaired.
 func (r *Repairer) decide(key string, entries []entry, live map[*member]bool) decision {
 	counts := map[string]int{}
 	objs := map[string]Object{}
 	for _, e := range entries {
-		if v := version(e.obj); v != "" && !e.corrupt {
+		if v := version(e.obj); v != "" {
 			counts[v]++
 			objs[v] = e.obj
 		}
@@ -96,7 +98,7 @@ func (r *Repairer) decide(key string, entries []entry, live map[*member]bool) de
 	if bestN < r.cfg.Quorum || tie {
 		return decision{}
 	}
-	d := decision{good: objs[best], ok: true}
+	d := decision{good: objs[best]}
 	has := map[*member]entry{}
 	for _, e := range entries {
 		has[e.m] = e
@@ -104,6 +106,10 @@ func (r *Repairer) decide(key string, entries []entry, live map[*member]bool) de
 			d.sources = append(d.sources, e.m)
 		}
 	}
+	if len(d.sources) == 0 {
+		return decision{} // every copy of it is rotten: nothing to copy from
+	}
+	d.ok = true
 	for _, m := range r.members {
 		if !live[m] {
 			continue
