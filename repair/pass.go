@@ -58,6 +58,9 @@ func (r *Repairer) submit(ctx context.Context, p *pool, j job) {
 		case jobDone:
 			p.res.Repaired++
 			p.res.Bytes += j.want.Size
+			if j.hint != nil {
+				break // the scan did not count it behind
+			}
 			if p.fixed[j.target] == nil {
 				p.fixed[j.target] = map[Reason]int64{}
 			}

@@ -316,3 +316,37 @@ type codeErr string
 
 func (c codeErr) Error() string     { return "operation error S3: PutObject" }
 func (c codeErr) ErrorCode() string { return string(c) }
+
+// TestHintsDuringScan: hints that come in during a long scan are handled
+// before it ends, and an applied delete is checked once more after the
+// scan's copies (which could have raced it).
+func TestHintsDuringScan(t *testing.T) {
+	sz := make([]int, 30)
+	f := newFixture(t, 3, sz...)
+	f.cs[2] = newLocalCopy(t, "m2")
+	put(t, "tomb", data(1, 10), f.cs[0]) // a DELETE reached m1 and m2 only
+	cfg := fastCfg()
+	cfg.Concurrency = 1
+	var r *Repairer
+	hinted := false
+	cfg.OnRepaired = func(member, key string, size int64) {
+		if !hinted {
+			hinted = true
+			if err := r.Hint(Hint{Key: "tomb", Member: "m0", Reason: Delete}); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	r = newRepairer(t, f.copies(), cfg)
+	r.hintEvery = 5
+	res := once(t, r)
+	// "tomb" sorts last: had the hint waited for the end of the scan, the
+	// scan would have met it on m0 alone (unresolved).
+	if _, ok := f.cs[0].content(t, "tomb"); ok || res.Deleted != 1 || res.Repaired != 30 || res.Unresolved != 0 {
+		t.Fatalf("pass: %+v", res)
+	}
+	if st := r.Status(); st.PendingHints != 0 || st.DeletedObjects != 1 {
+		t.Fatalf("status: %+v", st)
+	}
+	f.level(t, f.cs...)
+}

@@ -16,7 +16,9 @@ type Repairer struct {
 	bytes   *bucket
 	objs    *bucket
 	passMu  sync.Mutex // one pass at a time (Run, Once, Fill)
-	wake    chan struct{}
+	// hintEvery: keys a scan walks between two looks at the hints.
+	hintEvery int
+	wake      chan struct{}
 
 	mu        sync.Mutex // guards everything below and members' state
 	hints     []Hint

@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// hintEvery is how many keys a scan walks between two looks at the hint
+// defaultHintEvery is how many keys a scan walks between two looks at the hint
 // queue, so hints never wait for the end of a long scan.
-const hintEvery = 1000
+const defaultHintEvery = 1000
 
 // scan merge-walks the members' sorted listings, deciding every key and
 // submitting the repairs; at the end it records per member what it saw.
@@ -22,7 +22,7 @@ func (r *Repairer) scan(ctx context.Context, p *pool) {
 	}
 	found := map[*member]map[Reason]int64{}
 	for ctx.Err() == nil {
-		if p.res.Keys > 0 && p.res.Keys%hintEvery == 0 {
+		if p.res.Keys > 0 && p.res.Keys%int64(r.hintEvery) == 0 {
 			r.runHints(ctx, p, true)
 		}
 		key, ok := "", false
