@@ -66,7 +66,7 @@ func New(members []Copy, cfg Config) (*Repairer, error) {
 		return nil, err
 	}
 	r := &Repairer{cfg: cfg, byID: map[string]*member{}, hintSet: map[string]bool{},
-		wake:  make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), hintEvery: defaultHintEvery,
 		bytes: newBucket(cfg.BytesPerSec, cfg.BurstBytes),
 		objs:  newBucket(cfg.ObjectsPerSec, max(1, int64(cfg.ObjectsPerSec)))}
 	for _, c := range members {
