@@ -37,18 +37,7 @@ func (r *Repairer) runJob(ctx context.Context, j job) jobOutcome {
 	if err := r.objs.take(ctx, 1); err != nil {
 		return jobFailed
 	}
-	var srcs, later []*member
-	for _, s := range j.sources {
-		if s == j.target {
-			continue
-		}
-		if r.readable(s) {
-			srcs = append(srcs, s)
-		} else {
-			later = append(later, s)
-		}
-	}
-	srcs = append(srcs, later...)
+	srcs := r.orderSources(j)
 	if len(srcs) == 0 {
 		return jobSkipped
 	}
@@ -94,6 +83,23 @@ func (r *Repairer) runJob(ctx context.Context, j job) jobOutcome {
 	r.mu.Unlock()
 	ok = true
 	return jobDone
+}
+
+// orderSources lists j's sources but its target, those not backed off
+// first.
+func (r *Repairer) orderSources(j job) []*member {
+	var srcs, later []*member
+	for _, s := range j.sources {
+		if s == j.target {
+			continue
+		}
+		if r.readable(s) {
+			srcs = append(srcs, s)
+		} else {
+			later = append(later, s)
+		}
+	}
+	return append(srcs, later...)
 }
 
 // srcReader streams want's bytes from the sources in turn: a source that
