@@ -21,6 +21,7 @@ import (
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/dispute"
 	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/contract/qos"
@@ -56,12 +57,15 @@ type App struct {
 func New() *App {
 	mk := market.NewKeeper(qos.Hooks{}, accesskey.Hooks{})
 	qk := qos.NewKeeper(mk)
+	dk := dispute.NewKeeper(disputeOracles{}, mk, disputeKeys{})
+	mk.SetConsumerGate(dispute.Gate{})
 	a := FromModules(
 		Module{Name: "params", Query: params.Query, InitGenesis: func(kv store.KV, g Genesis) error { params.Set(kv, g.Params); return nil }},
 		Module{Name: "bank", Routes: bank.Routes(), Query: bank.Query, InitGenesis: func(kv store.KV, g Genesis) error { return bank.InitGenesis(kv, g.Accounts, g.Pools) }},
 		Module{Name: "market", Routes: mk.Routes(), BeginBlock: mk.BeginBlock, EndBlock: mk.EndBlock, Query: mk.Query},
 		Module{Name: "qos", Routes: qk.Routes(), BeginBlock: qk.BeginBlock, EndBlock: qos.EndBlock, Query: qos.Query},
 		Module{Name: "accesskey", Routes: accesskey.Routes(), Query: accesskey.Query},
+		Module{Name: "dispute", Routes: dk.Routes(), EndBlock: dk.EndBlock, Query: dk.Query},
 	)
 	a.Market, a.QoS = mk, qk
 	return a

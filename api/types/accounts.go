@@ -109,4 +109,13 @@ type Params struct {
 	// OracleJailEpochs is how long a jailed oracle waits before
 	// qos/unjail_oracle.
 	OracleJailEpochs int64 `json:"oracle_jail_epochs,omitempty"`
+
+	// Disputes (issue 13). Zero means the default.
+	// DisputeDeposit is the least deposit that opens a dispute.
+	DisputeDeposit core.Amount `json:"dispute_deposit,omitempty"`
+	// DisputeWindow is how long (seconds) oracles have for verdicts.
+	DisputeWindow int64 `json:"dispute_window,omitempty"`
+	// DisputeSlash is paid from the provider's stake to the consumer
+	// when a dispute is upheld.
+	DisputeSlash core.Amount `json:"dispute_slash,omitempty"`
 }

@@ -46,10 +46,14 @@ const (
 	CodeUsageOutOfBounds  Code = 29
 	CodeNotAssigned       Code = 30
 	CodeOracleJailed      Code = 31
+	// Disputes (contract/dispute).
+	CodeBadReceipt       Code = 32 // a receipt that does not verify or is not the reservation's
+	CodeDisputesRefused  Code = 33 // the unit refuses consumers with this many rejected disputes
+	CodeDuplicateVerdict Code = 34
 )
 
 // maxCode is the highest code defined (codes are appended in order).
-const maxCode = CodeOracleJailed
+const maxCode = CodeDuplicateVerdict
 
 // codeName is the stable name of a known code ("" for others).
 func codeName(c Code) string {
@@ -118,6 +122,12 @@ func codeName(c Code) string {
 		return "not_assigned"
 	case CodeOracleJailed:
 		return "oracle_jailed"
+	case CodeBadReceipt:
+		return "bad_receipt"
+	case CodeDisputesRefused:
+		return "disputes_refused"
+	case CodeDuplicateVerdict:
+		return "duplicate_verdict"
 	}
 	return ""
 }

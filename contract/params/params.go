@@ -92,6 +92,17 @@ type Params struct {
 	// OracleJailEpochs is how long a jailed oracle waits before
 	// qos/unjail_oracle.
 	OracleJailEpochs int64 `json:"oracle_jail_epochs,omitempty"`
+
+	// Disputes (issue 13, contract/dispute). Zero means the default.
+	// DisputeDeposit is the least deposit that opens a dispute; it is
+	// returned unless the oracles reject the dispute.
+	DisputeDeposit core.Amount `json:"dispute_deposit,omitempty"`
+	// DisputeWindow is how long (seconds) the assigned oracles have to
+	// give their verdicts.
+	DisputeWindow int64 `json:"dispute_window,omitempty"`
+	// DisputeSlash is taken from the provider's stake and paid to the
+	// consumer when a dispute is upheld.
+	DisputeSlash core.Amount `json:"dispute_slash,omitempty"`
 }
 
 // Default are used when genesis leaves a param unset.
@@ -123,6 +134,10 @@ func Default() Params {
 		MaxMissed:        5,
 		MissWindowEpochs: 24,
 		OracleJailEpochs: 24,
+
+		DisputeDeposit: 10_000_000,  // 10 FLASH
+		DisputeWindow:  2 * 3600,    // two production epochs
+		DisputeSlash:   100_000_000, // 100 FLASH
 	}
 }
 

@@ -33,6 +33,9 @@ func (r *Params) View() types.Params {
 		MaxMissed:          r.MaxMissed,
 		MissWindowEpochs:   r.MissWindowEpochs,
 		OracleJailEpochs:   r.OracleJailEpochs,
+		DisputeDeposit:     r.DisputeDeposit,
+		DisputeWindow:      r.DisputeWindow,
+		DisputeSlash:       r.DisputeSlash,
 	}
 	return v
 }
