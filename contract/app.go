@@ -57,7 +57,7 @@ type App struct {
 func New() *App {
 	mk := market.NewKeeper(qos.Hooks{}, accesskey.Hooks{})
 	qk := qos.NewKeeper(mk)
-	dk := dispute.NewKeeper(disputeOracles{}, mk, disputeKeys{})
+	dk := dispute.NewKeeper(disputeOracles{}, mk, disputeKeys{}, qk)
 	mk.SetConsumerGate(dispute.Gate{})
 	a := FromModules(
 		Module{Name: "params", Query: params.Query, InitGenesis: func(kv store.KV, g Genesis) error { params.Set(kv, g.Params); return nil }},

@@ -22,9 +22,10 @@ func TestModuleDependenciesRunOneWay(t *testing.T) {
 		"store":     {"core", "params", "bank", "market", "qos", "accesskey"},
 		"params":    {"bank", "market", "qos", "accesskey"},
 		"bank":      {"params", "market", "qos", "accesskey"},
-		"market":    {"qos", "accesskey"},
-		"accesskey": {"qos"},
-		"qos":       {"accesskey"},
+		"market":    {"qos", "accesskey", "dispute"},
+		"accesskey": {"qos", "dispute"},
+		"qos":       {"accesskey", "dispute"},
+		"dispute":   {"qos", "accesskey"},
 	}
 	for pkg, banned := range forbidden {
 		out, err := exec.Command(goBin, "list", "-deps", base+"/"+pkg).Output()

@@ -28,7 +28,9 @@ func (disputeKeys) PutReadKey(ctx *core.Context, resID, id string, sealedSecret 
 	return accesskey.PutScopedReadKey(ctx, resID, id, sealedSecret, "dispute")
 }
 
-func (disputeKeys) DropKey(ctx *core.Context, id string) { accesskey.DropScopedKey(ctx, id, "dispute_closed") }
+func (disputeKeys) DropKey(ctx *core.Context, id string) {
+	accesskey.DropScopedKey(ctx, id, "dispute_closed")
+}
 
 var (
 	_ dispute.Oracles = disputeOracles{}

@@ -207,7 +207,11 @@ type Oracles interface {
 // Market is what the module asks of the market keeper.
 type Market interface {
 	SetProvider(kv store.KV, owner []byte, p *market.Provider)
-	SetUnitScore(kv store.KV, unitID string, score uint32) error
+}
+
+// Scores lowers a unit's score (the QoS keeper).
+type Scores interface {
+	LowerScore(ctx *core.Context, unitID string, points int64) (uint32, error)
 }
 
 // Keys makes and drops the dispute's read key (the access key module).
@@ -221,10 +225,13 @@ type Keeper struct {
 	oracles Oracles
 	market  Market
 	keys    Keys
+	scores  Scores
 }
 
 // NewKeeper returns the module over its expected interfaces.
-func NewKeeper(o Oracles, m Market, k Keys) *Keeper { return &Keeper{oracles: o, market: m, keys: k} }
+func NewKeeper(o Oracles, m Market, k Keys, s Scores) *Keeper {
+	return &Keeper{oracles: o, market: m, keys: k, scores: s}
+}
 
 // Routes are the dispute message types and their handlers.
 func (k *Keeper) Routes() []core.Route {

@@ -33,9 +33,9 @@ func (k *Keeper) uphold(ctx *core.Context, d *Dispute) error {
 		return err
 	}
 	d.DepositTo = depositToConsumer
-	if u, ok := market.GetUnit(kv, d.Unit); ok {
-		score := u.Score - min(u.Score, ScorePenalty)
-		if err := k.market.SetUnitScore(kv, d.Unit, score); err != nil {
+	if _, ok := market.GetUnit(kv, d.Unit); ok {
+		score, err := k.scores.LowerScore(ctx, d.Unit, ScorePenalty)
+		if err != nil {
 			return err
 		}
 		ctx.Emit("dispute_score", "dispute", d.ID, "unit", d.Unit, "provider", d.Provider, "score", utoa(uint64(score)))

@@ -1,0 +1,125 @@
+package contract
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/dispute"
+	"github.com/flashback-network/flashback/contract/market"
+)
+
+// TestDisputeRejections: every refused dispute message has its stable
+// code, a message naming what to fix, and changes nothing but the fee.
+func TestDisputeRejections(t *testing.T) {
+	openOne := func(h *mkt) { h.ok("alice", dataLoss(t, h)) }
+	cases := []struct {
+		name, signer string
+		setup        func(h *mkt)
+		msg          func(h *mkt) core.Msg
+		code         core.Code
+		says         string
+	}{
+		{"not own reservation", "bob", nil, func(h *mkt) core.Msg { return dataLoss(t, h) }, core.CodeUnauthorized, "only its consumer"},
+		{"bad receipt signature", "alice", nil, func(h *mkt) core.Msg {
+			m := dataLoss(t, h)
+			m.Receipt = signedReceipt(t, mktKey("carol"), "res-1", "a", []byte("x"), h.now-5)
+			return m
+		}, core.CodeBadReceipt, "not by"},
+		{"tampered receipt", "alice", nil, func(h *mkt) core.Msg {
+			m := dataLoss(t, h)
+			rc := signedReceipt(t, mktKey("prov"), "res-1", "aaaa", []byte("x"), h.now-5)
+			m.Receipt = strings.Replace(rc, "YWFh", "YWFi", 1) // "aaa" -> "aab" in the key
+			return m
+		}, core.CodeBadReceipt, "signature"},
+		{"receipt of another reservation", "alice", nil, func(h *mkt) core.Msg {
+			m := dataLoss(t, h)
+			m.Receipt = signedReceipt(t, mktKey("prov"), "res-2", "a", []byte("x"), h.now-5)
+			return m
+		}, core.CodeBadReceipt, "res-2"},
+		{"deposit too low", "alice", nil, func(h *mkt) core.Msg {
+			m := dataLoss(t, h)
+			m.Deposit = dspDeposit - 1
+			return m
+		}, core.CodeInvalidAmount, "dispute_deposit"},
+		{"insufficient balance", "alice", nil, func(h *mkt) core.Msg {
+			m := dataLoss(t, h)
+			m.Deposit = richBal * 2
+			return m
+		}, core.CodeInsufficientFunds, "needs"},
+		{"secrets not for the panel", "alice", nil, func(h *mkt) core.Msg {
+			m := dataLoss(t, h)
+			m.OracleSecrets = m.OracleSecrets[:2]
+			return m
+		}, core.CodeInvalidMessage, "panel"},
+		{"no read key", "alice", nil, func(h *mkt) core.Msg {
+			m := dataLoss(t, h)
+			m.AccessKeyID, m.BridgeSecret, m.OracleSecrets = "", nil, nil
+			return m
+		}, core.CodeInvalidMessage, "read key"},
+		{"unavailable epoch before the reservation", "alice", nil, func(h *mkt) core.Msg {
+			return &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindUnavailable, Deposit: dspDeposit, Epochs: []int64{1}}
+		}, core.CodeInvalidMessage, "outside"},
+		{"egress without a report", "alice", nil, func(h *mkt) core.Msg {
+			return &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindEgress, Deposit: dspDeposit, Epoch: h.epoch(), EgressBytes: 1}
+		}, core.CodeNotFound, "no usage report"},
+		{"oracle not assigned", "carol", openOne, func(h *mkt) core.Msg {
+			return &dispute.MsgVerdict{Dispute: "dsp-1", Verdict: dispute.VerdictUpheld}
+		}, core.CodeNotAssigned, "not on the panel"},
+		{"double verdict", "o1", func(h *mkt) {
+			openOne(h)
+			h.ok("o1", &dispute.MsgVerdict{Dispute: "dsp-1", Verdict: dispute.VerdictCannotTell})
+		}, func(h *mkt) core.Msg {
+			return &dispute.MsgVerdict{Dispute: "dsp-1", Verdict: dispute.VerdictUpheld}
+		}, core.CodeDuplicateVerdict, "already gave"},
+		{"verdict on no dispute", "o1", nil, func(h *mkt) core.Msg {
+			return &dispute.MsgVerdict{Dispute: "dsp-9", Verdict: dispute.VerdictUpheld}
+		}, core.CodeNotFound, "dsp-9"},
+		{"seal key of a non-oracle", "carol", nil, func(h *mkt) core.Msg {
+			return &dispute.MsgSealKey{PubKey: pubKey32()}
+		}, core.CodeNotOracle, "not an active oracle"},
+		{"policy of another's unit", "bob", nil, func(h *mkt) core.Msg {
+			return &dispute.MsgUnitPolicy{Unit: "unit-1", MaxConsumerDisputes: 1}
+		}, core.CodeUnauthorized, "only its provider"},
+		{"too many open disputes", "alice", func(h *mkt) {
+			h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: h.epoch(), EgressBytes: gib})
+			for range dispute.MaxOpenPerReservation {
+				h.ok("alice", &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindEgress, Deposit: dspDeposit, Epoch: h.epoch(), EgressBytes: 1})
+			}
+		}, func(h *mkt) core.Msg {
+			return &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindEgress, Deposit: dspDeposit, Epoch: h.epoch(), EgressBytes: 1}
+		}, core.CodeLimitExceeded, "open disputes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newDisputes(t)
+			if c.setup != nil {
+				c.setup(h)
+			}
+			msg := c.msg(h)
+			before := stateDump(h.blk, mktRaw(c.signer))
+			balBefore := h.bal(c.signer)
+			r := h.exec(c.signer, msg)
+			if r.Code != c.code || !strings.Contains(r.Log, c.says) {
+				t.Fatalf("code %s (%s), want %s saying %q", r.Code.Name(), r.Log, c.code.Name(), c.says)
+			}
+			after := stateDump(h.blk, mktRaw(c.signer))
+			if len(after) != len(before) {
+				t.Fatalf("rejected message changed the number of keys: %d -> %d", len(before), len(after))
+			}
+			for k, v := range before {
+				if after[k] != v {
+					t.Fatalf("rejected message changed key %q", k)
+				}
+			}
+			fee := core.Amount(10)
+			if r.Signer == "" {
+				fee = 0
+			}
+			if got := h.bal(c.signer); got != balBefore-fee {
+				t.Fatalf("signer balance %d, want %d", got, balBefore-fee)
+			}
+			checkDisputes(t, h)
+		})
+	}
+}
