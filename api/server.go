@@ -72,6 +72,7 @@ func New(node Node) *Server {
 	s.handle("GET", "/v1/units/{id}/oracles", s.unitOracles)
 	s.handle("GET", "/v1/accesskeys", s.accessKeys)
 	s.handle("GET", "/v1/accesskeys/{id}", s.byID("accesskeys", "access key", "FB", accessKeyIDPattern))
+	s.disputeRoutes() // dispute_queries.go
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s (see GET /openapi.json)", r.Method, r.URL.Path))
 	})
