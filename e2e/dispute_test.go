@@ -1,0 +1,204 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flashback-network/flashback/api/types"
+	"github.com/flashback-network/flashback/client"
+	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/dispute"
+	"github.com/flashback-network/flashback/contract/params"
+	"github.com/flashback-network/flashback/oracle"
+)
+
+// TestDisputeEndToEnd: a real node, a provider's bridge on a local-disk
+// unit, two oracle daemons (`flashback oracle`, which also watch
+// disputes). alice stores two files with `flashback store` (receipts in
+// her journal). The provider deletes a.txt from its disk behind the
+// bridge's back; `flashback dispute open --key a.txt` is upheld by both
+// oracles (they read through the dispute's key and get 404): the provider
+// loses dispute_slash of stake to alice, who gets her deposit back. A
+// false dispute on the intact b.bin is rejected (both oracles hash it and
+// match the receipt) and costs alice the deposit, shared by the oracles.
+func TestDisputeEndToEnd(t *testing.T) {
+	t0 := time.Now()
+	base := freeBase(t, 12)
+	home, apiURL, c := startDevNode(t, "e2e-dispute", base)
+	fb := homeCLI(t, home)
+	unitDir := filepath.Join(t.TempDir(), "unit-1")
+	s3Addr, opsAddr := fmt.Sprintf("127.0.0.1:%d", base+10), fmt.Sprintf("127.0.0.1:%d", base+10+oracle.PortOffset)
+	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1=local:"+unitDir, "--listen", s3Addr, "--metrics-listen", opsAddr, "-o", "json"), "bridge_pub_key")
+	fb("tx", "provider", "register", "--name", "dispute e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
+	fb("tx", "provider", "stake", "2000FLASH", "--from", "provider")
+	fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
+		"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
+	startBridge(t, home, apiURL)
+	waitHealthz(t, opsAddr)
+
+	fb("keys", "add", "oracle2", "--unencrypted")
+	fb("tx", "bank", "send", strings.TrimSpace(fb("keys", "show", "oracle2")), "3000FLASH", "--from", "bob")
+	for _, key := range []string{"oracle", "oracle2"} {
+		startProcess(t, home, "oracle-"+key, "oracle", "--home", home, "--node", apiURL, "--from", key, "--register", "2000FLASH",
+			"--interval", "250ms", "--pings", "3", "--probe-bytes", "64KiB", "--budget-per-unit", "1MiB")
+	}
+
+	dir := t.TempDir()
+	small, big := []byte("the consumer's precious data\n"), []byte(strings.Repeat("intact bytes ", 5000))
+	for name, b := range map[string][]byte{"a.txt": small, "b.bin": big} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := jsonString(t, fb("store", filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.bin"), "--term", "1d", "--max-price", "2FLASH",
+		"--from", "alice", "-o", "json"), "reservation")
+
+	ctx := context.Background()
+	// The oracles hear disputes once they are assigned to the unit (from
+	// the epoch after they registered) and have their seal keys on chain.
+	eventually(t, 40*time.Second, func() error {
+		p, err := c.DisputePanel(ctx, res)
+		if err != nil {
+			return err
+		}
+		if len(p.Oracles) != 2 {
+			return fmt.Errorf("panel of %s in epoch %d: %d oracles", res, p.Epoch, len(p.Oracles))
+		}
+		return nil
+	})
+	t.Logf("network ready after %s", time.Since(t0).Round(time.Second))
+
+	pr, err := c.Params(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := params.Default()
+	slash, deposit, fee := orDefault(pr.DisputeSlash, def.DisputeSlash), orDefault(pr.DisputeDeposit, def.DisputeDeposit), pr.TxFee
+	alice := strings.TrimSpace(fb("keys", "show", "alice"))
+	prov := strings.TrimSpace(fb("keys", "show", "provider"))
+
+	// The provider loses a.txt behind the bridge's back.
+	deleteObjectFile(t, unitDir, "a.txt")
+	aliceBefore, stakeBefore := mustBalance(t, c, alice), providerStake(t, c, prov)
+	var opened client.OpenedDispute
+	mustJSON(t, fb("dispute", "open", res, "--key", "a.txt", "--from", "alice", "-o", "json"), &opened)
+	d := waitDecided(t, c, opened.ID)
+	if d.Status != dispute.StatusUpheld || d.Slashed != slash || d.DepositTo != "consumer" || d.VerdictsGiven < 2 {
+		t.Fatalf("lost object: %+v", d)
+	}
+	for _, s := range d.Panel {
+		if s.Verdict != dispute.VerdictUpheld || !strings.Contains(s.Observed, "404") {
+			t.Fatalf("verdict %+v, want upheld on a 404", s)
+		}
+	}
+	if got := mustBalance(t, c, alice); got != aliceBefore-fee+slash {
+		t.Fatalf("alice %d after the upheld dispute, want %d (deposit back, %d compensation)", got, aliceBefore-fee+slash, slash)
+	}
+	if got := providerStake(t, c, prov); got > stakeBefore-slash {
+		t.Fatalf("provider stake %d, want at most %d", got, stakeBefore-slash)
+	}
+	if _, err := c.AccessKey(ctx, opened.AccessKeyID); !client.IsCode(err, core.CodeNotFound) {
+		t.Fatalf("dispute key %s after the dispute: %v", opened.AccessKeyID, err)
+	}
+
+	// A false dispute: b.bin is intact.
+	aliceBefore = mustBalance(t, c, alice)
+	mustJSON(t, fb("dispute", "open", res, "--key", "b.bin", "--from", "alice", "-o", "json"), &opened)
+	d = waitDecided(t, c, opened.ID)
+	if d.Status != dispute.StatusRejected || d.Slashed != 0 || d.DepositTo != "oracles" {
+		t.Fatalf("false dispute: %+v", d)
+	}
+	for _, s := range d.Panel {
+		if s.Verdict != dispute.VerdictRejected || s.Observed != "sha256:"+d.ContentHash {
+			t.Fatalf("verdict %+v, want rejected with the receipt's hash %s", s, d.ContentHash)
+		}
+	}
+	if got := mustBalance(t, c, alice); got != aliceBefore-fee-deposit {
+		t.Fatalf("alice %d after the false dispute, want %d (deposit lost)", got, aliceBefore-fee-deposit)
+	}
+	checkDisputeViews(t, fb, c, res, alice, prov)
+	t.Logf("done in %s", time.Since(t0).Round(time.Second))
+}
+
+func orDefault(v, d core.Amount) core.Amount {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// checkDisputeViews: the CLI lists both disputes; both sides' counts are
+// public.
+func checkDisputeViews(t *testing.T, fb func(...string) string, c *client.Client, res, alice, prov string) {
+	var page types.DisputesPage
+	mustJSON(t, fb("dispute", "ls", "--reservation", res, "-o", "json"), &page)
+	if len(page.Disputes) != 2 || page.Disputes[0].Status != dispute.StatusUpheld || page.Disputes[1].Status != dispute.StatusRejected {
+		t.Fatalf("dispute ls: %+v", page)
+	}
+	var shown types.Dispute
+	mustJSON(t, fb("dispute", "show", page.Disputes[0].ID, "-o", "json"), &shown)
+	if shown.Key != "a.txt" || shown.Kind != dispute.KindDataLoss {
+		t.Fatalf("dispute show: %+v", shown)
+	}
+	ctx := context.Background()
+	a, err := c.DisputeAccount(ctx, alice)
+	if err != nil || a.Consumer.Opened != 2 || a.Consumer.Upheld != 1 || a.Consumer.Rejected != 1 || a.Consumer.Open != 0 {
+		t.Fatalf("alice's dispute counts: %+v %v", a, err)
+	}
+	p, err := c.DisputeAccount(ctx, prov)
+	if err != nil || p.Provider.Against != 2 || p.Provider.Upheld != 1 || p.Provider.Rejected != 1 {
+		t.Fatalf("provider's dispute counts: %+v %v", p, err)
+	}
+}
+
+// waitDecided waits (30 s at most) for dispute id to close.
+func waitDecided(t *testing.T, c *client.Client, id string) *types.Dispute {
+	t.Helper()
+	var d *types.Dispute
+	eventually(t, 30*time.Second, func() error {
+		var err error
+		if d, err = c.Dispute(context.Background(), id); err != nil {
+			return err
+		}
+		if d.Status == dispute.StatusOpen {
+			return fmt.Errorf("dispute %s still open: %+v", id, d.Panel)
+		}
+		return nil
+	})
+	return d
+}
+
+func providerStake(t *testing.T, c *client.Client, addr string) core.Amount {
+	t.Helper()
+	p, err := c.Provider(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Stake
+}
+
+// deleteObjectFile removes the one file under the unit's objects
+// directory holding key (KEY.o, see storage.Local), as a provider losing
+// data would.
+func deleteObjectFile(t *testing.T, unitDir, key string) {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(filepath.Join(unitDir, "objects"), func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && e.Name() == key+".o" {
+			found = append(found, p)
+		}
+		return err
+	})
+	if err != nil || len(found) != 1 {
+		t.Fatalf("object file %s under %s: %v %v", key, unitDir, found, err)
+	}
+	if err := os.Remove(found[0]); err != nil {
+		t.Fatal(err)
+	}
+}
