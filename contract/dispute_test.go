@@ -334,3 +334,35 @@ func TestDisputeEgressLowerFigure(t *testing.T) {
 	}
 	checkDisputes(t, h)
 }
+
+// TestDisputeUnavailableUpheld: alice says she could not reach her data in
+// the last epoch; two oracles uphold: she gets dispute_slash and the
+// storage cost of that epoch (with its fee, at res-1's price) from the
+// provider's stake, and her deposit back.
+func TestDisputeUnavailableUpheld(t *testing.T) {
+	h := newDisputes(t)
+	e := h.epoch() - 1
+	aliceBefore, stakeBefore := h.bal("alice"), provStake(h)
+	h.ok("alice", &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindUnavailable, Deposit: dspDeposit, Epochs: []int64{e}})
+	d := getDispute(t, h, "dsp-1")
+	if len(d.Panel) != 3 || d.AccessKeyID != "" {
+		t.Fatalf("opened: %+v", d)
+	}
+	for _, s := range d.Panel[:2] {
+		h.ok(nameOfAddr3(s.Oracle), &dispute.MsgVerdict{Dispute: "dsp-1", Verdict: dispute.VerdictUpheld, Observed: "epoch breached on record"})
+	}
+	// 1 GiB at 1,000,000 uflash per GiB-month for one 60 s epoch, plus the
+	// 2 % fee: ceil(1e6 x 60 x 1.02 / 2,592,000) = 24.
+	want := core.Amount(24)
+	d = getDispute(t, h, "dsp-1")
+	if d.Status != dispute.StatusUpheld || d.EpochRefund != want || d.Slashed != dspSlash {
+		t.Fatalf("decided: %+v, want upheld with epoch refund %d", d, want)
+	}
+	if got := h.bal("alice"); got != aliceBefore-10+dspSlash+want {
+		t.Fatalf("alice %d, want %d", got, aliceBefore-10+dspSlash+want)
+	}
+	if got := provStake(h); got != stakeBefore-dspSlash-want {
+		t.Fatalf("stake %d, want %d", got, stakeBefore-dspSlash-want)
+	}
+	checkDisputes(t, h)
+}

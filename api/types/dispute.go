@@ -43,6 +43,7 @@ type Dispute struct {
 	VerdictsGiven  uint32        `json:"verdicts_given"`
 	Slashed        core.Amount   `json:"slashed"`
 	EgressRefund   core.Amount   `json:"egress_refund"`
+	EpochRefund    core.Amount   `json:"epoch_refund"`
 	DepositTo      string        `json:"deposit_to,omitempty"`
 	ClosedAt       core.Time     `json:"closed_at"`
 }
@@ -106,7 +107,7 @@ type DisputeStats struct {
 	Slashed           core.Amount `json:"slashed"`
 	EgressRefunded    core.Amount `json:"egress_refunded"`
 	DepositsToOracles core.Amount `json:"deposits_to_oracles"`
-	// Units' policies are at GET /v1/disputes/units/{id}.
+	EpochsRefunded    core.Amount `json:"epochs_refunded"`
 }
 
 // DisputeUnitPolicy is a unit's dispute policy.

@@ -130,5 +130,9 @@ func (r *Dispute) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 28, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(r.VerdictsGiven))
 	}
+	if r.EpochRefund != 0 {
+		b = protowire.AppendTag(b, 29, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.EpochRefund))
+	}
 	return b
 }

@@ -319,6 +319,16 @@ func (r *Dispute) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.VerdictsGiven = uint32(v)
+		case 29:
+			if typ != protowire.VarintType {
+				return store.CodecError("Dispute", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Dispute", num, n)
+			}
+			b = b[n:]
+			r.EpochRefund = core.Amount(v)
 		default:
 			return store.CodecError("Dispute", num, -1)
 		}

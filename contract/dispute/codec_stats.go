@@ -44,6 +44,10 @@ func (r *Stats) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 8, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(r.DepositsToOracles))
 	}
+	if r.EpochsRefunded != 0 {
+		b = protowire.AppendTag(b, 9, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.EpochsRefunded))
+	}
 	return b
 }
 
@@ -137,6 +141,16 @@ func (r *Stats) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.DepositsToOracles = core.Amount(v)
+		case 9:
+			if typ != protowire.VarintType {
+				return store.CodecError("Stats", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Stats", num, n)
+			}
+			b = b[n:]
+			r.EpochsRefunded = core.Amount(v)
 		default:
 			return store.CodecError("Stats", num, -1)
 		}

@@ -161,6 +161,8 @@ type Dispute struct {
 	DepositTo     string      `json:"deposit_to"` // "consumer" or "oracles"
 	ClosedAt      core.Time   `json:"closed_at"`
 	VerdictsGiven uint32      `json:"verdicts_given"`
+	// EpochRefund is what an upheld unavailable dispute refunded.
+	EpochRefund core.Amount `json:"epoch_refund"`
 }
 
 // ConsumerCounts are a consumer's disputes, public so that providers can
@@ -192,6 +194,7 @@ type Stats struct {
 	Slashed           core.Amount `json:"slashed"`
 	EgressRefunded    core.Amount `json:"egress_refunded"`
 	DepositsToOracles core.Amount `json:"deposits_to_oracles"`
+	EpochsRefunded    core.Amount `json:"epochs_refunded"`
 }
 
 // Oracles is what the module asks of the QoS module (an adapter in the app

@@ -1,6 +1,8 @@
 package dispute
 
 import (
+	"math/big"
+
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
@@ -24,8 +26,13 @@ func (k *Keeper) uphold(ctx *core.Context, d *Dispute) error {
 		return err
 	}
 	d.Slashed = taken
-	if d.Kind == KindEgress {
+	switch d.Kind {
+	case KindEgress:
 		if err := k.lowerFigure(ctx, d); err != nil {
+			return err
+		}
+	case KindUnavailable:
+		if err := k.refundEpochs(ctx, d); err != nil {
 			return err
 		}
 	}
@@ -123,5 +130,27 @@ func (k *Keeper) lowerFigure(ctx *core.Context, d *Dispute) error {
 		return err
 	}
 	d.EgressRefund = got
+	return nil
+}
+
+// refundEpochs pays the consumer back, from the provider's stake, what the
+// reservation's storage cost over the disputed epochs (with its fee): the
+// epochs are refunded to this consumer without touching the unit's
+// settlement, which the QoS module's own judgment of the epochs owns.
+func (k *Keeper) refundEpochs(ctx *core.Context, d *Dispute) error {
+	r, ok := market.GetReservation(ctx.KV, d.Reservation)
+	if !ok {
+		return nil
+	}
+	secs := new(big.Int).Mul(big.NewInt(paramsOf(ctx.KV).epoch), big.NewInt(int64(len(d.Epochs))))
+	owed, err := core.AmountFromBig(market.GrossCeil(new(big.Int).Mul(market.ResRate(r), secs), r.FeeBps), "epoch refund")
+	if err != nil {
+		return err
+	}
+	got, err := k.slashToConsumer(ctx.KV, d, owed)
+	if err != nil {
+		return err
+	}
+	d.EpochRefund = got
 	return nil
 }

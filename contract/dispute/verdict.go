@@ -135,7 +135,8 @@ func (k *Keeper) decide(ctx *core.Context, n uint64, d *Dispute, outcome string)
 		k.keys.DropKey(ctx, d.AccessKeyID)
 	}
 	ctx.Emit("dispute_decided", "dispute", d.ID, "reservation", d.Reservation, "provider", d.Provider, "consumer", d.Consumer,
-		"kind", d.Kind, "outcome", outcome, "slashed", d.Slashed.String(), "egress_refund", d.EgressRefund.String(), "deposit_to", d.DepositTo)
+		"kind", d.Kind, "outcome", outcome, "slashed", d.Slashed.String(), "egress_refund", d.EgressRefund.String(),
+		"epoch_refund", d.EpochRefund.String(), "deposit_to", d.DepositTo)
 	return nil
 }
 
@@ -167,6 +168,7 @@ func (k *Keeper) count(kv store.KV, d *Dispute, outcome string) {
 	}
 	addSat(&st.Slashed, d.Slashed)
 	addSat(&st.EgressRefunded, d.EgressRefund)
+	addSat(&st.EpochsRefunded, d.EpochRefund)
 	if d.DepositTo == depositToOracles {
 		addSat(&st.DepositsToOracles, d.Deposit)
 	}

@@ -14,7 +14,7 @@ func (d *Dispute) View() types.Dispute {
 		Receipt: d.Receipt, Key: d.Key, Size: d.Size, PartSizes: d.PartSizes, Epochs: d.Epochs,
 		EgressEpoch: d.EgressEpoch, ClaimedEgress: d.ClaimedEgress, ReportedEgress: d.ReportedEgress,
 		AccessKeyID: d.AccessKeyID, Panel: []types.DisputeSeat{}, VerdictsGiven: d.VerdictsGiven,
-		Slashed: d.Slashed, EgressRefund: d.EgressRefund, DepositTo: d.DepositTo, ClosedAt: d.ClosedAt,
+		Slashed: d.Slashed, EgressRefund: d.EgressRefund, EpochRefund: d.EpochRefund, DepositTo: d.DepositTo, ClosedAt: d.ClosedAt,
 	}
 	if len(d.ContentHash) > 0 {
 		v.ContentHash = hex.EncodeToString(d.ContentHash)
@@ -38,5 +38,5 @@ func (c *ProviderCounts) View() types.DisputeProviderCounts {
 // View is the REST view of the record.
 func (s *Stats) View() types.DisputeStats {
 	return types.DisputeStats{Opened: s.Opened, Upheld: s.Upheld, Rejected: s.Rejected, Undecided: s.Undecided, Verdicts: s.Verdicts,
-		Slashed: s.Slashed, EgressRefunded: s.EgressRefunded, DepositsToOracles: s.DepositsToOracles}
+		Slashed: s.Slashed, EgressRefunded: s.EgressRefunded, DepositsToOracles: s.DepositsToOracles, EpochsRefunded: s.EpochsRefunded}
 }
