@@ -119,6 +119,7 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 		Ready: func(s3URL, metricsURL string) {
 			// Probe only once the bridge serves, or startup reads as downtime.
 			go func() { _ = orc.Run(ctx) }()
+			_ = watchDisputes(ctx, orc, keys.oracle) // dispute.go
 			printDevBanner(g, market, s3URL, metricsURL)
 		}})
 }

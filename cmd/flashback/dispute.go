@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -304,6 +305,12 @@ func startOracleDisputes(ctx context.Context, g *globals, d *oracle.Daemon, from
 	if err != nil {
 		return err
 	}
+	return watchDisputes(ctx, d, priv)
+}
+
+// watchDisputes starts the dispute checks of daemon d (signing key priv)
+// in the background until ctx ends.
+func watchDisputes(ctx context.Context, d *oracle.Daemon, priv ed25519.PrivateKey) error {
 	w, err := oracle.NewDisputes(d.Client, d.Signer, priv)
 	if err != nil {
 		return err
