@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -82,12 +83,11 @@ func TestDisputeRejections(t *testing.T) {
 			return &dispute.MsgUnitPolicy{Unit: "unit-1", MaxConsumerDisputes: 1}
 		}, core.CodeUnauthorized, "only its provider"},
 		{"too many open disputes", "alice", func(h *mkt) {
-			h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: h.epoch(), EgressBytes: gib})
-			for range dispute.MaxOpenPerReservation {
-				h.ok("alice", &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindEgress, Deposit: dspDeposit, Epoch: h.epoch(), EgressBytes: 1})
+			for i := range dispute.MaxOpenPerReservation {
+				h.ok("alice", lossOf(t, h, fmt.Sprint("k", i), fmt.Sprintf("DSPKEY00000001%02d", i)))
 			}
 		}, func(h *mkt) core.Msg {
-			return &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindEgress, Deposit: dspDeposit, Epoch: h.epoch(), EgressBytes: 1}
+			return lossOf(t, h, "k9", "DSPKEY0000000199")
 		}, core.CodeLimitExceeded, "open disputes"},
 	}
 	for _, c := range cases {
@@ -122,4 +122,53 @@ func TestDisputeRejections(t *testing.T) {
 			checkDisputes(t, h)
 		})
 	}
+}
+
+// TestDisputeEvidenceOnce: a receipt, an unavailable epoch and an epoch's
+// egress are disputed once (while open and after an upheld or rejected
+// outcome: already_exists); an undecided data_loss dispute frees its
+// receipt for another try.
+func TestDisputeEvidenceOnce(t *testing.T) {
+	h := newDisputes(t)
+	first := dataLoss(t, h)
+	h.ok("alice", first)
+	again := withKey(t, h, &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindDataLoss, Deposit: dspDeposit, Receipt: first.Receipt})
+	again.AccessKeyID = "DSPKEY0000000002"
+	if r := h.exec("alice", again); r.Code != core.CodeAlreadyExists || !strings.Contains(r.Log, "dsp-1") {
+		t.Fatalf("same receipt while open: %s %s", r.Code.Name(), r.Log)
+	}
+	h.next(dspWindow + 1) // undecided: the receipt is free again
+	h.next(1)
+	h.ok("alice", again)
+	d := getDispute(t, h, "dsp-2")
+	for _, s := range d.Panel[:2] {
+		h.ok(nameOfAddr3(s.Oracle), &dispute.MsgVerdict{Dispute: "dsp-2", Verdict: dispute.VerdictUpheld, Observed: "404"})
+	}
+	third := withKey(t, h, &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindDataLoss, Deposit: dspDeposit, Receipt: first.Receipt})
+	third.AccessKeyID = "DSPKEY0000000003"
+	if r := h.exec("alice", third); r.Code != core.CodeAlreadyExists || !strings.Contains(r.Log, "dsp-2") {
+		t.Fatalf("same receipt after upheld: %s %s", r.Code.Name(), r.Log)
+	}
+	e := h.epoch()
+	h.ok("prov", &market.MsgReportUsage{Reservation: "res-1", Epoch: e, EgressBytes: gib})
+	h.ok("alice", &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindEgress, Deposit: dspDeposit, Epoch: e, EgressBytes: 1})
+	if r := h.exec("alice", &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindEgress, Deposit: dspDeposit, Epoch: e, EgressBytes: 2}); r.Code != core.CodeAlreadyExists {
+		t.Fatalf("second egress dispute of epoch %d: %s %s", e, r.Code.Name(), r.Log)
+	}
+	u := &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindUnavailable, Deposit: dspDeposit, Epochs: []int64{e - 1, e}}
+	h.ok("alice", u)
+	u2 := &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindUnavailable, Deposit: dspDeposit, Epochs: []int64{e}}
+	if r := h.exec("alice", u2); r.Code != core.CodeAlreadyExists {
+		t.Fatalf("epoch %d disputed twice: %s %s", e, r.Code.Name(), r.Log)
+	}
+	checkDisputes(t, h)
+}
+
+// lossOf is a data_loss dispute of res-1's key with its own read key id.
+func lossOf(t *testing.T, h *mkt, key, keyID string) *dispute.MsgOpenDispute {
+	t.Helper()
+	rc := signedReceipt(t, mktKey("prov"), "res-1", key, []byte(key), h.now-10)
+	m := withKey(t, h, &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindDataLoss, Deposit: dspDeposit, Receipt: rc})
+	m.AccessKeyID = keyID
+	return m
 }

@@ -215,6 +215,9 @@ func TestDisputeDataLossUpheld(t *testing.T) {
 	if a := disputeAccount(t, h, "prov"); a.Provider.Against != 1 || a.Provider.Upheld != 1 {
 		t.Fatalf("prov's counts: %+v", a.Provider)
 	}
+	// A consumer whose dispute was upheld is no serial disputer.
+	h.ok("prov", &dispute.MsgUnitPolicy{Unit: "unit-1", MaxConsumerDisputes: 1})
+	h.ok("alice", &market.MsgReserve{Unit: "unit-1", Bytes: gib, Term: monthS, MaxPrice: unitP})
 	// The third oracle comes late: the dispute is closed.
 	if r := h.exec(nameOfAddr3(d.Panel[2].Oracle), &dispute.MsgVerdict{Dispute: "dsp-1", Verdict: dispute.VerdictRejected}); r.Code != core.CodeWrongState {
 		t.Fatalf("late verdict: %s %s", r.Code.Name(), r.Log)

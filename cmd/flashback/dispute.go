@@ -260,11 +260,11 @@ func disputeVerdictCmd(g *globals) *cobra.Command {
 
 func disputePolicyCmd(g *globals) *cobra.Command {
 	var max uint64
-	cmd := leaf(g, "policy UNIT", "Refuse new reservations on your unit from consumers with this many rejected disputes (0: no one)", cobra.ExactArgs(1),
+	cmd := leaf(g, "policy UNIT", "Refuse new reservations on your unit from consumers with this many disputes not upheld (0: no one)", cobra.ExactArgs(1),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			return &dispute.MsgUnitPolicy{Unit: args[0], MaxConsumerDisputes: max}, nil
 		})
-	cmd.Flags().Uint64Var(&max, "max-consumer-disputes", 0, "rejected disputes that bar a consumer (0: none)")
+	cmd.Flags().Uint64Var(&max, "max-consumer-disputes", 0, "disputes not upheld (rejected, undecided, open) that bar a consumer (0: none)")
 	return cmd
 }
 

@@ -48,7 +48,7 @@ const (
 	CodeOracleJailed      Code = 31
 	// Disputes (contract/dispute).
 	CodeBadReceipt       Code = 32 // a receipt that does not verify or is not the reservation's
-	CodeDisputesRefused  Code = 33 // the unit refuses consumers with this many rejected disputes
+	CodeDisputesRefused  Code = 33 // the unit refuses consumers with this many disputes not upheld
 	CodeDuplicateVerdict Code = 34
 )
 

@@ -170,8 +170,8 @@ func (m *MsgSealKey) ValidateBasic() error {
 }
 
 // MsgUnitPolicy sets a unit's dispute policy: it refuses new reservations
-// from consumers with at least MaxConsumerDisputes rejected disputes (0:
-// refuses no one).
+// from consumers with at least MaxConsumerDisputes disputes that were not
+// upheld (0: refuses no one).
 type MsgUnitPolicy struct {
 	Unit                string `json:"unit"`
 	MaxConsumerDisputes uint64 `json:"max_consumer_disputes"`

@@ -70,6 +70,10 @@ func (k *Keeper) handleOpen(ctx *core.Context, signer []byte, m *MsgOpenDispute)
 	if err := k.drawPanel(kv, r, m, d); err != nil {
 		return err
 	}
+	n := store.GetUint64(kv, keySeq) + 1 // the number NextSequence gives below
+	if err := claimEvidence(kv, resN, n, d); err != nil {
+		return err
+	}
 	if err := bank.ToPool(kv, signer, PoolDispute, m.Deposit); err != nil {
 		return err
 	}
@@ -78,7 +82,7 @@ func (k *Keeper) handleOpen(ctx *core.Context, signer []byte, m *MsgOpenDispute)
 			return err
 		}
 	}
-	n := store.NextSequence(kv, keySeq)
+	store.NextSequence(kv, keySeq)
 	d.ID = IDString(n)
 	provRaw, _ := address.Parse(r.Provider)
 	set(kv, n, d)

@@ -45,7 +45,10 @@ func (k *Keeper) handleUnitPolicy(ctx *core.Context, signer []byte, m *MsgUnitPo
 }
 
 // Gate is the market's consumer gate: a unit with a policy refuses
-// consumers with at least that many rejected disputes.
+// consumers with at least that many disputes that were not upheld
+// (rejected, undecided or still open): serial disputers, including a
+// consumer who disputes every egress report to have it settled at its own
+// figure.
 type Gate struct{}
 
 var _ market.ConsumerGate = Gate{}
@@ -63,8 +66,9 @@ func (Gate) AdmitConsumer(kv store.KV, u *market.Unit, consumer string) error {
 	if err != nil {
 		return nil
 	}
-	if c := getConsumerCounts(kv, raw); c.Rejected >= limit {
-		return core.Errf(core.CodeDisputesRefused, "unit %s refuses consumers with %d or more rejected disputes; %s has %d (GET /v1/disputes/accounts/%s)", u.ID, limit, consumer, c.Rejected, consumer)
+	c := getConsumerCounts(kv, raw)
+	if lost := c.Opened - min(c.Upheld, c.Opened); lost >= limit {
+		return core.Errf(core.CodeDisputesRefused, "unit %s refuses consumers with %d or more disputes not upheld; %s has %d (GET /v1/disputes/accounts/%s)", u.ID, limit, consumer, lost, consumer)
 	}
 	return nil
 }

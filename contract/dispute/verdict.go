@@ -124,6 +124,7 @@ func (k *Keeper) decide(ctx *core.Context, n uint64, d *Dispute, outcome string)
 	d.Status, d.ClosedAt = outcome, core.Time(ctx.Now())
 	set(kv, n, d)
 	resN, _ := market.ParseResID(d.Reservation)
+	releaseEvidence(kv, resN, d, outcome)
 	openKey := store.Key(keyOpenRes, store.EncodeUint64(resN))
 	if c := store.GetUint64(kv, openKey); c > 1 {
 		store.SetUint64(kv, openKey, c-1)
