@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/dispute"
+	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/oracle"
 )
@@ -39,7 +42,7 @@ func TestDisputeEndToEnd(t *testing.T) {
 	fb("tx", "provider", "stake", "2000FLASH", "--from", "provider")
 	fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
 		"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
-	startBridge(t, home, apiURL)
+	stopBridge := startBridgeProc(t, home, apiURL)
 	waitHealthz(t, opsAddr)
 
 	fb("keys", "add", "oracle2", "--unencrypted")
@@ -123,7 +126,114 @@ func TestDisputeEndToEnd(t *testing.T) {
 		t.Fatalf("alice %d after the false dispute, want %d (deposit lost)", got, aliceBefore-fee-deposit)
 	}
 	checkDisputeViews(t, fb, c, res, alice, prov)
+	checkEgressDispute(t, fb, c, res, alice, fee)
+	stopBridge()
+	checkUnavailableDispute(t, fb, c, res, alice, fee, slash)
 	t.Logf("done in %s", time.Since(t0).Round(time.Second))
+}
+
+// checkEgressDispute: the oracles' reads of b.bin are egress the bridge
+// reports for an epoch; alice says she read nothing that epoch. Oracles
+// cannot tell, so it is settled at her figure: the charge of the reported
+// bytes comes back to her.
+func checkEgressDispute(t *testing.T, fb func(...string) string, c *client.Client, res, alice string, fee core.Amount) {
+	ctx := context.Background()
+	var r *types.ReservationView
+	eventually(t, 25*time.Second, func() error {
+		var err error
+		if r, err = c.Reservation(ctx, res); err != nil {
+			return err
+		}
+		if r.EgressUsed == 0 {
+			return fmt.Errorf("no egress reported for %s yet", res)
+		}
+		return nil
+	})
+	before := mustBalance(t, c, alice)
+	var opened client.OpenedDispute
+	mustJSON(t, fb("dispute", "open", res, "--kind", "egress", "--epoch", fmt.Sprint(r.LastUsage), "--egress", "0", "--from", "alice", "-o", "json"), &opened)
+	d := waitDecided(t, c, opened.ID)
+	net, egFee, err := market.EgressCharge(r.EgressUsed, r.EgressPrice, r.FeeBps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != dispute.StatusUndecided || d.ReportedEgress != r.EgressUsed || d.EgressRefund != net+egFee || d.EgressRefund == 0 {
+		t.Fatalf("egress dispute of %d reported bytes: %+v, want undecided with refund %d", r.EgressUsed, d, net+egFee)
+	}
+	for _, s := range d.Panel {
+		if s.Verdict != dispute.VerdictCannotTell {
+			t.Fatalf("egress verdict %+v, want cannot_tell", s)
+		}
+	}
+	if got := mustBalance(t, c, alice); got != before-fee+d.EgressRefund {
+		t.Fatalf("alice %d after the egress dispute, want %d", got, before-fee+d.EgressRefund)
+	}
+}
+
+// checkUnavailableDispute: with the bridge down, alice disputes the
+// current epoch; nothing is on record for it yet, so the oracles probe
+// the unit, find it unreachable and uphold: dispute_slash and the epoch's
+// storage cost come to alice.
+func checkUnavailableDispute(t *testing.T, fb func(...string) string, c *client.Client, res, alice string, fee, slash core.Amount) {
+	ctx := context.Background()
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Params(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := mustBalance(t, c, alice)
+	e := st.LatestBlockTime.Unix() / p.EpochSeconds
+	var opened client.OpenedDispute
+	mustJSON(t, fb("dispute", "open", res, "--kind", "unavailable", "--epochs", fmt.Sprint(e), "--from", "alice", "-o", "json"), &opened)
+	d := waitDecided(t, c, opened.ID)
+	if d.Status != dispute.StatusUpheld || d.Slashed != slash || d.EpochRefund == 0 {
+		t.Fatalf("unavailable dispute with the bridge down: %+v", d)
+	}
+	for _, s := range d.Panel {
+		if s.Verdict != dispute.VerdictUpheld || !strings.Contains(s.Observed, "unreachable now") {
+			t.Fatalf("unavailable verdict %+v, want upheld on failed probes", s)
+		}
+	}
+	if got := mustBalance(t, c, alice); got != before-fee+slash+d.EpochRefund {
+		t.Fatalf("alice %d after the unavailable dispute, want %d", got, before-fee+slash+d.EpochRefund)
+	}
+}
+
+// startBridgeProc is startBridge with a stop function (a provider whose
+// bridge goes down).
+func startBridgeProc(t *testing.T, home, apiURL string) (stop func()) {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(home, "bridge.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "bridge", "--home", home, "--node", apiURL)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			logf.Close()
+		})
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("bridge.log:\n%s", b)
+		}
+	})
+	return stop
 }
 
 func orDefault(v, d core.Amount) core.Amount {
