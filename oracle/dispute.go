@@ -5,8 +5,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,6 +44,9 @@ type Disputes struct {
 	Retry time.Duration
 	// Probe runs targeted probes of a unit (unavailable disputes); nil: none.
 	Probe func(ctx context.Context, unit string) (ok bool, summary string)
+	// Endpoint finds a provider's bridge S3 endpoint (default: its
+	// bridge_endpoint on chain).
+	Endpoint func(ctx context.Context, provider string) (string, error)
 	Log   func(format string, args ...any)
 	done  map[string]bool
 }
@@ -112,6 +115,14 @@ func (w *Disputes) Run(ctx context.Context) {
 func (w *Disputes) Once(ctx context.Context) (int, error) {
 	me := w.Signer.Address()
 	given := 0
+	open := map[string]bool{} // w.done keeps only disputes still open
+	defer func() {
+		for id := range w.done {
+			if !open[id] {
+				delete(w.done, id)
+			}
+		}
+	}()
 	for cursor := ""; ; {
 		page, err := w.Client.Disputes(ctx, client.DisputeFilter{Status: dispute.StatusOpen, Page: client.Page{Limit: 100, Cursor: cursor}})
 		if err != nil {
@@ -119,6 +130,7 @@ func (w *Disputes) Once(ctx context.Context) (int, error) {
 		}
 		for i := range page.Disputes {
 			d := &page.Disputes[i]
+			open[d.ID] = true
 			if w.done[d.ID] || !pending(d, me) {
 				continue
 			}
@@ -164,7 +176,7 @@ func (w *Disputes) checkDataLoss(ctx context.Context, d *types.Dispute) (string,
 	if err != nil {
 		return dispute.VerdictCannotTell, err.Error()
 	}
-	prov, err := w.Client.Provider(ctx, d.Provider)
+	endpoint, err := w.endpoint(ctx, d.Provider)
 	if err != nil {
 		return dispute.VerdictCannotTell, "provider: " + err.Error()
 	}
@@ -172,7 +184,7 @@ func (w *Disputes) checkDataLoss(ctx context.Context, d *types.Dispute) (string,
 	if err != nil {
 		return dispute.VerdictCannotTell, "content hash: " + err.Error()
 	}
-	b := client.NewBucket(prov.Endpoint, d.Reservation, id, secret)
+	b := client.NewBucket(endpoint, d.Reservation, id, secret)
 	retry := w.Retry
 	if retry <= 0 {
 		retry = 20 * time.Second
@@ -186,6 +198,8 @@ func (w *Disputes) checkDataLoss(ctx context.Context, d *types.Dispute) (string,
 	for {
 		got, status, err := fetchHash(ctx, b, d.Key, d.PartSizes)
 		switch {
+		case errors.Is(err, errNotTheParts):
+			return dispute.VerdictUpheld, "the content does not fit the receipt's part sizes"
 		case err == nil && bytes.Equal(got, want):
 			return dispute.VerdictRejected, "sha256:" + hex.EncodeToString(got)
 		case err == nil:
@@ -204,6 +218,17 @@ func (w *Disputes) checkDataLoss(ctx context.Context, d *types.Dispute) (string,
 	}
 }
 
+func (w *Disputes) endpoint(ctx context.Context, provider string) (string, error) {
+	if w.Endpoint != nil {
+		return w.Endpoint(ctx, provider)
+	}
+	p, err := w.Client.Provider(ctx, provider)
+	if err != nil {
+		return "", err
+	}
+	return p.Endpoint, nil
+}
+
 // fetchHash reads key through the bridge and hashes it by the receipt's
 // rule; status is the S3 error code of a refused read.
 func fetchHash(ctx context.Context, b *client.Bucket, key string, parts []int64) ([]byte, string, error) {
@@ -218,16 +243,19 @@ func fetchHash(ctx context.Context, b *client.Bucket, key string, parts []int64)
 	if err != nil {
 		// A body that does not fit the receipt's parts is other bytes.
 		if ctx.Err() == nil && rctx.Err() == nil && !isReadErr(err) {
-			return []byte{}, "", nil
+			return nil, "", errNotTheParts
 		}
 		return nil, "", err
 	}
 	return h, "", nil
 }
 
-func isReadErr(err error) bool {
-	return err != nil && (bytes.Contains([]byte(err.Error()), []byte("read content")) || bytes.Contains([]byte(err.Error()), []byte("read part")) || err == io.ErrUnexpectedEOF)
-}
+// errNotTheParts: the object's length differs from the receipt's parts.
+var errNotTheParts = errors.New("content does not fit the receipt's parts")
+
+// isReadErr tells a failed read (ContentHashOf wraps the reader's error)
+// from content of another length than the parts (a plain error).
+func isReadErr(err error) bool { return errors.Unwrap(err) != nil }
 
 func truncate(s string, n int) string {
 	if len(s) > n {
