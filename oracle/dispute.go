@@ -47,8 +47,8 @@ type Disputes struct {
 	// Endpoint finds a provider's bridge S3 endpoint (default: its
 	// bridge_endpoint on chain).
 	Endpoint func(ctx context.Context, provider string) (string, error)
-	Log   func(format string, args ...any)
-	done  map[string]bool
+	Log      func(format string, args ...any)
+	done     map[string]bool
 }
 
 // NewDisputes is the dispute checker of the oracle with signing key priv.
