@@ -30,19 +30,48 @@ import (
 // loses dispute_slash of stake to alice, who gets her deposit back. A
 // false dispute on the intact b.bin is rejected (both oracles hash it and
 // match the receipt) and costs alice the deposit, shared by the oracles.
+// Then an egress dispute is settled at alice's figure and, with the bridge
+// down, an unavailable dispute is upheld.
 func TestDisputeEndToEnd(t *testing.T) {
 	t0 := time.Now()
+	s := startDisputeScenario(t)
+	t.Logf("network ready after %s", time.Since(t0).Round(time.Second))
+	s.lostObject()
+	s.falseDispute()
+	checkDisputeViews(t, s.fb, s.c, s.res, s.alice, s.prov)
+	checkEgressDispute(t, s.fb, s.c, s.res, s.alice, s.fee)
+	s.stopBridge()
+	checkUnavailableDispute(t, s.fb, s.c, s.res, s.alice, s.fee, s.slash)
+	t.Logf("done in %s", time.Since(t0).Round(time.Second))
+}
+
+// disputeScenario is TestDisputeEndToEnd's network and what it stored.
+type disputeScenario struct {
+	t                   *testing.T
+	fb                  func(args ...string) string
+	c                   *client.Client
+	unitDir, res        string
+	alice, prov         string
+	slash, deposit, fee core.Amount
+	stopBridge          func()
+}
+
+// startDisputeScenario starts the node, the provider's bridge, the two
+// oracles and alice's reservation with a.txt and b.bin, and waits until
+// both oracles would hear a dispute on it (assigned from the epoch after
+// they registered, seal keys on chain).
+func startDisputeScenario(t *testing.T) *disputeScenario {
 	base := freeBase(t, 12)
 	home, apiURL, c := startDevNode(t, "e2e-dispute", base)
-	fb := homeCLI(t, home)
-	unitDir := filepath.Join(t.TempDir(), "unit-1")
+	s := &disputeScenario{t: t, fb: homeCLI(t, home), c: c, unitDir: filepath.Join(t.TempDir(), "unit-1")}
+	fb := s.fb
 	s3Addr, opsAddr := fmt.Sprintf("127.0.0.1:%d", base+10), fmt.Sprintf("127.0.0.1:%d", base+10+oracle.PortOffset)
-	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1=local:"+unitDir, "--listen", s3Addr, "--metrics-listen", opsAddr, "-o", "json"), "bridge_pub_key")
+	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1=local:"+s.unitDir, "--listen", s3Addr, "--metrics-listen", opsAddr, "-o", "json"), "bridge_pub_key")
 	fb("tx", "provider", "register", "--name", "dispute e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
 	fb("tx", "provider", "stake", "2000FLASH", "--from", "provider")
 	fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
 		"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
-	stopBridge := startBridgeProc(t, home, apiURL)
+	s.stopBridge = startBridgeProc(t, home, apiURL)
 	waitHealthz(t, opsAddr)
 
 	fb("keys", "add", "oracle2", "--unencrypted")
@@ -51,7 +80,6 @@ func TestDisputeEndToEnd(t *testing.T) {
 		startProcess(t, home, "oracle-"+key, "oracle", "--home", home, "--node", apiURL, "--from", key, "--register", "2000FLASH",
 			"--interval", "250ms", "--pings", "3", "--probe-bytes", "64KiB", "--budget-per-unit", "1MiB")
 	}
-
 	dir := t.TempDir()
 	small, big := []byte("the consumer's precious data\n"), []byte(strings.Repeat("intact bytes ", 5000))
 	for name, b := range map[string][]byte{"a.txt": small, "b.bin": big} {
@@ -59,77 +87,76 @@ func TestDisputeEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res := jsonString(t, fb("store", filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.bin"), "--term", "1d", "--max-price", "2FLASH",
+	s.res = jsonString(t, fb("store", filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.bin"), "--term", "1d", "--max-price", "2FLASH",
 		"--from", "alice", "-o", "json"), "reservation")
-
 	ctx := context.Background()
-	// The oracles hear disputes once they are assigned to the unit (from
-	// the epoch after they registered) and have their seal keys on chain.
 	eventually(t, 40*time.Second, func() error {
-		p, err := c.DisputePanel(ctx, res)
+		p, err := c.DisputePanel(ctx, s.res)
 		if err != nil {
 			return err
 		}
 		if len(p.Oracles) != 2 {
-			return fmt.Errorf("panel of %s in epoch %d: %d oracles", res, p.Epoch, len(p.Oracles))
+			return fmt.Errorf("panel of %s in epoch %d: %d oracles", s.res, p.Epoch, len(p.Oracles))
 		}
 		return nil
 	})
-	t.Logf("network ready after %s", time.Since(t0).Round(time.Second))
-
 	pr, err := c.Params(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	def := params.Default()
-	slash, deposit, fee := orDefault(pr.DisputeSlash, def.DisputeSlash), orDefault(pr.DisputeDeposit, def.DisputeDeposit), pr.TxFee
-	alice := strings.TrimSpace(fb("keys", "show", "alice"))
-	prov := strings.TrimSpace(fb("keys", "show", "provider"))
+	s.slash, s.deposit, s.fee = orDefault(pr.DisputeSlash, def.DisputeSlash), orDefault(pr.DisputeDeposit, def.DisputeDeposit), pr.TxFee
+	s.alice, s.prov = strings.TrimSpace(fb("keys", "show", "alice")), strings.TrimSpace(fb("keys", "show", "provider"))
+	return s
+}
 
-	// The provider loses a.txt behind the bridge's back.
-	deleteObjectFile(t, unitDir, "a.txt")
-	aliceBefore, stakeBefore := mustBalance(t, c, alice), providerStake(t, c, prov)
+// lostObject: the provider loses a.txt behind the bridge's back; alice's
+// dispute with its receipt is upheld.
+func (s *disputeScenario) lostObject() {
+	t, c := s.t, s.c
+	deleteObjectFile(t, s.unitDir, "a.txt")
+	aliceBefore, stakeBefore := mustBalance(t, c, s.alice), providerStake(t, c, s.prov)
 	var opened client.OpenedDispute
-	mustJSON(t, fb("dispute", "open", res, "--key", "a.txt", "--from", "alice", "-o", "json"), &opened)
+	mustJSON(t, s.fb("dispute", "open", s.res, "--key", "a.txt", "--from", "alice", "-o", "json"), &opened)
 	d := waitDecided(t, c, opened.ID)
-	if d.Status != dispute.StatusUpheld || d.Slashed != slash || d.DepositTo != "consumer" || d.VerdictsGiven < 2 {
+	if d.Status != dispute.StatusUpheld || d.Slashed != s.slash || d.DepositTo != "consumer" || d.VerdictsGiven < 2 {
 		t.Fatalf("lost object: %+v", d)
 	}
-	for _, s := range d.Panel {
-		if s.Verdict != dispute.VerdictUpheld || !strings.Contains(s.Observed, "404") {
-			t.Fatalf("verdict %+v, want upheld on a 404", s)
+	for _, seat := range d.Panel {
+		if seat.Verdict != dispute.VerdictUpheld || !strings.Contains(seat.Observed, "404") {
+			t.Fatalf("verdict %+v, want upheld on a 404", seat)
 		}
 	}
-	if got := mustBalance(t, c, alice); got != aliceBefore-fee+slash {
-		t.Fatalf("alice %d after the upheld dispute, want %d (deposit back, %d compensation)", got, aliceBefore-fee+slash, slash)
+	if got := mustBalance(t, c, s.alice); got != aliceBefore-s.fee+s.slash {
+		t.Fatalf("alice %d after the upheld dispute, want %d (deposit back, %d compensation)", got, aliceBefore-s.fee+s.slash, s.slash)
 	}
-	if got := providerStake(t, c, prov); got > stakeBefore-slash {
-		t.Fatalf("provider stake %d, want at most %d", got, stakeBefore-slash)
+	if got := providerStake(t, c, s.prov); got > stakeBefore-s.slash {
+		t.Fatalf("provider stake %d, want at most %d", got, stakeBefore-s.slash)
 	}
-	if _, err := c.AccessKey(ctx, opened.AccessKeyID); !client.IsCode(err, core.CodeNotFound) {
+	if _, err := c.AccessKey(context.Background(), opened.AccessKeyID); !client.IsCode(err, core.CodeNotFound) {
 		t.Fatalf("dispute key %s after the dispute: %v", opened.AccessKeyID, err)
 	}
+}
 
-	// A false dispute: b.bin is intact.
-	aliceBefore = mustBalance(t, c, alice)
-	mustJSON(t, fb("dispute", "open", res, "--key", "b.bin", "--from", "alice", "-o", "json"), &opened)
-	d = waitDecided(t, c, opened.ID)
+// falseDispute: b.bin is intact; the dispute is rejected and costs alice
+// the deposit.
+func (s *disputeScenario) falseDispute() {
+	t, c := s.t, s.c
+	aliceBefore := mustBalance(t, c, s.alice)
+	var opened client.OpenedDispute
+	mustJSON(t, s.fb("dispute", "open", s.res, "--key", "b.bin", "--from", "alice", "-o", "json"), &opened)
+	d := waitDecided(t, c, opened.ID)
 	if d.Status != dispute.StatusRejected || d.Slashed != 0 || d.DepositTo != "oracles" {
 		t.Fatalf("false dispute: %+v", d)
 	}
-	for _, s := range d.Panel {
-		if s.Verdict != dispute.VerdictRejected || s.Observed != "sha256:"+d.ContentHash {
-			t.Fatalf("verdict %+v, want rejected with the receipt's hash %s", s, d.ContentHash)
+	for _, seat := range d.Panel {
+		if seat.Verdict != dispute.VerdictRejected || seat.Observed != "sha256:"+d.ContentHash {
+			t.Fatalf("verdict %+v, want rejected with the receipt's hash %s", seat, d.ContentHash)
 		}
 	}
-	if got := mustBalance(t, c, alice); got != aliceBefore-fee-deposit {
-		t.Fatalf("alice %d after the false dispute, want %d (deposit lost)", got, aliceBefore-fee-deposit)
+	if got := mustBalance(t, c, s.alice); got != aliceBefore-s.fee-s.deposit {
+		t.Fatalf("alice %d after the false dispute, want %d (deposit lost)", got, aliceBefore-s.fee-s.deposit)
 	}
-	checkDisputeViews(t, fb, c, res, alice, prov)
-	checkEgressDispute(t, fb, c, res, alice, fee)
-	stopBridge()
-	checkUnavailableDispute(t, fb, c, res, alice, fee, slash)
-	t.Logf("done in %s", time.Since(t0).Round(time.Second))
 }
 
 // checkEgressDispute: the oracles' reads of b.bin are egress the bridge
