@@ -82,8 +82,8 @@ type OpenedDispute struct {
 	Tx          *types.TxResult `json:"tx"`
 }
 
-// OpenDispute opens a dispute. For data_loss and unavailable it makes the
-// dispute's read key: a fresh key pair whose secret it seals to the
+// OpenDispute opens a dispute. For data_loss it makes the dispute's read
+// key: a fresh key pair whose secret it seals to the
 // provider's bridge and to each oracle the panel query names (a panel
 // drawn in a new epoch meanwhile makes the chain refuse it: call again).
 func (s *Signer) OpenDispute(ctx context.Context, req OpenDisputeRequest) (*OpenedDispute, error) {
@@ -97,7 +97,7 @@ func (s *Signer) OpenDispute(ctx context.Context, req OpenDisputeRequest) (*Open
 	m := &dispute.MsgOpenDispute{Reservation: req.Reservation, Kind: req.Kind, Deposit: req.Deposit, Receipt: req.Receipt,
 		Epochs: req.Epochs, Epoch: req.Epoch, EgressBytes: req.EgressBytes}
 	out := &OpenedDispute{}
-	if req.Kind != dispute.KindEgress {
+	if req.Kind == dispute.KindDataLoss {
 		if err := s.sealDisputeKey(ctx, m, out); err != nil {
 			return nil, err
 		}

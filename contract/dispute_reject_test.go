@@ -8,6 +8,7 @@ import (
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/dispute"
 	"github.com/flashback-network/flashback/contract/market"
+	"github.com/flashback-network/flashback/contract/qos"
 )
 
 // TestDisputeRejections: every refused dispute message has its stable
@@ -171,4 +172,37 @@ func lossOf(t *testing.T, h *mkt, key, keyID string) *dispute.MsgOpenDispute {
 	m := withKey(t, h, &dispute.MsgOpenDispute{Reservation: "res-1", Kind: dispute.KindDataLoss, Deposit: dspDeposit, Receipt: rc})
 	m.AccessKeyID = keyID
 	return m
+}
+
+// TestDisputeConsumerNeverJudges: a consumer that is also an oracle
+// assigned to the unit is left off its own dispute's panel.
+func TestDisputeConsumerNeverJudges(t *testing.T) {
+	h := newDisputes(t)
+	h.ok("alice", &qos.MsgRegisterOracle{Stake: oracleBond})
+	pub, _ := sealKeyOf("alice")
+	h.ok("alice", &dispute.MsgSealKey{PubKey: pub[:]})
+	for i := 0; i < 6; i++ {
+		toEpoch(h, h.epoch()+1)
+		assignedAlice := false
+		for _, a := range assigned(t, h, h.epoch(), 1) {
+			assignedAlice = assignedAlice || a == mktAddr("alice")
+		}
+		p := panelOf(t, h, "res-1")
+		for _, o := range p.Oracles {
+			if o.Oracle == mktAddr("alice") {
+				t.Fatalf("epoch %d: alice on her own panel", h.epoch())
+			}
+		}
+		if assignedAlice {
+			if len(p.Oracles) != 2 {
+				t.Fatalf("epoch %d: panel %+v, want the two other assigned oracles", h.epoch(), p.Oracles)
+			}
+			h.ok("alice", dataLoss(t, h))
+			if d := getDispute(t, h, "dsp-1"); len(d.Panel) != 2 {
+				t.Fatalf("panel %+v", d.Panel)
+			}
+			return
+		}
+	}
+	t.Fatal("alice was never assigned to unit-1 in 6 epochs")
 }

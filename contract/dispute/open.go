@@ -170,6 +170,20 @@ func checkReceipt(ctx *core.Context, r *market.Reservation, rc *receipt.Receipt)
 	return nil
 }
 
+// eligible keeps the assigned oracles that can sit on a panel: active,
+// with a seal key, and not the consumer itself (an oracle never judges its
+// own dispute; the unit's owner and related accounts are never assigned).
+func (k *Keeper) eligible(kv store.KV, assigned []string, consumer string) []string {
+	var panel []string
+	for _, a := range assigned {
+		raw, _ := address.Parse(a)
+		if a != consumer && k.oracles.Active(kv, raw) && SealKey(kv, raw) != nil && len(panel) < MaxPanel {
+			panel = append(panel, a)
+		}
+	}
+	return panel
+}
+
 // drawPanel makes the dispute's panel: the oracles assigned to the unit in
 // the current epoch that have a seal key (those without cannot read the
 // key) and are active. With a read key, oracle_secrets must name exactly
@@ -183,13 +197,7 @@ func (k *Keeper) drawPanel(kv store.KV, r *market.Reservation, m *MsgOpenDispute
 	if err != nil {
 		return err
 	}
-	var panel []string
-	for _, a := range assigned {
-		raw, _ := address.Parse(a)
-		if k.oracles.Active(kv, raw) && SealKey(kv, raw) != nil && len(panel) < MaxPanel {
-			panel = append(panel, a)
-		}
-	}
+	panel := k.eligible(kv, assigned, r.Consumer)
 	if len(panel) == 0 && d.Kind != KindEgress {
 		why := "no oracle is assigned to it this epoch"
 		if fixed {

@@ -124,11 +124,9 @@ func (k *Keeper) panel(kv store.KV, resID string) (*types.DisputePanel, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range assigned {
+	for _, a := range k.eligible(kv, assigned, r.Consumer) {
 		raw, _ := address.Parse(a)
-		if sk := SealKey(kv, raw); sk != nil && k.oracles.Active(kv, raw) && len(out.Oracles) < MaxPanel {
-			out.Oracles = append(out.Oracles, types.DisputePanelOracle{Oracle: a, SealKey: sk})
-		}
+		out.Oracles = append(out.Oracles, types.DisputePanelOracle{Oracle: a, SealKey: SealKey(kv, raw)})
 	}
 	return out, nil
 }
