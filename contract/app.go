@@ -21,6 +21,7 @@ import (
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
+	"github.com/flashback-network/flashback/contract/dispute"
 	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/contract/qos"
@@ -58,6 +59,8 @@ func New() *App {
 	mk := market.NewKeeper(qos.Hooks{}, accesskey.Hooks{})
 	qk := qos.NewKeeper(mk)
 	rk := repo.NewKeeper(repo.MarketReader{Suspended: func(kv store.KV, n uint64) bool { return qos.GetUnitQoS(kv, n).Suspended }})
+	dk := dispute.NewKeeper(disputeOracles{}, mk, disputeKeys{}, qk)
+	mk.SetConsumerGate(dispute.Gate{})
 	a := FromModules(
 		Module{Name: "params", Query: params.Query, InitGenesis: func(kv store.KV, g Genesis) error { return params.InitGenesis(kv, g.Params) }},
 		Module{Name: "bank", Routes: bank.Routes(), Query: bank.Query, InitGenesis: func(kv store.KV, g Genesis) error { return bank.InitGenesis(kv, g.Accounts, g.Pools) }},
@@ -65,6 +68,7 @@ func New() *App {
 		Module{Name: "qos", Routes: qk.Routes(), BeginBlock: qk.BeginBlock, EndBlock: qos.EndBlock, Query: qos.Query},
 		Module{Name: "accesskey", Routes: accesskey.Routes(), Query: accesskey.Query},
 		Module{Name: "repo", Routes: rk.Routes(), Query: rk.Query},
+		Module{Name: "dispute", Routes: dk.Routes(), EndBlock: dk.EndBlock, Query: dk.Query},
 	)
 	a.Market, a.QoS = mk, qk
 	return a

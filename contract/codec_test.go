@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/flashback-network/flashback/contract/accesskey"
+	"github.com/flashback-network/flashback/contract/dispute"
 	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/contract/params"
 	"github.com/flashback-network/flashback/contract/qos"
@@ -35,6 +36,10 @@ func codecRecords() []func() store.Record {
 		func() store.Record { return new(qos.ProviderScoreSums) },
 		func() store.Record { return new(accesskey.AccessKey) },
 		func() store.Record { return new(params.Params) },
+		func() store.Record { return new(dispute.Dispute) },
+		func() store.Record { return new(dispute.ConsumerCounts) },
+		func() store.Record { return new(dispute.ProviderCounts) },
+		func() store.Record { return new(dispute.Stats) },
 	}
 }
 
@@ -62,7 +67,7 @@ func fill(v reflect.Value, name string, seed *uint64) {
 		fill(v.Index(1), name, seed)
 	case reflect.String:
 		switch name {
-		case "Address", "Provider", "Consumer", "Owner":
+		case "Address", "Provider", "Consumer", "Owner", "Oracle":
 			v.SetString(mktAddr(fmt.Sprint("codec", *seed)))
 		case "Unit":
 			v.SetString(fmt.Sprintf("unit-%d", *seed))
@@ -98,6 +103,8 @@ func sampleRecords() []store.Record {
 			r.ID, r.Unit = "res-9", "unit-7"
 		case *accesskey.AccessKey:
 			r.ID = "FBTESTKEY0000000042"
+		case *dispute.Dispute:
+			r.ID = "dsp-5"
 		}
 		out = append(out, r)
 	}

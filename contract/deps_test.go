@@ -22,10 +22,11 @@ func TestModuleDependenciesRunOneWay(t *testing.T) {
 		"store":     {"core", "params", "bank", "market", "qos", "accesskey"},
 		"params":    {"bank", "market", "qos", "accesskey"},
 		"bank":      {"params", "market", "qos", "accesskey"},
-		"market":    {"qos", "accesskey", "repo"},
-		"repo":      {"qos"},
-		"accesskey": {"qos"},
-		"qos":       {"accesskey"},
+		"market":    {"qos", "accesskey", "repo", "dispute"},
+		"repo":      {"qos", "dispute"},
+		"accesskey": {"qos", "dispute", "repo"},
+		"qos":       {"accesskey", "dispute", "repo"},
+		"dispute":   {"qos", "accesskey", "repo"},
 	}
 	for pkg, banned := range forbidden {
 		out, err := exec.Command(goBin, "list", "-deps", base+"/"+pkg).Output()

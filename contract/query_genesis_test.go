@@ -214,6 +214,7 @@ func (unregistered) ValidateBasic() error { return nil }
 func TestHandlerTableWireNames(t *testing.T) {
 	want := []string{
 		"accesskey/create", "accesskey/revoke", "bank/send",
+		"dispute/open", "dispute/seal_key", "dispute/unit_policy", "dispute/verdict",
 		"market/accept_reservation", "market/add_unit", "market/claim", "market/close_reservation",
 		"market/decommission_unit", "market/delete_unit", "market/deregister_provider", "market/extend",
 		"market/register_provider", "market/reject_reservation", "market/report_usage", "market/reserve",

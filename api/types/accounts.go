@@ -120,4 +120,13 @@ type Params struct {
 	OutlierK            uint32      `json:"outlier_k,omitempty"`
 	OutlierWindow       int64       `json:"outlier_window,omitempty"`
 	OutlierSlash        core.Amount `json:"outlier_slash,omitempty"`
+
+	// Disputes (issue 13). Zero means the default.
+	// DisputeDeposit is the least deposit that opens a dispute.
+	DisputeDeposit core.Amount `json:"dispute_deposit,omitempty"`
+	// DisputeWindow is how long (seconds) oracles have for verdicts.
+	DisputeWindow int64 `json:"dispute_window,omitempty"`
+	// DisputeSlash is paid from the provider's stake to the consumer
+	// when a dispute is upheld.
+	DisputeSlash core.Amount `json:"dispute_slash,omitempty"`
 }

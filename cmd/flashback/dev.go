@@ -112,6 +112,7 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	return runDevBridges(ctx, provs, func(urls bridgeURLs) {
 		// Probe only once the bridges serve, or startup reads as downtime.
 		go func() { _ = orc.Run(ctx) }()
+		_ = watchDisputes(ctx, orc, keys.oracle) // dispute.go
 		printDevBanner(g, market, urls)
 	})
 }

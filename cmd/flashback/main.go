@@ -76,6 +76,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(demoCmd(g))
 	root.AddCommand(benchCmd(g))
 	root.AddCommand(repoCmd(g))
+	root.AddCommand(disputeCmd(g)) // dispute.go
 	return root
 }
 

@@ -157,6 +157,9 @@ func nodeCmd(g *globals) *cobra.Command {
 				o.background = func(ctx context.Context, apiURL string) error {
 					d := oracle.New(apiURL, priv, oracle.Options{})
 					d.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
+					if err := watchDisputes(ctx, d, priv); err != nil { // dispute.go
+						return err
+					}
 					return d.Run(ctx)
 				}
 			}

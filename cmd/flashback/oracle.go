@@ -77,6 +77,9 @@ func runOracle(g *globals, fl *oracleFlags) error {
 	}
 	if !fl.once {
 		d.Log("oracle %s following %s", d.Address(), g.apiURL())
+		if err := startOracleDisputes(ctx, g, d, fl.from); err != nil { // dispute.go
+			return err
+		}
 		return d.Run(ctx)
 	}
 	res, err := d.Round(ctx, 0)

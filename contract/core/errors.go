@@ -48,10 +48,14 @@ const (
 	CodeOracleJailed      Code = 31
 	CodeQuorumTooLarge    Code = 32
 	CodeSameProvider      Code = 33
+	// Disputes (contract/dispute).
+	CodeBadReceipt       Code = 34 // a receipt that does not verify or is not the reservation's
+	CodeDisputesRefused  Code = 35 // the unit refuses consumers with this many disputes not upheld
+	CodeDuplicateVerdict Code = 36
 )
 
 // maxCode is the highest code defined (codes are appended in order).
-const maxCode = CodeSameProvider
+const maxCode = CodeDuplicateVerdict
 
 // codeName is the stable name of a known code ("" for others).
 func codeName(c Code) string {
@@ -124,6 +128,12 @@ func codeName(c Code) string {
 		return "quorum_too_large"
 	case CodeSameProvider:
 		return "same_provider"
+	case CodeBadReceipt:
+		return "bad_receipt"
+	case CodeDisputesRefused:
+		return "disputes_refused"
+	case CodeDuplicateVerdict:
+		return "duplicate_verdict"
 	}
 	return ""
 }

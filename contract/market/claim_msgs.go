@@ -170,6 +170,7 @@ func (mk *Keeper) handleReportUsage(ctx *core.Context, signer []byte, m *MsgRepo
 			return err
 		}
 	}
+	recordEgress(kv, n, m.Epoch, r.EgressUsed, m.EgressBytes) // for egress disputes (dispute_hooks.go)
 	r.EgressUsed, r.EgressPaid, r.EgressFee = used, netTot, feeTot
 	mk.quality.ProviderPaid(kv, dNet, dFee)
 	// The unit's Used is the sum of its reservations' stored bytes, each

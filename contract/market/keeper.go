@@ -42,6 +42,7 @@ type ReservationListener interface {
 type Keeper struct {
 	quality   Quality
 	listeners []ReservationListener
+	gate      ConsumerGate // dispute_hooks.go
 }
 
 // NewKeeper returns the market with its quality module and listeners.

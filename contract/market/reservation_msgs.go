@@ -77,6 +77,9 @@ func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve)
 	if u.Provider == consumer {
 		return core.Errf(core.CodeUnauthorized, "a provider cannot reserve its own unit %s", u.ID)
 	}
+	if err := mk.admitConsumer(kv, u, consumer); err != nil { // disputes (dispute_hooks.go)
+		return err
+	}
 	if m.Term > mp.MaxTerm {
 		return core.Errf(core.CodeInvalidMessage, "term_seconds %d is longer than max_term %d", m.Term, mp.MaxTerm)
 	}

@@ -134,5 +134,17 @@ func (r *Params) appendBinary(b []byte) []byte {
 		b = protowire.AppendTag(b, 31, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(r.OutlierSlash))
 	}
+	if r.DisputeDeposit != 0 {
+		b = protowire.AppendTag(b, 32, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.DisputeDeposit))
+	}
+	if r.DisputeWindow != 0 {
+		b = protowire.AppendTag(b, 33, protowire.VarintType)
+		b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(r.DisputeWindow)))
+	}
+	if r.DisputeSlash != 0 {
+		b = protowire.AppendTag(b, 34, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.DisputeSlash))
+	}
 	return b
 }

@@ -328,6 +328,36 @@ func (r *Params) UnmarshalBinary(b []byte) error {
 			}
 			b = b[n:]
 			r.OutlierSlash = core.Amount(v)
+		case 32:
+			if typ != protowire.VarintType {
+				return store.CodecError("Params", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Params", num, n)
+			}
+			b = b[n:]
+			r.DisputeDeposit = core.Amount(v)
+		case 33:
+			if typ != protowire.VarintType {
+				return store.CodecError("Params", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Params", num, n)
+			}
+			b = b[n:]
+			r.DisputeWindow = int64(protowire.DecodeZigZag(v))
+		case 34:
+			if typ != protowire.VarintType {
+				return store.CodecError("Params", num, -1)
+			}
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return store.CodecError("Params", num, n)
+			}
+			b = b[n:]
+			r.DisputeSlash = core.Amount(v)
 		default:
 			return store.CodecError("Params", num, -1)
 		}

@@ -111,6 +111,16 @@ type Params struct {
 	// OutlierSlash is taken from the oracle's bond and shared by the
 	// oracles that reported within tolerance in that epoch.
 	OutlierSlash core.Amount `json:"outlier_slash,omitempty"`
+	// Disputes (issue 13, contract/dispute). Zero means the default.
+	// DisputeDeposit is the least deposit that opens a dispute; it is
+	// returned unless the oracles reject the dispute.
+	DisputeDeposit core.Amount `json:"dispute_deposit,omitempty"`
+	// DisputeWindow is how long (seconds) the assigned oracles have to
+	// give their verdicts.
+	DisputeWindow int64 `json:"dispute_window,omitempty"`
+	// DisputeSlash is taken from the provider's stake and paid to the
+	// consumer when a dispute is upheld.
+	DisputeSlash core.Amount `json:"dispute_slash,omitempty"`
 }
 
 // Default are used when genesis leaves a param unset.
@@ -147,7 +157,10 @@ func Default() Params {
 		OutlierToleranceBps: 3000,
 		OutlierK:            3,
 		OutlierWindow:       6,
-		OutlierSlash:        50_000_000, // 50 FLASH, 5 % of min_oracle_stake
+		OutlierSlash:        50_000_000,  // 50 FLASH, 5 % of min_oracle_stake
+		DisputeDeposit:      10_000_000,  // 10 FLASH
+		DisputeWindow:       2 * 3600,    // two production epochs
+		DisputeSlash:        100_000_000, // 100 FLASH
 	}
 }
 

@@ -39,6 +39,9 @@ func (r *Params) View() types.Params {
 		OutlierK:            r.OutlierK,
 		OutlierWindow:       r.OutlierWindow,
 		OutlierSlash:        r.OutlierSlash,
+		DisputeDeposit:      r.DisputeDeposit,
+		DisputeWindow:       r.DisputeWindow,
+		DisputeSlash:        r.DisputeSlash,
 	}
 	return v
 }
