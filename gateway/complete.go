@@ -68,6 +68,9 @@ func (b *backend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		b.g.uploads.remove(rec.ID)
 		return none, "", clientWriteError(errNoQuorum, missed)
 	}
+	for _, id := range rec.Missed {
+		missed = append(missed, streamResult{member: id, err: errors.New("no upload on the member")})
+	}
 	b.g.queueMissed(rec.Repo, rec.Key, missed, RepairPut)
 	b.g.intents.clear(rec.ID)
 	b.g.uploads.remove(rec.ID)

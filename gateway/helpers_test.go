@@ -343,3 +343,5 @@ func (p *cutProxy) handle(c net.Conn) {
 }
 
 var _ = http.NoBody
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

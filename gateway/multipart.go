@@ -37,8 +37,9 @@ type mpu struct {
 	Key     string                       `json:"key"` // the key on the members
 	Created time.Time                    `json:"created"`
 	Quorum  int                          `json:"quorum"`
-	Members map[string]string            `json:"members"` // member id → its upload id
-	Parts   map[int32]map[string]mpuPart `json:"parts"`   // part → member → what it stored
+	Members map[string]string            `json:"members"`          // member id → its upload id
+	Parts   map[int32]map[string]mpuPart `json:"parts"`            // part → member → what it stored
+	Missed  []string                     `json:"missed,omitempty"` // writing members without an upload (queued for repair on completion)
 	Aborted bool                         `json:"aborted,omitempty"`
 }
 
@@ -156,6 +157,7 @@ func (b *backend) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 			rec.Members[m.ID] = ups[i]
 		} else {
 			missed = append(missed, streamResult{member: m.ID, err: errs[i]})
+			rec.Missed = append(rec.Missed, m.ID)
 		}
 	}
 	if len(rec.Members) < q {

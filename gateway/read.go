@@ -49,6 +49,18 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		return nil, err
 	}
 	g := b.g
+	// versitygw passes absent parameters as pointers to zero values.
+	if deref(in.Range) == "" {
+		in.Range = nil
+	}
+	if deref(in.PartNumber) == 0 {
+		in.PartNumber = nil
+	}
+	for _, p := range []**string{&in.IfMatch, &in.IfNoneMatch, &in.VersionId, &in.ExpectedBucketOwner} {
+		if deref(*p) == "" {
+			*p = nil
+		}
+	}
 	full := in.Range == nil && in.PartNumber == nil
 	var missing []streamResult
 	var lastErr error
@@ -105,7 +117,7 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		g.queueMissed(t.repo.Name, t.key, missing, RepairPut)
 		return clientView(out, in.ChecksumMode), nil
 	}
-	if lastErr == nil || isNotFound(lastErr) {
+	if absent(t, len(missing), len(ms)) {
 		return nil, s3err.GetAPIError(s3err.ErrNoSuchKey)
 	}
 	return nil, unavailable("No member could serve the object: " + lastErr.Error())
@@ -114,6 +126,16 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 func sha256b64(b []byte) string {
 	s := sha256.Sum256(b)
 	return base64.StdEncoding.EncodeToString(s[:])
+}
+
+// absent says whether notFound "no such key" answers out of n readers prove
+// the key absent: a write reached at least the quorum, so n-quorum+1
+// members without it mean it was never written (or was deleted).
+func absent(t target, notFound, n int) bool {
+	if n == 0 {
+		return true
+	}
+	return notFound >= n-t.repo.quorum(len(writersOf(t)))+1
 }
 
 // badCopy quarantines a member's copy and queues it for repair.
@@ -258,7 +280,9 @@ func (b *backend) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 		return nil, err
 	}
 	var lastErr error
-	for _, m := range b.g.readersOf(t) {
+	notFound := 0
+	ms := b.g.readersOf(t)
+	for _, m := range ms {
 		req := *in
 		req.Bucket, req.Key = aws.String(m.ID), aws.String(t.key)
 		t0 := time.Now()
@@ -266,7 +290,11 @@ func (b *backend) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 		b.g.health.observe(m.ID, time.Since(t0), err != nil && !isClientError(err))
 		if err != nil {
 			lastErr = err
-			if isNotFound(err) || !isClientError(err) {
+			if isNotFound(err) {
+				notFound++
+				continue
+			}
+			if !isClientError(err) {
 				continue
 			}
 			return nil, toS3(err)
@@ -274,7 +302,7 @@ func (b *backend) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 		delete(out.Metadata, writeIDMeta)
 		return out, nil
 	}
-	if lastErr == nil || isNotFound(lastErr) {
+	if absent(t, notFound, len(ms)) {
 		return nil, s3err.GetAPIError(s3err.ErrNoSuchKey)
 	}
 	return nil, unavailable("No member could answer: " + lastErr.Error())
