@@ -75,6 +75,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(consumerCmds(g)...)
 	root.AddCommand(demoCmd(g))
 	root.AddCommand(benchCmd(g))
+	root.AddCommand(gatewayCmd(g))
 	return root
 }
 
