@@ -45,6 +45,14 @@ func unavailable(msg string) error {
 	return apiErr("ServiceUnavailable", http.StatusServiceUnavailable, msg)
 }
 
+// detach returns the context for the members' requests of one client
+// request: not the server's request context, which the server reuses once
+// the handler returns (a GET's body streams after that, and the HTTP
+// client watches its request's context until then).
+func detach(context.Context) (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
 // repo resolves a bucket name.
 func (b *backend) repo(ctx context.Context, bucket string) (Repo, error) {
 	r, err := b.g.dir.Repo(ctx, bucket)

@@ -19,6 +19,8 @@ import (
 // id its members' objects carry): at quorum the others are aborted and
 // queued for repair; below it, the object is deleted where it completed.
 func (b *backend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (s3response.CompleteMultipartUploadResult, string, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	var none s3response.CompleteMultipartUploadResult
 	t, rec, err := b.upload(ctx, in.Bucket, in.Key, in.UploadId)
 	if err != nil {

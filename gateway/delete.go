@@ -15,6 +15,8 @@ import (
 // quorum deleted it; every member that missed it is queued for repair (a
 // delete), so the key goes away there too.
 func (b *backend) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*s3.DeleteObjectOutput, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	t, err := b.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return nil, err
@@ -48,6 +50,8 @@ func (b *backend) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*
 // DeleteObjects deletes keys one DeleteObject at a time per key (each to
 // every member at once), a few keys at once.
 func (b *backend) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput) (s3response.DeleteResult, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	if _, err := b.repo(ctx, deref(in.Bucket)); err != nil {
 		return s3response.DeleteResult{}, err
 	}

@@ -140,6 +140,8 @@ func maxKeys(p *int32) int {
 }
 
 func (b *backend) ListObjects(ctx context.Context, in *s3.ListObjectsInput) (s3response.ListObjectsResult, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	p := page{prefix: deref(in.Prefix), delimiter: deref(in.Delimiter), marker: deref(in.Marker), max: maxKeys(in.MaxKeys)}
 	es, trunc, err := b.listing(ctx, deref(in.Bucket), p)
 	if err != nil {
@@ -169,6 +171,8 @@ func untoken(t string) (string, error) {
 }
 
 func (b *backend) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input) (s3response.ListObjectsV2Result, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	p := page{prefix: deref(in.Prefix), delimiter: deref(in.Delimiter), marker: deref(in.StartAfter), max: maxKeys(in.MaxKeys)}
 	if t := deref(in.ContinuationToken); t != "" {
 		m, err := untoken(t)

@@ -118,6 +118,8 @@ func (u *uploads) remove(id string) error {
 }
 
 func (b *backend) CreateMultipartUpload(ctx context.Context, in s3response.CreateMultipartUploadInput) (s3response.InitiateMultipartUploadResult, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	t, err := b.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return s3response.InitiateMultipartUploadResult{}, err
@@ -200,6 +202,8 @@ func uploadMembers(r Repo, rec mpu) []Member {
 }
 
 func (b *backend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.UploadPartOutput, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	t, rec, err := b.upload(ctx, in.Bucket, in.Key, in.UploadId)
 	if err != nil {
 		return nil, err
@@ -239,6 +243,8 @@ func (b *backend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 }
 
 func (b *backend) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	t, rec, err := b.upload(ctx, in.Bucket, in.Key, in.UploadId)
 	if err != nil {
 		return err

@@ -155,6 +155,8 @@ func objectHeaders(ctype, cache, disp, lang, expires, tagging *string, meta map[
 }
 
 func (b *backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (s3response.PutObjectOutput, error) {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	t, err := b.object(ctx, in.Bucket, in.Key)
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
