@@ -287,3 +287,34 @@ func TestInterruptedMultipartAborted(t *testing.T) {
 		t.Fatalf("the stopped gateway took an upload: %v", up2)
 	}
 }
+
+func TestStalledMemberDropped(t *testing.T) {
+	f := newFixture(t, ModeMirror, 3, 2)
+	p := newCutProxy(t, f.members[2].url)
+	p.stallAfter.Store(2 << 20)
+	r := f.repo
+	r.Members[2].Endpoint = p.url()
+	f.setRepo(r)
+	f.stall = time.Second
+	f.start()
+	c := f.client(PermWrite)
+	data := randBytes(40 << 20)
+	t0 := time.Now()
+	mustPut(t, c, "photos", "slow", data)
+	if p.stalls.Load() == 0 {
+		t.Fatal("the member did not stall")
+	}
+	t.Logf("PUT with a stalled member took %v", time.Since(t0))
+	for _, m := range f.members[:2] {
+		if has, sum := memberHas(t, m, "slow"); !has || sum != sum64(data) {
+			t.Fatalf("%s: has %v sum %q", m.id, has, sum)
+		}
+	}
+	if has, _ := memberHas(t, f.members[2], "slow"); has {
+		t.Fatal("the stalled member committed the object")
+	}
+	if recs := repairFor(t, f, "res-3", "slow", RepairPut); len(recs) != 1 {
+		t.Fatalf("stalled member not queued: %+v", recs)
+	}
+	mustGetExact(t, c, "photos", "slow", data)
+}

@@ -108,6 +108,7 @@ type fixture struct {
 	url     string
 	keys    map[string]Key // by perm
 	repo    Repo
+	stall   time.Duration // Config.StallTimeout (default 5s)
 }
 
 func newFixture(t testing.TB, mode string, n, quorum int) *fixture {
@@ -137,7 +138,11 @@ func (f *fixture) start() {
 	if f.gw != nil {
 		f.stopGateway()
 	}
-	gw, err := New(context.Background(), Config{Directory: f.dir, StateDir: f.state, StallTimeout: 5 * time.Second, Logf: f.t.Logf})
+	stall := f.stall
+	if stall == 0 {
+		stall = 5 * time.Second
+	}
+	gw, err := New(context.Background(), Config{Directory: f.dir, StateDir: f.state, StallTimeout: stall, Logf: f.t.Logf})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -299,6 +304,12 @@ type cutProxy struct {
 	to    string
 	limit atomic.Int64 // 0: never cut
 	cuts  atomic.Int64
+	// stallAfter > 0: each connection stops forwarding toward the bridge
+	// after that many bytes (and holds the connection open), like a
+	// member whose link or disk stalls.
+	stallAfter atomic.Int64
+	stalls     atomic.Int64
+	done       chan struct{}
 }
 
 func newCutProxy(t testing.TB, to string) *cutProxy {
@@ -306,9 +317,9 @@ func newCutProxy(t testing.TB, to string) *cutProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, to: strings.TrimPrefix(to, "http://")}
+	p := &cutProxy{ln: ln, to: strings.TrimPrefix(to, "http://"), done: make(chan struct{})}
 	go p.serve()
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() { ln.Close(); close(p.done) })
 	return p
 }
 
@@ -331,7 +342,19 @@ func (p *cutProxy) handle(c net.Conn) {
 		return
 	}
 	defer s.Close()
-	go func() { io.Copy(s, c); s.Close() }()
+	go func() {
+		if st := p.stallAfter.Load(); st > 0 {
+			if n, _ := io.CopyN(s, c, st); n == st {
+				p.stalls.Add(1)
+				<-p.done // stop reading: the sender's window fills, until the test ends
+				s.Close()
+				c.Close()
+			}
+			return
+		}
+		io.Copy(s, c)
+		s.Close()
+	}()
 	limit := p.limit.Load()
 	if limit <= 0 {
 		io.Copy(c, s)
