@@ -124,6 +124,9 @@ func (b *backend) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 	if err != nil {
 		return s3response.InitiateMultipartUploadResult{}, err
 	}
+	if t.repo.Encrypted {
+		return s3response.InitiateMultipartUploadResult{}, errEncryptionUnavailable
+	}
 	writers := writersOf(t)
 	q := t.repo.quorum(len(writers))
 	id := randHex(16)

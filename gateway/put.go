@@ -161,6 +161,9 @@ func (b *backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
+	if t.repo.Encrypted {
+		return s3response.PutObjectOutput{}, errEncryptionUnavailable
+	}
 	if in.ContentLength == nil || *in.ContentLength < 0 {
 		return s3response.PutObjectOutput{}, s3err.GetAPIError(s3err.ErrMissingContentLength)
 	}

@@ -49,6 +49,9 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	if err != nil {
 		return nil, err
 	}
+	if t.repo.Encrypted {
+		return nil, errEncryptionUnavailable
+	}
 	g := b.g
 	ctx, cancel := detach(ctx)
 	served := false
