@@ -104,6 +104,20 @@ func TestMirrorPutGetListDelete(t *testing.T) {
 		t.Fatalf("list v1: %+v %v", lv1, err)
 	}
 
+	if _, err := c.CopyObject(context.Background(), &s3.CopyObjectInput{Bucket: aws.String("photos"), Key: aws.String("copy of small"),
+		CopySource: aws.String("photos/small.bin")}); err != nil {
+		t.Fatalf("copy: %v", err)
+	}
+	mustGetExact(t, c, "photos", "copy of small", small)
+	for _, m := range f.members {
+		if has, sum := memberHas(t, m, "copy of small"); !has || sum != sum64(small) {
+			t.Fatalf("copy on %s: has %v sha256 %q", m.id, has, sum)
+		}
+	}
+	if _, err := c.CopyObject(context.Background(), &s3.CopyObjectInput{Bucket: aws.String("photos"), Key: aws.String("x"),
+		CopySource: aws.String("photos/nope")}); apiCode(err) != "NoSuchKey" {
+		t.Fatalf("copy of a missing key: %v", err)
+	}
 	if _, err := c.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String("photos"), Key: aws.String("small.bin")}); err != nil {
 		t.Fatal(err)
 	}
