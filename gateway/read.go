@@ -60,18 +60,7 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 			cancel()
 		}
 	}()
-	// versitygw passes absent parameters as pointers to zero values.
-	if deref(in.Range) == "" {
-		in.Range = nil
-	}
-	if deref(in.PartNumber) == 0 {
-		in.PartNumber = nil
-	}
-	for _, p := range []**string{&in.IfMatch, &in.IfNoneMatch, &in.VersionId, &in.ExpectedBucketOwner} {
-		if deref(*p) == "" {
-			*p = nil
-		}
-	}
+	normalizeGet(in)
 	full := in.Range == nil && in.PartNumber == nil
 	var missing []streamResult
 	var lastErr error
@@ -101,16 +90,9 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		verify := full && stored != "" && !strings.Contains(stored, "-") && out.ChecksumType != types.ChecksumTypeComposite
 		size := deref(out.ContentLength)
 		if verify && size <= g.cfg.VerifyBelow {
-			data, err := io.ReadAll(io.LimitReader(out.Body, size+1))
-			out.Body.Close()
-			if err != nil || int64(len(data)) != size {
-				g.health.observe(m.ID, 0, true)
-				lastErr = fmt.Errorf("member %s: short read: %v", m.ID, err)
-				continue
-			}
-			if got := sha256b64(data); got != stored {
-				g.badCopy(t, m.ID, fmt.Sprintf("sha256 %s, stored %s", got, stored))
-				lastErr = errors.New("bad copy")
+			data, err := g.readWhole(t, m, out.Body, size, stored)
+			if err != nil {
+				lastErr = err
 				continue
 			}
 			out.Body = io.NopCloser(bytes.NewReader(data))
@@ -148,6 +130,38 @@ func absent(t target, notFound, n int) bool {
 		return true
 	}
 	return notFound >= n-t.repo.quorum(len(writersOf(t)))+1
+}
+
+// normalizeGet clears the parameters versitygw passes as pointers to
+// zero values, so they are absent on the members' requests too.
+func normalizeGet(in *s3.GetObjectInput) {
+	if deref(in.Range) == "" {
+		in.Range = nil
+	}
+	if deref(in.PartNumber) == 0 {
+		in.PartNumber = nil
+	}
+	for _, p := range []**string{&in.IfMatch, &in.IfNoneMatch, &in.VersionId, &in.ExpectedBucketOwner} {
+		if deref(*p) == "" {
+			*p = nil
+		}
+	}
+}
+
+// readWhole reads a member's response of size bytes into memory and checks
+// it against the stored SHA-256; a copy that fails is quarantined.
+func (g *Gateway) readWhole(t target, m Member, body io.ReadCloser, size int64, stored string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(body, size+1))
+	body.Close()
+	if err != nil || int64(len(data)) != size {
+		g.health.observe(m.ID, 0, true)
+		return nil, fmt.Errorf("member %s: short read: %v", m.ID, err)
+	}
+	if got := sha256b64(data); got != stored {
+		g.badCopy(t, m.ID, fmt.Sprintf("sha256 %s, stored %s", got, stored))
+		return nil, errors.New("bad copy")
+	}
+	return data, nil
 }
 
 // badCopy quarantines a member's copy and queues it for repair.
