@@ -12,17 +12,26 @@ import (
 // the repair queue keeps them durably).
 type health struct {
 	mu         sync.Mutex
-	ewma       map[string]float64 // member id → seconds
+	ewma       map[string]sample // member id → seconds
 	quarantine map[string]bool    // member id + "\x00" + repo + "\x00" + key
 }
 
+// sample is a member's EWMA and when it was last updated.
+type sample struct {
+	v  float64
+	at time.Time
+}
+
 const (
+	// A figure older than this is forgotten, so a member that failed (and
+	// so went to the end of the order) is tried again once in a while.
+	ewmaMaxAge  = 30 * time.Second
 	ewmaAlpha   = 0.3
 	failPenalty = 5.0 // seconds: a failure counts as a very slow answer
 )
 
 func newHealth() *health {
-	return &health{ewma: map[string]float64{}, quarantine: map[string]bool{}}
+	return &health{ewma: map[string]sample{}, quarantine: map[string]bool{}}
 }
 
 func (h *health) observe(member string, d time.Duration, failed bool) {
@@ -32,12 +41,13 @@ func (h *health) observe(member string, d time.Duration, failed bool) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	now := time.Now()
 	old, ok := h.ewma[member]
-	if !ok {
-		h.ewma[member] = s
+	if !ok || now.Sub(old.at) > ewmaMaxAge {
+		h.ewma[member] = sample{v: s, at: now}
 		return
 	}
-	h.ewma[member] = old*(1-ewmaAlpha) + s*ewmaAlpha
+	h.ewma[member] = sample{v: old.v*(1-ewmaAlpha) + s*ewmaAlpha, at: now}
 }
 
 func qkey(member, repo, key string) string { return member + "\x00" + repo + "\x00" + key }
@@ -66,8 +76,11 @@ func (h *health) order(ms []Member, repo, key string) []Member {
 	h.mu.Lock()
 	lat := make(map[string]float64, len(out))
 	bad := make(map[string]bool, len(out))
+	now := time.Now()
 	for _, m := range out {
-		lat[m.ID] = h.ewma[m.ID]
+		if e, ok := h.ewma[m.ID]; ok && now.Sub(e.at) <= ewmaMaxAge {
+			lat[m.ID] = e.v
+		}
 		bad[m.ID] = h.quarantine[qkey(m.ID, repo, key)]
 	}
 	h.mu.Unlock()
