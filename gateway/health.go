@@ -13,7 +13,7 @@ import (
 type health struct {
 	mu         sync.Mutex
 	ewma       map[string]sample // member id → seconds
-	quarantine map[string]bool    // member id + "\x00" + repo + "\x00" + key
+	quarantine map[string]bool   // member id + "\x00" + repo + "\x00" + key
 }
 
 // sample is a member's EWMA and when it was last updated.
