@@ -266,6 +266,10 @@ func TestInterruptedMultipartAborted(t *testing.T) {
 		PartNumber: aws.Int32(2), Body: bytesReader(data)}); err != nil {
 		t.Fatalf("part after restart: %v", err)
 	}
+	parts, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("photos"), Key: aws.String("half"), UploadId: up.UploadId})
+	if err != nil || len(parts.Parts) != 2 || deref(parts.Parts[1].Size) != int64(len(data)) {
+		t.Fatalf("list parts: %+v %v", parts, err)
+	}
 	// ...and one left past MaxUploadAge is aborted on every member at start.
 	f.stopGateway()
 	gw, err := New(ctx, Config{Directory: f.dir, StateDir: f.state, MaxUploadAge: time.Nanosecond, Logf: t.Logf})
