@@ -54,6 +54,8 @@ func (b *backend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	if err := b.g.intents.put(it); err != nil {
 		return none, "", unavailable(err.Error())
 	}
+	done := b.g.track(rec.ID)
+	defer done()
 	results := b.g.completeAll(ctx, rec, ms, listed)
 	var acked []streamResult
 	var missed []streamResult

@@ -77,6 +77,12 @@ type Gateway struct {
 		closed bool
 		lns    []net.Listener
 	}
+	// live are the write ids in progress here (their intents are not
+	// leftovers).
+	live struct {
+		sync.Mutex
+		ids map[string]bool
+	}
 }
 
 // New builds a Gateway and resolves what a previous run left unfinished

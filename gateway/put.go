@@ -211,6 +211,8 @@ func (g *Gateway) committed(ctx context.Context, t target, w fanWrite, id string
 	if err := g.intents.put(it); err != nil {
 		return fanResult{}, unavailable(err.Error())
 	}
+	done := g.track(id)
+	defer done()
 	res, err := g.stream(ctx, w)
 	if err != nil {
 		g.undo(it)
@@ -287,16 +289,30 @@ func (g *Gateway) holders(ctx context.Context, repo Repo, it Intent) ([]Member, 
 	return has, unknown
 }
 
-// recover resolves the intents a previous run left (it was killed mid
-// write): a write held by at least its quorum stands and the other members
-// are queued for repair; one below quorum is deleted where it landed.
-// Intents whose members cannot all be reached stay for the next start.
+// recover resolves what a previous run left: its write intents and its
+// stale multipart uploads.
 func (g *Gateway) recover(ctx context.Context) error {
+	if err := g.ResolveIntents(ctx); err != nil {
+		return err
+	}
+	return g.recoverUploads(ctx)
+}
+
+// ResolveIntents resolves the recorded write intents that are not in
+// progress in this process (New calls it for those a killed run left): a
+// write held by at least its quorum stands and the other members are
+// queued for repair; one below quorum is deleted where it landed. Intents
+// some of whose members cannot be reached stay; call it again later (the
+// repair loop does, once per pass).
+func (g *Gateway) ResolveIntents(ctx context.Context) error {
 	its, err := g.intents.list()
 	if err != nil {
 		return fmt.Errorf("gateway: reading intents: %w", err)
 	}
 	for _, it := range its {
+		if g.inFlight(it.WriteID) {
+			continue
+		}
 		repo, err := g.dir.Repo(ctx, it.Repo)
 		if err != nil {
 			g.cfg.Logf("gateway: intent %s: repository %s: %v", it.WriteID, it.Repo, err)
@@ -323,5 +339,27 @@ func (g *Gateway) recover(ctx context.Context) error {
 		}
 		g.undo(it)
 	}
-	return g.recoverUploads(ctx)
+	return nil
+}
+
+// track marks a write id as in progress in this process until done is
+// called, so ResolveIntents leaves its intent alone.
+func (g *Gateway) track(id string) (done func()) {
+	g.live.Lock()
+	if g.live.ids == nil {
+		g.live.ids = map[string]bool{}
+	}
+	g.live.ids[id] = true
+	g.live.Unlock()
+	return func() {
+		g.live.Lock()
+		delete(g.live.ids, id)
+		g.live.Unlock()
+	}
+}
+
+func (g *Gateway) inFlight(id string) bool {
+	g.live.Lock()
+	defer g.live.Unlock()
+	return g.live.ids[id]
 }
