@@ -77,6 +77,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(benchCmd(g))
 	root.AddCommand(repoCmd(g))
 	root.AddCommand(disputeCmd(g)) // dispute.go
+	root.AddCommand(gatewayCmd(g))
 	return root
 }
 

@@ -1,0 +1,177 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+)
+
+// FileConfig is the gateway's configuration file (JSON), read by
+// `flashback gateway --config FILE`. Repositories and keys are static for
+// now: the chain-backed mode (repositories and keys from the repo module,
+// sealed secrets opened with the gateway's key) will read them from
+// NodeURL with the key in GatewayKeyFile instead.
+type FileConfig struct {
+	Listen   string `json:"listen"`    // S3 listen address, e.g. 127.0.0.1:9300
+	StateDir string `json:"state_dir"` // intents, uploads, repair queue (mode 0700)
+	Region   string `json:"region,omitempty"`
+	// StallTimeout, MaxUploadAge: Go durations ("15s", "168h").
+	StallTimeout string `json:"stall_timeout,omitempty"`
+	MaxUploadAge string `json:"max_upload_age,omitempty"`
+	VerifyBelow  int64  `json:"verify_below,omitempty"` // bytes; default 8 MiB
+	// NodeURL and GatewayKeyFile are for the chain-backed directory (not
+	// built yet): a node's REST URL and the gateway's X25519 key file.
+	NodeURL        string `json:"node_url,omitempty"`
+	GatewayKeyFile string `json:"gateway_key_file,omitempty"`
+
+	Repos []FileRepo `json:"repos"`
+	Keys  []FileKey  `json:"keys"`
+}
+
+// FileRepo is a repository of the configuration file.
+type FileRepo struct {
+	Name        string       `json:"name"`
+	Mode        string       `json:"mode"` // normal | mirror
+	WriteQuorum int          `json:"write_quorum,omitempty"`
+	Encrypted   bool         `json:"encrypted,omitempty"`
+	Members     []FileMember `json:"members"`
+}
+
+// FileMember is a member reservation and the bridge key that reaches it.
+type FileMember struct {
+	ID              string  `json:"id"` // reservation id
+	Endpoint        string  `json:"endpoint"`
+	Region          string  `json:"region,omitempty"`
+	AccessKeyID     string  `json:"access_key_id"`
+	SecretAccessKey string  `json:"secret_access_key"`
+	State           string  `json:"state,omitempty"` // active | joining | retiring
+	Score           float64 `json:"score,omitempty"`
+}
+
+// FileKey is a repository access key.
+type FileKey struct {
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+	Repo            string `json:"repo"`
+	Perm            string `json:"perm"` // read | write | admin
+}
+
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// LoadConfig reads and checks a configuration file.
+func LoadConfig(path string) (FileConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return FileConfig{}, fmt.Errorf("gateway config: %w", err)
+	}
+	var fc FileConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fc); err != nil {
+		return FileConfig{}, fmt.Errorf("gateway config %s: %w", path, err)
+	}
+	if err := fc.Validate(); err != nil {
+		return FileConfig{}, fmt.Errorf("gateway config %s: %w", path, err)
+	}
+	return fc, nil
+}
+
+// Validate checks the configuration; the first problem is returned.
+func (fc FileConfig) Validate() error {
+	if fc.Listen == "" || fc.StateDir == "" {
+		return fmt.Errorf("listen and state_dir are required")
+	}
+	for _, d := range []string{fc.StallTimeout, fc.MaxUploadAge} {
+		if d != "" {
+			if v, err := time.ParseDuration(d); err != nil || v <= 0 {
+				return fmt.Errorf("bad duration %q", d)
+			}
+		}
+	}
+	if fc.NodeURL != "" || fc.GatewayKeyFile != "" {
+		return fmt.Errorf("node_url and gateway_key_file (repositories from chain) are not supported yet: list repos and keys")
+	}
+	repos := map[string]bool{}
+	for _, r := range fc.Repos {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("repo %q: %w", r.Name, err)
+		}
+		if repos[r.Name] {
+			return fmt.Errorf("repo %q listed twice", r.Name)
+		}
+		repos[r.Name] = true
+	}
+	keys := map[string]bool{}
+	for _, k := range fc.Keys {
+		switch {
+		case k.AccessKeyID == "" || k.SecretAccessKey == "":
+			return fmt.Errorf("a key needs access_key_id and secret_access_key")
+		case !repos[k.Repo]:
+			return fmt.Errorf("key %s: unknown repo %q", k.AccessKeyID, k.Repo)
+		case k.Perm != PermRead && k.Perm != PermWrite && k.Perm != PermAdmin:
+			return fmt.Errorf("key %s: perm must be read, write or admin, not %q", k.AccessKeyID, k.Perm)
+		case keys[k.AccessKeyID]:
+			return fmt.Errorf("key %s listed twice", k.AccessKeyID)
+		}
+		keys[k.AccessKeyID] = true
+	}
+	return nil
+}
+
+func (r FileRepo) validate() error {
+	if !bucketName.MatchString(r.Name) {
+		return fmt.Errorf("not a valid S3 bucket name")
+	}
+	if r.Mode != ModeNormal && r.Mode != ModeMirror {
+		return fmt.Errorf("mode must be normal or mirror, not %q", r.Mode)
+	}
+	if len(r.Members) == 0 {
+		return fmt.Errorf("no members")
+	}
+	if r.WriteQuorum < 0 || r.WriteQuorum > len(r.Members) {
+		return fmt.Errorf("write_quorum %d is not between 1 and the %d members", r.WriteQuorum, len(r.Members))
+	}
+	ids := map[string]bool{}
+	for _, m := range r.Members {
+		switch {
+		case m.ID == "" || m.Endpoint == "" || m.AccessKeyID == "" || m.SecretAccessKey == "":
+			return fmt.Errorf("a member needs id, endpoint, access_key_id and secret_access_key")
+		case ids[m.ID]:
+			return fmt.Errorf("member %s listed twice", m.ID)
+		case m.State != "" && m.State != MemberActive && m.State != MemberJoining && m.State != MemberRetiring:
+			return fmt.Errorf("member %s: state must be active, joining or retiring", m.ID)
+		}
+		ids[m.ID] = true
+	}
+	return nil
+}
+
+// Directory returns the configured repositories and keys as a Directory.
+func (fc FileConfig) Directory() *StaticDirectory {
+	var repos []Repo
+	for _, r := range fc.Repos {
+		repo := Repo{Name: r.Name, Mode: r.Mode, WriteQuorum: r.WriteQuorum, Encrypted: r.Encrypted}
+		for _, m := range r.Members {
+			repo.Members = append(repo.Members, Member{ID: m.ID, Endpoint: m.Endpoint, Region: m.Region,
+				AccessKeyID: m.AccessKeyID, Secret: m.SecretAccessKey, State: m.State, Score: m.Score})
+		}
+		repos = append(repos, repo)
+	}
+	var keys []Key
+	for _, k := range fc.Keys {
+		keys = append(keys, Key{AccessKeyID: k.AccessKeyID, Secret: k.SecretAccessKey, Repo: k.Repo, Perm: k.Perm})
+	}
+	return NewStaticDirectory(repos, keys)
+}
+
+// GatewayConfig returns the Config the file describes (with its static
+// Directory).
+func (fc FileConfig) GatewayConfig() Config {
+	cfg := Config{Directory: fc.Directory(), StateDir: fc.StateDir, Region: fc.Region, VerifyBelow: fc.VerifyBelow}
+	cfg.StallTimeout, _ = time.ParseDuration(fc.StallTimeout)
+	cfg.MaxUploadAge, _ = time.ParseDuration(fc.MaxUploadAge)
+	return cfg
+}
