@@ -176,8 +176,8 @@ func (w *readmeWalk) market(blocks map[string][]string) {
 		heading string
 		want    []string // in the block's output
 	}{
-		{"As a provider", []string{"unit: unit-2", "My disks"}},
-		{"As a consumer", []string{"reservation: res-2", "unit-2", "FB"}}, // the access key id
+		{"As a provider", []string{"unit: unit-4", "My disks"}},
+		{"As a consumer", []string{"reservation: res-2", "unit-4", "FB"}}, // the access key id
 		{"Files from the command line", []string{"res-3", "notes.txt", "my notes"}},
 		{"Leaving the market", []string{"committed at height"}},
 		{"QoS, scores and stats", []string{"unit-1", "committed at height"}},
@@ -197,12 +197,12 @@ func (w *readmeWalk) market(blocks map[string][]string) {
 
 // checkEndState reads the walkthrough's end state back through the API.
 func (w *readmeWalk) checkEndState() {
-	var unit2 struct {
+	var unit4 struct {
 		Status string `json:"status"`
 	}
-	getJSON(w.t, fmt.Sprintf("http://127.0.0.1:%d/v1/units/unit-2", w.base+2), &unit2)
-	if unit2.Status != "deleted" {
-		w.t.Fatalf("unit-2 after the walkthrough: status %q, want deleted", unit2.Status)
+	getJSON(w.t, fmt.Sprintf("http://127.0.0.1:%d/v1/units/unit-4", w.base+2), &unit4)
+	if unit4.Status != "deleted" {
+		w.t.Fatalf("unit-4 after the walkthrough: status %q, want deleted", unit4.Status)
 	}
 }
 
