@@ -49,9 +49,6 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	if err != nil {
 		return nil, err
 	}
-	if t.repo.Encrypted {
-		return nil, errEncryptionUnavailable
-	}
 	g := b.g
 	ctx, cancel := detach(ctx)
 	served := false
@@ -61,6 +58,11 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		}
 	}()
 	normalizeGet(in)
+	if t.repo.Encrypted {
+		var out *s3.GetObjectOutput
+		out, served, err = b.getEncrypted(ctx, cancel, t, in)
+		return out, err
+	}
 	full := in.Range == nil && in.PartNumber == nil
 	var missing []streamResult
 	var lastErr error
@@ -331,6 +333,9 @@ func (b *backend) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 			return nil, toS3(err)
 		}
 		delete(out.Metadata, writeIDMeta)
+		if t.repo.Encrypted {
+			return b.headEncrypted(ctx, t, m, out)
+		}
 		return out, nil
 	}
 	if absent(t, notFound, len(ms)) {
