@@ -81,9 +81,9 @@ func rangesOf(t *testing.T, c *s3.Client, key string, data []byte, bounds ...int
 	check(0, 99)
 	check(n/2-500, n/2+500)
 	check(n-1, n-1)
-	check(n-10, n+1000) // clamped at the end
-	check(cs-1, cs)     // across a chunk boundary
-	check(cs-3, 3*cs+7) // several chunks
+	check(n-10, n+1000)        // clamped at the end
+	check(cs-1, cs)            // across a chunk boundary
+	check(cs-3, 3*cs+7)        // several chunks
 	for _, b := range bounds { // across part boundaries
 		check(b-5, b+5)
 		check(b, b)
