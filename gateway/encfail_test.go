@@ -180,3 +180,32 @@ func TestSecretFile(t *testing.T) {
 		t.Fatal("a short secret was accepted")
 	}
 }
+
+// A normal repository encrypts per folder: the name bound into the chunks
+// is the key with its folder, sizes listed are the plaintext's, and a
+// copy within a folder works.
+func TestEncryptedNormalMode(t *testing.T) {
+	f := newFixture(t, ModeNormal, 2, 0)
+	f.secret = FixedSecret(bytes.Repeat([]byte("owner-secret"), 3))
+	r := f.repo
+	r.Encrypted, r.Owner = true, "fb1owner"
+	f.setRepo(r)
+	f.start()
+	c := f.client(PermWrite)
+	a, b := markedBytes(200<<10+1), markedBytes(11<<20)
+	mustPut(t, c, "photos", "res-1/a", a)
+	multipartPut(t, c, "photos", "res-2/b", b, 5<<20)
+	mustGetExact(t, c, "photos", "res-1/a", a)
+	mustGetExact(t, c, "photos", "res-2/b", b)
+	checkRange(t, c, "res-2/b", b, "bytes=5242800-5242900", b[5242800:5242901])
+	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("photos")})
+	if err != nil || len(out.Contents) != 2 || deref(out.Contents[0].Size) != int64(len(a)) || deref(out.Contents[1].Size) != int64(len(b)) {
+		t.Fatalf("list: %+v %v", out, err)
+	}
+	if _, err := c.CopyObject(context.Background(), &s3.CopyObjectInput{Bucket: aws.String("photos"), Key: aws.String("res-2/b2"),
+		CopySource: aws.String("photos/res-2/b")}); err != nil {
+		t.Fatalf("copy: %v", err)
+	}
+	mustGetExact(t, c, "photos", "res-2/b2", b)
+	noPlaintextOnDisk(t, f)
+}
