@@ -76,7 +76,7 @@ func (b *backend) getEncrypted(ctx context.Context, cancel context.CancelFunc, t
 		g.queueMissed(t.repo.Name, t.key, missing, RepairPut)
 		out = clientView(out, "")
 		out.Body, out.ContentLength, out.ContentRange = ds, aws.Int64(n), nil
-		out.AcceptRanges = aws.String("bytes")
+		out.AcceptRanges, out.PartsCount = aws.String("bytes"), nil
 		if ranged {
 			out.ContentRange = aws.String(fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, lay.plain))
 		}

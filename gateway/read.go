@@ -30,8 +30,9 @@ import (
 // transfer, never a silently wrong object) and the copy is quarantined and
 // queued. Ranged reads and multipart objects (whose stored checksum is a
 // checksum of part checksums) are not checked here: encrypted
-// repositories will authenticate every chunk instead (AES-GCM, objcrypt),
-// which also covers ranges and large objects before their bytes are sent.
+// repositories authenticate every chunk instead (AES-GCM, objcrypt;
+// encread.go), which also covers ranges, multipart and large objects
+// before their bytes are sent.
 
 // readersOf returns t's members that serve reads, best first for key.
 func (g *Gateway) readersOf(t target) []Member {
