@@ -47,6 +47,11 @@ func (b *backend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		}
 	}
 	ms := uploadMembers(t.repo, rec)
+	if rec.Encrypted {
+		if listed, err = b.g.encIndexPart(ctx, t, &rec, ms, listed); err != nil {
+			return none, "", err
+		}
+	}
 	it := Intent{WriteID: rec.ID, Time: time.Now().UTC(), Repo: rec.Repo, Key: rec.Key, Quorum: rec.Quorum}
 	for _, m := range ms {
 		it.Members = append(it.Members, m.ID)
@@ -78,9 +83,13 @@ func (b *backend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	b.g.queueMissed(rec.Repo, rec.Key, missed, RepairPut)
 	b.g.intents.clear(rec.ID)
 	b.g.uploads.remove(rec.ID)
-	return s3response.CompleteMultipartUploadResult{
+	out := s3response.CompleteMultipartUploadResult{
 		Bucket: in.Bucket, Key: in.Key, ETag: aws.String(acked[0].etag), ChecksumSHA256: nonEmpty(acked[0].sha256),
-	}, "", nil
+	}
+	if rec.Encrypted {
+		out.ChecksumSHA256 = nil // the ciphertext's
+	}
+	return out, "", nil
 }
 
 // completeAll completes the upload on each member holding every listed

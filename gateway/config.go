@@ -26,6 +26,9 @@ type FileConfig struct {
 	// built yet): a node's REST URL and the gateway's X25519 key file.
 	NodeURL        string `json:"node_url,omitempty"`
 	GatewayKeyFile string `json:"gateway_key_file,omitempty"`
+	// OwnerSecretFile holds the repositories' owner secret (mode 0600),
+	// from which encrypted repositories' keys are derived.
+	OwnerSecretFile string `json:"owner_secret_file,omitempty"`
 
 	Repos []FileRepo `json:"repos"`
 	Keys  []FileKey  `json:"keys"`
@@ -37,6 +40,7 @@ type FileRepo struct {
 	Mode        string       `json:"mode"` // normal | mirror
 	WriteQuorum int          `json:"write_quorum,omitempty"`
 	Encrypted   bool         `json:"encrypted,omitempty"`
+	Owner       string       `json:"owner,omitempty"` // owner address: an input of the encryption key
 	Members     []FileMember `json:"members"`
 }
 
@@ -94,8 +98,16 @@ func (fc FileConfig) Validate() error {
 	if fc.NodeURL != "" || fc.GatewayKeyFile != "" {
 		return fmt.Errorf("node_url and gateway_key_file (repositories from chain) are not supported yet: list repos and keys")
 	}
+	if fc.OwnerSecretFile != "" {
+		if _, err := ReadSecretFile(fc.OwnerSecretFile); err != nil {
+			return err
+		}
+	}
 	repos := map[string]bool{}
 	for _, r := range fc.Repos {
+		if r.Encrypted && r.Owner == "" {
+			return fmt.Errorf("repo %q: an encrypted repository needs its owner (the key derives from it)", r.Name)
+		}
 		if err := r.validate(); err != nil {
 			return fmt.Errorf("repo %q: %w", r.Name, err)
 		}
@@ -153,7 +165,7 @@ func (r FileRepo) validate() error {
 func (fc FileConfig) Directory() *StaticDirectory {
 	var repos []Repo
 	for _, r := range fc.Repos {
-		repo := Repo{Name: r.Name, Mode: r.Mode, WriteQuorum: r.WriteQuorum, Encrypted: r.Encrypted}
+		repo := Repo{Name: r.Name, Mode: r.Mode, WriteQuorum: r.WriteQuorum, Encrypted: r.Encrypted, Owner: r.Owner}
 		for _, m := range r.Members {
 			repo.Members = append(repo.Members, Member{ID: m.ID, Endpoint: m.Endpoint, Region: m.Region,
 				AccessKeyID: m.AccessKeyID, Secret: m.SecretAccessKey, State: m.State, Score: m.Score})
@@ -173,5 +185,8 @@ func (fc FileConfig) GatewayConfig() Config {
 	cfg := Config{Directory: fc.Directory(), StateDir: fc.StateDir, Region: fc.Region, VerifyBelow: fc.VerifyBelow}
 	cfg.StallTimeout, _ = time.ParseDuration(fc.StallTimeout)
 	cfg.MaxUploadAge, _ = time.ParseDuration(fc.MaxUploadAge)
+	if fc.OwnerSecretFile != "" {
+		cfg.OwnerSecret = SecretFile(fc.OwnerSecretFile)
+	}
 	return cfg
 }

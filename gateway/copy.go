@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	vbackend "github.com/versity/versitygw/backend"
 	"github.com/versity/versitygw/s3response"
 )
@@ -37,12 +38,12 @@ func (b *backend) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	if err != nil {
 		return none, err
 	}
-	if dst.repo.Encrypted {
-		return none, errEncryptionUnavailable
-	}
 	if src.repo.Name != dst.repo.Name || (dst.repo.Mode == ModeNormal && src.members[0].ID != dst.members[0].ID) {
 		return none, apiErr("NotImplemented", http.StatusNotImplemented,
 			"CopyObject works within one repository (and, in a normal repository, within one member folder).")
+	}
+	if dst.repo.Encrypted {
+		return b.copyEncrypted(ctx, in, src, dst)
 	}
 	writers := writersOf(dst)
 	results := make([]streamResult, len(writers))
@@ -93,4 +94,36 @@ func (b *backend) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	return s3response.CopyObjectOutput{CopyObjectResult: &s3response.CopyObjectResult{
 		ETag: aws.String(acked[0].etag), ChecksumSHA256: nonEmpty(acked[0].sha256),
 	}}, nil
+}
+
+// copyEncrypted copies an object of an encrypted repository by decrypting
+// the source and encrypting it anew as the destination. A server-side copy
+// cannot do: every chunk's authentication binds the object's name (so a
+// provider cannot pass one object off as another), and a copied
+// ciphertext would carry the source's name and fail to decrypt as the
+// destination. Taking the name out of the derivation would buy server-side
+// copies at the price of that protection; copies are rarer than reads.
+func (b *backend) copyEncrypted(ctx context.Context, in s3response.CopyObjectInput, src, dst target) (s3response.CopyObjectOutput, error) {
+	var none s3response.CopyObjectOutput
+	srcKey := encName(src)
+	get, err := b.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(src.repo.Name), Key: aws.String(srcKey),
+		IfMatch: in.CopySourceIfMatch, IfNoneMatch: in.CopySourceIfNoneMatch})
+	if err != nil {
+		return none, err
+	}
+	defer get.Body.Close()
+	put := s3response.PutObjectInput{
+		Bucket: in.Bucket, Key: in.Key, ContentLength: get.ContentLength, Body: get.Body,
+		Metadata: get.Metadata, ContentType: get.ContentType, CacheControl: get.CacheControl,
+		ContentDisposition: get.ContentDisposition, ContentLanguage: get.ContentLanguage, ContentEncoding: get.ContentEncoding,
+	}
+	if in.MetadataDirective == types.MetadataDirectiveReplace {
+		put.Metadata, put.ContentType, put.CacheControl = in.Metadata, in.ContentType, in.CacheControl
+		put.ContentDisposition, put.ContentLanguage, put.ContentEncoding = in.ContentDisposition, in.ContentLanguage, in.ContentEncoding
+	}
+	out, err := b.PutObject(ctx, put)
+	if err != nil {
+		return none, err
+	}
+	return s3response.CopyObjectOutput{CopyObjectResult: &s3response.CopyObjectResult{ETag: aws.String(out.ETag)}}, nil
 }

@@ -59,6 +59,9 @@ type Config struct {
 	MaxUploadAge time.Duration
 	// Logf logs operational events (never secrets); default log.Printf.
 	Logf func(format string, args ...any)
+	// OwnerSecret gives the owner secrets of encrypted repositories
+	// (transform.go); nil: encrypted repositories are refused.
+	OwnerSecret OwnerSecret
 }
 
 // Gateway is the S3 endpoint over repositories.

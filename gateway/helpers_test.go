@@ -109,6 +109,7 @@ type fixture struct {
 	keys    map[string]Key // by perm
 	repo    Repo
 	stall   time.Duration // Config.StallTimeout (default 5s)
+	secret  OwnerSecret   // Config.OwnerSecret
 }
 
 func newFixture(t testing.TB, mode string, n, quorum int) *fixture {
@@ -142,7 +143,7 @@ func (f *fixture) start() {
 	if stall == 0 {
 		stall = 5 * time.Second
 	}
-	gw, err := New(context.Background(), Config{Directory: f.dir, StateDir: f.state, StallTimeout: stall, Logf: f.t.Logf})
+	gw, err := New(context.Background(), Config{Directory: f.dir, StateDir: f.state, StallTimeout: stall, Logf: f.t.Logf, OwnerSecret: f.secret})
 	if err != nil {
 		f.t.Fatal(err)
 	}

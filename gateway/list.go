@@ -110,11 +110,19 @@ func (b *backend) listing(ctx context.Context, bucket string, p page) ([]entry, 
 		return nil, false, nil
 	}
 	if r.Mode == ModeNormal {
-		return b.g.listNormal(ctx, r, p)
+		es, trunc, err := b.g.listNormal(ctx, r, p)
+		if err == nil && r.Encrypted {
+			err = b.plainSizes(ctx, r, es)
+		}
+		return es, trunc, err
 	}
 	ms := r.readers()
 	need := len(ms) - r.quorum(len(r.writers())) + 1
-	return b.g.listMembers(ctx, r, ms, p, max(need, 1))
+	es, trunc, err := b.g.listMembers(ctx, r, ms, p, max(need, 1))
+	if err == nil && r.Encrypted {
+		err = b.plainSizes(ctx, r, es)
+	}
+	return es, trunc, err
 }
 
 func split(es []entry) ([]s3response.Object, []types.CommonPrefix) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,6 +42,10 @@ type mpu struct {
 	Parts   map[int32]map[string]mpuPart `json:"parts"`            // part → member → what it stored
 	Missed  []string                     `json:"missed,omitempty"` // writing members without an upload (queued for repair on completion)
 	Aborted bool                         `json:"aborted,omitempty"`
+	// Encrypted uploads keep each part's plaintext size and header (for
+	// the part index written at completion; encindex.go).
+	Encrypted bool                 `json:"encrypted,omitempty"`
+	Enc       map[int32]encPartRec `json:"enc,omitempty"`
 }
 
 type mpuPart struct {
@@ -110,6 +115,7 @@ func (u *uploads) save(m mpu) error {
 }
 
 func (u *uploads) remove(id string) error {
+	os.RemoveAll(u.tails(id))
 	err := os.Remove(filepath.Join(u.dir, id+".json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -125,7 +131,9 @@ func (b *backend) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 		return s3response.InitiateMultipartUploadResult{}, err
 	}
 	if t.repo.Encrypted {
-		return s3response.InitiateMultipartUploadResult{}, errEncryptionUnavailable
+		if _, err := b.g.masterKey(ctx, t.repo); err != nil {
+			return s3response.InitiateMultipartUploadResult{}, err
+		}
 	}
 	writers := writersOf(t)
 	q := t.repo.quorum(len(writers))
@@ -155,7 +163,8 @@ func (b *backend) CreateMultipartUpload(ctx context.Context, in s3response.Creat
 		}()
 	}
 	wg.Wait()
-	rec := mpu{ID: id, Repo: t.repo.Name, Key: t.key, Created: time.Now().UTC(), Quorum: q, Members: map[string]string{}, Parts: map[int32]map[string]mpuPart{}}
+	rec := mpu{ID: id, Repo: t.repo.Name, Key: t.key, Created: time.Now().UTC(), Quorum: q, Members: map[string]string{}, Parts: map[int32]map[string]mpuPart{},
+		Encrypted: t.repo.Encrypted}
 	var missed []streamResult
 	for i, m := range writers {
 		if errs[i] == nil {
@@ -224,6 +233,16 @@ func (b *backend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 			return url.Values{"partNumber": {strconv.Itoa(int(n))}, "uploadId": {rec.Members[m.ID]}}
 		},
 	}
+	if w.body == nil {
+		w.body = http.NoBody
+	}
+	var sealed *sealedPart
+	if rec.Encrypted {
+		if sealed, err = b.g.sealPart(ctx, t, rec, n, &w); err != nil {
+			return nil, err
+		}
+		defer sealed.cleanup()
+	}
 	res, err := b.g.stream(ctx, w)
 	if err != nil {
 		return nil, err
@@ -234,6 +253,11 @@ func (b *backend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	if err != nil {
 		return nil, err
 	}
+	if sealed != nil {
+		if err := sealed.keep(&cur); err != nil {
+			return nil, unavailable(err.Error())
+		}
+	}
 	got := map[string]mpuPart{}
 	for _, r := range res.acked {
 		got[r.member] = mpuPart{ETag: r.etag, SHA256: r.sha256, Size: *in.ContentLength}
@@ -242,7 +266,11 @@ func (b *backend) UploadPart(ctx context.Context, in *s3.UploadPartInput) (*s3.U
 	if err := b.g.uploads.save(cur); err != nil {
 		return nil, unavailable(err.Error())
 	}
-	return &s3.UploadPartOutput{ETag: aws.String(res.acked[0].etag), ChecksumSHA256: aws.String(res.sum)}, nil
+	out := &s3.UploadPartOutput{ETag: aws.String(res.acked[0].etag), ChecksumSHA256: aws.String(res.sum)}
+	if rec.Encrypted {
+		out.ChecksumSHA256 = nil // the ciphertext's
+	}
+	return out, nil
 }
 
 func (b *backend) AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput) error {

@@ -102,22 +102,3 @@ func TestPerms(t *testing.T) {
 		t.Fatalf("revoked key: %v", err)
 	}
 }
-
-func TestEncryptedRepoRefusedUntilObjcrypt(t *testing.T) {
-	f := newFixture(t, ModeMirror, 3, 0)
-	r := f.repo
-	r.Encrypted = true
-	f.setRepo(r)
-	c := f.client(PermWrite)
-	if err := put(t, c, "photos", "secret", []byte("plaintext")); apiCode(err) != "NotImplemented" {
-		t.Fatalf("put on an encrypted repo: %v", err)
-	}
-	for _, m := range f.members {
-		if has, _ := memberHas(t, m, "secret"); has {
-			t.Fatalf("plaintext stored on %s", m.id)
-		}
-	}
-	if _, err := c.CreateMultipartUpload(context.Background(), &s3.CreateMultipartUploadInput{Bucket: aws.String("photos"), Key: aws.String("s")}); apiCode(err) != "NotImplemented" {
-		t.Fatalf("multipart on an encrypted repo: %v", err)
-	}
-}

@@ -161,9 +161,6 @@ func (b *backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
-	if t.repo.Encrypted {
-		return s3response.PutObjectOutput{}, errEncryptionUnavailable
-	}
 	if in.ContentLength == nil || *in.ContentLength < 0 {
 		return s3response.PutObjectOutput{}, s3err.GetAPIError(s3err.ErrMissingContentLength)
 	}
@@ -180,11 +177,20 @@ func (b *backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if w.body == nil {
 		w.body = http.NoBody
 	}
+	if t.repo.Encrypted {
+		if err := b.g.encSealed(ctx, t, &w); err != nil {
+			return s3response.PutObjectOutput{}, err
+		}
+	}
 	res, err := b.g.committed(ctx, t, w, id)
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
-	return s3response.PutObjectOutput{ETag: res.acked[0].etag, Size: in.ContentLength, ChecksumSHA256: &res.sum}, nil
+	out := s3response.PutObjectOutput{ETag: res.acked[0].etag, Size: in.ContentLength, ChecksumSHA256: &res.sum}
+	if t.repo.Encrypted {
+		out.ChecksumSHA256 = nil // the ciphertext's: meaningless to the client
+	}
+	return out, nil
 }
 
 // writersOf returns the members of t that take writes.

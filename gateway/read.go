@@ -30,8 +30,9 @@ import (
 // transfer, never a silently wrong object) and the copy is quarantined and
 // queued. Ranged reads and multipart objects (whose stored checksum is a
 // checksum of part checksums) are not checked here: encrypted
-// repositories will authenticate every chunk instead (AES-GCM, objcrypt),
-// which also covers ranges and large objects before their bytes are sent.
+// repositories authenticate every chunk instead (AES-GCM, objcrypt;
+// encread.go), which also covers ranges, multipart and large objects
+// before their bytes are sent.
 
 // readersOf returns t's members that serve reads, best first for key.
 func (g *Gateway) readersOf(t target) []Member {
@@ -49,9 +50,6 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	if err != nil {
 		return nil, err
 	}
-	if t.repo.Encrypted {
-		return nil, errEncryptionUnavailable
-	}
 	g := b.g
 	ctx, cancel := detach(ctx)
 	served := false
@@ -61,6 +59,11 @@ func (b *backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 		}
 	}()
 	normalizeGet(in)
+	if t.repo.Encrypted {
+		var out *s3.GetObjectOutput
+		out, served, err = b.getEncrypted(ctx, cancel, t, in)
+		return out, err
+	}
 	full := in.Range == nil && in.PartNumber == nil
 	var missing []streamResult
 	var lastErr error
@@ -331,6 +334,9 @@ func (b *backend) HeadObject(ctx context.Context, in *s3.HeadObjectInput) (*s3.H
 			return nil, toS3(err)
 		}
 		delete(out.Metadata, writeIDMeta)
+		if t.repo.Encrypted {
+			return b.headEncrypted(ctx, t, m, out)
+		}
 		return out, nil
 	}
 	if absent(t, notFound, len(ms)) {
