@@ -314,7 +314,7 @@ func (l *repairLoop) report() {
 		st := rr.r.Status()
 		for _, ms := range st.Members {
 			m, _ := rr.repo.member(ms.ID)
-			if m.state() == MemberJoining && ms.Level && !rr.level[ms.ID] {
+			if m.state() == MemberJoining && scannedLevel(st, ms) && !rr.level[ms.ID] {
 				rr.level[ms.ID] = true
 				out = append(out, levelled{rr.repo.Name, ms.ID})
 			}

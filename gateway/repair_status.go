@@ -61,13 +61,21 @@ func (g *Gateway) RepairStatus(name string) (RepoRepairStatus, error) {
 	for _, ms := range st.Members {
 		m, _ := rr.repo.member(ms.ID)
 		out.Members = append(out.Members, MemberRepairStatus{MemberStatus: ms, State: m.state(),
-			Ready: m.state() == MemberJoining && ms.Level})
+			Ready: m.state() == MemberJoining && scannedLevel(st, ms)})
 	}
 	return out, nil
 }
 
-// MemberLevel says whether a full scan found member level (holding every
-// object of the repository, every copy right).
+// scannedLevel: the member is level, and the last full scan itself listed
+// it completely and found nothing missing or bad (not only "the copies it
+// found missing were written since"): the strict test for a joining
+// member, whose figures (objects, bytes) are then those of a full copy.
+func scannedLevel(st repair.Status, ms repair.MemberStatus) bool {
+	return ms.Level && st.LastPass.Listed[ms.ID] && st.LastPass.Behind[ms.ID] == 0
+}
+
+// MemberLevel says whether the last full scan found member level (holding
+// every object of the repository, every copy right).
 func (g *Gateway) MemberLevel(repo, member string) bool {
 	st, err := g.RepairStatus(repo)
 	if err != nil {
@@ -75,7 +83,7 @@ func (g *Gateway) MemberLevel(repo, member string) bool {
 	}
 	for _, m := range st.Members {
 		if m.ID == member {
-			return m.Level
+			return scannedLevel(st.Repair, m.MemberStatus)
 		}
 	}
 	return false
