@@ -119,13 +119,13 @@ func (c *memberCopy) Put(ctx context.Context, key string, r io.Reader, size int6
 	if err != nil {
 		for _, mr := range res.missed {
 			if mr.err != nil && isNoRoomCode(errCode(mr.err)) {
-				return fmt.Errorf("%w: member %s: %v", repair.ErrNoRoom, c.m.ID, mr.err)
+				return fmt.Errorf("%w: %v", repair.ErrNoRoom, mr.err)
 			}
 			if mr.err != nil {
-				err = mr.err
+				err = mr.err // the member's own answer (it names the member)
 			}
 		}
-		return fmt.Errorf("member %s: put %q: %w", c.m.ID, key, err)
+		return fmt.Errorf("put %q: %w", key, err)
 	}
 	if want := base64.StdEncoding.EncodeToString(sum); res.sum != want {
 		return fmt.Errorf("member %s: put %q stored sha256 %s, want %s", c.m.ID, key, res.sum, want)
