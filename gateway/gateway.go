@@ -242,6 +242,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	if g.loop != nil {
 		g.loop.stop()
 	}
+	g.clients.hc.CloseIdleConnections() // bridges' shutdowns wait for idle connections
 	if g.admin != nil {
 		if aerr := g.admin.shutdown(ctx); err == nil {
 			err = aerr

@@ -202,7 +202,8 @@ func (c *memberCopy) Delete(ctx context.Context, key string) error {
 // gateway (`flashback repo repair`): the same engine and member clients
 // as the gateway's loop, with the file's repair settings. It neither
 // reads nor changes the gateway's repair queue (the gateway owns it).
-func NewRepairer(fc FileConfig, name string) (*repair.Repairer, Repo, error) {
+// Call done after the last pass: it closes the idle member connections.
+func NewRepairer(fc FileConfig, name string) (r *repair.Repairer, done func(), err error) {
 	var repo Repo
 	found := false
 	d := fc.Directory()
@@ -210,10 +211,10 @@ func NewRepairer(fc FileConfig, name string) (*repair.Repairer, Repo, error) {
 		repo, found = r, true
 	}
 	if !found {
-		return nil, Repo{}, fmt.Errorf("gateway config: no repository %q", name)
+		return nil, nil, fmt.Errorf("gateway config: no repository %q", name)
 	}
 	if repo.Mode != ModeMirror {
-		return nil, Repo{}, fmt.Errorf("repository %s is in %s mode: %w", name, repo.Mode, errNotMirror)
+		return nil, nil, fmt.Errorf("repository %s is in %s mode: %w", name, repo.Mode, errNotMirror)
 	}
 	cfg := fc.GatewayConfig()
 	g := &Gateway{cfg: cfg, dir: d, clients: newClients(), health: newHealth()}
@@ -224,6 +225,9 @@ func NewRepairer(fc FileConfig, name string) (*repair.Repairer, Repo, error) {
 	if rc == nil {
 		rc = &RepairConfig{}
 	}
-	r, err := g.newRepairer(repo, repairEngineConfig(*rc, repo))
-	return r, repo, err
+	r, err = g.newRepairer(repo, repairEngineConfig(*rc, repo))
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, g.clients.hc.CloseIdleConnections, nil
 }
