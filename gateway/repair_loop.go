@@ -275,6 +275,10 @@ func (l *repairLoop) feed() {
 	}
 	var drop []uint64
 	l.mu.Lock()
+	passes := map[*repoRepair]int64{}
+	for _, rr := range l.repos {
+		passes[rr] = rr.r.Status().Passes
+	}
 	for _, rec := range recs {
 		rr := l.repos[rec.Repo]
 		if rr == nil {
@@ -283,9 +287,8 @@ func (l *repairLoop) feed() {
 			}
 			continue
 		}
-		passes := rr.r.Status().Passes
 		if at, ok := rr.handed[rec.Seq]; ok {
-			if passes >= at+2 {
+			if passes[rr] >= at+2 {
 				drop = append(drop, rec.Seq)
 				delete(rr.handed, rec.Seq)
 			}
@@ -295,7 +298,7 @@ func (l *repairLoop) feed() {
 			drop = append(drop, rec.Seq) // e.g. the member left the repository
 			continue
 		}
-		rr.handed[rec.Seq] = passes
+		rr.handed[rec.Seq] = passes[rr]
 	}
 	l.mu.Unlock()
 	if len(drop) > 0 {

@@ -21,7 +21,9 @@ func TestRepairLoopLevelsRestartedMember(t *testing.T) {
 	f.startRepairing(fastRepair())
 	down := f.members[0]
 	down.stop(t)
+	t0 := time.Now()
 	objs := putMany(t, f, "w", 50)
+	t.Logf("50 writes with a member down: %v", time.Since(t0))
 	if recs := repairFor(t, f, down.id, "", RepairPut); len(recs) == 0 {
 		t.Fatal("no repair records for the member that was down")
 	}
@@ -32,6 +34,7 @@ func TestRepairLoopLevelsRestartedMember(t *testing.T) {
 		m := memberLine(st, back.id)
 		return m.Level && m.BehindBy == 0 && m.LastFullScan != nil && m.LastFullScan.After(since) && m.Objects == 50
 	})
+	t.Logf("level %v after the member came back", time.Since(since))
 	holdsExactly(t, back, objs)
 	m := memberLine(st, back.id)
 	t.Logf("level: %d objects, %d bytes, repaired %d (%d bytes), throughput %.1f MB/s", m.Objects, m.Bytes,
