@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"strings"
@@ -114,7 +116,8 @@ func (c *memberCopy) Open(ctx context.Context, key string, off int64) (io.ReadCl
 // the checksum it stored is the one wanted. A refusal for lack of room
 // matches repair.ErrNoRoom.
 func (c *memberCopy) Put(ctx context.Context, key string, r io.Reader, size int64, sum []byte) error {
-	w := fanWrite{members: []Member{c.m}, quorum: 1, key: key, hdr: c.headersFor(ctx, key, sum), body: r, size: size}
+	body := &sumReader{r: r, left: size, h: sha256.New(), want: sum}
+	w := fanWrite{members: []Member{c.m}, quorum: 1, key: key, hdr: c.headersFor(ctx, key, sum), body: body, size: size}
 	res, err := c.g.stream(ctx, w)
 	if err != nil {
 		for _, mr := range res.missed {
@@ -131,6 +134,36 @@ func (c *memberCopy) Put(ctx context.Context, key string, r io.Reader, size int6
 		return fmt.Errorf("member %s: put %q stored sha256 %s, want %s", c.m.ID, key, res.sum, want)
 	}
 	return nil
+}
+
+// sumReader hands over size bytes of r, failing instead of handing over
+// the last ones if their sha256 is not want: the upload then fails and
+// the bridge commits nothing (the trailing checksum is computed by the
+// gateway over the bytes it sent, so it cannot catch a wrong source).
+type sumReader struct {
+	r    io.Reader
+	left int64
+	h    hash.Hash
+	want []byte
+}
+
+func (s *sumReader) Read(p []byte) (int, error) {
+	if s.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := s.r.Read(p)
+	s.h.Write(p[:n])
+	s.left -= int64(n)
+	if s.left == 0 {
+		if got := s.h.Sum(nil); !bytes.Equal(got, s.want) {
+			return 0, fmt.Errorf("repair source bytes have sha256 %x, want %x", got, s.want)
+		}
+		return n, nil
+	}
+	return n, err
 }
 
 func isNoRoomCode(code string) bool {
