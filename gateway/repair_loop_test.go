@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -179,6 +180,13 @@ func TestRepairLoopPausesMemberWithoutRoom(t *testing.T) {
 		t.Fatal("a paused, partly filled member reported level")
 	}
 	t.Logf("paused: %s (holds %d whole copies)", m.PausedReason, len(held))
+	admin := "http://" + f.gw.AdminAddr() + "/_flashback/repos/photos/members/"
+	if resp, err := http.Post(admin+small.id+"/resume", "", nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("resume: %v %v", resp, err)
+	}
+	if resp, err := http.Post(admin+"res-9/resume", "", nil); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("resume of an unknown member: %v %v", resp, err)
+	}
 }
 
 // TestRepairAdminEndpoint: the admin listener answers 404 with a reason

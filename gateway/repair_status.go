@@ -74,6 +74,21 @@ func scannedLevel(st repair.Status, ms repair.MemberStatus) bool {
 	return ms.Level && st.LastPass.Listed[ms.ID] && st.LastPass.Behind[ms.ID] == 0
 }
 
+// ResumeRepair lifts the pause (no room) and backoff of a member at once,
+// e.g. after its reservation was grown.
+func (g *Gateway) ResumeRepair(repo, member string) error {
+	if g.loop == nil {
+		return fmt.Errorf("%w %q (repair is off in this gateway)", ErrNoRepair, repo)
+	}
+	g.loop.mu.Lock()
+	rr := g.loop.repos[repo]
+	g.loop.mu.Unlock()
+	if rr == nil {
+		return fmt.Errorf("%w %q (unknown, or not a mirror repository)", ErrNoRepair, repo)
+	}
+	return rr.r.Resume(member)
+}
+
 // MemberLevel says whether the last full scan found member level (holding
 // every object of the repository, every copy right).
 func (g *Gateway) MemberLevel(repo, member string) bool {
@@ -101,6 +116,7 @@ func (g *Gateway) AdminAddr() string {
 //
 //	GET /_flashback/repos                 every repaired repository
 //	GET /_flashback/repos/{name}/status   one repository
+//	POST /_flashback/repos/{name}/members/{id}/resume   lift a member's pause
 //
 // It listens apart from S3 (bound to 127.0.0.1 unless told otherwise):
 // it carries no authentication, and tells which members lag.
@@ -131,6 +147,13 @@ func (g *Gateway) startAdmin(addr string) error {
 			return
 		}
 		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("POST /_flashback/repos/{name}/members/{id}/resume", func(w http.ResponseWriter, r *http.Request) {
+		if err := g.ResumeRepair(r.PathValue("name"), r.PathValue("id")); err != nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"resumed": r.PathValue("id")})
 	})
 	mux.HandleFunc("GET /_flashback/repos", func(w http.ResponseWriter, r *http.Request) {
 		out := []RepoRepairStatus{}
