@@ -60,9 +60,10 @@ func TestRepairLoopLevelsRestartedMember(t *testing.T) {
 }
 
 // TestRepairLoopFillsJoiningMember: one member's unit directory is wiped
-// entirely and it comes back empty as a joining member: repair restores
-// every copy byte for byte (a multipart object too) and only then reports
-// it ready (status, MemberLevel and the OnLevel callback).
+// entirely (its disk died) and the member is replaced by a fresh
+// reservation on a fourth bridge (joining; the wiped one retiring): repair
+// restores three full copies byte for byte (a multipart object too) and
+// only then reports the new member ready (status, MemberLevel, OnLevel).
 func TestRepairLoopFillsJoiningMember(t *testing.T) {
 	f := newFixture(t, ModeMirror, 3, 2)
 	var mu sync.Mutex
@@ -82,12 +83,25 @@ func TestRepairLoopFillsJoiningMember(t *testing.T) {
 	old := f.members[1]
 	old.stop(t)
 	wipe(t, old.root)
-	fresh := bridgeOn(t, old.id, old.root, old.key, -1)
-	f.swapMember(1, fresh, MemberJoining)
+	wiped := bridgeOn(t, old.id, old.root, old.key, -1)
+	fresh := startBridge(t, "res-4")
+	f.members[1] = wiped
+	r := f.repo
+	r.Members = nil
+	for _, mb := range f.members {
+		r.Members = append(r.Members, mb.member(50))
+	}
+	r.Members[1].State = MemberRetiring
+	nm := fresh.member(50)
+	nm.State = MemberJoining
+	r.Members = append(r.Members, nm)
+	f.setRepo(r)
 	st := waitStatus(t, f.gw, "photos", 60*time.Second, func(st RepoRepairStatus) bool {
 		return memberLine(st, fresh.id).Ready
 	})
-	holdsExactly(t, fresh, objs)
+	for _, m := range []*memberBridge{f.members[0], f.members[2], fresh} {
+		holdsExactly(t, m, objs) // three full copies
+	}
 	m := memberLine(st, fresh.id)
 	if m.State != MemberJoining || !m.Level || m.BehindBy != 0 || m.Objects != int64(len(objs)) {
 		t.Fatalf("joining member: %+v", m)
