@@ -30,8 +30,40 @@ type FileConfig struct {
 	// from which encrypted repositories' keys are derived.
 	OwnerSecretFile string `json:"owner_secret_file,omitempty"`
 
+	// AdminListen is the admin endpoints' address (repair status as
+	// JSON); ":port" binds 127.0.0.1. Empty: no admin listener.
+	AdminListen string `json:"admin_listen,omitempty"`
+	// Repair tunes the repair loop (on by default for mirror repositories).
+	Repair *FileRepair `json:"repair,omitempty"`
+
 	Repos []FileRepo `json:"repos"`
 	Keys  []FileKey  `json:"keys"`
+}
+
+// FileRepair is the repair loop's part of the configuration file.
+type FileRepair struct {
+	Disabled      bool    `json:"disabled,omitempty"`
+	ScanInterval  string  `json:"scan_interval,omitempty"` // Go duration between full scans; default 10m
+	Scrub         bool    `json:"scrub,omitempty"`         // scans read and hash every copy
+	BytesPerSec   float64 `json:"bytes_per_sec,omitempty"` // 0: unlimited
+	ObjectsPerSec float64 `json:"objects_per_sec,omitempty"`
+	Concurrency   int     `json:"concurrency,omitempty"`
+	NoRoomRetry   string  `json:"no_room_retry,omitempty"` // Go duration; default 10m
+}
+
+// RepairConfig returns the repair loop's configuration (nil if disabled).
+func (fc FileConfig) RepairConfig() *RepairConfig {
+	fr := fc.Repair
+	if fr == nil {
+		fr = &FileRepair{}
+	}
+	if fr.Disabled {
+		return nil
+	}
+	rc := &RepairConfig{Scrub: fr.Scrub, BytesPerSec: fr.BytesPerSec, ObjectsPerSec: fr.ObjectsPerSec, Concurrency: fr.Concurrency}
+	rc.ScanInterval, _ = time.ParseDuration(fr.ScanInterval)
+	rc.NoRoomRetry, _ = time.ParseDuration(fr.NoRoomRetry)
+	return rc
 }
 
 // FileRepo is a repository of the configuration file.
@@ -88,7 +120,14 @@ func (fc FileConfig) Validate() error {
 	if fc.Listen == "" || fc.StateDir == "" {
 		return fmt.Errorf("listen and state_dir are required")
 	}
-	for _, d := range []string{fc.StallTimeout, fc.MaxUploadAge} {
+	durs := []string{fc.StallTimeout, fc.MaxUploadAge}
+	if fc.Repair != nil {
+		if fc.Repair.BytesPerSec < 0 || fc.Repair.ObjectsPerSec < 0 || fc.Repair.Concurrency < 0 {
+			return fmt.Errorf("repair: rates and concurrency cannot be negative")
+		}
+		durs = append(durs, fc.Repair.ScanInterval, fc.Repair.NoRoomRetry)
+	}
+	for _, d := range durs {
 		if d != "" {
 			if v, err := time.ParseDuration(d); err != nil || v <= 0 {
 				return fmt.Errorf("bad duration %q", d)
@@ -182,7 +221,8 @@ func (fc FileConfig) Directory() *StaticDirectory {
 // GatewayConfig returns the Config the file describes (with its static
 // Directory).
 func (fc FileConfig) GatewayConfig() Config {
-	cfg := Config{Directory: fc.Directory(), StateDir: fc.StateDir, Region: fc.Region, VerifyBelow: fc.VerifyBelow}
+	cfg := Config{Directory: fc.Directory(), StateDir: fc.StateDir, Region: fc.Region, VerifyBelow: fc.VerifyBelow,
+		Repair: fc.RepairConfig(), AdminListen: fc.AdminListen}
 	cfg.StallTimeout, _ = time.ParseDuration(fc.StallTimeout)
 	cfg.MaxUploadAge, _ = time.ParseDuration(fc.MaxUploadAge)
 	if fc.OwnerSecretFile != "" {

@@ -62,6 +62,13 @@ type Config struct {
 	// OwnerSecret gives the owner secrets of encrypted repositories
 	// (transform.go); nil: encrypted repositories are refused.
 	OwnerSecret OwnerSecret
+	// Repair, if set, runs the repair loop over the mirror repositories
+	// (repair_loop.go) from New until Shutdown.
+	Repair *RepairConfig
+	// AdminListen, if set, is the address of the admin endpoints (repair
+	// status as JSON, repair_status.go); a host-less ":port" binds
+	// 127.0.0.1. Started by New, stopped by Shutdown.
+	AdminListen string
 }
 
 // Gateway is the S3 endpoint over repositories.
@@ -75,6 +82,8 @@ type Gateway struct {
 	uploads *uploads
 	started time.Time
 	app     *fiber.App
+	loop    *repairLoop  // nil: repair is off
+	admin   *adminServer // nil: no admin listener
 
 	serving struct {
 		sync.Mutex
@@ -139,6 +148,14 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	if err := g.buildServer(); err != nil {
 		return nil, err
+	}
+	if cfg.AdminListen != "" {
+		if err := g.startAdmin(cfg.AdminListen); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Repair != nil {
+		g.startRepair(*cfg.Repair)
 	}
 	return g, nil
 }
@@ -225,6 +242,15 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	err := g.app.ShutdownWithContext(ctx)
 	for _, ln := range lns {
 		ln.Close()
+	}
+	if g.loop != nil {
+		g.loop.stop()
+	}
+	g.clients.hc.CloseIdleConnections() // bridges' shutdowns wait for idle connections
+	if g.admin != nil {
+		if aerr := g.admin.shutdown(ctx); err == nil {
+			err = aerr
+		}
 	}
 	return err
 }

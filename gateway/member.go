@@ -66,7 +66,9 @@ func (c *clients) get(m Member) *memberClient {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if mc, ok := c.m[id]; ok {
-		mc.m = m // state and score may change
+		// Not updated with m's state or score: a client uses only the
+		// fields of its cache id, and concurrent requests read mc.m
+		// without the lock (writing it here was a data race).
 		return mc
 	}
 	region := m.Region

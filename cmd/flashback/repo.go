@@ -17,11 +17,6 @@ import (
 	"github.com/flashback-network/flashback/contract/repo"
 )
 
-// repoSubcommands are more `repo` subcommands registered from other files
-// (e.g. `repo repair` of the gateway part) in their init, so that adding one
-// does not touch this file.
-var repoSubcommands []func(g *globals) *cobra.Command
-
 // repoCmd is `flashback repo ...`: repositories, one bucket over several of
 // your reservations, served by your gateway.
 func repoCmd(g *globals) *cobra.Command {
@@ -47,10 +42,7 @@ func repoCmd(g *globals) *cobra.Command {
 			func(ctx context.Context, s *client.Signer, a []string) (*types.TxResult, error) {
 				return s.DeleteRepo(ctx, a[0])
 			}),
-		repoLsCmd(g), repoStatusCmd(g), repoKeysCmd(g))
-	for _, sub := range repoSubcommands {
-		cmd.AddCommand(sub(g))
-	}
+		repoLsCmd(g), repoStatusCmd(g), repoKeysCmd(g), repoRepairCmd(g))
 	return cmd
 }
 

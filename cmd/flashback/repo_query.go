@@ -70,24 +70,21 @@ func liveText(m *types.RepoMember) string {
 		return "-"
 	}
 	s := fmt.Sprintf("%d objects, %s, behind by %d", m.Live.Objects, bytesHuman(m.Live.Bytes), m.Live.BehindBy)
+	if !m.Live.LastFullScan.IsZero() {
+		s += ", scanned " + timeHuman(m.Live.LastFullScan)
+	}
 	if m.Live.LastError != "" {
 		s += ", last error: " + m.Live.LastError
 	}
 	return s
 }
 
-// repoLive is the hook for the gateway's live figures: when set (by the
-// gateway part of the CLI), `repo status` calls it to fill each member's
-// Live (objects, bytes, behind-by, last error, last full scan) from the
-// gateway serving the repository before printing. The chain has none of
-// these figures; without the hook the LIVE column shows "-".
-var repoLive func(ctx context.Context, g *globals, r *types.Repo) error
-
 func repoStatusCmd(g *globals) *cobra.Command {
 	var o ownerFlags
+	var admin string
 	cmd := &cobra.Command{
 		Use:   "status NAME",
-		Short: "Show a repository's members: reservation, provider, state and health",
+		Short: "Show a repository's members: reservation, provider, state and health (and live repair figures with --gateway-admin)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			owner, err := o.resolve(g, true)
@@ -100,15 +97,18 @@ func repoStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return explain(err)
 			}
-			if repoLive != nil {
-				if err := repoLive(ctx, g, r); err != nil {
-					g.note("live figures from the gateway: %v", err)
+			// The chain has no live figures (objects, bytes, behind-by, last
+			// error, last full scan): the gateway's repair loop has them.
+			if admin != "" {
+				if err := fillLive(ctx, admin, r); err != nil {
+					return fmt.Errorf("live figures from the gateway: %w", err)
 				}
 			}
 			return g.print(r, func(w io.Writer) { printRepoStatus(w, r) })
 		},
 	}
 	o.add(cmd)
+	cmd.Flags().StringVar(&admin, "gateway-admin", "", "the gateway's admin URL (its admin_listen), e.g. http://127.0.0.1:9301: adds the live per-member figures")
 	return cmd
 }
 
