@@ -294,6 +294,17 @@ func TestNameCollision(t *testing.T) {
 	if _, err := w.alice.CreateRepo(ctx, client.RepoSpec{Name: "shared", Mode: repo.ModeNormal, GatewayPubKey: w.pub[:], Members: w.members[:1]}); err != nil {
 		t.Fatal(err)
 	}
+	// Creation times are in seconds: let one pass, so alice's is older.
+	mine, err := w.c.Repo(ctx, w.alice.Address(), "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() error {
+		if st, err := w.c.Status(ctx); err != nil || st.LatestBlockTime.Unix() <= mine.CreatedAt.Unix() {
+			return fmt.Errorf("chain time still in the second of alice's repository")
+		}
+		return nil
+	})
 	bob := w.c.Signer(w.bob)
 	if _, err := bob.CreateRepo(ctx, client.RepoSpec{Name: "shared", Mode: repo.ModeNormal, GatewayPubKey: w.pub[:], Members: []client.RepoMemberInput{w.reserve(t, bob, 0)}}); err != nil {
 		t.Fatal(err)
