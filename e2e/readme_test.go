@@ -153,8 +153,8 @@ func (w *readmeWalk) runBlock(name, block string) string {
 func (w *readmeWalk) quickstartAndUsing(quick, using string) {
 	t := w.t
 	out := w.runBlock("quickstart", quick)
-	if !strings.Contains(out, "hello.txt") {
-		t.Fatalf("quickstart listing lacks the uploaded file:\n%s", out)
+	if !strings.Contains(out, "hello.txt") || !strings.Contains(out, "s3://dev-mirror/hello.txt") {
+		t.Fatalf("quickstart output lacks the uploads to the bucket and the repository:\n%s", out)
 	}
 	// "Using it" talks to the API on 127.0.0.1:1317 in the README (curl);
 	// point that one line at this platform's API.
@@ -176,9 +176,11 @@ func (w *readmeWalk) market(blocks map[string][]string) {
 		heading string
 		want    []string // in the block's output
 	}{
-		{"As a provider", []string{"unit: unit-2", "My disks"}},
-		{"As a consumer", []string{"reservation: res-2", "unit-2", "FB"}}, // the access key id
-		{"Files from the command line", []string{"res-3", "notes.txt", "my notes"}},
+		// Ids as on a fresh dev platform: units 1-3 are the dev providers',
+		// res-1 is the dev bucket and res-2..4 the dev repository's members.
+		{"As a provider", []string{"unit: unit-4", "My disks"}},
+		{"As a consumer", []string{"reservation: res-5", "unit-4", "FB"}}, // the access key id
+		{"Files from the command line", []string{"res-6", "notes.txt", "my notes"}},
 		{"Leaving the market", []string{"committed at height"}},
 		{"QoS, scores and stats", []string{"unit-1", "committed at height"}},
 	} {
@@ -197,12 +199,12 @@ func (w *readmeWalk) market(blocks map[string][]string) {
 
 // checkEndState reads the walkthrough's end state back through the API.
 func (w *readmeWalk) checkEndState() {
-	var unit2 struct {
+	var unit4 struct {
 		Status string `json:"status"`
 	}
-	getJSON(w.t, fmt.Sprintf("http://127.0.0.1:%d/v1/units/unit-2", w.base+2), &unit2)
-	if unit2.Status != "deleted" {
-		w.t.Fatalf("unit-2 after the walkthrough: status %q, want deleted", unit2.Status)
+	getJSON(w.t, fmt.Sprintf("http://127.0.0.1:%d/v1/units/unit-4", w.base+2), &unit4)
+	if unit4.Status != "deleted" {
+		w.t.Fatalf("unit-4 after the walkthrough: status %q, want deleted", unit4.Status)
 	}
 }
 
