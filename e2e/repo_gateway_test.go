@@ -78,6 +78,17 @@ func TestRepoGatewayChainMode(t *testing.T) {
 	objects := uploadRepoObjects(t, gw)
 	t.Logf("uploaded %d objects (%d MiB multipart among them) through the gateway in %s", len(objects), repoMultipartSize>>20, time.Since(start).Round(time.Millisecond))
 
+	// Mirrored: every member's bridge has every object (read with the
+	// member's own reservation key, which `repo create` stored).
+	for _, r := range res {
+		if out := fb("ls", "fb://"+r+"/big/", "--from", "alice"); !strings.Contains(out, "multipart.bin") {
+			t.Fatalf("member %s lacks the multipart object:\n%s", r, out)
+		}
+		if out := fb("ls", "fb://"+r+"/", "--from", "alice"); strings.Count(out, "obj-") != 50 {
+			t.Fatalf("member %s does not hold the 50 objects:\n%s", r, out)
+		}
+	}
+
 	// A repo key is the gateway's; a bridge does not know it.
 	_, err := s3Client("http://"+bridges[0], key.ID, key.Secret).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(res[0]), Key: aws.String("obj-000")})
 	if code := apiCode(err); code != "InvalidAccessKeyId" {
@@ -110,7 +121,12 @@ func TestRepoGatewayChainMode(t *testing.T) {
 		}
 		return nil
 	})
-	_ = c
+	if b, err := os.ReadFile(filepath.Join(gwDir, "gateway.log")); err != nil || bytes.Contains(b, []byte(key.Secret)) {
+		t.Fatalf("gateway log unreadable or holding the repo key's secret: %v", err)
+	}
+	if r, err := c.Repo(ctx, strings.TrimSpace(fb("keys", "show", "alice")), "e2e-repo"); err != nil || len(r.Members) != 3 {
+		t.Fatalf("repo on chain: %+v %v", r, err)
+	}
 }
 
 // repoMultipartSize is the multipart object's size: 4 parts of 8 MiB.
