@@ -258,8 +258,8 @@ Flashback dev platform is up.
 		fmt.Fprintf(g.out, "  %-12s unit %s behind the bridge at %s (metrics %s/metrics)\n", p.name, p.unit, urls.s3[i+1], urls.metrics[i+1])
 	}
 	r := m.repo
-	fmt.Fprintf(g.out, "  gateway      http://%s serves repository %s (mirror of %s, write quorum 2; gateway key %s)\n",
-		r.gatewayAddr, r.name, strings.Join(r.members, ", "), r.gatewayKeyFile)
+	fmt.Fprintf(g.out, "  gateway      http://%s serves repository %s (mirror of %s, write quorum %d; gateway key %s)\n",
+		r.gatewayAddr, r.name, strings.Join(r.members, ", "), r.quorum, r.gatewayKeyFile)
 	fmt.Fprintf(g.out, "  repo key     %s (secret in %s: FLASHBACK_REPO_SECRET_ACCESS_KEY)\n", r.accessKeyID, envPath)
 	fmt.Fprintf(g.out, "Dev keys are UNENCRYPTED, for local use only:\n")
 	_ = printKeys(&globals{home: g.home, output: "text", out: g.out})

@@ -26,7 +26,7 @@ type devRepo struct {
 	members           []string
 	gatewayKeyFile    string
 	gatewayAddr       string
-	gatewayPub        string
+	quorum            uint32
 }
 
 // ensureDevRepo makes (once; later runs reuse it) alice's mirror
@@ -40,7 +40,7 @@ func ensureDevRepo(ctx context.Context, g *globals, c *client.Client, alice *cli
 	if err != nil {
 		return nil, err
 	}
-	dr := &devRepo{name: devRepoName, gatewayKeyFile: keyFile, gatewayPub: chaindir.PublicKeyBase64(pub)}
+	dr := &devRepo{name: devRepoName, gatewayKeyFile: keyFile}
 	r, err := c.Repo(ctx, alice.Address(), devRepoName)
 	switch {
 	case err == nil && !bytes.Equal(r.GatewayPubKey, pub[:]):
@@ -60,6 +60,7 @@ func ensureDevRepo(ctx context.Context, g *globals, c *client.Client, alice *cli
 	case err != nil:
 		return nil, err
 	}
+	dr.quorum = r.WriteQuorum
 	for _, m := range r.Members {
 		dr.members = append(dr.members, m.Reservation)
 	}
