@@ -47,24 +47,8 @@ func TestRepoGatewayChainMode(t *testing.T) {
 		res = append(res, jsonString(t, fb("tx", "reserve", fmt.Sprintf("unit-%d", i), "--size", "256MiB", "--term", "1d", "--egress", "1GiB", "--from", "alice", "-o", "json"), "reservation"))
 	}
 
-	// The gateway key; `repo create` takes what `gateway pubkey` prints.
 	gwDir := filepath.Join(t.TempDir(), "gateway")
-	keyFile := filepath.Join(gwDir, "key.json")
-	pub := jsonString(t, fb("gateway", "init", "--gateway-key-file", keyFile, "-o", "json"), "gateway_pub_key")
-	pubFile := filepath.Join(gwDir, "gw.pub")
-	if printed := strings.TrimSpace(fb("gateway", "pubkey", "--gateway-key-file", keyFile)); printed != pub {
-		t.Fatalf("gateway pubkey %q, init said %q", printed, pub)
-	}
-	if err := os.WriteFile(pubFile, []byte(fb("gateway", "pubkey", "--gateway-key-file", keyFile)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fb("repo", "create", "e2e-repo", "--mode", "mirror", "--member", res[0], "--member", res[1], "--member", res[2],
-		"--gateway-key-file", pubFile, "--no-encryption", "--from", "alice")
-	var key client.CreatedRepoKey
-	if err := json.Unmarshal([]byte(fb("repo", "keys", "create", "e2e-repo", "--perm", "write", "--from", "alice", "-o", "json")), &key); err != nil || key.ID == "" {
-		t.Fatalf("repo key: %+v %v", key, err)
-	}
-
+	keyFile, key := createE2ERepo(t, fb, gwDir, res)
 	gwAddr := fmt.Sprintf("127.0.0.1:%d", base+40)
 	startProcess(t, gwDir, "gateway", "gateway", "--home", home, "--node", apiURL, "--gateway-key-file", keyFile,
 		"--listen", gwAddr, "--state-dir", filepath.Join(gwDir, "state"), "--owner", strings.TrimSpace(fb("keys", "show", "alice")))
@@ -127,6 +111,30 @@ func TestRepoGatewayChainMode(t *testing.T) {
 	if r, err := c.Repo(ctx, strings.TrimSpace(fb("keys", "show", "alice")), "e2e-repo"); err != nil || len(r.Members) != 3 {
 		t.Fatalf("repo on chain: %+v %v", r, err)
 	}
+}
+
+// createE2ERepo makes the gateway key in gwDir and, with the CLI, alice's
+// unencrypted mirror repository e2e-repo over res and a write repo key;
+// `repo create` takes what `gateway pubkey` prints.
+func createE2ERepo(t *testing.T, fb func(...string) string, gwDir string, res []string) (string, client.CreatedRepoKey) {
+	t.Helper()
+	keyFile := filepath.Join(gwDir, "key.json")
+	pub := jsonString(t, fb("gateway", "init", "--gateway-key-file", keyFile, "-o", "json"), "gateway_pub_key")
+	pubFile := filepath.Join(gwDir, "gw.pub")
+	if printed := strings.TrimSpace(fb("gateway", "pubkey", "--gateway-key-file", keyFile)); printed != pub {
+		t.Fatalf("gateway pubkey %q, init said %q", printed, pub)
+	}
+	if err := os.WriteFile(pubFile, []byte(fb("gateway", "pubkey", "--gateway-key-file", keyFile)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fb("repo", "create", "e2e-repo", "--mode", "mirror", "--member", res[0], "--member", res[1], "--member", res[2],
+		"--gateway-key-file", pubFile, "--no-encryption", "--from", "alice")
+	var key client.CreatedRepoKey
+	if err := json.Unmarshal([]byte(fb("repo", "keys", "create", "e2e-repo", "--perm", "write", "--from", "alice", "-o", "json")), &key); err != nil || key.ID == "" {
+		t.Fatalf("repo key: %+v %v", key, err)
+	}
+
+	return keyFile, key
 }
 
 // repoMultipartSize is the multipart object's size: 4 parts of 8 MiB.

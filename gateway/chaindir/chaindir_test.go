@@ -188,27 +188,7 @@ func TestChainDirectory(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 
-	// A new key works after the next refresh; a revoked one stops.
-	key2, err := w.alice.CreateRepoKey(ctx, "photos", accesskey.PermRead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 5*time.Second, func() error {
-		if k, err := d.Key(ctx, key2.ID); err != nil || k.Perm != gateway.PermRead || k.Secret != key2.Secret {
-			return fmt.Errorf("new key: %+v %v", k, err)
-		}
-		return nil
-	})
-	if _, err := w.alice.RevokeRepoKey(ctx, key.ID); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 5*time.Second, func() error {
-		if _, err := d.Key(ctx, key.ID); !errors.Is(err, gateway.ErrNotFound) {
-			return fmt.Errorf("revoked key still served: %v", err)
-		}
-		return nil
-	})
-
+	key2 := checkKeys(t, w, d, key)
 	checkDegraded(t, w, d)
 
 	// A removed member is gone.
@@ -235,12 +215,44 @@ func TestChainDirectory(t *testing.T) {
 		}
 		return nil
 	})
-	out := log.String()
-	for _, s := range []string{key.Secret, key2.Secret, w.members[0].Secret, w.members[1].Secret, w.members[2].Secret} {
+	noSecrets(t, log.String(), key.Secret, key2.Secret, w.members[0].Secret, w.members[1].Secret, w.members[2].Secret)
+}
+
+func noSecrets(t *testing.T, out string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
 		if strings.Contains(out, s) {
 			t.Fatalf("a secret reached the log:\n%s", out)
 		}
 	}
+}
+
+// checkKeys: a new key works after the next refresh; a revoked one
+// (key) stops. It returns the new key.
+func checkKeys(t *testing.T, w *world, d *Dir, key *client.CreatedRepoKey) *client.CreatedRepoKey {
+	t.Helper()
+	ctx := w.ctx
+	key2, err := w.alice.CreateRepoKey(ctx, "photos", accesskey.PermRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() error {
+		if k, err := d.Key(ctx, key2.ID); err != nil || k.Perm != gateway.PermRead || k.Secret != key2.Secret {
+			return fmt.Errorf("new key: %+v %v", k, err)
+		}
+		return nil
+	})
+	if _, err := w.alice.RevokeRepoKey(ctx, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() error {
+		if _, err := d.Key(ctx, key.ID); !errors.Is(err, gateway.ErrNotFound) {
+			return fmt.Errorf("revoked key still served: %v", err)
+		}
+		return nil
+	})
+
+	return key2
 }
 
 // checkDegraded closes the reservation of member 3: it stops taking writes
