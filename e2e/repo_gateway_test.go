@@ -105,8 +105,9 @@ func TestRepoGatewayChainMode(t *testing.T) {
 		}
 		return nil
 	})
-	if b, err := os.ReadFile(filepath.Join(gwDir, "gateway.log")); err != nil || bytes.Contains(b, []byte(key.Secret)) {
-		t.Fatalf("gateway log unreadable or holding the repo key's secret: %v", err)
+	b, err := os.ReadFile(filepath.Join(gwDir, "gateway.log"))
+	if err != nil || bytes.Contains(b, []byte(key.Secret)) || !bytes.Contains(b, []byte("serving 1 repositories on http://"+gwAddr)) {
+		t.Fatalf("gateway log unreadable, holding the repo key's secret, or not saying what it serves: %v\n%s", err, b)
 	}
 	if r, err := c.Repo(ctx, strings.TrimSpace(fb("keys", "show", "alice")), "e2e-repo"); err != nil || len(r.Members) != 3 {
 		t.Fatalf("repo on chain: %+v %v", r, err)

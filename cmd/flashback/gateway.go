@@ -62,7 +62,8 @@ func gatewayCmd(g *globals) *cobra.Command {
 				if fc.ChainMode() {
 					mode = "from the chain at " + fc.NodeURL
 				}
-				fmt.Fprintf(g.out, "gateway: serving %d repositories (%s) on %s\n", repos, mode, url)
+				// The listen URL comes first: scripts read it off this line.
+				fmt.Fprintf(g.out, "gateway: serving %d repositories on %s (%s)\n", repos, url, mode)
 			})
 		},
 	}
