@@ -30,6 +30,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/flashback-network/flashback/receipt"
 	"github.com/gofiber/fiber/v3"
 	"github.com/versity/versitygw/s3api"
 	"github.com/versity/versitygw/s3api/middlewares"
@@ -125,7 +126,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{
-		cfg: cfg, dir: cfg.Directory, clients: newClients(), health: newHealth(), repair: rq,
+		cfg: cfg, dir: cfg.Directory, clients: newClients(&receipt.Journal{Dir: filepath.Join(cfg.StateDir, "receipts")}, cfg.Logf), health: newHealth(), repair: rq,
 		intents: intents{dir: filepath.Join(cfg.StateDir, "intents")},
 		uploads: &uploads{dir: filepath.Join(cfg.StateDir, "uploads")},
 		started: time.Now().UTC(),

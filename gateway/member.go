@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/flashback-network/flashback/receipt"
 )
 
 // memberClient talks S3 to one member's bridge, bucket = the reservation.
@@ -41,7 +42,9 @@ type clients struct {
 	m  map[string]*memberClient
 }
 
-func newClients() *clients {
+// newClients builds the member clients' shared transport; receipts the
+// members sign are kept in journal (receipts.go).
+func newClients(journal *receipt.Journal, logf func(string, ...any)) *clients {
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -54,7 +57,8 @@ func newClients() *clients {
 		ReadBufferSize:        256 << 10,
 		DisableCompression:    true,
 	}
-	return &clients{hc: &http.Client{Transport: tr}, m: map[string]*memberClient{}}
+	tap := &receiptTap{next: tr, journal: journal, logf: logf}
+	return &clients{hc: &http.Client{Transport: tap}, m: map[string]*memberClient{}}
 }
 
 func (c *clients) get(m Member) *memberClient {

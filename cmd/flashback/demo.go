@@ -38,7 +38,7 @@ const (
 	demoPriceB       = core.Amount(1_500_000)
 	demoObjectSize   = 1 << 20
 	demoMaxRuntime   = 150 * time.Second
-	demoProvider2Key = "provider2"
+	demoProvider2Key = "provider2" // a dev key (chain.DevKeys), funded in genesis
 )
 
 // DemoStep is one checked step of the story.

@@ -18,7 +18,6 @@ import (
 	"github.com/flashback-network/flashback/bridge/daemon"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/contract"
 	"github.com/flashback-network/flashback/keyring"
 	"github.com/flashback-network/flashback/oracle"
 	"github.com/flashback-network/flashback/storage"
@@ -36,17 +35,10 @@ func demoParams() params.Params {
 	return p
 }
 
-// startNetwork initializes the demo home (dev keys plus provider B's),
+// startNetwork initializes the demo home (the dev keys; provider B is the
+// dev key provider2),
 // starts the validator and the REST API, and makes the signers.
 func (d *demo) startNetwork(ctx context.Context) (string, error) {
-	kr, err := keyring.Open(filepath.Join(d.home, "keyring"))
-	if err != nil {
-		return "", err
-	}
-	k2, err := kr.Add(demoProvider2Key, nil)
-	if err != nil {
-		return "", err
-	}
 	p := demoParams()
 	base, err := freePorts(3, 0)
 	if err != nil {
@@ -59,8 +51,11 @@ func (d *demo) startNetwork(ctx context.Context) (string, error) {
 		}
 	}
 	if err := chain.Init(chain.InitOptions{Home: d.home, ChainID: "flashback-demo", Moniker: "demo", Dev: true,
-		BlockTime: demoBlockTime, BasePort: base, Params: &p,
-		Accounts: []contract.GenesisAccount{{Address: k2.Address, Balance: chain.DevBalance}}}); err != nil {
+		BlockTime: demoBlockTime, BasePort: base, Params: &p}); err != nil {
+		return "", err
+	}
+	kr, err := keyring.Open(filepath.Join(d.home, "keyring"))
+	if err != nil {
 		return "", err
 	}
 	if err := d.serveNode(fmt.Sprintf("127.0.0.1:%d", base+2)); err != nil {

@@ -60,6 +60,7 @@ dispute (dropped when it closes); follow it with 'flashback dispute show ID'.`,
 	f.StringVar(&fl.kind, "kind", dispute.KindDataLoss, "data_loss, unavailable or egress")
 	f.StringVar(&fl.key, "key", "", "data_loss: the object's key")
 	f.StringVar(&fl.receiptFile, "receipt", "", "data_loss: a file holding the receipt (instead of the journal)")
+	f.StringVar(&g.journalDir, "journal", "", "data_loss: the receipt journal directory to read (default HOME/receipts; a gateway's: STATE_DIR/receipts)")
 	f.StringVar(&fl.deposit, "deposit", "", "deposit (default: the chain's dispute_deposit), e.g. 10FLASH")
 	f.StringVar(&fl.epochs, "epochs", "", "unavailable: comma-separated epochs")
 	f.Int64Var(&fl.epoch, "epoch", 0, "egress: the epoch")

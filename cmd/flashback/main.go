@@ -31,6 +31,9 @@ type globals struct {
 	node   string
 	output string
 	out    io.Writer
+	// journalDir overrides the receipt journal (HOME/receipts) for the
+	// commands that take --journal.
+	journalDir string
 }
 
 func defaultHome() string {

@@ -17,72 +17,29 @@ import (
 	"github.com/flashback-network/flashback/receipt"
 )
 
-// The receipt journal: every receipt a bridge signs for `cp`, `store` and
-// `rm` is appended to HOME/receipts/<reservation>.jsonl, one JSON line
-// each, written with O_APPEND and fsync'd before the command reports
-// success. A line holds the receipt's header value ("encoded", what a
-// dispute submits and what `receipts ls` verifies) and a readable copy of
-// its fields. The journal is the consumer's evidence: it is never
-// rewritten.
+// The receipt journal (receipt.Journal): every receipt a bridge signs for
+// `cp`, `store` and `rm` is appended to HOME/receipts/<reservation>.jsonl
+// and fsync'd before the command reports success. `receipts ls` and
+// `dispute open` read another journal with --journal DIR (a gateway keeps
+// its members' receipts in STATE_DIR/receipts).
 
 const receiptsDir = "receipts"
 
 // journalLine is one line of a journal.
-type journalLine struct {
-	Encoded string `json:"encoded"`
-	receipt.Receipt
+type journalLine = receipt.JournalLine
+
+// journal is the receipt journal in use: --journal DIR, else HOME/receipts.
+func (g *globals) journal() *receipt.Journal {
+	if g.journalDir != "" {
+		return &receipt.Journal{Dir: g.journalDir}
+	}
+	return &receipt.Journal{Dir: filepath.Join(g.home, receiptsDir)}
 }
 
-func (g *globals) journalPath(res string) (string, error) {
-	if res == "" || res == "." || res == ".." || strings.ContainsAny(res, `/\`) || filepath.Base(res) != res {
-		return "", fmt.Errorf("reservation id %q cannot name a journal file", res)
-	}
-	return filepath.Join(g.home, receiptsDir, res+".jsonl"), nil
-}
+func (g *globals) journalPath(res string) (string, error) { return g.journal().Path(res) }
 
 // journalReceipt appends r to its reservation's journal and syncs it.
-func (g *globals) journalReceipt(r *receipt.Receipt) error {
-	enc, err := r.Encode()
-	if err != nil {
-		return err
-	}
-	line, err := json.Marshal(journalLine{Encoded: enc, Receipt: *r})
-	if err != nil {
-		return err
-	}
-	path, err := g.journalPath(r.Reservation)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if errors.Is(statErr, os.ErrNotExist) {
-		// A new file: make its directory entry durable too.
-		if d, err := os.Open(dir); err == nil {
-			d.Sync()
-			d.Close()
-		}
-	}
-	return nil
-}
+func (g *globals) journalReceipt(r *receipt.Receipt) error { return g.journal().Append(r) }
 
 // keepReceipt journals the receipt of an operation on url, if the bridge
 // sent one; a receipt the SDK refused is reported, not kept.
@@ -94,7 +51,7 @@ func (g *globals) keepReceipt(url string, r *receipt.Receipt, problem string) (s
 		return "", nil
 	}
 	if err := g.journalReceipt(r); err != nil {
-		return "", fmt.Errorf("%s succeeded, but keeping its receipt in %s failed: %w", url, filepath.Join(g.home, receiptsDir), err)
+		return "", fmt.Errorf("%s succeeded, but keeping its receipt in %s failed: %w", url, g.journal().Dir, err)
 	}
 	return r.Encode()
 }
@@ -150,6 +107,7 @@ func receiptsLsCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "prefix", "", "only receipts for keys starting with this")
+	cmd.Flags().StringVar(&g.journalDir, "journal", "", "read this journal directory instead of HOME/receipts (a gateway's: STATE_DIR/receipts)")
 	return cmd
 }
 
