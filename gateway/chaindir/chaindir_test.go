@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,14 +37,23 @@ type world struct {
 	bob     ed25519.PrivateKey // a funded consumer, not a provider
 	pub     *[32]byte
 	priv    *[32]byte
+	// repoLists counts the node's GET /v1/repos requests (one per reload).
+	repoLists atomic.Int64
 }
 
 func startWorld(t *testing.T) *world {
 	t.Helper()
 	dev := chaintest.StartDev(t, "chaindir", chaintest.Options{})
-	srv := httptest.NewServer(api.New(dev.Node.RPC))
+	w := &world{ctx: context.Background()}
+	h := api.New(dev.Node.RPC)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/repos" {
+			w.repoLists.Add(1)
+		}
+		h.ServeHTTP(rw, r)
+	}))
 	t.Cleanup(srv.Close)
-	w := &world{ctx: context.Background(), c: client.New(srv.URL)}
+	w.c = client.New(srv.URL)
 	w.alice = w.c.Signer(dev.Key(t, "alice"))
 	w.bob = dev.Key(t, "bob")
 	_, dave, _ := ed25519.GenerateKey(rand.Reader)
@@ -348,5 +359,25 @@ func TestNameCollision(t *testing.T) {
 	}
 	if _, err := d2.Key(ctx, bobKey.ID); err != nil {
 		t.Fatalf("with Owners = bob, his key: %v", err)
+	}
+}
+
+// TestReloadBounded: the directory follows a chain that makes a block
+// every 100 ms with at most one reload per MinInterval, however often it
+// polls, and does reload while the height moves.
+func TestReloadBounded(t *testing.T) {
+	w := startWorld(t)
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	d, err := New(ctx, w.c, w.pub, w.priv, Options{PollInterval: 10 * time.Millisecond, MinInterval: 500 * time.Millisecond, Logf: func(string, ...any) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, h0 := w.repoLists.Load(), d.Height()
+	go d.Run(ctx)
+	time.Sleep(2 * time.Second)
+	n := w.repoLists.Load() - before
+	if n < 2 || n > 5 || d.Height() <= h0 {
+		t.Fatalf("%d reloads in 2 s with MinInterval 500ms (height %d -> %d), want 2 to 5 and a newer height", n, h0, d.Height())
 	}
 }
