@@ -153,8 +153,8 @@ func (w *readmeWalk) runBlock(name, block string) string {
 func (w *readmeWalk) quickstartAndUsing(quick, using string) {
 	t := w.t
 	out := w.runBlock("quickstart", quick)
-	if !strings.Contains(out, "hello.txt") {
-		t.Fatalf("quickstart listing lacks the uploaded file:\n%s", out)
+	if !strings.Contains(out, "hello.txt") || !strings.Contains(out, "s3://dev-mirror/hello.txt") {
+		t.Fatalf("quickstart output lacks the uploads to the bucket and the repository:\n%s", out)
 	}
 	// "Using it" talks to the API on 127.0.0.1:1317 in the README (curl);
 	// point that one line at this platform's API.
@@ -176,9 +176,11 @@ func (w *readmeWalk) market(blocks map[string][]string) {
 		heading string
 		want    []string // in the block's output
 	}{
+		// Ids as on a fresh dev platform: units 1-3 are the dev providers',
+		// res-1 is the dev bucket and res-2..4 the dev repository's members.
 		{"As a provider", []string{"unit: unit-4", "My disks"}},
-		{"As a consumer", []string{"reservation: res-2", "unit-4", "FB"}}, // the access key id
-		{"Files from the command line", []string{"res-3", "notes.txt", "my notes"}},
+		{"As a consumer", []string{"reservation: res-5", "unit-4", "FB"}}, // the access key id
+		{"Files from the command line", []string{"res-6", "notes.txt", "my notes"}},
 		{"Leaving the market", []string{"committed at height"}},
 		{"QoS, scores and stats", []string{"unit-1", "committed at height"}},
 	} {

@@ -10,10 +10,10 @@ import (
 )
 
 // FileConfig is the gateway's configuration file (JSON), read by
-// `flashback gateway --config FILE`. Repositories and keys are static for
-// now: the chain-backed mode (repositories and keys from the repo module,
-// sealed secrets opened with the gateway's key) will read them from
-// NodeURL with the key in GatewayKeyFile instead.
+// `flashback gateway --config FILE`. Repositories and keys are either
+// listed (static) or, with NodeURL and GatewayKeyFile (chain mode), read
+// from the repo module of that node, their sealed secrets opened with the
+// gateway's key (package gateway/chaindir).
 type FileConfig struct {
 	Listen   string `json:"listen"`    // S3 listen address, e.g. 127.0.0.1:9300
 	StateDir string `json:"state_dir"` // intents, uploads, repair queue (mode 0700)
@@ -22,10 +22,12 @@ type FileConfig struct {
 	StallTimeout string `json:"stall_timeout,omitempty"`
 	MaxUploadAge string `json:"max_upload_age,omitempty"`
 	VerifyBelow  int64  `json:"verify_below,omitempty"` // bytes; default 8 MiB
-	// NodeURL and GatewayKeyFile are for the chain-backed directory (not
-	// built yet): a node's REST URL and the gateway's X25519 key file.
-	NodeURL        string `json:"node_url,omitempty"`
-	GatewayKeyFile string `json:"gateway_key_file,omitempty"`
+	// NodeURL and GatewayKeyFile select chain mode: a node's REST URL and
+	// the gateway's X25519 key file. Owners, if set, limits chain mode to
+	// these owners' repositories (anyone can seal one to a public key).
+	NodeURL        string   `json:"node_url,omitempty"`
+	GatewayKeyFile string   `json:"gateway_key_file,omitempty"`
+	Owners         []string `json:"owners,omitempty"`
 	// OwnerSecretFile holds the repositories' owner secret (mode 0600),
 	// from which encrypted repositories' keys are derived.
 	OwnerSecretFile string `json:"owner_secret_file,omitempty"`
@@ -99,6 +101,19 @@ var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 // LoadConfig reads and checks a configuration file.
 func LoadConfig(path string) (FileConfig, error) {
+	fc, err := ReadConfig(path)
+	if err != nil {
+		return FileConfig{}, err
+	}
+	if err := fc.Validate(); err != nil {
+		return FileConfig{}, fmt.Errorf("gateway config %s: %w", path, err)
+	}
+	return fc, nil
+}
+
+// ReadConfig reads a configuration file without checking it (for callers
+// that complete it from flags before Validate).
+func ReadConfig(path string) (FileConfig, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return FileConfig{}, fmt.Errorf("gateway config: %w", err)
@@ -109,11 +124,11 @@ func LoadConfig(path string) (FileConfig, error) {
 	if err := dec.Decode(&fc); err != nil {
 		return FileConfig{}, fmt.Errorf("gateway config %s: %w", path, err)
 	}
-	if err := fc.Validate(); err != nil {
-		return FileConfig{}, fmt.Errorf("gateway config %s: %w", path, err)
-	}
 	return fc, nil
 }
+
+// ChainMode says the repositories and keys come from the chain.
+func (fc FileConfig) ChainMode() bool { return fc.NodeURL != "" || fc.GatewayKeyFile != "" }
 
 // Validate checks the configuration; the first problem is returned.
 func (fc FileConfig) Validate() error {
@@ -134,13 +149,19 @@ func (fc FileConfig) Validate() error {
 			}
 		}
 	}
-	if fc.NodeURL != "" || fc.GatewayKeyFile != "" {
-		return fmt.Errorf("node_url and gateway_key_file (repositories from chain) are not supported yet: list repos and keys")
-	}
 	if fc.OwnerSecretFile != "" {
 		if _, err := ReadSecretFile(fc.OwnerSecretFile); err != nil {
 			return err
 		}
+	}
+	if fc.ChainMode() {
+		switch {
+		case fc.NodeURL == "" || fc.GatewayKeyFile == "":
+			return fmt.Errorf("node_url and gateway_key_file (repositories from the chain) go together")
+		case len(fc.Repos) > 0 || len(fc.Keys) > 0:
+			return fmt.Errorf("with node_url the repositories and keys come from the chain: do not list repos or keys")
+		}
+		return nil
 	}
 	repos := map[string]bool{}
 	for _, r := range fc.Repos {

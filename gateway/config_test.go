@@ -56,7 +56,8 @@ func TestConfigFile(t *testing.T) {
 		"unknown repo":                  func(c *FileConfig) { c.Keys[0].Repo = "nope" },
 		"perm must be":                  func(c *FileConfig) { c.Keys[0].Perm = "root" },
 		"listed twice":                  func(c *FileConfig) { c.Repos[0].Members = append(c.Repos[0].Members, c.Repos[0].Members[0]) },
-		"not supported yet":             func(c *FileConfig) { c.NodeURL = "http://127.0.0.1:1317" },
+		"go together":                   func(c *FileConfig) { c.NodeURL = "http://127.0.0.1:1317" },
+		"come from the chain":           func(c *FileConfig) { c.NodeURL, c.GatewayKeyFile = "http://127.0.0.1:1317", "gw.json" },
 		"bad duration":                  func(c *FileConfig) { c.StallTimeout = "soon" },
 	}
 	for want, mutate := range bad {

@@ -34,7 +34,7 @@ const (
 func devCmd(g *globals) *cobra.Command {
 	var reset bool
 	var o runOptions
-	var s3Addr, metricsAddr string
+	var s3Addr, metricsAddr, gatewayAddr string
 	var basePort int
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -55,7 +55,7 @@ func devCmd(g *globals) *cobra.Command {
 				}
 			}
 			o.background = func(ctx context.Context, apiURL string) error {
-				return runDevPlatform(ctx, g, apiURL, s3Addr, metricsAddr)
+				return runDevPlatform(ctx, g, apiURL, s3Addr, metricsAddr, gatewayAddr)
 			}
 			return runNode(g, o)
 		},
@@ -65,14 +65,15 @@ func devCmd(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&basePort, "base-port", 0, "at first start: P2P on this port, CometBFT RPC on +1 (default 26656, 26657)")
 	cmd.Flags().StringVar(&s3Addr, "s3-addr", "127.0.0.1:9000", "the bridge's S3 listen address")
 	cmd.Flags().StringVar(&metricsAddr, "bridge-metrics-addr", "127.0.0.1:9100", "the bridge's /metrics listen address")
+	cmd.Flags().StringVar(&gatewayAddr, "gateway-addr", "", "the repository gateway's S3 listen address (default: the port after the last bridge's, 127.0.0.1:9003)")
 	cmd.Flags().DurationVar(&o.blockTime, "block-time", 0, "block interval (default 500ms)")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "error", "consensus log level: error, info or debug")
 	return cmd
 }
 
 // runDevPlatform provisions the dev market (once; later runs reuse it) and
-// runs the providers' bridges until ctx ends.
-func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr string) error {
+// runs the providers' bridges and the repository gateway until ctx ends.
+func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr, gatewayAddr string) error {
 	c := client.New(apiURL)
 	if err := waitForHeight(ctx, c, 2); err != nil {
 		return err
@@ -98,6 +99,20 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	if err != nil {
 		return err
 	}
+	if gatewayAddr == "" {
+		if gatewayAddr, err = shiftPort(s3Addr, len(provs)); err != nil {
+			return fmt.Errorf("--s3-addr: %w", err)
+		}
+	}
+	repo, err := ensureDevRepo(ctx, g, c, alice, provs, resID, env)
+	if err != nil {
+		return err
+	}
+	repo.gatewayAddr = gatewayAddr
+	env["FLASHBACK_GATEWAY_URL"] = "http://" + gatewayAddr
+	if err := writeEnvFile(envPath, env); err != nil {
+		return err
+	}
 	// The oracle: probes the units through the bridges every epoch and reports.
 	orc := oracle.New(apiURL, keys.oracle, oracle.Options{Pings: 5, ProbeBytes: 256 << 10, BudgetPerUnit: 4 << 20})
 	orc.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
@@ -108,13 +123,29 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	}
 
 	market := devMarket{apiURL: apiURL, providers: provs, reservation: resID, consumer: alice.Address(),
-		accessKeyID: env["AWS_ACCESS_KEY_ID"], envPath: envPath, oracle: orc.Address()}
-	return runDevBridges(ctx, provs, func(urls bridgeURLs) {
+		accessKeyID: env["AWS_ACCESS_KEY_ID"], envPath: envPath, oracle: orc.Address(), repo: repo}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	gwErr := make(chan error, 1)
+	err = runDevBridges(ctx, provs, func(urls bridgeURLs) {
 		// Probe only once the bridges serve, or startup reads as downtime.
 		go func() { _ = orc.Run(ctx) }()
 		_ = watchDisputes(ctx, orc, keys.oracle) // dispute.go
-		printDevBanner(g, market, urls)
+		// The gateway, in chain mode, once its members' bridges serve.
+		go func() {
+			err := runGateway(ctx, devGatewayConfig(g, apiURL, repo, alice.Address()), func(string, int) { printDevBanner(g, market, urls) })
+			if err != nil && ctx.Err() == nil {
+				gwErr <- fmt.Errorf("dev gateway: %w", err)
+				cancel()
+			}
+		}()
 	})
+	select {
+	case e := <-gwErr:
+		return e
+	default:
+		return err
+	}
 }
 
 // devKeys are the dev keyring's unencrypted keys the platform signs with
@@ -206,6 +237,7 @@ func ensureDevEnv(ctx context.Context, g *globals, c *client.Client, alice *clie
 type devMarket struct {
 	apiURL, reservation, consumer, accessKeyID, envPath, oracle string
 	providers                                                   []*devProvider
+	repo                                                        *devRepo
 }
 
 // printDevBanner tells the user what runs where, once the bridges serve.
@@ -225,12 +257,18 @@ Flashback dev platform is up.
 	for i, p := range m.providers[1:] {
 		fmt.Fprintf(g.out, "  %-12s unit %s behind the bridge at %s (metrics %s/metrics)\n", p.name, p.unit, urls.s3[i+1], urls.metrics[i+1])
 	}
+	r := m.repo
+	fmt.Fprintf(g.out, "  gateway      http://%s serves repository %s (mirror of %s, write quorum %d; gateway key %s)\n",
+		r.gatewayAddr, r.name, strings.Join(r.members, ", "), r.quorum, r.gatewayKeyFile)
+	fmt.Fprintf(g.out, "  repo key     %s (secret in %s: FLASHBACK_REPO_SECRET_ACCESS_KEY)\n", r.accessKeyID, envPath)
 	fmt.Fprintf(g.out, "Dev keys are UNENCRYPTED, for local use only:\n")
 	_ = printKeys(&globals{home: g.home, output: "text", out: g.out})
 	fmt.Fprintf(g.out, `
 Try:
   source %s
   echo hello > hello.txt && aws s3 cp hello.txt s3://$FLASHBACK_BUCKET/ && aws s3 ls s3://$FLASHBACK_BUCKET/
+  AWS_ACCESS_KEY_ID=$FLASHBACK_REPO_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$FLASHBACK_REPO_SECRET_ACCESS_KEY \
+    aws --endpoint-url $FLASHBACK_GATEWAY_URL s3 cp hello.txt s3://$FLASHBACK_REPO/   # on all three providers
   flashback --home %s query units
   flashback --home %s query reservation %s
   flashback --home %s tx bank send $(flashback --home %s keys show bob) 1.5FLASH --from alice
@@ -284,7 +322,8 @@ func readEnvFile(path string) (map[string]string, error) {
 func writeEnvFile(path string, env map[string]string) error {
 	var b strings.Builder
 	b.WriteString("# Flashback dev platform: source this file to use the S3 endpoint and API.\n")
-	for _, k := range []string{"FLASHBACK_API", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION", "FLASHBACK_BUCKET"} {
+	for _, k := range []string{"FLASHBACK_API", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION", "FLASHBACK_BUCKET",
+		"FLASHBACK_GATEWAY_URL", "FLASHBACK_REPO", "FLASHBACK_REPO_ACCESS_KEY_ID", "FLASHBACK_REPO_SECRET_ACCESS_KEY"} {
 		fmt.Fprintf(&b, "export %s='%s'\n", k, env[k])
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

@@ -4,62 +4,202 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/gateway"
+	"github.com/flashback-network/flashback/gateway/chaindir"
 )
 
-// gatewayCmd is `flashback gateway --config FILE`: the consumer's S3
-// endpoint for repositories (package gateway).
+// Defaults of the gateway's chain mode, under the home.
+const defaultGatewayListen = "127.0.0.1:9300"
+
+func defaultGatewayKeyFile(home string) string { return filepath.Join(home, "gateway", "key.json") }
+func defaultGatewayState(home string) string   { return filepath.Join(home, "gateway", "state") }
+
+// gatewayFlags are the serve flags; they override the config file's.
+type gatewayFlags struct {
+	config, keyFile, listen, stateDir string
+	owners                            []string
+}
+
+// gatewayCmd is `flashback gateway`: the consumer's S3 endpoint for
+// repositories (package gateway), in chain mode (repositories and keys
+// from the repo module, sealed to the gateway's key) or from a static
+// config file.
 func gatewayCmd(g *globals) *cobra.Command {
-	var cfgPath string
+	var f gatewayFlags
 	cmd := &cobra.Command{
-		Use:   "gateway --config FILE",
+		Use:   "gateway [--config FILE] [--gateway-key-file F] [--listen ADDR] [--state-dir DIR]",
 		Short: "Serve repositories (one bucket across several reservations) over S3",
-		Long: "Serve each repository of the config file as an S3 bucket over its members' bridges: mirror\n" +
-			"repositories keep every object on every member (write quorum, failover reads, repair queue),\n" +
-			"normal ones show each member as a top-level folder. The file is JSON (gateway.FileConfig):\n" +
-			"listen, state_dir, repos (name, mode, write_quorum, members: id, endpoint, access_key_id,\n" +
-			"secret_access_key) and keys (access_key_id, secret_access_key, repo, perm).",
+		Long: "Serve each repository as an S3 bucket over its members' bridges: mirror repositories keep every\n" +
+			"object on every member (write quorum, failover reads, repair queue), normal ones show each member\n" +
+			"as a top-level folder.\n\n" +
+			"Chain mode (the default without --config, or with node_url and gateway_key_file in it): the\n" +
+			"repositories whose gateway key is this gateway's, their members and repo keys are read from the\n" +
+			"node (--node) and followed block by block; create the key with `flashback gateway init` and give\n" +
+			"its public key to `flashback repo create --gateway-key`.\n\n" +
+			"Static mode: a JSON file (gateway.FileConfig) listing listen, state_dir, repos (name, mode,\n" +
+			"write_quorum, members: id, endpoint, access_key_id, secret_access_key) and keys.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfgPath == "" {
-				return errors.New("--config FILE is required")
-			}
-			fc, err := gateway.LoadConfig(cfgPath)
+		RunE: func(*cobra.Command, []string) error {
+			fc, err := f.fileConfig(g)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			gw, err := gateway.New(ctx, fc.GatewayConfig())
-			if err != nil {
-				return err
-			}
-			ln, err := net.Listen("tcp", fc.Listen)
-			if err != nil {
-				return fmt.Errorf("gateway: %w", err)
-			}
-			fmt.Fprintf(g.out, "gateway: serving %d repositories on http://%s\n", len(fc.Repos), ln.Addr())
-			done := make(chan error, 1)
-			go func() { done <- gw.Serve(ln) }()
-			select {
-			case err := <-done:
-				return err
-			case <-ctx.Done():
-			}
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			err = gw.Shutdown(sctx)
-			<-done
-			return err
+			return runGateway(ctx, fc, func(url string, repos int) {
+				mode := "from the config file"
+				if fc.ChainMode() {
+					mode = "from the chain at " + fc.NodeURL
+				}
+				// The listen URL comes first: scripts read it off this line.
+				fmt.Fprintf(g.out, "gateway: serving %d repositories on %s (%s)\n", repos, url, mode)
+			})
 		},
 	}
-	cmd.Flags().StringVar(&cfgPath, "config", "", "gateway config file (JSON)")
+	cmd.Flags().StringVar(&f.config, "config", "", "gateway config file (JSON)")
+	cmd.Flags().StringVar(&f.keyFile, "gateway-key-file", "", "the gateway's X25519 key file, chain mode (default HOME/gateway/key.json)")
+	cmd.Flags().StringVar(&f.listen, "listen", "", "S3 listen address (default "+defaultGatewayListen+")")
+	cmd.Flags().StringVar(&f.stateDir, "state-dir", "", "intents, uploads and repair queue (default HOME/gateway/state)")
+	cmd.Flags().StringArrayVar(&f.owners, "owner", nil, "chain mode: serve only this owner's repositories (repeatable)")
+	cmd.AddCommand(gatewayKeyCmd(g, "init", "Create the gateway's X25519 key file (if absent) and print its public key", true),
+		gatewayKeyCmd(g, "pubkey", "Print the gateway's X25519 public key (base64), for `repo create --gateway-key`", false))
+	return cmd
+}
+
+// fileConfig is the config file (if any) completed by the flags, checked.
+func (f *gatewayFlags) fileConfig(g *globals) (gateway.FileConfig, error) {
+	var fc gateway.FileConfig
+	if f.config != "" {
+		var err error
+		if fc, err = gateway.ReadConfig(f.config); err != nil {
+			return fc, err
+		}
+	}
+	if f.keyFile != "" {
+		fc.GatewayKeyFile = f.keyFile
+	}
+	if f.config == "" && fc.GatewayKeyFile == "" {
+		fc.GatewayKeyFile = defaultGatewayKeyFile(g.home)
+	}
+	if fc.GatewayKeyFile != "" && (g.node != "" || fc.NodeURL == "") {
+		fc.NodeURL = g.apiURL() // --node (or FLASHBACK_NODE) wins over node_url
+	}
+	if f.listen != "" {
+		fc.Listen = f.listen
+	} else if fc.Listen == "" && fc.ChainMode() {
+		fc.Listen = defaultGatewayListen
+	}
+	if f.stateDir != "" {
+		fc.StateDir = f.stateDir
+	} else if fc.StateDir == "" && fc.ChainMode() {
+		fc.StateDir = defaultGatewayState(g.home)
+	}
+	fc.Owners = append(fc.Owners, f.owners...)
+	if err := fc.Validate(); err != nil {
+		if f.config != "" {
+			return fc, fmt.Errorf("gateway config %s: %w", f.config, err)
+		}
+		return fc, fmt.Errorf("gateway: %w", err)
+	}
+	return fc, nil
+}
+
+// runGateway serves fc until ctx ends, calling ready with the S3 URL and
+// the number of repositories once it listens.
+func runGateway(ctx context.Context, fc gateway.FileConfig, ready func(url string, repos int)) error {
+	cfg := fc.GatewayConfig()
+	repos := len(fc.Repos)
+	if fc.ChainMode() {
+		pub, priv, err := chaindir.LoadKey(fc.GatewayKeyFile)
+		if err != nil {
+			return fmt.Errorf("%w (create it with `flashback gateway init --gateway-key-file %s`)", err, fc.GatewayKeyFile)
+		}
+		dir, err := chaindir.New(ctx, client.New(fc.NodeURL), pub, priv, chaindir.Options{Owners: fc.Owners})
+		if err != nil {
+			return err
+		}
+		go dir.Run(ctx)
+		cfg.Directory, repos = dir, len(dir.Repos())
+	}
+	gw, err := gateway.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", fc.Listen)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- gw.Serve(ln) }()
+	ready("http://"+ln.Addr().String(), repos)
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = gw.Shutdown(sctx)
+	<-done
+	return err
+}
+
+// gatewayKeyCmd is `gateway init` (create) or `gateway pubkey` (read).
+func gatewayKeyCmd(g *globals, use, short string, create bool) *cobra.Command {
+	var keyFile string
+	cmd := &cobra.Command{
+		Use: use, Short: short, Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if keyFile == "" {
+				keyFile = defaultGatewayKeyFile(g.home)
+			}
+			var err error
+			var created bool
+			var pubB64 string
+			if create {
+				pub, _, c, e := chaindir.LoadOrCreateKey(keyFile)
+				if e == nil {
+					pubB64, created = chaindir.PublicKeyBase64(pub), c
+				}
+				err = e
+			} else {
+				pub, _, e := chaindir.LoadKey(keyFile)
+				if errors.Is(e, os.ErrNotExist) {
+					e = fmt.Errorf("%w (create it with `flashback gateway init`)", e)
+				}
+				if e == nil {
+					pubB64 = chaindir.PublicKeyBase64(pub)
+				}
+				err = e
+			}
+			if err != nil {
+				return err
+			}
+			if !create {
+				return g.print(map[string]string{"gateway_pub_key": pubB64}, func(w io.Writer) { fmt.Fprintln(w, pubB64) })
+			}
+			out := map[string]any{"gateway_key_file": keyFile, "gateway_pub_key": pubB64, "created": created}
+			return g.print(out, func(w io.Writer) {
+				verb := "kept the existing"
+				if created {
+					verb = "created"
+				}
+				fmt.Fprintf(w, "%s gateway key %s (keep it private: it opens the repositories' secrets)\n"+
+					"gateway public key (give it to `flashback repo create --gateway-key ...`):\n%s\n", verb, keyFile, pubB64)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&keyFile, "gateway-key-file", "", "the key file (default HOME/gateway/key.json)")
 	return cmd
 }

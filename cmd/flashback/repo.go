@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/flashback-network/flashback/contract/repo"
+	"github.com/flashback-network/flashback/gateway/chaindir"
 )
 
 // repoCmd is `flashback repo ...`: repositories, one bucket over several of
@@ -64,7 +66,9 @@ func repoLeaf(g *globals, use, short string, n int, run func(ctx context.Context
 }
 
 // gatewayKey reads the gateway's X25519 public key from the flag (base64 or
-// hex) or from a file holding it in either form (or as 32 raw bytes).
+// hex) or from a file holding it in either form (or as 32 raw bytes, or the
+// gateway's own key file from `flashback gateway init`, of which only the
+// public half is read).
 func gatewayKey(flag, file string) ([]byte, error) {
 	if (flag == "") == (file == "") {
 		return nil, fmt.Errorf("give the gateway's public key with exactly one of --gateway-key or --gateway-key-file")
@@ -77,6 +81,10 @@ func gatewayKey(flag, file string) ([]byte, error) {
 		}
 		if len(b) == 32 {
 			return b, nil
+		}
+		var kf chaindir.KeyFile
+		if json.Unmarshal(b, &kf) == nil && len(kf.PublicKey) == 32 {
+			return kf.PublicKey, nil
 		}
 		v = strings.TrimSpace(string(b))
 	}
