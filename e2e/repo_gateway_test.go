@@ -52,9 +52,10 @@ func TestRepoGatewayChainMode(t *testing.T) {
 	gwDir := filepath.Join(t.TempDir(), "gateway")
 	keyFile, secretFile, key := createE2ERepo(t, fb, gwDir, res)
 	gwAddr, admin := fmt.Sprintf("127.0.0.1:%d", base+40), fmt.Sprintf("http://127.0.0.1:%d", base+41)
-	// Scans every 2 s (default 10 min), so that repair shows within the test.
+	// Scans every 2 s (default 10 min) and a member back from an outage
+	// waits at most 2 s (default 5 min), so that repair shows within the test.
 	cfgFile := filepath.Join(gwDir, "gateway.json")
-	if err := os.WriteFile(cfgFile, []byte(`{"gateway_key_file": "`+keyFile+`", "repair": {"scan_interval": "2s"}}`), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(`{"gateway_key_file": "`+keyFile+`", "repair": {"scan_interval": "2s", "backoff_max": "2s"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	startProcess(t, gwDir, "gateway", "gateway", "--home", home, "--node", apiURL, "--config", cfgFile, "--owner-secret-file", secretFile,
