@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -19,39 +18,49 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
-	"github.com/flashback-network/flashback/client"
 )
 
 // TestRepoGatewayChainMode runs the repository data path with real
 // processes: a node, three providers' bridges (each its own process and
 // home, a local-disk unit each), and `flashback gateway` in chain mode
 // serving alice's mirror repository of one reservation on each unit (made
-// with `repo create`, secrets sealed to the key of `gateway init`). With the
-// repo key and aws-sdk-go-v2: 50 objects and a 32 MiB multipart upload go
-// in; one bridge is killed with SIGKILL; every GET still returns the exact
-// bytes, a PUT still succeeds (quorum 2 of 3), LIST is complete. The repo
-// key is refused by a bridge, and stops working at the gateway once
-// revoked.
+// with `repo create`, encrypted by default, secrets sealed to the key of
+// `gateway init`, which also made the owner secret). With the repo key and
+// aws-sdk-go-v2: 50 objects and a 32 MiB multipart upload go in; one bridge
+// is killed with SIGKILL; every GET still returns the exact bytes, PUTs
+// still succeed (quorum 2 of 3), LIST is complete. The bridge comes back:
+// the repair loop makes every member level (seen with `repo status
+// --gateway-admin`), each member's bridge lists every object, no file on
+// any member's disk holds the plaintext, range GETs decrypt right. A fourth
+// provider's reservation added with `repo add` becomes active without a
+// manual `repo synced` (the gateway sends it with --from). The repo key is
+// refused by a bridge, and stops working at the gateway once revoked.
 func TestRepoGatewayChainMode(t *testing.T) {
-	base := freeBase(t, 5)
+	base := freeBase(t, 6)
 	home, apiURL, c := startDevNode(t, "e2e-repo-gw", base)
 	ctx := context.Background()
 	fb := func(args ...string) string {
 		t.Helper()
 		return run(t, append(args, "--home", home, "--node", apiURL)...)
 	}
-	stops, bridges := startRepoBridges(t, fb, home, apiURL, base)
+	bridges := startRepoBridges(t, fb, home, apiURL, base)
 	var res []string
 	for i := 1; i <= 3; i++ {
 		res = append(res, jsonString(t, fb("tx", "reserve", fmt.Sprintf("unit-%d", i), "--size", "256MiB", "--term", "1d", "--egress", "1GiB", "--from", "alice", "-o", "json"), "reservation"))
 	}
 
 	gwDir := filepath.Join(t.TempDir(), "gateway")
-	keyFile, key := createE2ERepo(t, fb, gwDir, res)
-	gwAddr := fmt.Sprintf("127.0.0.1:%d", base+40)
-	startProcess(t, gwDir, "gateway", "gateway", "--home", home, "--node", apiURL, "--gateway-key-file", keyFile,
-		"--listen", gwAddr, "--state-dir", filepath.Join(gwDir, "state"), "--owner", strings.TrimSpace(fb("keys", "show", "alice")))
+	keyFile, secretFile, key := createE2ERepo(t, fb, gwDir, res)
+	gwAddr, admin := fmt.Sprintf("127.0.0.1:%d", base+40), fmt.Sprintf("http://127.0.0.1:%d", base+41)
+	// Scans every 2 s (default 10 min) and a member back from an outage
+	// waits at most 2 s (default 5 min), so that repair shows within the test.
+	cfgFile := filepath.Join(gwDir, "gateway.json")
+	if err := os.WriteFile(cfgFile, []byte(`{"gateway_key_file": "`+keyFile+`", "repair": {"scan_interval": "2s", "backoff_max": "2s"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, gwDir, "gateway", "gateway", "--home", home, "--node", apiURL, "--config", cfgFile, "--owner-secret-file", secretFile,
+		"--listen", gwAddr, "--admin-listen", strings.TrimPrefix(admin, "http://"), "--state-dir", filepath.Join(gwDir, "state"),
+		"--owner", strings.TrimSpace(fb("keys", "show", "alice")), "--from", "alice")
 	gw := s3Client("http://"+gwAddr, key.ID, key.Secret)
 	eventually(t, 20*time.Second, func() error {
 		_, err := gw.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("e2e-repo")})
@@ -61,40 +70,77 @@ func TestRepoGatewayChainMode(t *testing.T) {
 	start := time.Now()
 	objects := uploadRepoObjects(t, gw)
 	t.Logf("uploaded %d objects (%d MiB multipart among them) through the gateway in %s", len(objects), repoMultipartSize>>20, time.Since(start).Round(time.Millisecond))
-
-	// Mirrored: every member's bridge has every object (read with the
-	// member's own reservation key, which `repo create` stored).
+	// Mirrored: every member's bridge has every object.
 	for _, r := range res {
-		if out := fb("ls", "fb://"+r+"/big/", "--from", "alice"); !strings.Contains(out, "multipart.bin") {
-			t.Fatalf("member %s lacks the multipart object:\n%s", r, out)
-		}
-		if out := fb("ls", "fb://"+r+"/", "--from", "alice"); strings.Count(out, "obj-") != 50 {
-			t.Fatalf("member %s does not hold the 50 objects:\n%s", r, out)
-		}
+		checkMemberHolds(t, fb, r, objects)
 	}
 
 	// A repo key is the gateway's; a bridge does not know it.
-	_, err := s3Client("http://"+bridges[0], key.ID, key.Secret).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(res[0]), Key: aws.String("obj-000")})
+	_, err := s3Client("http://"+bridges[0].addr, key.ID, key.Secret).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(res[0]), Key: aws.String("obj-000")})
 	if code := apiCode(err); code != "InvalidAccessKeyId" {
 		t.Fatalf("repo key on a bridge: %v (code %q), want InvalidAccessKeyId", err, code)
 	}
 
 	// SIGKILL the second provider's bridge: reads, writes and lists go on.
-	stops[1]()
+	bridges[1].stop()
 	start = time.Now()
 	for name, want := range objects {
 		mustGetRepo(t, gw, name, want)
 	}
 	t.Logf("read back %d objects with a bridge down in %s", len(objects), time.Since(start).Round(time.Millisecond))
-	after := randBytesE2E(100_000)
-	if _, err := gw.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("e2e-repo"), Key: aws.String("after-kill"), Body: bytes.NewReader(after)}); err != nil {
-		t.Fatalf("PUT with one of three members down: %v", err)
+	for i := range 4 {
+		name := fmt.Sprintf("while-down-%d", i)
+		data := withMarker(randBytesE2E(100_000 + i))
+		if _, err := gw.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("e2e-repo"), Key: aws.String(name), Body: bytes.NewReader(data)}); err != nil {
+			t.Fatalf("PUT with one of three members down: %v", err)
+		}
+		objects[name] = data
+		mustGetRepo(t, gw, name, data)
 	}
-	objects["after-kill"] = after
-	mustGetRepo(t, gw, "after-kill", after)
 	if got := listRepo(t, gw); strings.Join(got, ",") != strings.Join(sortedKeys(objects), ",") {
 		t.Fatalf("LIST with a member down: %d keys, want %d:\n%v", len(got), len(objects), got)
 	}
+
+	// The bridge comes back: the repair loop copies what it missed.
+	bridges[1].stop = startBridgeProc(t, bridges[1].home, apiURL)
+	waitHealthz(t, bridges[1].metrics)
+	back := time.Now()
+	waitAllLevel(t, fb, admin, 3, back, 40*time.Second)
+	t.Logf("all 3 members level %s after the bridge came back", time.Since(back).Round(time.Millisecond))
+	files := 0
+	for i, r := range res {
+		checkMemberHolds(t, fb, r, objects)
+		files += checkNoPlaintext(t, bridges[i].dir)
+	}
+	t.Logf("no plaintext marker in the %d files on the members' disks", files)
+	checkRangeGets(t, gw, objects)
+
+	// A fourth provider's reservation joins with `repo add`; the gateway
+	// fills it and sends `repo synced` itself.
+	bridges = append(bridges, addRepoProvider(t, fb, filepath.Join(t.TempDir(), "prov4"), apiURL, base+50, 4, true))
+	waitHealthz(t, bridges[3].metrics)
+	res = append(res, jsonString(t, fb("tx", "reserve", "unit-4", "--size", "256MiB", "--term", "1d", "--egress", "1GiB", "--from", "alice", "-o", "json"), "reservation"))
+	fb("repo", "add", "e2e-repo", res[3], "--from", "alice")
+	added := time.Now()
+	alice := strings.TrimSpace(fb("keys", "show", "alice"))
+	eventually(t, 40*time.Second, func() error {
+		r, err := c.Repo(ctx, alice, "e2e-repo")
+		if err != nil {
+			return err
+		}
+		for _, m := range r.Members {
+			if m.State != "active" {
+				return fmt.Errorf("member %s is %s", m.Reservation, m.State)
+			}
+		}
+		if len(r.Members) != 4 {
+			return fmt.Errorf("%d members", len(r.Members))
+		}
+		return nil
+	})
+	t.Logf("the added member was active %s after `repo add` (no manual repo synced)", time.Since(added).Round(time.Millisecond))
+	checkMemberHolds(t, fb, res[3], objects)
+	checkNoPlaintext(t, bridges[3].dir)
 
 	// Revoked, the key stops working at the gateway within a few blocks.
 	fb("repo", "keys", "revoke", key.ID, "--from", "alice")
@@ -106,76 +152,37 @@ func TestRepoGatewayChainMode(t *testing.T) {
 		return nil
 	})
 	b, err := os.ReadFile(filepath.Join(gwDir, "gateway.log"))
-	if err != nil || bytes.Contains(b, []byte(key.Secret)) || !bytes.Contains(b, []byte("serving 1 repositories on http://"+gwAddr)) {
-		t.Fatalf("gateway log unreadable, holding the repo key's secret, or not saying what it serves: %v\n%s", err, b)
-	}
-	if r, err := c.Repo(ctx, strings.TrimSpace(fb("keys", "show", "alice")), "e2e-repo"); err != nil || len(r.Members) != 3 {
-		t.Fatalf("repo on chain: %+v %v", r, err)
+	if err != nil || bytes.Contains(b, []byte(key.Secret)) || !bytes.Contains(b, []byte("serving 1 repositories on http://"+gwAddr)) ||
+		!bytes.Contains(b, []byte("sent repo synced e2e-repo "+res[3])) {
+		t.Fatalf("gateway log unreadable, holding the repo key's secret, or not saying what it serves and syncs: %v\n%s", err, b)
 	}
 }
 
-// createE2ERepo makes the gateway key in gwDir and, with the CLI, alice's
-// unencrypted mirror repository e2e-repo over res and a write repo key;
-// `repo create` takes what `gateway pubkey` prints.
-func createE2ERepo(t *testing.T, fb func(...string) string, gwDir string, res []string) (string, client.CreatedRepoKey) {
+// checkRangeGets reads byte ranges of the multipart object (across its
+// parts) and of a small one through the gateway.
+func checkRangeGets(t *testing.T, gw *s3.Client, objects map[string][]byte) {
 	t.Helper()
-	keyFile := filepath.Join(gwDir, "key.json")
-	pub := jsonString(t, fb("gateway", "init", "--gateway-key-file", keyFile, "-o", "json"), "gateway_pub_key")
-	pubFile := filepath.Join(gwDir, "gw.pub")
-	if printed := strings.TrimSpace(fb("gateway", "pubkey", "--gateway-key-file", keyFile)); printed != pub {
-		t.Fatalf("gateway pubkey %q, init said %q", printed, pub)
+	big, small := objects["big/multipart.bin"], objects["while-down-0"]
+	for _, c := range []struct {
+		key      string
+		from, to int
+		data     []byte
+	}{{"big/multipart.bin", 5_000_000, 13_000_000, big}, {"big/multipart.bin", len(big) - 100, len(big) - 1, big}, {"while-down-0", 10, 60_000, small}} {
+		out, err := gw.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("e2e-repo"), Key: aws.String(c.key),
+			Range: aws.String(fmt.Sprintf("bytes=%d-%d", c.from, c.to))})
+		if err != nil {
+			t.Fatalf("range GET %s %d-%d: %v", c.key, c.from, c.to, err)
+		}
+		got, err := io.ReadAll(out.Body)
+		out.Body.Close()
+		if err != nil || !bytes.Equal(got, c.data[c.from:c.to+1]) {
+			t.Fatalf("range GET %s %d-%d: %d bytes (%v), want the %d plaintext bytes", c.key, c.from, c.to, len(got), err, c.to-c.from+1)
+		}
 	}
-	if err := os.WriteFile(pubFile, []byte(fb("gateway", "pubkey", "--gateway-key-file", keyFile)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fb("repo", "create", "e2e-repo", "--mode", "mirror", "--member", res[0], "--member", res[1], "--member", res[2],
-		"--gateway-key-file", pubFile, "--no-encryption", "--from", "alice")
-	var key client.CreatedRepoKey
-	if err := json.Unmarshal([]byte(fb("repo", "keys", "create", "e2e-repo", "--perm", "write", "--from", "alice", "-o", "json")), &key); err != nil || key.ID == "" {
-		t.Fatalf("repo key: %+v %v", key, err)
-	}
-
-	return keyFile, key
 }
 
 // repoMultipartSize is the multipart object's size: 4 parts of 8 MiB.
 const repoMultipartSize = 32 << 20
-
-// startRepoBridges registers three providers (the dev home's `provider`,
-// and a `provider` key in each of two more homes, funded by alice), each
-// with an auto-accepting local unit (unit-1..3, checked) behind its own
-// bridge process on base+10, +20, +30, and returns their stop functions
-// (SIGKILL) and S3 addresses.
-func startRepoBridges(t *testing.T, fb func(...string) string, home, apiURL string, base int) (stops []func(), addrs []string) {
-	t.Helper()
-	homes := []string{home, filepath.Join(t.TempDir(), "prov2"), filepath.Join(t.TempDir(), "prov3")}
-	for i, h := range homes {
-		f := func(args ...string) string {
-			t.Helper()
-			return run(t, append(args, "--home", h, "--node", apiURL)...)
-		}
-		if i > 0 {
-			f("keys", "add", "provider", "--unencrypted")
-			fb("tx", "bank", "send", strings.TrimSpace(f("keys", "show", "provider")), "2000FLASH", "--from", "alice")
-		}
-		s3Addr := fmt.Sprintf("127.0.0.1:%d", base+10*(i+1))
-		unit := fmt.Sprintf("unit-%d", i+1)
-		pub := jsonString(t, f("bridge", "init", "--unit", unit+"=local:"+filepath.Join(t.TempDir(), unit), "--listen", s3Addr,
-			"--metrics-listen", fmt.Sprintf("127.0.0.1:%d", base+10*(i+1)+1), "-o", "json"), "bridge_pub_key")
-		f("tx", "provider", "register", "--name", fmt.Sprintf("repo provider %d", i+1), "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
-		f("tx", "provider", "stake", "1000FLASH", "--from", "provider")
-		if got := jsonString(t, f("tx", "unit", "add", "--kind", "local", "--region", "local", "--country", "DE", "--capacity", "10GiB",
-			"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider", "-o", "json"), "unit"); got != unit {
-			t.Fatalf("unit %q, want %q (the bridge was configured for it)", got, unit)
-		}
-		stops = append(stops, startBridgeProc(t, h, apiURL))
-		addrs = append(addrs, s3Addr)
-	}
-	for i := range homes {
-		waitHealthz(t, fmt.Sprintf("127.0.0.1:%d", base+10*(i+1)+1))
-	}
-	return stops, addrs
-}
 
 func s3Client(endpoint, id, secret string) *s3.Client {
 	return s3.New(s3.Options{
@@ -199,13 +206,13 @@ func uploadRepoObjects(t *testing.T, gw *s3.Client) map[string][]byte {
 	objects := map[string][]byte{}
 	for i := range 50 {
 		name := fmt.Sprintf("obj-%03d", i)
-		data := randBytesE2E(1 + mrand.IntN(256<<10))
+		data := withMarker(randBytesE2E(1 + mrand.IntN(256<<10)))
 		if _, err := gw.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("e2e-repo"), Key: aws.String(name), Body: bytes.NewReader(data)}); err != nil {
 			t.Fatalf("PUT %s: %v", name, err)
 		}
 		objects[name] = data
 	}
-	big := randBytesE2E(repoMultipartSize)
+	big := withMarker(randBytesE2E(repoMultipartSize))
 	up, err := gw.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("e2e-repo"), Key: aws.String("big/multipart.bin")})
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,10 @@ type FileRepair struct {
 	ObjectsPerSec float64 `json:"objects_per_sec,omitempty"`
 	Concurrency   int     `json:"concurrency,omitempty"`
 	NoRoomRetry   string  `json:"no_room_retry,omitempty"` // Go duration; default 10m
+	// BackoffMax caps how long a failing member waits between repair
+	// attempts (Go duration; default 5m): a member back from an outage is
+	// repaired at most this long after it returns.
+	BackoffMax string `json:"backoff_max,omitempty"`
 }
 
 // RepairConfig returns the repair loop's configuration (nil if disabled).
@@ -65,6 +69,7 @@ func (fc FileConfig) RepairConfig() *RepairConfig {
 	rc := &RepairConfig{Scrub: fr.Scrub, BytesPerSec: fr.BytesPerSec, ObjectsPerSec: fr.ObjectsPerSec, Concurrency: fr.Concurrency}
 	rc.ScanInterval, _ = time.ParseDuration(fr.ScanInterval)
 	rc.NoRoomRetry, _ = time.ParseDuration(fr.NoRoomRetry)
+	rc.BackoffMax, _ = time.ParseDuration(fr.BackoffMax)
 	return rc
 }
 
@@ -140,7 +145,7 @@ func (fc FileConfig) Validate() error {
 		if fc.Repair.BytesPerSec < 0 || fc.Repair.ObjectsPerSec < 0 || fc.Repair.Concurrency < 0 {
 			return fmt.Errorf("repair: rates and concurrency cannot be negative")
 		}
-		durs = append(durs, fc.Repair.ScanInterval, fc.Repair.NoRoomRetry)
+		durs = append(durs, fc.Repair.ScanInterval, fc.Repair.NoRoomRetry, fc.Repair.BackoffMax)
 	}
 	for _, d := range durs {
 		if d != "" {

@@ -18,15 +18,15 @@ func TestRepairFileConfig(t *testing.T) {
 	if cfg.Repair == nil || cfg.AdminListen != ":9301" {
 		t.Fatalf("default: repair %+v, admin %q", cfg.Repair, cfg.AdminListen)
 	}
-	fc.Repair = &FileRepair{ScanInterval: "90s", Scrub: true, BytesPerSec: 1e6, ObjectsPerSec: 10, NoRoomRetry: "1m"}
-	if rc := fc.GatewayConfig().Repair; rc == nil || rc.ScanInterval != 90*time.Second || !rc.Scrub || rc.BytesPerSec != 1e6 || rc.ObjectsPerSec != 10 || rc.NoRoomRetry != time.Minute {
+	fc.Repair = &FileRepair{ScanInterval: "90s", Scrub: true, BytesPerSec: 1e6, ObjectsPerSec: 10, NoRoomRetry: "1m", BackoffMax: "3s"}
+	if rc := fc.GatewayConfig().Repair; rc == nil || rc.ScanInterval != 90*time.Second || !rc.Scrub || rc.BytesPerSec != 1e6 || rc.ObjectsPerSec != 10 || rc.NoRoomRetry != time.Minute || rc.BackoffMax != 3*time.Second {
 		t.Fatalf("repair config: %+v", rc)
 	}
 	fc.Repair = &FileRepair{Disabled: true}
 	if fc.GatewayConfig().Repair != nil {
 		t.Fatal("disabled repair still configured")
 	}
-	for _, bad := range []FileRepair{{ScanInterval: "often"}, {NoRoomRetry: "-1s"}, {BytesPerSec: -1}} {
+	for _, bad := range []FileRepair{{ScanInterval: "often"}, {NoRoomRetry: "-1s"}, {BackoffMax: "soon"}, {BytesPerSec: -1}} {
 		fc.Repair = &bad
 		if err := fc.Validate(); err == nil || !(strings.Contains(err.Error(), "duration") || strings.Contains(err.Error(), "negative")) {
 			t.Fatalf("%+v: %v", bad, err)

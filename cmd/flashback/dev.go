@@ -65,7 +65,7 @@ func devCmd(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&basePort, "base-port", 0, "at first start: P2P on this port, CometBFT RPC on +1 (default 26656, 26657)")
 	cmd.Flags().StringVar(&s3Addr, "s3-addr", "127.0.0.1:9000", "the bridge's S3 listen address")
 	cmd.Flags().StringVar(&metricsAddr, "bridge-metrics-addr", "127.0.0.1:9100", "the bridge's /metrics listen address")
-	cmd.Flags().StringVar(&gatewayAddr, "gateway-addr", "", "the repository gateway's S3 listen address (default: the port after the last bridge's, 127.0.0.1:9003)")
+	cmd.Flags().StringVar(&gatewayAddr, "gateway-addr", "", "the repository gateway's S3 listen address (default: the port after the last bridge's, 127.0.0.1:9003); its admin status listens on the next port")
 	cmd.Flags().DurationVar(&o.blockTime, "block-time", 0, "block interval (default 500ms)")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "error", "consensus log level: error, info or debug")
 	return cmd
@@ -109,7 +109,11 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 		return err
 	}
 	repo.gatewayAddr = gatewayAddr
+	if repo.adminAddr, err = shiftPort(gatewayAddr, 1); err != nil {
+		return fmt.Errorf("--gateway-addr: %w", err)
+	}
 	env["FLASHBACK_GATEWAY_URL"] = "http://" + gatewayAddr
+	env["FLASHBACK_GATEWAY_ADMIN_URL"] = "http://" + repo.adminAddr
 	if err := writeEnvFile(envPath, env); err != nil {
 		return err
 	}
@@ -133,7 +137,8 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 		_ = watchDisputes(ctx, orc, keys.oracle) // dispute.go
 		// The gateway, in chain mode, once its members' bridges serve.
 		go func() {
-			err := runGateway(ctx, devGatewayConfig(g, apiURL, repo, alice.Address()), func(string, int) { printDevBanner(g, market, urls) })
+			err := runGateway(ctx, devGatewayConfig(g, apiURL, repo, alice.Address()),
+				gatewayRun{owner: alice, ready: func(string, string, int) { printDevBanner(g, market, urls) }})
 			if err != nil && ctx.Err() == nil {
 				gwErr <- fmt.Errorf("dev gateway: %w", err)
 				cancel()
@@ -258,8 +263,14 @@ Flashback dev platform is up.
 		fmt.Fprintf(g.out, "  %-12s unit %s behind the bridge at %s (metrics %s/metrics)\n", p.name, p.unit, urls.s3[i+1], urls.metrics[i+1])
 	}
 	r := m.repo
-	fmt.Fprintf(g.out, "  gateway      http://%s serves repository %s (mirror of %s, write quorum %d; gateway key %s)\n",
-		r.gatewayAddr, r.name, strings.Join(r.members, ", "), r.quorum, r.gatewayKeyFile)
+	enc := "end-to-end encrypted, owner secret " + r.ownerSecretFile
+	if !r.encrypted {
+		enc = "unencrypted: made by an older dev home; flashback dev --reset recreates it encrypted"
+	}
+	fmt.Fprintf(g.out, "  gateway      http://%s serves repository %s (mirror of %s, write quorum %d; %s; gateway key %s)\n",
+		r.gatewayAddr, r.name, strings.Join(r.members, ", "), r.quorum, enc, r.gatewayKeyFile)
+	fmt.Fprintf(g.out, "  admin        http://%s/_flashback/repos/%s/status (repair status; flashback repo status %s --gateway-admin $FLASHBACK_GATEWAY_ADMIN_URL)\n",
+		r.adminAddr, r.name, r.name)
 	fmt.Fprintf(g.out, "  repo key     %s (secret in %s: FLASHBACK_REPO_SECRET_ACCESS_KEY)\n", r.accessKeyID, envPath)
 	fmt.Fprintf(g.out, "Dev keys are UNENCRYPTED, for local use only:\n")
 	_ = printKeys(&globals{home: g.home, output: "text", out: g.out})
@@ -323,7 +334,7 @@ func writeEnvFile(path string, env map[string]string) error {
 	var b strings.Builder
 	b.WriteString("# Flashback dev platform: source this file to use the S3 endpoint and API.\n")
 	for _, k := range []string{"FLASHBACK_API", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION", "FLASHBACK_BUCKET",
-		"FLASHBACK_GATEWAY_URL", "FLASHBACK_REPO", "FLASHBACK_REPO_ACCESS_KEY_ID", "FLASHBACK_REPO_SECRET_ACCESS_KEY"} {
+		"FLASHBACK_GATEWAY_URL", "FLASHBACK_GATEWAY_ADMIN_URL", "FLASHBACK_REPO", "FLASHBACK_REPO_ACCESS_KEY_ID", "FLASHBACK_REPO_SECRET_ACCESS_KEY"} {
 		fmt.Fprintf(&b, "export %s='%s'\n", k, env[k])
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

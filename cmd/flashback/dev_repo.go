@@ -25,13 +25,18 @@ type devRepo struct {
 	name, accessKeyID string
 	members           []string
 	gatewayKeyFile    string
+	ownerSecretFile   string
 	gatewayAddr       string
+	adminAddr         string // the gateway's admin status listener
 	quorum            uint32
+	encrypted         bool
 }
 
 // ensureDevRepo makes (once; later runs reuse it) alice's mirror
-// repository over a reservation on each dev unit, sealed to the dev
-// gateway key kept in the dev home, and a write repo key recorded in env.
+// repository over a reservation on each dev unit, end-to-end encrypted
+// with the dev home's owner secret, sealed to the dev gateway key kept in
+// the dev home, and a write repo key recorded in env. A repository made
+// unencrypted by an older dev home is kept as it is (its objects stay).
 // bucketRes, the dev bucket's reservation, is not made a member (its data
 // is written directly, not through the gateway).
 func ensureDevRepo(ctx context.Context, g *globals, c *client.Client, alice *client.Signer, provs []*devProvider, bucketRes string, env map[string]string) (*devRepo, error) {
@@ -40,7 +45,11 @@ func ensureDevRepo(ctx context.Context, g *globals, c *client.Client, alice *cli
 	if err != nil {
 		return nil, err
 	}
-	dr := &devRepo{name: devRepoName, gatewayKeyFile: keyFile}
+	secretFile := defaultOwnerSecretFile(g.home)
+	if _, err := ensureOwnerSecret(secretFile); err != nil {
+		return nil, err
+	}
+	dr := &devRepo{name: devRepoName, gatewayKeyFile: keyFile, ownerSecretFile: secretFile}
 	r, err := c.Repo(ctx, alice.Address(), devRepoName)
 	switch {
 	case err == nil && !bytes.Equal(r.GatewayPubKey, pub[:]):
@@ -60,7 +69,7 @@ func ensureDevRepo(ctx context.Context, g *globals, c *client.Client, alice *cli
 	case err != nil:
 		return nil, err
 	}
-	dr.quorum = r.WriteQuorum
+	dr.quorum, dr.encrypted = r.WriteQuorum, r.Encrypted
 	for _, m := range r.Members {
 		dr.members = append(dr.members, m.Reservation)
 	}
@@ -84,9 +93,7 @@ func createDevRepo(ctx context.Context, g *globals, c *client.Client, alice *cli
 			taken[m.Reservation] = true
 		}
 	}
-	// End-to-end encryption is being wired into the gateway; until then the
-	// dev repository is created unencrypted. Flip this to false then.
-	sp := client.RepoSpec{Name: devRepoName, Mode: repo.ModeMirror, NoEncryption: true, GatewayPubKey: pub[:]}
+	sp := client.RepoSpec{Name: devRepoName, Mode: repo.ModeMirror, GatewayPubKey: pub[:]}
 	for _, p := range provs {
 		res, err := devMemberReservation(ctx, c, alice, p.unit, taken)
 		if err != nil {
@@ -142,8 +149,10 @@ func ensureDevRepoKey(ctx context.Context, c *client.Client, alice *client.Signe
 }
 
 // devGatewayConfig is the dev gateway's chain-mode configuration: alice's
-// repositories only, state in the dev home.
+// repositories only, her owner secret, state in the dev home, the admin
+// status endpoint on.
 func devGatewayConfig(g *globals, apiURL string, dr *devRepo, owner string) gateway.FileConfig {
 	return gateway.FileConfig{Listen: dr.gatewayAddr, StateDir: filepath.Join(g.home, "gateway", "state"),
-		NodeURL: apiURL, GatewayKeyFile: dr.gatewayKeyFile, Owners: []string{owner}}
+		NodeURL: apiURL, GatewayKeyFile: dr.gatewayKeyFile, Owners: []string{owner},
+		OwnerSecretFile: dr.ownerSecretFile, AdminListen: dr.adminAddr}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"os"
 	"os/signal"
@@ -28,6 +29,7 @@ func defaultGatewayState(home string) string   { return filepath.Join(home, "gat
 // gatewayFlags are the serve flags; they override the config file's.
 type gatewayFlags struct {
 	config, keyFile, listen, stateDir string
+	ownerSecret, adminListen, from    string
 	owners                            []string
 }
 
@@ -55,16 +57,27 @@ func gatewayCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var owner *client.Signer
+			if f.from != "" {
+				priv, err := g.privKey(f.from)
+				if err != nil {
+					return fmt.Errorf("gateway --from: %w", err)
+				}
+				owner = client.New(fc.NodeURL).Signer(priv)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return runGateway(ctx, fc, func(url string, repos int) {
+			return runGateway(ctx, fc, gatewayRun{owner: owner, ready: func(url, admin string, repos int) {
 				mode := "from the config file"
 				if fc.ChainMode() {
 					mode = "from the chain at " + fc.NodeURL
 				}
 				// The listen URL comes first: scripts read it off this line.
 				fmt.Fprintf(g.out, "gateway: serving %d repositories on %s (%s)\n", repos, url, mode)
-			})
+				if admin != "" {
+					fmt.Fprintf(g.out, "gateway: admin status on http://%s/_flashback/repos/NAME/status\n", admin)
+				}
+			}})
 		},
 	}
 	cmd.Flags().StringVar(&f.config, "config", "", "gateway config file (JSON)")
@@ -72,6 +85,9 @@ func gatewayCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.listen, "listen", "", "S3 listen address (default "+defaultGatewayListen+")")
 	cmd.Flags().StringVar(&f.stateDir, "state-dir", "", "intents, uploads and repair queue (default HOME/gateway/state)")
 	cmd.Flags().StringArrayVar(&f.owners, "owner", nil, "chain mode: serve only this owner's repositories (repeatable)")
+	cmd.Flags().StringVar(&f.ownerSecret, "owner-secret-file", "", "the owner secret encrypted repositories' keys derive from (default HOME/gateway/owner.secret when it exists)")
+	cmd.Flags().StringVar(&f.adminListen, "admin-listen", "", "admin endpoints' address (repair status: GET /_flashback/repos/NAME/status); default none")
+	cmd.Flags().StringVar(&f.from, "from", "", "chain mode: the owner's keyring key; joining members found level get `repo synced` sent with it")
 	cmd.AddCommand(gatewayKeyCmd(g, "init", "Create the gateway's X25519 key file (if absent) and print its public key", true),
 		gatewayKeyCmd(g, "pubkey", "Print the gateway's X25519 public key (base64), for `repo create --gateway-key`", false))
 	return cmd
@@ -106,6 +122,19 @@ func (f *gatewayFlags) fileConfig(g *globals) (gateway.FileConfig, error) {
 		fc.StateDir = defaultGatewayState(g.home)
 	}
 	fc.Owners = append(fc.Owners, f.owners...)
+	if f.ownerSecret != "" {
+		fc.OwnerSecretFile = f.ownerSecret
+	} else if def := defaultOwnerSecretFile(g.home); fc.OwnerSecretFile == "" && fc.ChainMode() {
+		if _, err := os.Stat(def); err == nil {
+			fc.OwnerSecretFile = def
+		}
+	}
+	if f.adminListen != "" {
+		fc.AdminListen = f.adminListen
+	}
+	if f.from != "" && !fc.ChainMode() {
+		return fc, fmt.Errorf("gateway: --from (sending repo synced) needs chain mode")
+	}
 	if err := fc.Validate(); err != nil {
 		if f.config != "" {
 			return fc, fmt.Errorf("gateway config %s: %w", f.config, err)
@@ -115,11 +144,27 @@ func (f *gatewayFlags) fileConfig(g *globals) (gateway.FileConfig, error) {
 	return fc, nil
 }
 
-// runGateway serves fc until ctx ends, calling ready with the S3 URL and
-// the number of repositories once it listens.
-func runGateway(ctx context.Context, fc gateway.FileConfig, ready func(url string, repos int)) error {
+// gatewayRun is how runGateway runs besides its config.
+type gatewayRun struct {
+	// owner, if set, sends `repo synced` for its repositories' joining
+	// members once the repair loop finds them level.
+	owner *client.Signer
+	// ready is called once the gateway listens, with its S3 URL, the admin
+	// address ("" without) and the number of repositories.
+	ready func(url, admin string, repos int)
+}
+
+// runGateway serves fc until ctx ends.
+func runGateway(ctx context.Context, fc gateway.FileConfig, run gatewayRun) error {
 	cfg := fc.GatewayConfig()
+	if cfg.Logf == nil {
+		cfg.Logf = log.Printf
+	}
 	repos := len(fc.Repos)
+	names := make([]string, 0, repos)
+	for _, r := range fc.Repos {
+		names = append(names, r.Name)
+	}
 	if fc.ChainMode() {
 		pub, priv, err := chaindir.LoadKey(fc.GatewayKeyFile)
 		if err != nil {
@@ -130,7 +175,15 @@ func runGateway(ctx context.Context, fc gateway.FileConfig, ready func(url strin
 			return err
 		}
 		go dir.Run(ctx)
-		cfg.Directory, repos = dir, len(dir.Repos())
+		names = dir.Repos()
+		cfg.Directory, repos = dir, len(names)
+	}
+	if err := checkOwnerSecret(ctx, cfg, names); err != nil {
+		return err
+	}
+	if cfg.Repair != nil {
+		s := &levelSyncer{ctx: ctx, owner: run.owner, dir: cfg.Directory, logf: cfg.Logf}
+		cfg.Repair.OnLevel = s.onLevel
 	}
 	gw, err := gateway.New(ctx, cfg)
 	if err != nil {
@@ -142,7 +195,7 @@ func runGateway(ctx context.Context, fc gateway.FileConfig, ready func(url strin
 	}
 	done := make(chan error, 1)
 	go func() { done <- gw.Serve(ln) }()
-	ready("http://"+ln.Addr().String(), repos)
+	run.ready("http://"+ln.Addr().String(), gw.AdminAddr(), repos)
 	select {
 	case err := <-done:
 		return err
@@ -155,51 +208,60 @@ func runGateway(ctx context.Context, fc gateway.FileConfig, ready func(url strin
 	return err
 }
 
-// gatewayKeyCmd is `gateway init` (create) or `gateway pubkey` (read).
+// gatewayKeyCmd is `gateway init` (create the key and the owner secret)
+// or `gateway pubkey` (read).
 func gatewayKeyCmd(g *globals, use, short string, create bool) *cobra.Command {
-	var keyFile string
+	var keyFile, secretFile string
 	cmd := &cobra.Command{
 		Use: use, Short: short, Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if keyFile == "" {
 				keyFile = defaultGatewayKeyFile(g.home)
 			}
-			var err error
-			var created bool
-			var pubB64 string
-			if create {
-				pub, _, c, e := chaindir.LoadOrCreateKey(keyFile)
-				if e == nil {
-					pubB64, created = chaindir.PublicKeyBase64(pub), c
-				}
-				err = e
-			} else {
-				pub, _, e := chaindir.LoadKey(keyFile)
-				if errors.Is(e, os.ErrNotExist) {
-					e = fmt.Errorf("%w (create it with `flashback gateway init`)", e)
-				}
-				if e == nil {
-					pubB64 = chaindir.PublicKeyBase64(pub)
-				}
-				err = e
-			}
-			if err != nil {
-				return err
-			}
 			if !create {
+				pub, _, err := chaindir.LoadKey(keyFile)
+				if errors.Is(err, os.ErrNotExist) {
+					err = fmt.Errorf("%w (create it with `flashback gateway init`)", err)
+				}
+				if err != nil {
+					return err
+				}
+				pubB64 := chaindir.PublicKeyBase64(pub)
 				return g.print(map[string]string{"gateway_pub_key": pubB64}, func(w io.Writer) { fmt.Fprintln(w, pubB64) })
 			}
-			out := map[string]any{"gateway_key_file": keyFile, "gateway_pub_key": pubB64, "created": created}
-			return g.print(out, func(w io.Writer) {
-				verb := "kept the existing"
-				if created {
-					verb = "created"
-				}
-				fmt.Fprintf(w, "%s gateway key %s (keep it private: it opens the repositories' secrets)\n"+
-					"gateway public key (give it to `flashback repo create --gateway-key ...`):\n%s\n", verb, keyFile, pubB64)
-			})
+			return gatewayInit(g, keyFile, secretFile)
 		},
 	}
 	cmd.Flags().StringVar(&keyFile, "gateway-key-file", "", "the key file (default HOME/gateway/key.json)")
+	if create {
+		cmd.Flags().StringVar(&secretFile, "owner-secret-file", "", "the owner secret file, created if absent (default HOME/gateway/owner.secret)")
+	}
 	return cmd
+}
+
+// gatewayInit creates (if absent) the gateway's key and the owner secret
+// encrypted repositories' keys derive from, and prints the public key (the
+// secret is never printed).
+func gatewayInit(g *globals, keyFile, secretFile string) error {
+	if secretFile == "" {
+		secretFile = defaultOwnerSecretFile(g.home)
+	}
+	pub, _, created, err := chaindir.LoadOrCreateKey(keyFile)
+	if err != nil {
+		return err
+	}
+	secCreated, err := ensureOwnerSecret(secretFile)
+	if err != nil {
+		return err
+	}
+	pubB64 := chaindir.PublicKeyBase64(pub)
+	out := map[string]any{"gateway_key_file": keyFile, "gateway_pub_key": pubB64, "created": created,
+		"owner_secret_file": secretFile, "owner_secret_created": secCreated}
+	return g.print(out, func(w io.Writer) {
+		verb := map[bool]string{true: "created", false: "kept the existing"}
+		fmt.Fprintf(w, "%s gateway key %s (keep it private: it opens the repositories' secrets)\n", verb[created], keyFile)
+		fmt.Fprintf(w, "%s owner secret %s (keep it and back it up: encrypted repositories' objects are unreadable without it)\n",
+			verb[secCreated], secretFile)
+		fmt.Fprintf(w, "gateway public key (give it to `flashback repo create --gateway-key ...`):\n%s\n", pubB64)
+	})
 }

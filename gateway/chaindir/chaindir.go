@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,6 +134,14 @@ func (d *Dir) Repos() []string {
 		out = append(out, name)
 	}
 	return out
+}
+
+// RepoNames implements gateway.RepoLister, so the gateway's repair loop
+// runs over the chain's mirror repositories.
+func (d *Dir) RepoNames(context.Context) ([]string, error) {
+	names := d.Repos()
+	sort.Strings(names)
+	return names, nil
 }
 
 // Run follows the chain until ctx ends: every PollInterval it reads the
