@@ -14,6 +14,10 @@ type health struct {
 	mu         sync.Mutex
 	ewma       map[string]sample // member id → seconds
 	quarantine map[string]bool   // member id + "\x00" + repo + "\x00" + key
+	// failing are the members whose last request failed; recovered those
+	// that answered again since, until the repair loop takes them (it
+	// clears their repair backoff: repair resumes when a member is back).
+	failing, recovered map[string]bool
 }
 
 // sample is a member's EWMA and when it was last updated.
@@ -31,7 +35,7 @@ const (
 )
 
 func newHealth() *health {
-	return &health{ewma: map[string]sample{}, quarantine: map[string]bool{}}
+	return &health{ewma: map[string]sample{}, quarantine: map[string]bool{}, failing: map[string]bool{}, recovered: map[string]bool{}}
 }
 
 func (h *health) observe(member string, d time.Duration, failed bool) {
@@ -41,6 +45,7 @@ func (h *health) observe(member string, d time.Duration, failed bool) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.noteAnswerLocked(member, !failed)
 	now := time.Now()
 	old, ok := h.ewma[member]
 	if !ok || now.Sub(old.at) > ewmaMaxAge {
@@ -101,4 +106,36 @@ func (h *health) order(ms []Member, repo, key string) []Member {
 		return a.ID < b.ID
 	})
 	return out
+}
+
+// takeRecovered returns (and forgets) the members that answered again
+// after a failure, sorted.
+func (h *health) takeRecovered() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.recovered))
+	for m := range h.recovered {
+		out = append(out, m)
+	}
+	clear(h.recovered)
+	sort.Strings(out)
+	return out
+}
+
+// answered notes that member answered a request (a write, whose timing
+// says nothing about read latency and so leaves the EWMA alone).
+func (h *health) answered(member string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.noteAnswerLocked(member, true)
+}
+
+func (h *health) noteAnswerLocked(member string, ok bool) {
+	switch {
+	case !ok:
+		h.failing[member] = true
+	case h.failing[member]:
+		delete(h.failing, member)
+		h.recovered[member] = true
+	}
 }

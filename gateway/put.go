@@ -68,6 +68,8 @@ func (g *Gateway) stream(ctx context.Context, w fanWrite) (fanResult, error) {
 			results[i] = mc.putStream(lctx, w.key, q, w.hdr.Clone(), w.size, l)
 			if results[i].err != nil && ctx.Err() == nil && !isClientError(results[i].err) {
 				g.health.observe(m.ID, 0, true) // reads avoid a failing member too
+			} else if results[i].err == nil {
+				g.health.answered(m.ID) // a member back from failing resumes repair
 			}
 			l.finish()
 		}()

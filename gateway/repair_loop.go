@@ -89,6 +89,12 @@ func (g *Gateway) startRepair(cfg RepairConfig) {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = time.Second
 	}
+	if cfg.BackoffMax <= 0 {
+		// A member that is down is asked again every 30 s at most: one
+		// cheap request, and a member back without client traffic to
+		// show it (resumeRecovered) waits no longer than that.
+		cfg.BackoffMax = 30 * time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &repairLoop{g: g, cfg: cfg, cancel: cancel, done: make(chan struct{}), repos: map[string]*repoRepair{}}
 	g.loop = l
@@ -201,8 +207,28 @@ func (l *repairLoop) tick(ctx context.Context) {
 		rr.cancel()
 		<-rr.done
 	}
+	l.resumeRecovered()
 	l.feed()
 	l.report()
+}
+
+// resumeRecovered clears the repair backoff of members the gateway has
+// seen answer again (health.observe), so a bridge that comes back is
+// repaired now rather than when its backoff (up to BackoffMax) ends.
+func (l *repairLoop) resumeRecovered() {
+	back := l.g.health.takeRecovered()
+	if len(back) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range back {
+		for _, rr := range l.repos {
+			if _, ok := rr.repo.member(id); ok {
+				rr.r.ClearBackoff(id)
+			}
+		}
+	}
 }
 
 func (l *repairLoop) setErr(s string) {

@@ -158,6 +158,20 @@ func (r *Repairer) Resume(id string) error {
 	return nil
 }
 
+// ClearBackoff ends a member's backoff (not a pause for lack of room):
+// what a caller does when it sees the member answer again, so repair
+// resumes at once instead of when the backoff would have run out.
+func (r *Repairer) ClearBackoff(id string) error {
+	m := r.byID[id]
+	if m == nil {
+		return fmt.Errorf("%w %q", ErrUnknownMember, id)
+	}
+	r.mu.Lock()
+	m.backoffUntil, m.failures = time.Time{}, 0
+	r.mu.Unlock()
+	return nil
+}
+
 // fail records a failed call on m and backs it off.
 func (r *Repairer) fail(m *member, err error) {
 	r.mu.Lock()
