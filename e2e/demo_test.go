@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 )
@@ -47,6 +48,7 @@ func TestDemo(t *testing.T) {
 		} `json:"scores"`
 		Balances map[string]string `json:"balances"`
 		Stats    map[string]any    `json:"stats"`
+		Repo     *demoRepoReport   `json:"repo"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, out)
@@ -77,5 +79,52 @@ func TestDemo(t *testing.T) {
 	}
 	if len(rep.Balances) == 0 || rep.Stats == nil {
 		t.Errorf("no final balances or stats: %v %v", rep.Balances, rep.Stats)
+	}
+	checkDemoRepo(t, rep.Repo)
+}
+
+// demoRepoReport is the repository part of the demo's report.
+type demoRepoReport struct {
+	Name            string   `json:"name"`
+	Mode            string   `json:"mode"`
+	Quorum          uint32   `json:"quorum"`
+	Members         []string `json:"members"`
+	Objects         int      `json:"objects"`
+	Bytes           int64    `json:"bytes"`
+	Killed          string   `json:"killed"`
+	ReadsAfterKill  int      `json:"reads_after_kill"`
+	ReadsExact      int      `json:"reads_exact"`
+	PutAfterKill    bool     `json:"put_after_kill"`
+	Level           bool     `json:"level"`
+	LevelSeconds    float64  `json:"level_seconds"`
+	RepairedObjects int64    `json:"repaired_objects"`
+}
+
+// checkDemoRepo: a member of the mirror was killed, every object read back
+// exact without it, a PUT went through, and after its restart the repair
+// loop made it level (copying at least the object it missed).
+func checkDemoRepo(t *testing.T, r *demoRepoReport) {
+	t.Helper()
+	if r == nil {
+		t.Fatal("report has no repo section")
+	}
+	t.Logf("repo: %+v", *r)
+	if r.Mode != "mirror" || len(r.Members) != 2 || r.Objects == 0 || r.Bytes == 0 {
+		t.Errorf("repository not a 2-member mirror with objects: %+v", *r)
+	}
+	if !slices.Contains(r.Members, r.Killed) {
+		t.Errorf("killed member %q is not one of %v", r.Killed, r.Members)
+	}
+	if r.ReadsAfterKill < r.Objects || r.ReadsExact != r.ReadsAfterKill {
+		t.Errorf("after the kill %d of %d GETs exact, want all %d objects", r.ReadsExact, r.ReadsAfterKill, r.Objects)
+	}
+	if !r.PutAfterKill {
+		t.Error("no PUT succeeded with the member down")
+	}
+	if !r.Level || r.RepairedObjects < 1 {
+		t.Errorf("killed member not level again by repair: level %v, %d objects repaired", r.Level, r.RepairedObjects)
+	}
+	if r.LevelSeconds > 20 {
+		t.Errorf("member took %.1f s to be level, want < 20 s", r.LevelSeconds)
 	}
 }

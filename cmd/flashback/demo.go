@@ -86,6 +86,9 @@ type DemoReport struct {
 	} `json:"scores"`
 	Balances map[string]core.Amount `json:"balances"`
 	Stats    *types.StatsView       `json:"stats,omitempty"`
+	// Repo: the mirror repository, its killed member and the repair
+	// (demo_repo.go).
+	Repo *DemoRepo `json:"repo,omitempty"`
 }
 
 func demoCmd(g *globals) *cobra.Command {
@@ -98,7 +101,11 @@ with 200 ms blocks and 4 s epochs, the REST API, two providers each with its own
 bridge, one oracle) and runs the story: market listing, quote, reservations,
 access key, upload and download through the bridge, the healthy provider's
 payment, the failing unit's SLA breach, the consumer's compensation and the
-score change, then final balances and network stats. Every step is checked;
+score change, then final balances and network stats. Then a third provider
+(C) joins and alice mirrors a repository over A and C (write quorum 1) behind
+an in-process gateway: objects go up through the gateway, bridge C is killed
+(every GET stays exact, a PUT still succeeds), restarted, and the gateway's
+repair loop brings it level again. Every step is checked;
 the exit code is 0 only if all checks pass. The home is removed unless --keep.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -135,6 +142,7 @@ type demo struct {
 	unitA, unitB, resA, resB       string
 	s3A                            string
 	key                            *client.CreatedKey
+	repo                           demoRepoState // demo_repo.go
 }
 
 // demoStep is one named, checked step of the story and its time budget.
@@ -146,7 +154,7 @@ type demoStep struct {
 
 // steps is the story in order; a step runs only if all before it passed.
 func (d *demo) steps() []demoStep {
-	return []demoStep{
+	return append([]demoStep{
 		// ---- the network (demo_network.go) ----
 		{"start a fresh dev network (validator, REST API)", 40 * time.Second, d.startNetwork},
 		{"two providers register, stake and add a unit each", 30 * time.Second, d.registerProviders},
@@ -162,7 +170,7 @@ func (d *demo) steps() []demoStep {
 		{"alice is compensated for the breach", 40 * time.Second, d.claimCompensation},
 		{"scores move: B falls below 50 and below A", 60 * time.Second, d.awaitScores},
 		{"final balances and network stats", 10 * time.Second, d.finalBalances},
-	}
+	}, d.repoSteps()...) // ---- the repository (demo_repo.go) ----
 }
 
 func runDemo(g *globals, keep bool) (err error) {
