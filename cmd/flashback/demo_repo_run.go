@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,7 +47,7 @@ func (d *demo) startDemoGateway(ctx context.Context) (*demoGateway, error) {
 		return nil, err
 	}
 	go dir.Run(d.ctx)
-	gw, err := gateway.New(d.ctx, gateway.Config{Directory: listingDir{dir}, StateDir: filepath.Join(d.home, "gateway", "state"), Logf: logf,
+	gw, err := gateway.New(d.ctx, gateway.Config{Directory: dir, StateDir: filepath.Join(d.home, "gateway", "state"), Logf: logf,
 		StallTimeout: 3 * time.Second,
 		Repair: &gateway.RepairConfig{ScanInterval: time.Second, Refresh: 200 * time.Millisecond,
 			BackoffBase: 200 * time.Millisecond, BackoffMax: time.Second}})
@@ -69,17 +68,6 @@ func (d *demo) startDemoGateway(ctx context.Context) (*demoGateway, error) {
 		_ = gw.Shutdown(sctx)
 	}()
 	return &demoGateway{gw: gw, url: "http://" + ln.Addr().String()}, nil
-}
-
-// listingDir gives the chain directory the RepoNames the repair loop
-// needs (gateway.RepoLister); *chaindir.Dir has only Repos(), so without
-// this a chain-mode gateway repairs nothing.
-type listingDir struct{ *chaindir.Dir }
-
-func (l listingDir) RepoNames(context.Context) ([]string, error) {
-	names := l.Repos()
-	sort.Strings(names)
-	return names, nil
 }
 
 func demoS3(url, id, secret string) *s3.Client {
