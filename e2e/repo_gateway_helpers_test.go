@@ -170,3 +170,27 @@ func checkNoPlaintext(t *testing.T, dir string) int {
 	}
 	return n
 }
+
+// memberListing is what a member's bridge holds (through alice's key of
+// that reservation): key -> stored size.
+func memberListing(t *testing.T, fb func(...string) string, res string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, prefix := range []string{"", "big/"} {
+		var ls struct {
+			Objects []struct {
+				Key   string `json:"key"`
+				Bytes int64  `json:"bytes"`
+			} `json:"objects"`
+		}
+		if err := json.Unmarshal([]byte(fb("ls", "fb://"+res+"/"+prefix, "--from", "alice", "-o", "json")), &ls); err != nil {
+			t.Fatalf("ls %s/%s: %v", res, prefix, err)
+		}
+		for _, o := range ls.Objects {
+			if !strings.HasSuffix(o.Key, "/") {
+				out[o.Key] = o.Bytes
+			}
+		}
+	}
+	return out
+}

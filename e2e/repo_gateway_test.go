@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -26,14 +27,15 @@ import (
 // serving alice's mirror repository of one reservation on each unit (made
 // with `repo create`, encrypted by default, secrets sealed to the key of
 // `gateway init`, which also made the owner secret). With the repo key and
-// aws-sdk-go-v2: 50 objects and a 32 MiB multipart upload go in; one bridge
+// aws-sdk-go-v2: 199 objects and a 300 MiB multipart upload go in; one bridge
 // is killed with SIGKILL; every GET still returns the exact bytes, PUTs
 // still succeed (quorum 2 of 3), LIST is complete. The bridge comes back:
 // the repair loop makes every member level (seen with `repo status
 // --gateway-admin`), each member's bridge lists every object, no file on
-// any member's disk holds the plaintext, range GETs decrypt right. A fourth
-// provider's reservation added with `repo add` becomes active without a
-// manual `repo synced` (the gateway sends it with --from). The repo key is
+// any member's disk holds the plaintext, range GETs decrypt right. One
+// member's disk is wiped and the member replaced with a reservation on a
+// fourth provider: the gateway fills it and sends `repo synced` (--from),
+// leaving three full copies. The repo key is
 // refused by a bridge, and stops working at the gateway once revoked.
 func TestRepoGatewayChainMode(t *testing.T) {
 	base := freeBase(t, 6)
@@ -46,7 +48,7 @@ func TestRepoGatewayChainMode(t *testing.T) {
 	bridges := startRepoBridges(t, fb, home, apiURL, base)
 	var res []string
 	for i := 1; i <= 3; i++ {
-		res = append(res, jsonString(t, fb("tx", "reserve", fmt.Sprintf("unit-%d", i), "--size", "256MiB", "--term", "1d", "--egress", "1GiB", "--from", "alice", "-o", "json"), "reservation"))
+		res = append(res, jsonString(t, fb("tx", "reserve", fmt.Sprintf("unit-%d", i), "--size", "1GiB", "--term", "1d", "--egress", "4GiB", "--from", "alice", "-o", "json"), "reservation"))
 	}
 
 	gwDir := filepath.Join(t.TempDir(), "gateway")
@@ -115,32 +117,55 @@ func TestRepoGatewayChainMode(t *testing.T) {
 	t.Logf("no plaintext marker in the %d files on the members' disks", files)
 	checkRangeGets(t, gw, objects)
 
-	// A fourth provider's reservation joins with `repo add`; the gateway
-	// fills it and sends `repo synced` itself.
+	// The first member's disk dies: its data directory is wiped entirely,
+	// and it is replaced with a fresh reservation on a fourth provider
+	// (`repo replace`). The gateway fills the new member from the other
+	// two and sends `repo synced` itself, which retires the wiped one.
+	if err := os.RemoveAll(bridges[0].dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(bridges[0].dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	bridges = append(bridges, addRepoProvider(t, fb, filepath.Join(t.TempDir(), "prov4"), apiURL, base+50, 4, true))
 	waitHealthz(t, bridges[3].metrics)
-	res = append(res, jsonString(t, fb("tx", "reserve", "unit-4", "--size", "256MiB", "--term", "1d", "--egress", "1GiB", "--from", "alice", "-o", "json"), "reservation"))
-	fb("repo", "add", "e2e-repo", res[3], "--from", "alice")
-	added := time.Now()
+	res = append(res, jsonString(t, fb("tx", "reserve", "unit-4", "--size", "1GiB", "--term", "1d", "--egress", "4GiB", "--from", "alice", "-o", "json"), "reservation"))
+	fb("repo", "replace", "e2e-repo", res[0], res[3], "--from", "alice")
+	replaced := time.Now()
 	alice := strings.TrimSpace(fb("keys", "show", "alice"))
-	eventually(t, 40*time.Second, func() error {
+	eventually(t, 60*time.Second, func() error {
 		r, err := c.Repo(ctx, alice, "e2e-repo")
 		if err != nil {
 			return err
 		}
+		var ids []string
 		for _, m := range r.Members {
 			if m.State != "active" {
 				return fmt.Errorf("member %s is %s", m.Reservation, m.State)
 			}
+			ids = append(ids, m.Reservation)
 		}
-		if len(r.Members) != 4 {
-			return fmt.Errorf("%d members", len(r.Members))
+		if strings.Join(ids, ",") != strings.Join(res[1:], ",") {
+			return fmt.Errorf("members %v, want %v", ids, res[1:])
 		}
 		return nil
 	})
-	t.Logf("the added member was active %s after `repo add` (no manual repo synced)", time.Since(added).Round(time.Millisecond))
-	checkMemberHolds(t, fb, res[3], objects)
+	t.Logf("the replacement was filled and the wiped member retired %s after `repo replace` (no manual repo synced)", time.Since(replaced).Round(time.Millisecond))
+	// Three full copies: every object on each member, the same stored
+	// size on all three (the ciphertext is one and the same).
+	want := memberListing(t, fb, res[1])
+	if len(want) != len(objects) {
+		t.Fatalf("member %s lists %d objects, want %d", res[1], len(want), len(objects))
+	}
+	for _, r := range res[2:] {
+		if got := memberListing(t, fb, r); !maps.Equal(got, want) {
+			t.Fatalf("member %s lists %v, member %s %v", r, got, res[1], want)
+		}
+	}
 	checkNoPlaintext(t, bridges[3].dir)
+	for name, data := range objects {
+		mustGetRepo(t, gw, name, data)
+	}
 
 	// Revoked, the key stops working at the gateway within a few blocks.
 	fb("repo", "keys", "revoke", key.ID, "--from", "alice")
@@ -181,8 +206,13 @@ func checkRangeGets(t *testing.T, gw *s3.Client, objects map[string][]byte) {
 	}
 }
 
-// repoMultipartSize is the multipart object's size: 4 parts of 8 MiB.
-const repoMultipartSize = 32 << 20
+// repoMultipartSize is the multipart object's size (the issue's 300 MiB):
+// 19 parts of up to 16 MiB.
+const repoMultipartSize = 300 << 20
+
+// repoSmallObjects is how many small objects go in beside it (with the
+// multipart one, the issue's 200).
+const repoSmallObjects = 199
 
 func s3Client(endpoint, id, secret string) *s3.Client {
 	return s3.New(s3.Options{
@@ -198,13 +228,13 @@ func randBytesE2E(n int) []byte {
 	return b
 }
 
-// uploadRepoObjects PUTs 50 objects of 1 B to 256 KiB and one multipart
+// uploadRepoObjects PUTs repoSmallObjects objects of 1 B to 256 KiB and one multipart
 // upload of repoMultipartSize, returning name -> bytes.
 func uploadRepoObjects(t *testing.T, gw *s3.Client) map[string][]byte {
 	t.Helper()
 	ctx := context.Background()
 	objects := map[string][]byte{}
-	for i := range 50 {
+	for i := range repoSmallObjects {
 		name := fmt.Sprintf("obj-%03d", i)
 		data := withMarker(randBytesE2E(1 + mrand.IntN(256<<10)))
 		if _, err := gw.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("e2e-repo"), Key: aws.String(name), Body: bytes.NewReader(data)}); err != nil {
@@ -217,7 +247,7 @@ func uploadRepoObjects(t *testing.T, gw *s3.Client) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const part = 8 << 20
+	const part = 16 << 20
 	var parts []types.CompletedPart
 	for n := int32(1); int(n-1)*part < len(big); n++ {
 		chunk := big[int(n-1)*part : min(int(n)*part, len(big))]
