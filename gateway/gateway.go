@@ -82,8 +82,10 @@ type Gateway struct {
 	uploads *uploads
 	started time.Time
 	app     *fiber.App
-	loop    *repairLoop  // nil: repair is off
-	admin   *adminServer // nil: no admin listener
+	loop    *repairLoop // nil: repair is off
+	// partHashes: whole-object sums of multipart copies, for repair scans.
+	partHashes partHashes
+	admin      *adminServer // nil: no admin listener
 
 	serving struct {
 		sync.Mutex

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 type switchProxy struct {
 	srv  *httptest.Server
 	down atomic.Bool
+	gets atomic.Int64 // object GETs (not listings) passed on
 }
 
 func newSwitchProxy(t *testing.T, to string) *switchProxy {
@@ -30,6 +32,9 @@ func newSwitchProxy(t *testing.T, to string) *switchProxy {
 		if p.down.Load() {
 			http.Error(w, "member down", http.StatusServiceUnavailable)
 			return
+		}
+		if r.Method == http.MethodGet && !r.URL.Query().Has("list-type") && strings.Count(strings.Trim(r.URL.Path, "/"), "/") > 0 {
+			p.gets.Add(1)
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -69,4 +74,30 @@ func TestRepairResumesWhenMemberAnswers(t *testing.T) {
 	})
 	t.Logf("level %v after the member answered again (backoff was a minute)", time.Since(since))
 	holdsExactly(t, f.members[0], objs)
+}
+
+// TestRepairScansHashMultipartOnce: a multipart copy's whole-object
+// SHA-256 is not in its HEAD, so a scan reads it to learn it; later scans
+// of the same version must not read it again (each read is egress the
+// consumer pays, on every member, every scan interval).
+func TestRepairScansHashMultipartOnce(t *testing.T) {
+	f := newFixture(t, ModeMirror, 3, 2)
+	p := newSwitchProxy(t, f.members[0].url)
+	r := f.repo
+	r.Members[0].Endpoint = p.srv.URL
+	f.setRepo(r)
+	f.startRepairing(fastRepair())
+	multipartPut(t, f.client(PermWrite), "photos", "big.bin", randBytes(11<<20), 6<<20)
+	id := f.members[0].id
+	since := time.Now()
+	for range 4 {
+		waitStatus(t, f.gw, "photos", 30*time.Second, func(st RepoRepairStatus) bool {
+			m := memberLine(st, id)
+			return m.LastFullScan != nil && m.LastFullScan.After(since)
+		})
+		since = time.Now()
+	}
+	if n := p.gets.Load(); n != 1 {
+		t.Fatalf("four scans read the multipart copy %d times, want once", n)
+	}
 }

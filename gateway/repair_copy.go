@@ -76,7 +76,7 @@ func (c *memberCopy) head(ctx context.Context, m Member, key string) (*s3.HeadOb
 // Head reports the stored size and SHA-256. A multipart object's stored
 // checksum is a checksum of its parts' checksums, which no whole-object
 // stream can be checked against: for those the bytes are read and hashed
-// (rare, and within the repair's own reads).
+// once per version (partHashes).
 func (c *memberCopy) Head(ctx context.Context, key string) (repair.Object, error) {
 	out, err := c.head(ctx, c.m, key)
 	if err != nil {
@@ -90,11 +90,19 @@ func (c *memberCopy) Head(ctx context.Context, key string) (repair.Object, error
 			return o, nil
 		}
 	}
+	hk := partHashKey{member: c.m.ID, key: key, etag: deref(out.ETag), size: o.Size}
+	if sum := c.g.partHashes.get(hk); sum != nil {
+		o.SHA256 = sum
+		return o, nil
+	}
 	sum, n, err := hashMember(ctx, c, key)
 	if err != nil {
 		return repair.Object{}, err
 	}
 	o.SHA256, o.Size = sum, n
+	if n == hk.size && hk.etag != "" {
+		c.g.partHashes.put(hk, sum)
+	}
 	return o, nil
 }
 
