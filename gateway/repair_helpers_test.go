@@ -97,23 +97,23 @@ func (f *fixture) swapMember(i int, m *memberBridge, state string) {
 	f.setRepo(r)
 }
 
-// adminStatus reads the repository's status from the admin endpoint.
-func adminStatus(t testing.TB, gw *Gateway, repo string) RepoRepairStatus {
-	t.Helper()
+// fetchAdminStatus reads the repository's status from the admin endpoint,
+// saying what went wrong, if anything.
+func fetchAdminStatus(gw *Gateway, repo string) (RepoRepairStatus, int, error) {
+	var st RepoRepairStatus
 	resp, err := http.Get("http://" + gw.AdminAddr() + "/_flashback/repos/" + repo + "/status")
 	if err != nil {
-		t.Fatal(err)
+		return st, 0, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("admin status: %d %s", resp.StatusCode, body)
+		return st, resp.StatusCode, fmt.Errorf("%s", body)
 	}
-	var st RepoRepairStatus
 	if err := json.Unmarshal(body, &st); err != nil {
-		t.Fatalf("admin status: %v: %s", err, body)
+		return st, resp.StatusCode, fmt.Errorf("%v: %s", err, body)
 	}
-	return st
+	return st, resp.StatusCode, nil
 }
 
 func memberLine(st RepoRepairStatus, id string) MemberRepairStatus {
@@ -131,8 +131,13 @@ func waitStatus(t testing.TB, gw *Gateway, repo string, d time.Duration, ok func
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
-		st := adminStatus(t, gw, repo)
-		if ok(st) {
+		// 404 until the loop's first pass over the directory has started
+		// the repository's repairer (it runs beside New, not inside it).
+		st, code, err := fetchAdminStatus(gw, repo)
+		if err != nil && code != http.StatusNotFound {
+			t.Fatalf("admin status (%d): %v", code, err)
+		}
+		if err == nil && ok(st) {
 			return st
 		}
 		if time.Now().After(deadline) {
