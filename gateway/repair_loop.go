@@ -98,18 +98,21 @@ func (g *Gateway) startRepair(cfg RepairConfig) {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &repairLoop{g: g, cfg: cfg, cancel: cancel, done: make(chan struct{}), repos: map[string]*repoRepair{}}
 	g.loop = l
+	// The first pass runs here, so that from New on every repository
+	// served has its repairer (and the admin endpoint its status).
+	l.tick(ctx)
 	go func() {
 		defer close(l.done)
 		t := time.NewTicker(cfg.Refresh)
 		defer t.Stop()
 		for {
-			l.tick(ctx)
 			select {
 			case <-ctx.Done():
 				l.stopAll()
 				return
 			case <-t.C:
 			}
+			l.tick(ctx)
 		}
 	}()
 }
