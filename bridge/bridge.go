@@ -25,13 +25,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
+	"github.com/flashback-network/flashback/s3front"
 	"github.com/flashback-network/flashback/storage"
 	"github.com/gofiber/fiber/v3"
 	"github.com/valyala/fasthttp"
@@ -139,14 +138,14 @@ func New(cfg Config) (*Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
-	app, err := fiberApp(srv)
+	app, err := s3front.FiberApp(srv)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	b.srv, b.app = srv, app
 	if fs := app.Server(); fs != nil {
 		fs.ErrorHandler = connError
-		fs.Handler = drainBody(fs.Handler)
+		fs.Handler = s3front.DrainBody(fs.Handler)
 		fs.ExpectHandler = expectAuthenticated(app, &iam{keys: cfg.Keys}, root, cfg.Region)
 	}
 	return b, nil
@@ -180,22 +179,6 @@ func connError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 var opTracker opManager
-
-// fiberApp returns the fiber app inside an S3ApiServer. versitygw only
-// serves it on addresses it binds itself (ServeMultiPort); to serve on a
-// caller's listener we need the app, an unexported field (checked here, so
-// a versitygw upgrade that moves it fails loudly in New, and in the tests).
-func fiberApp(srv *s3api.S3ApiServer) (*fiber.App, error) {
-	f := reflect.ValueOf(srv).Elem().FieldByName("app")
-	if !f.IsValid() || f.Type() != reflect.TypeOf((*fiber.App)(nil)) {
-		return nil, errors.New("bridge: versitygw S3ApiServer has no app field of type *fiber.App")
-	}
-	app := *(**fiber.App)(unsafe.Pointer(f.UnsafeAddr()))
-	if app == nil {
-		return nil, errors.New("bridge: versitygw S3ApiServer has a nil app")
-	}
-	return app, nil
-}
 
 func randHex(n int) string {
 	b := make([]byte, n)

@@ -25,12 +25,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/flashback-network/flashback/receipt"
+	"github.com/flashback-network/flashback/s3front"
 	"github.com/gofiber/fiber/v3"
 	"github.com/versity/versitygw/s3api"
 	"github.com/versity/versitygw/s3api/middlewares"
@@ -178,32 +177,18 @@ func (g *Gateway) buildServer() error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	app, err := fiberApp(srv)
+	app, err := s3front.FiberApp(srv)
 	if err != nil {
-		return err
+		return fmt.Errorf("gateway: %w", err)
 	}
 	if fs := app.Server(); fs != nil {
-		fs.Handler = drainBody(fs.Handler)
+		fs.Handler = s3front.DrainBody(fs.Handler)
 		fs.ReadTimeout = 10 * time.Minute // a whole request, body included: bounds a stalled client
 		fs.WriteTimeout = 0               // responses stream as long as the client reads
 		fs.IdleTimeout = 2 * time.Minute
 	}
 	g.app = app
 	return nil
-}
-
-// fiberApp returns the fiber app inside an S3ApiServer (an unexported
-// field; see bridge.fiberApp, which does the same and explains why).
-func fiberApp(srv *s3api.S3ApiServer) (*fiber.App, error) {
-	f := reflect.ValueOf(srv).Elem().FieldByName("app")
-	if !f.IsValid() || f.Type() != reflect.TypeOf((*fiber.App)(nil)) {
-		return nil, errors.New("gateway: versitygw S3ApiServer has no app field of type *fiber.App")
-	}
-	app := *(**fiber.App)(unsafe.Pointer(f.UnsafeAddr()))
-	if app == nil {
-		return nil, errors.New("gateway: versitygw S3ApiServer has a nil app")
-	}
-	return app, nil
 }
 
 func randHex(n int) string {

@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"context"
-	"io"
 	"strings"
 
-	"github.com/valyala/fasthttp"
 	"github.com/versity/versitygw/auth"
 	"github.com/versity/versitygw/s3err"
 )
@@ -100,22 +98,4 @@ func actionPerm(a auth.Action) string {
 func permCovers(have, need string) bool {
 	rank := map[string]int{PermRead: 1, PermWrite: 2, PermAdmin: 3}
 	return rank[have] > 0 && rank[have] >= rank[need]
-}
-
-// maxDrain: what a handler left of a request body is read off the
-// connection up to this much so it stays usable (see bridge/drain.go).
-const maxDrain = 1 << 20
-
-func drainBody(h fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		h(ctx)
-		r := ctx.RequestBodyStream()
-		if r == nil {
-			return
-		}
-		n, err := io.CopyN(io.Discard, r, maxDrain+1)
-		if n > maxDrain || (err != nil && err != io.EOF) {
-			ctx.SetConnectionClose()
-		}
-	}
 }

@@ -1,4 +1,4 @@
-package bridge
+package s3front
 
 import (
 	"io"
@@ -11,14 +11,14 @@ import (
 // closed after the response instead.
 const maxDrain = 1 << 20
 
-// drainBody runs h, then reads off the connection what h left of the
+// DrainBody runs h, then reads off the connection what h left of the
 // request body. The server streams request bodies, and fasthttp leaves an
 // unread rest on a keep-alive connection, parsing it as the next request:
 // a 0-byte PUT signed as a streaming aws-chunked body (minio-go over plain
 // HTTP, sent with Transfer-Encoding: chunked) is answered from the decoded
 // length without reading its final chunk, and the client then got a 400
 // "could not be parsed as HTTP" as the answer to its next request.
-func drainBody(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+func DrainBody(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		h(ctx)
 		r := ctx.RequestBodyStream()
