@@ -3,21 +3,39 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: dev build test test-short test-servers bench bench-1m lint fuzz
+.PHONY: dev build install test test-short test-servers bench bench-1m lint fuzz
 
+# Cold, the first build downloads and compiles about 600 packages (CometBFT,
+# the cloud SDKs): about 9 minutes on 2 cores; progress.sh prints a line
+# every 25 packages so it is never silent. Later builds take seconds.
 build:
-	$(GO) build -o bin/flashback ./cmd/flashback
+	@echo "==> building bin/flashback (first time about 9 minutes on 2 cores, then seconds)"
+	@bash scripts/progress.sh build $(GO) build -v -o bin/flashback ./cmd/flashback
 
-dev:
-	$(GO) run ./cmd/flashback dev
+# Puts flashback on your PATH (in $(go env GOPATH)/bin, or GOBIN), so the
+# commands `flashback dev` prints work as written.
+install:
+	@echo "==> go install ./cmd/flashback into $$($(GO) env GOBIN | grep . || echo $$($(GO) env GOPATH)/bin) (first time about 9 minutes on 2 cores, then seconds)"
+	@bash scripts/progress.sh install $(GO) install -v ./cmd/flashback
+	@echo "installed; if \`flashback version\` is not found, add that directory to PATH"
+
+# The same as `go run ./cmd/flashback dev`, with progress while compiling.
+dev: build
+	@echo "==> starting the dev platform (a few seconds)"
+	bin/flashback dev
 
 # Real MinIO, fake-gcs-server and Azurite for the backend conformance suite;
 # built once into ~/.cache/flashback (about 16 minutes cold, instant after).
 test-servers:
+	@echo "==> test servers: MinIO, fake-gcs-server, Azurite, chromium (first time 7 to 16 minutes, then instant)"
 	bash scripts/test-servers.sh install
 
 test: test-servers
+	@echo "==> compiling every package with the race detector (first time about 10 minutes on 2 cores, then seconds)"
+	@bash scripts/progress.sh compile $(GO) build -race -v $(PKGS)
+	@echo "==> go vet"
 	$(GO) vet $(PKGS)
+	@echo "==> go test -race ./... (about 9 minutes warm, 15 to 25 cold; a line per package as each finishes, e2e last at about 4 minutes of its own)"
 	FLASHBACK_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 45m $(PKGS)
 
 test-short:

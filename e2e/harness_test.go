@@ -31,6 +31,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "flashback")
+	// The CLI's profiles of whoever runs the tests must not steer them.
+	os.Setenv("FLASHBACK_CONFIG", filepath.Join(dir, "config.json"))
 	build := exec.Command("go", "build", "-o", binary, "../cmd/flashback")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

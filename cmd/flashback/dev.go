@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/flashback-network/flashback/address"
@@ -41,28 +43,57 @@ func devCmd(g *globals) *cobra.Command {
 		Short: "Run the whole platform locally: a validator, a provider with a local-disk unit behind a bridge, a funded consumer with a ready reservation and S3 key, and the REST API",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if !c.Flags().Changed("home") && os.Getenv("FLASHBACK_HOME") == "" {
-				g.home = filepath.Join(filepath.Dir(defaultHome()), ".flashback-dev")
+			useDefault := !c.Flags().Changed("home") && os.Getenv("FLASHBACK_HOME") == ""
+			if useDefault {
+				g.home = devDefaultHome()
+			}
+			if abs, err := filepath.Abs(g.home); err == nil {
+				g.home = abs // dev.env's FLASHBACK_HOME must work from any directory
 			}
 			if reset {
 				if err := os.RemoveAll(g.home); err != nil {
 					return err
 				}
 			}
-			if _, err := os.Stat(filepath.Join(g.home, "config", "genesis.json")); os.IsNotExist(err) {
+			exists := devHomeExists(g.home)
+			ports, err := devListenPorts(g.home, exists, basePort, o.apiAddr, s3Addr, metricsAddr, gatewayAddr)
+			if err != nil {
+				return err
+			}
+			if err := ports.check(); err != nil {
+				return err
+			}
+			if !exists {
 				if err := chain.Init(chain.InitOptions{Home: g.home, ChainID: "flashback-dev", Moniker: "dev", Dev: true, APIAddr: o.apiAddr, BasePort: basePort}); err != nil {
+					return devStartFailed(g.home, true, err)
+				}
+			} else if basePort > 0 {
+				// A retry with other ports must use them, not the home's.
+				if err := chain.SetBasePort(g.home, basePort, o.apiAddr); err != nil {
 					return err
 				}
 			}
-			o.background = func(ctx context.Context, apiURL string) error {
-				return runDevPlatform(ctx, g, apiURL, s3Addr, metricsAddr, gatewayAddr)
+			if useDefault {
+				if err := recordDevProfile(g.home, o.apiAddr); err != nil {
+					fmt.Fprintf(os.Stderr, "dev: could not save the dev profile: %v\n", err)
+				}
 			}
-			return runNode(g, o)
+			var up atomic.Bool
+			o.background = func(ctx context.Context, apiURL string) error {
+				return runDevPlatform(ctx, g, apiURL, s3Addr, metricsAddr, gatewayAddr, func() { up.Store(true) })
+			}
+			if err := runNode(g, o); err != nil {
+				if up.Load() {
+					return err
+				}
+				return devStartFailed(g.home, !exists, err)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&reset, "reset", false, "delete the dev home and start a fresh chain")
 	cmd.Flags().StringVar(&o.apiAddr, "api-addr", "", "REST API listen address (default 127.0.0.1:1317)")
-	cmd.Flags().IntVar(&basePort, "base-port", 0, "at first start: P2P on this port, CometBFT RPC on +1 (default 26656, 26657)")
+	cmd.Flags().IntVar(&basePort, "base-port", 0, "P2P on this port, CometBFT RPC on +1, REST API on +2 unless --api-addr (default 26656, 26657, 1317; kept in the home for later starts)")
 	cmd.Flags().StringVar(&s3Addr, "s3-addr", "127.0.0.1:9000", "the bridge's S3 listen address")
 	cmd.Flags().StringVar(&metricsAddr, "bridge-metrics-addr", "127.0.0.1:9100", "the bridge's /metrics listen address")
 	cmd.Flags().StringVar(&gatewayAddr, "gateway-addr", "", "the repository gateway's S3 listen address (default: the port after the last bridge's, 127.0.0.1:9003); its admin status listens on the next port")
@@ -73,7 +104,7 @@ func devCmd(g *globals) *cobra.Command {
 
 // runDevPlatform provisions the dev market (once; later runs reuse it) and
 // runs the providers' bridges and the repository gateway until ctx ends.
-func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr, gatewayAddr string) error {
+func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr, gatewayAddr string, onUp func()) error {
 	c := client.New(apiURL)
 	if err := waitForHeight(ctx, c, 2); err != nil {
 		return err
@@ -138,7 +169,7 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 		// The gateway, in chain mode, once its members' bridges serve.
 		go func() {
 			err := runGateway(ctx, devGatewayConfig(g, apiURL, repo, alice.Address()),
-				gatewayRun{owner: alice, ready: func(string, string, int) { printDevBanner(g, market, urls) }})
+				gatewayRun{owner: alice, ready: func(string, string, int) { printDevBanner(g, market, urls); onUp() }})
 			if err != nil && ctx.Err() == nil {
 				gwErr <- fmt.Errorf("dev gateway: %w", err)
 				cancel()
@@ -227,6 +258,10 @@ func ensureDevEnv(ctx context.Context, g *globals, c *client.Client, alice *clie
 			return nil, err
 		}
 	}
+	// The CLI reads FLASHBACK_HOME and FLASHBACK_NODE, so after
+	// `source dev.env` every flashback command talks to this platform.
+	env["FLASHBACK_HOME"] = g.home
+	env["FLASHBACK_NODE"] = apiURL
 	env["FLASHBACK_API"] = apiURL
 	env["AWS_ENDPOINT_URL"] = "http://" + s3Addr
 	env["AWS_REGION"] = "us-east-1"
@@ -275,16 +310,53 @@ Flashback dev platform is up.
 	fmt.Fprintf(g.out, "Dev keys are UNENCRYPTED, for local use only:\n")
 	_ = printKeys(&globals{home: g.home, output: "text", out: g.out})
 	fmt.Fprintf(g.out, `
-Try:
-  source %s
+Try (in another terminal):
+  source %s      # sets FLASHBACK_HOME, FLASHBACK_NODE and the AWS_* variables
   echo hello > hello.txt && aws s3 cp hello.txt s3://$FLASHBACK_BUCKET/ && aws s3 ls s3://$FLASHBACK_BUCKET/
   AWS_ACCESS_KEY_ID=$FLASHBACK_REPO_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$FLASHBACK_REPO_SECRET_ACCESS_KEY \
     aws --endpoint-url $FLASHBACK_GATEWAY_URL s3 cp hello.txt s3://$FLASHBACK_REPO/   # on all three providers
-  flashback --home %s query units
-  flashback --home %s query reservation %s
-  flashback --home %s tx bank send $(flashback --home %s keys show bob) 1.5FLASH --from alice
-Ctrl-C stops everything; state persists (flashback dev --reset starts over).
-`, envPath, g.home, g.home, resID, g.home, g.home)
+  flashback keys list
+  flashback query units
+  flashback query reservation %s
+  flashback tx bank send $(flashback keys show bob) 1.5FLASH --from alice
+`, envPath, resID)
+	if _, err := exec.LookPath("flashback"); err != nil {
+		fmt.Fprintf(g.out, "  (flashback is not on your PATH yet: run `make install` in the repository, which puts it in %s)\n", goBinDir())
+	}
+	fmt.Fprintln(g.out, "Ctrl-C stops everything; state persists (flashback dev --reset starts over).")
+}
+
+// goBinDir is where `go install` puts binaries: GOBIN, else GOPATH/bin,
+// else ~/go/bin.
+func goBinDir() string {
+	if b := os.Getenv("GOBIN"); b != "" {
+		return b
+	}
+	if p := os.Getenv("GOPATH"); p != "" {
+		return filepath.Join(filepath.SplitList(p)[0], "bin")
+	}
+	h, _ := os.UserHomeDir()
+	return filepath.Join(h, "go", "bin")
+}
+
+// recordDevProfile saves the dev platform as profile "dev" (see
+// saveDevProfile) and says so when it became the default.
+func recordDevProfile(home, apiAddr string) error {
+	if apiAddr == "" {
+		a, err := chain.HomeListenAddrs(home)
+		if err != nil {
+			return err
+		}
+		apiAddr = a.API
+	}
+	current, err := saveDevProfile(home, "http://"+apiAddr)
+	if err != nil {
+		return err
+	}
+	if current {
+		fmt.Fprintf(os.Stderr, "dev: saved profile \"dev\" in %s and made it the default, so flashback commands use this platform (flashback profile ls)\n", profilePath())
+	}
+	return nil
 }
 
 func waitForHeight(ctx context.Context, c *client.Client, h int64) error {
@@ -333,7 +405,7 @@ func readEnvFile(path string) (map[string]string, error) {
 func writeEnvFile(path string, env map[string]string) error {
 	var b strings.Builder
 	b.WriteString("# Flashback dev platform: source this file to use the S3 endpoint and API.\n")
-	for _, k := range []string{"FLASHBACK_API", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION", "FLASHBACK_BUCKET",
+	for _, k := range []string{"FLASHBACK_HOME", "FLASHBACK_NODE", "FLASHBACK_API", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION", "FLASHBACK_BUCKET",
 		"FLASHBACK_GATEWAY_URL", "FLASHBACK_GATEWAY_ADMIN_URL", "FLASHBACK_REPO", "FLASHBACK_REPO_ACCESS_KEY_ID", "FLASHBACK_REPO_SECRET_ACCESS_KEY"} {
 		fmt.Fprintf(&b, "export %s='%s'\n", k, env[k])
 	}

@@ -128,14 +128,23 @@ func ensureDevProvider(ctx context.Context, c *client.Client, prov *client.Signe
 	if err != nil {
 		return err
 	}
-	if _, err := c.Provider(ctx, prov.Address()); client.CodeOf(err) == "not_found" {
+	endpoint := "http://" + s3Addr
+	if have, err := c.Provider(ctx, prov.Address()); client.CodeOf(err) == "not_found" {
 		if _, err := prov.Submit(ctx,
-			&market.MsgRegisterProvider{Name: name, Description: "local disk of this machine", Website: "https://localhost", Endpoint: "http://" + s3Addr, BridgePubKey: pub[:]},
+			&market.MsgRegisterProvider{Name: name, Description: "local disk of this machine", Website: "https://localhost", Endpoint: endpoint, BridgePubKey: pub[:]},
 			&market.MsgStake{Amount: 10_000_000_000}); err != nil {
 			return fmt.Errorf("register %s: %w", name, err)
 		}
 	} else if err != nil {
 		return err
+	} else if have.Endpoint != endpoint {
+		// dev started with another --s3-addr than before: the chain must
+		// say where the bridge is now, or clients and oracles go to the old
+		// address.
+		if _, err := prov.UpdateProvider(ctx, market.MsgUpdateProvider{Endpoint: &endpoint}); err != nil {
+			return fmt.Errorf("move %s to %s: %w", name, endpoint, err)
+		}
+		fmt.Fprintf(os.Stderr, "dev: %s's bridge endpoint moved from %s to %s\n", name, have.Endpoint, endpoint)
 	}
 	return nil
 }

@@ -34,6 +34,8 @@ type globals struct {
 	// journalDir overrides the receipt journal (HOME/receipts) for the
 	// commands that take --journal.
 	journalDir string
+	// profile selects a profile of the CLI config (profile.go).
+	profile string
 }
 
 func defaultHome() string {
@@ -59,12 +61,19 @@ func newRoot() *cobra.Command {
 				return fmt.Errorf("-o must be text or json, not %q", g.output)
 			}
 			g.out = cmd.OutOrStdout()
+			if err := applyProfile(cmd, g); err != nil {
+				return err
+			}
+			if g.output != "text" && g.output != "json" {
+				return fmt.Errorf("profile output must be text or json, not %q", g.output)
+			}
 			return nil
 		},
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "node home directory (config, data, keyring); env FLASHBACK_HOME")
 	root.PersistentFlags().StringVar(&g.node, "node", os.Getenv("FLASHBACK_NODE"), "REST API URL of a node (default: the home's api_addr, else http://127.0.0.1:1317); env FLASHBACK_NODE")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().StringVar(&g.profile, "profile", "", "use this profile's home, node, from and output defaults (see flashback profile; env FLASHBACK_PROFILE)")
 	tx, query := txCmd(g), queryCmd(g)
 	tx.AddCommand(marketTxCmds(g)...)
 	tx.AddCommand(accessKeyTxCmd(g), oracleTxCmd(g))
@@ -81,6 +90,8 @@ func newRoot() *cobra.Command {
 	root.AddCommand(repoCmd(g))
 	root.AddCommand(disputeCmd(g)) // dispute.go
 	root.AddCommand(gatewayCmd(g))
+	root.AddCommand(profileCmd(g))
+	addCompletions(root, g) // completion.go
 	return root
 }
 
