@@ -7,18 +7,54 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
 )
 
+// healthz answers 200 while the process runs and its block execution has
+// not failed (a failed node never commits again, so it is not alive).
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	st, err := s.node.Status(r.Context())
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
 	}
+	if s.Failure != nil {
+		if ferr := s.Failure(); ferr != nil {
+			writeError(w, http.StatusServiceUnavailable, "node_failed", "block execution stopped: "+ferr.Error())
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "height": st.SyncInfo.LatestBlockHeight, "catching_up": st.SyncInfo.CatchingUp})
+}
+
+// readyz answers 200 only when the node can serve current state: it is
+// not catching up, its block execution has not failed, and (with
+// MaxBlockAge) its latest block is recent.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	st, err := s.node.Status(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	if s.Failure != nil {
+		if ferr := s.Failure(); ferr != nil {
+			writeError(w, http.StatusServiceUnavailable, "node_failed", "block execution stopped: "+ferr.Error())
+			return
+		}
+	}
+	if st.SyncInfo.CatchingUp {
+		writeError(w, http.StatusServiceUnavailable, "catching_up", fmt.Sprintf("catching up: at height %d", st.SyncInfo.LatestBlockHeight))
+		return
+	}
+	if age := time.Since(st.SyncInfo.LatestBlockTime); s.MaxBlockAge > 0 && age > s.MaxBlockAge {
+		writeError(w, http.StatusServiceUnavailable, "stalled", fmt.Sprintf("the latest block (height %d) is %s old, more than %s: consensus is not progressing",
+			st.SyncInfo.LatestBlockHeight, age.Round(time.Second), s.MaxBlockAge))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "height": st.SyncInfo.LatestBlockHeight, "catching_up": false})
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {

@@ -34,6 +34,12 @@ type Server struct {
 	routes []Route
 	// CommitTimeout bounds how long POST /v1/txs waits for inclusion.
 	CommitTimeout time.Duration
+	// Failure, when set, reports an error that stopped the node's block
+	// execution (chain.App.Failure): /healthz and /readyz fail on it.
+	Failure func() error
+	// MaxBlockAge, when non-zero, is how old the latest block may be for
+	// /readyz to answer ready: a node whose consensus stalled is not.
+	MaxBlockAge time.Duration
 }
 
 // Route is one served endpoint. The list is what the OpenAPI test compares
@@ -46,6 +52,7 @@ type Route struct {
 func New(node Node) *Server {
 	s := &Server{node: node, mux: http.NewServeMux(), CommitTimeout: 30 * time.Second}
 	s.handle("GET", "/healthz", s.healthz)
+	s.handle("GET", "/readyz", s.readyz)
 	s.handle("GET", "/openapi.json", serveSpec)
 	s.handle("GET", "/v1/status", s.status)
 	s.handle("GET", "/v1/blocks/{height}", s.block)

@@ -14,8 +14,10 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/flashback-network/flashback/contract"
+	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/params"
+	"github.com/flashback-network/flashback/contract/qos"
 	"github.com/flashback-network/flashback/contract/store"
 	"github.com/flashback-network/flashback/tx"
 )
@@ -65,7 +67,24 @@ type App struct {
 	// AfterBlock, when set, is called after each FinalizeBlock with the
 	// block's state (tests use it to check invariants).
 	AfterBlock func(kv store.KV, height int64)
+
+	// metrics, when set (UseMetrics), observes every block and tx.
+	metrics *Metrics
+	// health keeps the first error that stopped block execution.
+	health healthState
 }
+
+// UseMetrics makes the app observe its blocks and txs into m.
+func (a *App) UseMetrics(m *Metrics) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.metrics = m
+}
+
+// Failure is the error that stopped this node's block execution (a
+// FinalizeBlock or Commit that failed, a full disk for instance), or nil.
+// CometBFT halts consensus on such an error; readiness checks read this.
+func (a *App) Failure() error { return a.health.err() }
 
 // NewApp wraps a store. The chain id is read from state when the chain has
 // been initialized before.
@@ -191,6 +210,15 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	resp, err := a.finalizeBlock(req)
+	if err != nil {
+		return nil, a.health.fail("finalize block", req.Height, err)
+	}
+	return resp, nil
+}
+
+func (a *App) finalizeBlock(req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	start := time.Now() // metrics only: never reaches state
 	blk := core.Block{ChainID: a.chainID, Height: req.Height, Time: req.Time, PrevHash: a.lastHash}
 	if want := a.store.Version() + 1; req.Height != want {
 		return nil, fmt.Errorf("finalize block %d: state is at %d", req.Height, want-1)
@@ -199,7 +227,12 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	resp := &abci.ResponseFinalizeBlock{}
 	resp.Events = append(resp.Events, toABCI(contract.BeginBlock(cache, blk))...)
 	resp.TxResults = a.execTxs(cache, blk, req.Txs)
+	endStart := time.Now()
 	resp.Events = append(resp.Events, toABCI(contract.EndBlock(cache, blk))...)
+	if a.metrics != nil {
+		a.metrics.observeBlock(req.Height, time.Since(start), time.Since(endStart), closesEpoch(params.Get(cache), a.lastTime, req.Time))
+		a.metrics.observeMarket(qos.GetStats(cache).LiveReservations, bank.PoolBalance(cache, bank.PoolEscrow))
+	}
 	tb, _ := req.Time.MarshalBinary()
 	cache.Set(keyLastTime, tb)
 	if len(req.Hash) > 0 {
@@ -236,13 +269,19 @@ func (a *App) execTxs(cache *store.Cache, blk core.Block, raws [][]byte) []*abci
 		if pb == nil {
 			res = contract.ExecTx(cache, blk, raw, contract.Deliver)
 			delete(a.sigVerified, tx.Hash(raw))
+			a.metrics.observeTx(raw, res.Code)
 		} else {
 			p := pb.get(i)
 			res = contract.ExecPrepared(cache, blk, p, contract.Deliver)
 			// The tx leaves the mempool with this block.
+			typ := ""
 			if d := p.Decoded(); d != nil {
 				delete(a.sigVerified, d.Hash)
+				if len(d.Body.Msgs) > 0 {
+					typ = d.Body.Msgs[0].Type
+				}
 			}
+			a.metrics.observeTxType(typ, res.Code)
 		}
 		out[i] = &abci.ExecTxResult{
 			Code:      uint32(res.Code),
@@ -259,10 +298,10 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, _, err := a.store.Commit(); err != nil {
-		return nil, err
+		return nil, a.health.fail("commit", a.store.Version()+1, err)
 	}
 	if err := a.resetCheck(); err != nil {
-		return nil, err
+		return nil, a.health.fail("commit", a.store.Version(), err)
 	}
 	return &abci.ResponseCommit{}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -29,18 +30,59 @@ type NodeOptions struct {
 	// AfterBlock, when set, runs after every block with its state (tests
 	// check invariants here).
 	AfterBlock func(kv store.KV, height int64)
+	// Metrics turns on CometBFT's Prometheus metrics (on the default
+	// registry, so at most one such node per process) and the app's
+	// (Node.Metrics). The caller serves Node.Metrics.Handler().
+	Metrics bool
 }
 
 // Node is a running CometBFT node with the contract as its app.
 type Node struct {
-	Home  string
-	App   *App
-	RPC   *rpclocal.Local
-	cmt   *node.Node
-	store *Store
+	Home string
+	App  *App
+	RPC  *rpclocal.Local
+	// Metrics is set when the node runs with NodeOptions.Metrics.
+	Metrics *Metrics
+	cmt     *node.Node
+	store   *Store
 	// archive keeps the QoS history state prunes (see Archive).
 	archive *Archive
 	dbs     *dbTracker
+	// stopping is set by Stop, so the consensus watcher tells a stop
+	// from a failure; consensus keeps a consensus failure.
+	stopping  atomic.Bool
+	consensus healthState
+}
+
+// Failure is the error that stopped this node from committing blocks, or
+// nil: the app's block execution failing (App.Failure), or CometBFT's
+// consensus routine ending while the node was not being stopped (it logs
+// CONSENSUS FAILURE, a full disk for instance, and halts for good).
+func (n *Node) Failure() error {
+	if err := n.App.Failure(); err != nil {
+		return err
+	}
+	return n.consensus.err()
+}
+
+// failureLogger passes CometBFT's log through and records its consensus
+// failure: the consensus routine recovers the panic (a WAL or block store
+// write on a full disk), logs CONSENSUS FAILURE and ends, and nothing else
+// tells the process that this node will never commit again.
+type failureLogger struct {
+	cmtlog.Logger
+	onFailure func(msg string, keyvals []any)
+}
+
+func (l failureLogger) Error(msg string, keyvals ...any) {
+	if msg == "CONSENSUS FAILURE!!!" {
+		l.onFailure(msg, keyvals)
+	}
+	l.Logger.Error(msg, keyvals...)
+}
+
+func (l failureLogger) With(keyvals ...any) cmtlog.Logger {
+	return failureLogger{Logger: l.Logger.With(keyvals...), onFailure: l.onFailure}
 }
 
 // dbTracker remembers the databases CometBFT opens: CometBFT v0.38 leaves
@@ -93,6 +135,19 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 		return nil, fmt.Errorf("log level: %w", err)
 	}
 	logger = cmtlog.NewFilter(logger, opt)
+	nd := &Node{}
+	logger = failureLogger{Logger: logger, onFailure: func(_ string, keyvals []any) {
+		if nd.stopping.Load() {
+			return
+		}
+		cause := "see the log"
+		for i := 0; i+1 < len(keyvals); i += 2 {
+			if k, _ := keyvals[i].(string); k == "err" {
+				cause = fmt.Sprint(keyvals[i+1])
+			}
+		}
+		_ = nd.consensus.fail("consensus", -1, fmt.Errorf("CometBFT's consensus stopped (CONSENSUS FAILURE): %s", cause))
+	}}
 
 	if err := reindexRecent(c); err != nil {
 		return nil, fmt.Errorf("re-index recent blocks: %w", err)
@@ -113,6 +168,13 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 	}
 	app.UseArchive(archive)
 	app.AfterBlock = o.AfterBlock
+	var metrics *Metrics
+	if o.Metrics {
+		metrics = NewMetrics(filepath.Join(home, "data"))
+		app.UseMetrics(metrics)
+		c.Instrumentation.Prometheus = true
+		c.Instrumentation.PrometheusListenAddr = "" // served on the API address, not a listener of CometBFT's own
+	}
 	closeStores := func() {
 		store.Close()
 		archive.Close()
@@ -128,7 +190,7 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 		proxy.NewLocalClientCreator(app),
 		node.DefaultGenesisDocProviderFunc(c),
 		dbs.provide,
-		node.DefaultMetricsProvider(c.Instrumentation),
+		metricsProvider(c.Instrumentation),
 		logger,
 	)
 	if err != nil {
@@ -140,11 +202,13 @@ func StartNode(home string, o NodeOptions) (*Node, error) {
 		closeStores()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	return &Node{Home: home, App: app, RPC: rpclocal.New(n), cmt: n, store: store, archive: archive, dbs: dbs}, nil
+	nd.Home, nd.App, nd.RPC, nd.Metrics, nd.cmt, nd.store, nd.archive, nd.dbs = home, app, rpclocal.New(n), metrics, n, store, archive, dbs
+	return nd, nil
 }
 
 // Stop stops consensus and closes the state database.
 func (n *Node) Stop() error {
+	n.stopping.Store(true)
 	var err error
 	if n.cmt.IsRunning() {
 		err = n.cmt.Stop()

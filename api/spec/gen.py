@@ -41,6 +41,7 @@ schemas = {
 
 paths = {
     "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz", "responses": {"200": ok(ref("Health")), "503": problem}}},
+    "/readyz": {"get": {"summary": "Readiness: the node is not catching up, commits blocks (the last one is recent) and its block execution has not failed", "operationId": "readyz", "responses": {"200": ok(ref("Health")), "503": problem}}},
     "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi", "responses": {"200": ok({"type": "object"})}}},
     "/v1/status": {"get": {"summary": "Chain id, height and app hash", "operationId": "getStatus", "responses": {"200": ok(ref("Status")), "503": problem}}},
     "/v1/blocks/{height}": {"get": {"summary": "A block header summary", "operationId": "getBlock",

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/net/netutil"
 
-	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/chain"
 	"github.com/flashback-network/flashback/keyring"
 	"github.com/flashback-network/flashback/oracle"
@@ -92,14 +92,15 @@ func runNode(g *globals, o runOptions) error {
 	if err != nil {
 		return fmt.Errorf("REST API address: %w", err)
 	}
-	n, err := chain.StartNode(g.home, chain.NodeOptions{BlockTime: o.blockTime, LogLevel: o.logLevel})
+	n, err := chain.StartNode(g.home, chain.NodeOptions{BlockTime: o.blockTime, LogLevel: o.logLevel, Metrics: true})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: api.New(n.RPC), ReadHeaderTimeout: 10 * time.Second}
+	srv := nodeHTTPServer(g.home, n, o.blockTime)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(netutil.LimitListener(ln, maxAPIConns)) }()
+	failed := watchNodeFailure(n)
 	apiURL := "http://" + ln.Addr().String()
 	fmt.Fprintf(os.Stderr, "node running: chain %s, home %s, REST API %s\n", n.App.ChainID(), g.home, apiURL)
 	if o.ready != nil {
@@ -122,6 +123,8 @@ func runNode(g *globals, o runOptions) error {
 		}
 	case err = <-bgDone:
 		o.background = nil
+	case err = <-failed:
+		fmt.Fprintf(os.Stderr, "FATAL: %v\nThe node stops: it cannot commit blocks any more. Fix the cause (disk space, permissions, a broken database) and start it again; it resumes at the last committed height.\n", err)
 	}
 	bgCancel()
 	if o.background != nil {
