@@ -169,4 +169,3 @@ func fillDisk(t *testing.T, dir string) {
 		}
 	}
 }
-
