@@ -39,6 +39,16 @@ func newKillProxy(t *testing.T, to string) *killProxy {
 				c.Close()
 				continue
 			}
+			// Small socket buffers: the gateway cannot read far ahead of
+			// its client through kernel buffers, so a kill after the
+			// client's first 2 MiB always lands mid-stream (with default
+			// loopback buffers it sometimes came after the last byte).
+			for _, conn := range []net.Conn{c, s} {
+				if tc, ok := conn.(*net.TCPConn); ok {
+					_ = tc.SetReadBuffer(32 << 10)
+					_ = tc.SetWriteBuffer(32 << 10)
+				}
+			}
 			p.mu.Lock()
 			p.conns = append(p.conns, c, s)
 			p.mu.Unlock()

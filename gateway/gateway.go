@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -76,6 +77,7 @@ type Gateway struct {
 	dir     Directory
 	clients *clients
 	health  *health
+	metrics *metrics
 	repair  *RepairQueue
 	intents intents
 	uploads *uploads
@@ -144,6 +146,8 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		uploads: &uploads{dir: filepath.Join(cfg.StateDir, "uploads")},
 		started: time.Now().UTC(),
 	}
+	g.metrics = newMetrics(g)
+	g.health.onObserve = g.metrics.member
 	if err := g.recover(ctx); err != nil {
 		return nil, err
 	}
@@ -173,7 +177,7 @@ func (g *Gateway) buildServer() error {
 		s3api.WithDisableACL(),
 		s3api.WithConcurrencyLimiter(g.cfg.MaxConnections, g.cfg.MaxInFlight),
 	}
-	srv, err := s3api.New(&backend{g: g}, root, g.cfg.Region, &iam{dir: g.dir}, nil, nil, nil, nopMetrics{}, opts...)
+	srv, err := s3api.New(&backend{g: g}, root, g.cfg.Region, &iam{dir: g.dir}, nil, nil, nil, g.metrics, opts...)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -242,7 +246,6 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	return err
 }
 
-type nopMetrics struct{}
-
-func (nopMetrics) Send(fiber.Ctx, error, string, int64, int) {}
-func (nopMetrics) Close()                                    {}
+// MetricsHandler serves the gateway's Prometheus metrics (the admin
+// listener mounts it at /metrics).
+func (g *Gateway) MetricsHandler() http.Handler { return g.metrics.handler() }

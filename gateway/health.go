@@ -18,6 +18,8 @@ type health struct {
 	// that answered again since, until the repair loop takes them (it
 	// clears their repair backoff: repair resumes when a member is back).
 	failing, recovered map[string]bool
+	// onObserve, when set, sees every observation (the gateway's metrics).
+	onObserve func(member string, d time.Duration, failed bool)
 }
 
 // sample is a member's EWMA and when it was last updated.
@@ -39,6 +41,9 @@ func newHealth() *health {
 }
 
 func (h *health) observe(member string, d time.Duration, failed bool) {
+	if h.onObserve != nil {
+		h.onObserve(member, d, failed)
+	}
 	s := d.Seconds()
 	if failed {
 		s = failPenalty

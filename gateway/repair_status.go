@@ -117,6 +117,9 @@ func (g *Gateway) AdminAddr() string {
 //	GET /_flashback/repos                 every repaired repository
 //	GET /_flashback/repos/{name}/status   one repository
 //	POST /_flashback/repos/{name}/members/{id}/resume   lift a member's pause
+//	GET /metrics   Prometheus (metrics.go)
+//	GET /healthz   the process answers
+//	GET /readyz    S3 is served and the directory answers
 //
 // It listens apart from S3 (bound to 127.0.0.1 unless told otherwise):
 // it carries no authentication, and tells which members lag.
@@ -140,6 +143,17 @@ func (g *Gateway) startAdmin(addr string) error {
 		return fmt.Errorf("gateway: admin listener: %w", err)
 	}
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", g.MetricsHandler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := g.ready(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
 	mux.HandleFunc("GET /_flashback/repos/{name}/status", func(w http.ResponseWriter, r *http.Request) {
 		st, err := g.RepairStatus(r.PathValue("name"))
 		if err != nil {
