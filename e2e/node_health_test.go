@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -166,6 +167,61 @@ func fillDisk(t *testing.T, dir string) {
 				return
 			}
 			t.Fatalf("filling the disk: %v", err)
+		}
+	}
+}
+
+// TestNodeAPISurvivesTricklers: 300 clients trickling a request body one
+// byte a second neither block other clients nor hold the API forever: the
+// server's read timeout closes them.
+func TestNodeAPISurvivesTricklers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the API's 30 s read timeout")
+	}
+	_, apiURL, _ := startDevNode(t, "trickle-chain", freeBase(t, 1))
+	addr := strings.TrimPrefix(apiURL, "http://")
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < 300; i++ {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		fmt.Fprintf(c, "POST /v1/txs HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", addr)
+		conns = append(conns, c)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // one byte a second on every connection
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				for _, c := range conns {
+					_, _ = c.Write([]byte(" "))
+				}
+			}
+		}
+	}()
+	if code, body, err := httpGet(apiURL + "/v1/status"); err != nil || code != 200 {
+		t.Fatalf("with 300 tricklers, GET /v1/status: %d %v %s", code, err, body)
+	}
+	// Every trickler is cut off by the read timeout (30 s), not served forever.
+	deadline := time.Now().Add(60 * time.Second)
+	for i, c := range conns {
+		_ = c.SetReadDeadline(deadline)
+		if _, err := io.ReadAll(c); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("trickler %d still held open 60 s later", i)
+			}
 		}
 	}
 }
