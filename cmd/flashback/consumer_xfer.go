@@ -161,4 +161,3 @@ func (g *globals) uploadFile(ctx context.Context, b *client.Bucket, key, path st
 	}
 	return &uploadResult{obj: o, receipt: rcpt, stats: stats}, nil
 }
-
