@@ -62,5 +62,19 @@ func (g *globals) openStored(ctx context.Context, res string, k storedKey) (*buc
 			return nil, err
 		}
 	}
-	return &bucketInfo{Bucket: client.NewBucket(ep, res, k.AccessKeyID, k.Secret), Res: r, Key: k}, nil
+	b := client.NewBucket(ep, res, k.AccessKeyID, k.Secret)
+	if justMade(k) {
+		// A key stored by `tx accesskey create` a moment ago: the bridge
+		// learns it within a block or two.
+		if err := b.WaitReady(ctx, 20*time.Second); err != nil {
+			return nil, s3Explain(err, b, "")
+		}
+	}
+	return &bucketInfo{Bucket: b, Res: r, Key: k}, nil
+}
+
+// justMade says whether a stored key was created in the last two minutes.
+func justMade(k storedKey) bool {
+	t, err := time.Parse(time.RFC3339, k.CreatedAt)
+	return err == nil && time.Since(t) < 2*time.Minute
 }
