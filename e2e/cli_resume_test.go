@@ -33,6 +33,7 @@ func TestCLIResumeAndQuota(t *testing.T) {
 	s := startConsumerScenario(t)
 	s.store()
 	s.resumeKilledUpload()
+	s.changedFileStartsOver()
 	s.quotaRefused()
 }
 
@@ -64,24 +65,7 @@ func (s *consumerScenario) resumeKilledUpload() {
 	}
 	args := []string{"cp", big, s.url("big.bin"), "--home", s.home, "--part-size", fmt.Sprint(partSize),
 		"--multipart-threshold", fmt.Sprint(partSize), "--concurrency", "2", "-o", "json"}
-	// Throttled to ~4 s, killed once half the parts are recorded.
-	cmd := exec.Command(binary, append(args, "--bwlimit", "10MiB")...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	recorded := 0
-	eventually(t, 60*time.Second, func() error {
-		recorded = statePartCount(t, s.home)
-		if recorded < 4 {
-			return fmt.Errorf("%d parts recorded", recorded)
-		}
-		return nil
-	})
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	_ = cmd.Wait()
-	if recorded = statePartCount(t, s.home); recorded < 4 || recorded == 8 {
-		t.Fatalf("%d of 8 parts recorded at the kill", recorded)
-	}
+	recorded := killHalfWay(t, s.home, args)
 	b := s.bucket()
 	ctx := context.Background()
 	ups, err := b.S3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.res)})
@@ -117,6 +101,65 @@ func (s *consumerScenario) resumeKilledUpload() {
 	}
 	if ups, err := b.S3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.res)}); err != nil || len(ups.Uploads) != 0 {
 		t.Fatalf("uploads left: %+v %v", ups, err)
+	}
+}
+
+// killHalfWay runs the cp in args throttled to ~4 s and SIGKILLs it once
+// half its 8 parts are recorded; it returns how many were.
+func killHalfWay(t *testing.T, home string, args []string) int {
+	t.Helper()
+	cmd := exec.Command(binary, append(args, "--bwlimit", "10MiB")...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, func() error {
+		if n := statePartCount(t, home); n < 4 {
+			return fmt.Errorf("%d parts recorded", n)
+		}
+		return nil
+	})
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	recorded := statePartCount(t, home)
+	if recorded < 4 || recorded == 8 {
+		t.Fatalf("%d of 8 parts recorded at the kill", recorded)
+	}
+	return recorded
+}
+
+// changedFileStartsOver: a file rewritten after its upload was killed is
+// uploaded from scratch, and the stale upload is aborted at the bridge.
+func (s *consumerScenario) changedFileStartsOver() {
+	t := s.t
+	data := make([]byte, 8*partSize)
+	_, _ = rand.Read(data)
+	p := filepath.Join(t.TempDir(), "edit.bin")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"cp", p, s.url("edit.bin"), "--home", s.home, "--part-size", fmt.Sprint(partSize),
+		"--multipart-threshold", fmt.Sprint(partSize), "--concurrency", "2", "-o", "json"}
+	killHalfWay(t, s.home, args)
+	data[0] ^= 1
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, time.Now(), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var out cpMultipart
+	mustJSON(t, run(t, args...), &out)
+	if m := out.Multipart; m == nil || m.Resume || m.Resumed != 0 || m.Sent != 8 {
+		t.Fatalf("cp of the changed file: %+v", m)
+	}
+	ups, err := s.bucket().S3.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(s.res)})
+	if err != nil || len(ups.Uploads) != 0 {
+		t.Fatalf("uploads left: %+v %v", ups, err)
+	}
+	got := filepath.Join(t.TempDir(), "got.bin")
+	s.fb("cp", s.url("edit.bin"), got)
+	if gb, _ := os.ReadFile(got); sha256.Sum256(gb) != sha256.Sum256(data) {
+		t.Fatal("the changed file's object has other bytes")
 	}
 }
 
