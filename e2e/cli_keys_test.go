@@ -29,6 +29,24 @@ func TestCLIKeysAndEndpoint(t *testing.T) {
 	s.importKey()
 	s.credentials()
 	s.endpointFollowsChain()
+	s.fromSaysWhichKeysExist()
+}
+
+// fromSaysWhichKeysExist: with no stored key, --from makes one and first
+// names the reservation's keys already on chain (which could be imported).
+func (s *consumerScenario) fromSaysWhichKeysExist() {
+	t := s.t
+	if err := os.Remove(filepath.Join(s.home, "s3keys.json")); err != nil {
+		t.Fatal(err)
+	}
+	before := s.chainKeyCount()
+	_, stderr := s.fbStderr("ls", s.url(""), "--from", "alice")
+	if !strings.Contains(stderr, "on chain whose secret is not stored here") || !strings.Contains(stderr, s.accessKeyID+" (write)") || !strings.Contains(stderr, "created read access key") {
+		t.Fatalf("ls --from with no stored key says:\n%s", stderr)
+	}
+	if after := s.chainKeyCount(); after != before+1 {
+		t.Fatalf("keys on chain: %d → %d", before, after)
+	}
 }
 
 func (s *consumerScenario) chainKeyCount() int {

@@ -128,6 +128,8 @@ func (g *globals) openBucketInfo(ctx context.Context, res, perm, from string) (*
 	}
 	if k, ok := keys[res]; ok {
 		g.note("the stored access key %s for %s is %s-only: creating a %s key (the old one stays on chain; `flashback tx accesskey revoke %s` removes it)", k.AccessKeyID, res, k.Perm, perm, k.AccessKeyID)
+	} else {
+		g.noteUnstoredKeys(ctx, res)
 	}
 	k, err := g.createS3Key(ctx, res, perm, from)
 	if err != nil {
@@ -142,6 +144,23 @@ func (g *globals) openBucketInfo(ctx context.Context, res, perm, from string) (*
 		r = nil // the quota check then asks the bridge only
 	}
 	return &bucketInfo{Bucket: b, Res: r, Key: storedFromCreated(k)}, nil
+}
+
+// noteUnstoredKeys says, before --from makes a key, which keys the
+// reservation already has on chain: their secrets are not here, but one
+// made elsewhere can be imported instead of adding another.
+func (g *globals) noteUnstoredKeys(ctx context.Context, res string) {
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	page, err := g.client().AccessKeys(qctx, res, "", "")
+	if err != nil || len(page.AccessKeys) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(page.AccessKeys))
+	for _, k := range page.AccessKeys {
+		ids = append(ids, k.ID+" ("+k.Perm+")")
+	}
+	g.note("%s has %d access key(s) on chain whose secret is not stored here: %s; creating a new one (`flashback accesskey import %s ID` would use one of them)", res, len(ids), strings.Join(ids, ", "), res)
 }
 
 func permName(p string) string {
