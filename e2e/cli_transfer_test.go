@@ -102,7 +102,33 @@ func TestCLITransferTrees(t *testing.T) {
 	if got := s.ls(s.url("tree/")); len(got) != 455 {
 		t.Fatalf("ls after a dry run: %d objects", len(got))
 	}
+	s.treeErrors(src)
 }
+
+// treeErrors: bad arguments are refused with a clear line, nothing sent.
+func (s *consumerScenario) treeErrors(dir string) {
+	file := filepath.Join(dir, "new", "n0.txt")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cp", dir, s.url("x/")}, "is a directory: copy it with cp -r"},
+		{[]string{"cp", "-r", file, s.url("x/")}, "not a directory"},
+		{[]string{"cp", "-r", s.url("tree/"), file}, "is a file"},
+		{[]string{"sync", dir, dir + "-copy"}, "needs a local directory and an fb://"},
+		{[]string{"sync", s.url("tree/"), s.url("other/")}, "needs a local directory and an fb://"},
+		{[]string{"cp", file, s.url("x"), "--part-size", "100"}, "at least 5 MiB"},
+		{[]string{"sync", dir, s.url("x/"), "--bwlimit", "fast"}, "bwlimit"},
+	} {
+		if out, err := s.fbErr(c.args...); err == nil || !strings.Contains(out, c.want) {
+			s.t.Fatalf("%v: %v\n%s", c.args, err, out)
+		}
+	}
+	if got := s.ls(s.url("x/")); len(got) != 0 {
+		s.t.Fatalf("refused commands stored %v", got)
+	}
+}
+
 
 type treeResult struct {
 	Transfers []struct {
