@@ -129,7 +129,6 @@ func (s *consumerScenario) treeErrors(dir string) {
 	}
 }
 
-
 type treeResult struct {
 	Transfers []struct {
 		URL    string `json:"url"`
