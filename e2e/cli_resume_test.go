@@ -34,6 +34,7 @@ func TestCLIResumeAndQuota(t *testing.T) {
 	s.store()
 	s.resumeKilledUpload()
 	s.changedFileStartsOver()
+	s.interruptKeepsUpload()
 	s.quotaRefused()
 }
 
@@ -160,6 +161,49 @@ func (s *consumerScenario) changedFileStartsOver() {
 	s.fb("cp", s.url("edit.bin"), got)
 	if gb, _ := os.ReadFile(got); sha256.Sum256(gb) != sha256.Sum256(data) {
 		t.Fatal("the changed file's object has other bytes")
+	}
+}
+
+// interruptKeepsUpload: Ctrl-C (SIGINT) stops a multipart cp with a line
+// saying how to resume, and keeps the upload at the bridge and its state.
+func (s *consumerScenario) interruptKeepsUpload() {
+	t := s.t
+	data := make([]byte, 8*partSize)
+	_, _ = rand.Read(data)
+	p := filepath.Join(t.TempDir(), "int.bin")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"cp", p, s.url("int.bin"), "--home", s.home, "--part-size", fmt.Sprint(partSize),
+		"--multipart-threshold", fmt.Sprint(partSize), "--concurrency", "2"}
+	cmd := exec.Command(binary, append(args, "--bwlimit", "10MiB")...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, func() error {
+		if n := statePartCount(t, s.home); n < 2 {
+			return fmt.Errorf("%d parts recorded", n)
+		}
+		return nil
+	})
+	_ = cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err == nil || !strings.Contains(out.String(), "run the same command again to resume") {
+		t.Fatalf("interrupted cp: %v\n%s", err, out.String())
+	}
+	if n := statePartCount(t, s.home); n < 2 {
+		t.Fatalf("state after the interrupt: %d parts", n)
+	}
+	ups, err := s.bucket().S3.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(s.res)})
+	if err != nil || len(ups.Uploads) != 1 {
+		t.Fatalf("uploads after the interrupt: %+v %v", ups, err)
+	}
+	if txt := run(t, args...); !strings.Contains(txt, "resumed:") {
+		t.Fatalf("resumed cp says:\n%s", txt)
+	}
+	if n := statePartCount(t, s.home); n != -1 {
+		t.Fatalf("state left after the resume: %d parts", n)
 	}
 }
 
