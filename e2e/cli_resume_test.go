@@ -199,11 +199,42 @@ func (s *consumerScenario) interruptKeepsUpload() {
 	if err != nil || len(ups.Uploads) != 1 {
 		t.Fatalf("uploads after the interrupt: %+v %v", ups, err)
 	}
+	s.pendingCountsAgainstQuota(ups.Uploads[0].UploadId)
 	if txt := run(t, args...); !strings.Contains(txt, "resumed:") {
 		t.Fatalf("resumed cp says:\n%s", txt)
 	}
 	if n := statePartCount(t, s.home); n != -1 {
 		t.Fatalf("state left after the resume: %d parts", n)
+	}
+}
+
+// pendingCountsAgainstQuota: a file that would fit but for the parts an
+// unfinished upload holds is refused, and the error names that upload.
+func (s *consumerScenario) pendingCountsAgainstQuota(id *string) {
+	t := s.t
+	var used int64
+	for _, n := range s.ls(s.url("")) {
+		used += n
+	}
+	lp, err := s.bucket().S3.ListParts(context.Background(), &s3.ListPartsInput{Bucket: aws.String(s.res), Key: aws.String("int.bin"), UploadId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pending int64
+	for _, p := range lp.Parts {
+		pending += aws.ToInt64(p.Size)
+	}
+	p := filepath.Join(t.TempDir(), "fits-but.bin")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1<<30 - used - pending/2); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if out, err := s.fbErr("cp", p, s.url("fits-but.bin")); err == nil || !strings.Contains(out, "held by 1 unfinished upload") {
+		t.Fatalf("cp with an unfinished upload holding room: %v\n%s", err, out)
 	}
 }
 

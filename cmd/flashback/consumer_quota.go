@@ -38,25 +38,36 @@ func (g *globals) checkQuota(ctx context.Context, bi *bucketInfo, need quotaNeed
 			return nil
 		}
 	}
-	used, err := bucketUsed(ctx, bi.Bucket, need.resuming)
+	used, pending, err := bucketUsed(ctx, bi.Bucket, need.resuming)
 	if err != nil {
 		return s3Explain(err, bi.Bucket, "")
 	}
 	reserved := int64(min(r.Bytes, 1<<62))
-	free := max(0, reserved-used)
+	free := max(0, reserved-used-pending.bytes)
 	if need.bytes > free {
-		return fmt.Errorf("the upload needs %s, %s free of %s reserved in %s: nothing sent (free space with `flashback rm`, or grow it with `flashback tx reservation resize %s --size SIZE`)",
-			bytesHuman(uint64(need.bytes)), bytesHuman(uint64(free)), bytesHuman(r.Bytes), bi.Name, bi.Name)
+		unfinished := ""
+		if pending.uploads > 0 {
+			unfinished = fmt.Sprintf("; %s of it is held by %d unfinished upload(s), resumed by running the same cp again", bytesHuman(uint64(pending.bytes)), pending.uploads)
+		}
+		return fmt.Errorf("the upload needs %s, %s free of %s reserved in %s%s: nothing sent (free space with `flashback rm`, or grow it with `flashback tx reservation resize %s --size SIZE`)",
+			bytesHuman(uint64(need.bytes)), bytesHuman(uint64(free)), bytesHuman(r.Bytes), bi.Name, unfinished, bi.Name)
 	}
 	return nil
 }
 
-// bucketUsed sums the objects and the parts of pending uploads (but those
-// of the uploads in skip) as the bridge lists them.
-func bucketUsed(ctx context.Context, b *client.Bucket, skip map[string]bool) (int64, error) {
+// pendingUse is what unfinished multipart uploads hold at the bridge.
+type pendingUse struct {
+	bytes   int64
+	uploads int
+}
+
+// bucketUsed sums the objects, and the parts of pending uploads (but those
+// of the uploads in skip), as the bridge lists them.
+func bucketUsed(ctx context.Context, b *client.Bucket, skip map[string]bool) (int64, pendingUse, error) {
+	var pending pendingUse
 	objs, err := b.List(ctx, "")
 	if err != nil {
-		return 0, err
+		return 0, pending, err
 	}
 	var used int64
 	for _, o := range objs {
@@ -66,7 +77,7 @@ func bucketUsed(ctx context.Context, b *client.Bucket, skip map[string]bool) (in
 	for up.HasMorePages() {
 		page, err := up.NextPage(ctx)
 		if err != nil {
-			return 0, err
+			return 0, pending, err
 		}
 		for _, u := range page.Uploads {
 			if skip[aws.ToString(u.UploadId)] {
@@ -74,12 +85,13 @@ func bucketUsed(ctx context.Context, b *client.Bucket, skip map[string]bool) (in
 			}
 			n, err := uploadedBytes(ctx, b, aws.ToString(u.Key), aws.ToString(u.UploadId))
 			if err != nil {
-				return 0, err
+				return 0, pending, err
 			}
-			used += n
+			pending.bytes += n
+			pending.uploads++
 		}
 	}
-	return used, nil
+	return used, pending, nil
 }
 
 func uploadedBytes(ctx context.Context, b *client.Bucket, key, id string) (int64, error) {
