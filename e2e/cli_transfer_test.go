@@ -38,32 +38,7 @@ func TestCLITransferTrees(t *testing.T) {
 	}
 	sameTree(t, src, down)
 
-	// Delete 50, rewrite 10 with the same size (only the checksum tells),
-	// add 5.
-	rels := sortedRels(files)
-	for _, rel := range rels[:50] {
-		if err := os.Remove(filepath.Join(src, rel)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, rel := range rels[50:60] {
-		p := filepath.Join(src, rel)
-		b, _ := os.ReadFile(p)
-		for i := range b {
-			b[i] ^= 0x5a
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(src, "new"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 5 {
-		if err := os.WriteFile(filepath.Join(src, fmt.Sprintf("new/n%d.txt", i)), []byte(fmt.Sprintf("new %d\n", i)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rels := editTree(t, src, files)
 	var sy treeResult
 	mustJSON(t, s.fb("sync", src, s.url("tree/"), "--delete", "-o", "json"), &sy)
 	if sy.Uploaded != 15 || sy.Deleted != 50 || sy.Unchanged != 440 || len(sy.Failed) != 0 {
@@ -127,6 +102,38 @@ func (s *consumerScenario) treeErrors(dir string) {
 	if got := s.ls(s.url("x/")); len(got) != 0 {
 		s.t.Fatalf("refused commands stored %v", got)
 	}
+}
+
+// editTree deletes 50 of the files under src, rewrites 10 with the same
+// size (only the checksum tells) and adds 5; it returns the original
+// relative paths, sorted.
+func editTree(t *testing.T, src string, files map[string][]byte) []string {
+	t.Helper()
+	rels := sortedRels(files)
+	for _, rel := range rels[:50] {
+		if err := os.Remove(filepath.Join(src, rel)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rel := range rels[50:60] {
+		p := filepath.Join(src, rel)
+		b, _ := os.ReadFile(p)
+		for i := range b {
+			b[i] ^= 0x5a
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(src, "new"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := os.WriteFile(filepath.Join(src, fmt.Sprintf("new/n%d.txt", i)), []byte(fmt.Sprintf("new %d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rels
 }
 
 type treeResult struct {
