@@ -78,6 +78,31 @@ func TestCLITransferTrees(t *testing.T) {
 		t.Fatalf("ls after a dry run: %d objects", len(got))
 	}
 	s.treeErrors(src)
+	s.failedSyncDeletesNothing()
+}
+
+// failedSyncDeletesNothing: when an upload of a sync --delete fails (here:
+// a key in the bridge's hidden .fb-meta/ area, which it refuses), nothing
+// is deleted, though every other object is missing from the source.
+func (s *consumerScenario) failedSyncDeletesNothing() {
+	t := s.t
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, ".fb-meta"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"keep.txt", ".fb-meta/x"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(s.ls(s.url("")))
+	out, err := s.fbErr("sync", dir, "fb://"+s.res+"/", "--delete")
+	if err == nil || !strings.Contains(out, ".fb-meta/x") || !strings.Contains(out, "deletions skipped: transfers failed") {
+		t.Fatalf("sync --delete with a failing upload: %v\n%s", err, out)
+	}
+	if got := s.ls(s.url("")); len(got) != before+1 || got["keep.txt"] == 0 {
+		t.Fatalf("after the failed sync: %d objects, %d before", len(got), before)
+	}
 }
 
 // treeErrors: bad arguments are refused with a clear line, nothing sent.

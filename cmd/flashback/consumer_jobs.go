@@ -47,16 +47,54 @@ type treeOut struct {
 
 func sortStrings(s []string) { sort.Strings(s) }
 
-// runJobs checks the quota for the uploads, then runs the jobs; a failed
-// job does not stop the others, and the command fails at the end.
+// runJobs checks the quota for the uploads, then runs the transfers and,
+// only if they all succeeded, the deletions (a sync --delete whose uploads
+// failed must not remove anything). A failed job does not stop the
+// others; the command fails at the end.
 func (g *globals) runJobs(ctx context.Context, bi *bucketInfo, jobs []xferJob, unchanged int, opts *xferOpts, dryRun bool) error {
 	out := &treeOut{Transfers: []transferOut{}, Unchanged: unchanged, DryRun: dryRun}
-	need := quotaNeed{resuming: map[string]bool{}}
-	var total int64
+	var transfers, deletes []xferJob
 	for _, j := range jobs {
-		if j.op == opUpload || j.op == opDownload {
-			total += j.size
+		if j.op == opDeleteRemote || j.op == opDeleteLocal {
+			deletes = append(deletes, j)
+		} else {
+			transfers = append(transfers, j)
 		}
+	}
+	if !dryRun {
+		if err := g.checkQuota(ctx, bi, g.quotaNeedOf(bi.Name, transfers, opts)); err != nil {
+			return err
+		}
+	}
+	bar := newProgress(fmt.Sprintf("0/%d files", len(jobs)))
+	r := &jobRunner{g: g, bi: bi, opts: opts, dryRun: dryRun, out: out, bar: bar, count: len(jobs)}
+	for _, j := range transfers {
+		r.total += j.size
+	}
+	r.run(ctx, transfers)
+	if len(out.Failed) == 0 {
+		r.run(ctx, deletes)
+	} else if len(deletes) > 0 {
+		out.Failed = append(out.Failed, fmt.Sprintf("%d deletions skipped: transfers failed", len(deletes)))
+	}
+	bar.finish(len(out.Failed) == 0 && len(jobs) > 0)
+	sort.Slice(out.Transfers, func(i, k int) bool { return out.Transfers[i].URL < out.Transfers[k].URL })
+	if err := g.print(out, func(w io.Writer) { out.summary(w) }); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w (run the same command again to finish)", err)
+	}
+	if len(out.Failed) > 0 {
+		return fmt.Errorf("%d of %d jobs failed; the first: %s", len(out.Failed), len(jobs), out.Failed[0])
+	}
+	return nil
+}
+
+// quotaNeed is what the uploads among jobs add to the bucket.
+func (g *globals) quotaNeedOf(res string, jobs []xferJob, opts *xferOpts) quotaNeed {
+	need := quotaNeed{resuming: map[string]bool{}}
+	for _, j := range jobs {
 		if j.op != opUpload {
 			continue
 		}
@@ -64,53 +102,57 @@ func (g *globals) runJobs(ctx context.Context, bi *bucketInfo, jobs []xferJob, u
 		if j.size <= opts.threshold {
 			need.bytes -= j.replaces // a single PUT over an object is charged the difference
 		} else if abs, err := filepath.Abs(j.local); err == nil {
-			if id := g.pendingUploadOf(bi.Name, j.key, abs, j.size, j.mtime); id != "" {
+			if id := g.pendingUploadOf(res, j.key, abs, j.size, j.mtime); id != "" {
 				need.resuming[id] = true
 			}
 		}
 	}
-	if !dryRun {
-		if err := g.checkQuota(ctx, bi, need); err != nil {
-			return err
-		}
-	}
-	bar := newProgress(fmt.Sprintf("0/%d files", len(jobs)))
-	var mu sync.Mutex
-	var done, bytes atomic.Int64
+	return need
+}
+
+// jobRunner runs jobs opts.files at a time, drawing one progress line and
+// printing one line per job done.
+type jobRunner struct {
+	g      *globals
+	bi     *bucketInfo
+	opts   *xferOpts
+	dryRun bool
+	out    *treeOut
+	bar    *progressBar
+	count  int
+	total  int64
+
+	mu          sync.Mutex
+	done, bytes atomic.Int64
+}
+
+func (r *jobRunner) run(ctx context.Context, jobs []xferJob) {
 	eg := errgroup.Group{}
-	eg.SetLimit(opts.files)
+	eg.SetLimit(r.opts.files)
 	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break // interrupted: what is left is not started
+		}
 		eg.Go(func() error {
-			t, err := g.runJob(ctx, bi, j, opts, dryRun, func(n int64) { bar.update(bytes.Add(n), total) })
-			mu.Lock()
-			defer mu.Unlock()
-			bar.setLabel(fmt.Sprintf("%d/%d files", done.Add(1), len(jobs)))
+			t, err := r.g.runJob(ctx, r.bi, j, r.opts, r.dryRun, func(n int64) { r.bar.update(r.bytes.Add(n), r.total) })
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.bar.setLabel(fmt.Sprintf("%d/%d files", r.done.Add(1), r.count))
 			if err != nil {
-				out.Failed = append(out.Failed, fmt.Sprintf("%s: %v", j.key, err))
+				if ctx.Err() == nil {
+					r.out.Failed = append(r.out.Failed, fmt.Sprintf("%s: %v", j.key, err))
+				}
 				return nil
 			}
-			out.add(t)
-			if g.output != "json" {
-				bar.clearLine()
-				fmt.Fprintln(g.out, t.line(dryRun))
+			r.out.add(t)
+			if r.g.output != "json" {
+				r.bar.clearLine()
+				fmt.Fprintln(r.g.out, t.line(r.dryRun))
 			}
 			return nil
 		})
 	}
 	_ = eg.Wait()
-	bar.finish(len(out.Failed) == 0 && len(jobs) > 0)
-	sort.Slice(out.Transfers, func(i, k int) bool { return out.Transfers[i].URL < out.Transfers[k].URL })
-	sort.Strings(out.Failed)
-	if err := g.print(out, func(w io.Writer) { out.summary(w) }); err != nil {
-		return err
-	}
-	if len(out.Failed) > 0 {
-		return fmt.Errorf("%d of %d transfers failed; the first: %s", len(out.Failed), len(jobs), out.Failed[0])
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return nil
 }
 
 func (o *treeOut) add(t transferOut) {
