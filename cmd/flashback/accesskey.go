@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/accesskey"
 	"github.com/spf13/cobra"
 )
@@ -30,10 +31,20 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return explain(err)
 			}
-			return g.print(k, func(w io.Writer) {
+			out := createdKeyOut{CreatedKey: k}
+			out.StoredIn, out.NotStored, err = g.storeCreatedKey(k)
+			if err != nil {
+				// The secret would be lost: show it.
+				return fmt.Errorf("store the new access key %s (secret %s) for %s: %w", k.AccessKeyID, k.Secret, k.Reservation, err)
+			}
+			return g.print(out, func(w io.Writer) {
 				fmt.Fprintf(w, "access key for %s (%s), committed at height %d\n", k.Reservation, k.Perm, k.Tx.Height)
 				fmt.Fprintf(w, "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  AWS_ENDPOINT_URL=%s\n  bucket: %s\n", k.AccessKeyID, k.Secret, k.Endpoint, k.Reservation)
-				fmt.Fprintln(w, "The secret is shown only now; store it safely.")
+				if out.StoredIn != "" {
+					fmt.Fprintf(w, "Stored in %s: `flashback cp/ls/sync` on fb://%s/ use it.\n", out.StoredIn, k.Reservation)
+				} else {
+					fmt.Fprintf(w, "Not stored: %s.\nThe secret is shown only now; store it safely.\n", out.NotStored)
+				}
 			})
 		},
 	}
@@ -54,6 +65,31 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 	_ = revoke.MarkFlagRequired("from")
 	cmd.AddCommand(create, revoke)
 	return cmd
+}
+
+// createdKeyOut is what `tx accesskey create` prints: the key, and where
+// it was stored for the consumer commands (or why not).
+type createdKeyOut struct {
+	*client.CreatedKey
+	StoredIn  string `json:"stored_in,omitempty"`
+	NotStored string `json:"not_stored,omitempty"`
+}
+
+// storeCreatedKey keeps a new key in HOME/s3keys.json as its
+// reservation's key, unless the stored one can do more (a read key made
+// for a friend must not take the place of the owner's write key).
+func (g *globals) storeCreatedKey(k *client.CreatedKey) (storedIn, notStored string, err error) {
+	keys, err := g.loadS3Keys()
+	if err != nil {
+		return "", "", err
+	}
+	if old, ok := keys[k.Reservation]; ok && !permCovers(k.Perm, old.Perm) {
+		return "", fmt.Sprintf("the stored %s key %s of %s can do more than this %s key", permName(old.Perm), old.AccessKeyID, k.Reservation, k.Perm), nil
+	}
+	if err := g.saveS3Key(k.Reservation, storedFromCreated(k)); err != nil {
+		return "", "", err
+	}
+	return g.s3KeysPath(), "", nil
 }
 
 // accessKeyQueryCmd is `flashback query accesskeys --reservation ID | --provider ADDR`.

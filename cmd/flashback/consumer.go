@@ -21,7 +21,7 @@ import (
 
 // consumerCmds are added to the root command.
 func consumerCmds(g *globals) []*cobra.Command {
-	return []*cobra.Command{storeCmd(g), cpCmd(g), lsCmd(g), rmCmd(g), receiptsCmd(g)}
+	return []*cobra.Command{storeCmd(g), cpCmd(g), lsCmd(g), rmCmd(g), receiptsCmd(g), syncCmd(g), credentialsCmd(g), accessKeyLocalCmd(g)}
 }
 
 const fbScheme = "fb://"
@@ -58,6 +58,9 @@ type transferOut struct {
 	// Receipt is the bridge's signed receipt (header form), also kept in
 	// HOME/receipts/<reservation>.jsonl.
 	Receipt string `json:"receipt,omitempty"`
+	// Multipart is what a resumable multipart upload did (parts sent, parts
+	// found at the bridge from an interrupted attempt).
+	Multipart *resumeStats `json:"multipart,omitempty"`
 }
 
 func contentType(name string) string {

@@ -98,21 +98,38 @@ func permCovers(have, need string) bool {
 
 // openBucket returns the S3 bucket of reservation res with a key allowing
 // perm: the stored one, else (with from set) a new key created on chain and
-// stored. fresh is true for a new key, which the bridge learns within a
-// block or two: the bucket has then already been waited for.
+// stored. A usable stored key is always preferred to a new one: --from
+// only creates a key when none is stored or the stored one cannot do perm.
 func (g *globals) openBucket(ctx context.Context, res, perm, from string) (*client.Bucket, error) {
+	bi, err := g.openBucketInfo(ctx, res, perm, from)
+	if err != nil {
+		return nil, err
+	}
+	return bi.Bucket, nil
+}
+
+// openBucketInfo is openBucket with the reservation as the chain says.
+func (g *globals) openBucketInfo(ctx context.Context, res, perm, from string) (*bucketInfo, error) {
 	keys, err := g.loadS3Keys()
 	if err != nil {
 		return nil, err
 	}
 	if k, ok := keys[res]; ok && permCovers(k.Perm, perm) {
-		return client.NewBucket(k.Endpoint, res, k.AccessKeyID, k.Secret), nil
+		if from != "" {
+			g.note("using the stored %s access key %s for %s (no new key created)", permName(k.Perm), k.AccessKeyID, res)
+		}
+		return g.openStored(ctx, res, k)
 	}
 	if from == "" {
 		if k, ok := keys[res]; ok {
 			return nil, fmt.Errorf("the stored access key %s for %s is %s-only; give --from KEY (the reservation's consumer) to create a %s key", k.AccessKeyID, res, k.Perm, perm)
 		}
-		return nil, fmt.Errorf("no access key for reservation %s in %s: give --from KEY (the reservation's consumer) to create one", res, g.s3KeysPath())
+		return nil, fmt.Errorf("no access key for reservation %s in %s: give --from KEY (the reservation's consumer) to create one, or `flashback accesskey import %s`", res, g.s3KeysPath(), res)
+	}
+	if k, ok := keys[res]; ok {
+		g.note("the stored access key %s for %s is %s-only: creating a %s key (the old one stays on chain; `flashback tx accesskey revoke %s` removes it)", k.AccessKeyID, res, k.Perm, perm, k.AccessKeyID)
+	} else {
+		g.noteUnstoredKeys(ctx, res)
 	}
 	k, err := g.createS3Key(ctx, res, perm, from)
 	if err != nil {
@@ -122,7 +139,35 @@ func (g *globals) openBucket(ctx context.Context, res, perm, from string) (*clie
 	if err := b.WaitReady(ctx, 20*time.Second); err != nil {
 		return nil, s3Explain(err, b, "")
 	}
-	return b, nil
+	r, _, err := g.chainEndpoint(ctx, res)
+	if err != nil {
+		r = nil // the quota check then asks the bridge only
+	}
+	return &bucketInfo{Bucket: b, Res: r, Key: storedFromCreated(k)}, nil
+}
+
+// noteUnstoredKeys says, before --from makes a key, which keys the
+// reservation already has on chain: their secrets are not here, but one
+// made elsewhere can be imported instead of adding another.
+func (g *globals) noteUnstoredKeys(ctx context.Context, res string) {
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	page, err := g.client().AccessKeys(qctx, res, "", "")
+	if err != nil || len(page.AccessKeys) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(page.AccessKeys))
+	for _, k := range page.AccessKeys {
+		ids = append(ids, k.ID+" ("+k.Perm+")")
+	}
+	g.note("%s has %d access key(s) on chain whose secret is not stored here: %s; creating a new one (`flashback accesskey import %s ID` would use one of them)", res, len(ids), strings.Join(ids, ", "), res)
+}
+
+func permName(p string) string {
+	if p == "" {
+		return "unrestricted"
+	}
+	return p
 }
 
 // createS3Key creates an access key on chain and stores it.

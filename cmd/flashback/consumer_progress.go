@@ -99,3 +99,20 @@ func (p *progressBar) finish(ok bool) {
 	}
 	fmt.Fprint(p.w, "\r\x1b[K")
 }
+
+// setLabel changes what the bar is about (files done of total).
+func (p *progressBar) setLabel(l string) {
+	p.mu.Lock()
+	p.label = l
+	p.mu.Unlock()
+}
+
+// clearLine erases the bar so a line of output can be printed; the next
+// update draws it again.
+func (p *progressBar) clearLine() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.off && p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}

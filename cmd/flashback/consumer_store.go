@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/flashback-network/flashback/api/types"
@@ -233,13 +234,24 @@ func openStoreBucket(ctx context.Context, g *globals, c *client.Client, out *sto
 // uploadStoreFiles uploads each file under its base name, adding it to out.
 func uploadStoreFiles(ctx context.Context, g *globals, b *client.Bucket, out *storeOut, files []string, text bool) error {
 	resID := out.Reservation
+	// Large files go in resumable parts: the retry the error suggests
+	// continues where the upload stopped.
+	opts := &xferOpts{partSize: client.PartSize, threshold: client.MultipartThreshold, concurrency: client.Concurrency, files: 1}
 	for _, f := range files {
 		key := filepath.Base(f)
-		o, rcpt, err := g.upload(ctx, b, key, f)
+		st, err := os.Stat(f)
+		if err != nil {
+			return err
+		}
+		bar := newProgress("↑ " + key)
+		var done atomic.Int64
+		r, err := g.uploadFile(ctx, b, key, f, st.Size(), opts, func(n int64) { bar.update(done.Add(n), st.Size()) })
+		bar.finish(err == nil)
 		if err != nil {
 			return fmt.Errorf("%w (the reservation %s and its key are kept: retry with `flashback cp %s %s`)", err, resID, f, fbURL(resID, key))
 		}
-		t := transferOut{URL: fbURL(resID, key), File: f, Bytes: o.Size, ETag: o.ETag, Receipt: rcpt}
+		o, rcpt := r.obj, r.receipt
+		t := transferOut{URL: fbURL(resID, key), File: f, Bytes: o.Size, ETag: o.ETag, Receipt: rcpt, Multipart: r.stats}
 		out.Files = append(out.Files, t)
 		if text {
 			fmt.Fprintf(g.out, "%s  (%s)\n", t.URL, bytesHuman(uint64(t.Bytes)))
