@@ -7,6 +7,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -113,4 +114,11 @@ func simulatedCode(err error) (core.Code, bool) {
 		return se.Code(), true
 	}
 	return 0, false
+}
+
+// RawParams returns GET /v1/params as the node sends it, every parameter
+// included (Params keeps only the ones the SDK uses).
+func (c *Client) RawParams(ctx context.Context) (map[string]json.RawMessage, error) {
+	var p map[string]json.RawMessage
+	return p, c.do(ctx, http.MethodGet, "/v1/params", nil, &p)
 }

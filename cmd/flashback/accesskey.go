@@ -18,7 +18,7 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create RESERVATION",
 		Short: "Create an S3 key pair; only the secret sealed to the provider's bridge goes on chain; the secret is printed once",
-		Args:  cobra.ExactArgs(1),
+		Args:  idArgs(resID),
 		RunE: func(_ *cobra.Command, args []string) error {
 			priv, err := g.privKey(from)
 			if err != nil {
@@ -26,9 +26,12 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			k, err := g.client().Signer(priv).CreateAccessKey(ctx, args[0], perm)
+			k, err := g.newSigner(priv).CreateAccessKey(ctx, args[0], perm)
 			if err != nil {
 				return explain(err)
+			}
+			if g.dryRun {
+				return g.printTxOut(k.Tx, nil, txOut{})
 			}
 			return g.print(k, func(w io.Writer) {
 				fmt.Fprintf(w, "access key for %s (%s), committed at height %d\n", k.Reservation, k.Perm, k.Tx.Height)
@@ -45,7 +48,7 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 	revoke := &cobra.Command{
 		Use:   "revoke ACCESS_KEY_ID",
 		Short: "Revoke a key; the bridge refuses it from the next block",
-		Args:  cobra.ExactArgs(1),
+		Args:  idArgs(accessKeyID),
 		RunE: func(_ *cobra.Command, args []string) error {
 			return g.submit(revokeFrom, &accesskey.MsgRevokeAccessKey{ID: args[0]})
 		},
