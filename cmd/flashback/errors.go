@@ -32,10 +32,11 @@ func (e *codedError) Error() string { return fmt.Sprintf("%s (%s)", e.msg, e.cod
 // since the code is printed after the message.
 func withoutCode(msg, code string) string {
 	msg = strings.TrimSpace(msg)
-	if code != "" && strings.HasPrefix(msg, code+": ") {
-		return msg[len(code)+2:]
+	if code == "" {
+		return msg
 	}
-	return msg
+	// The code may follow a "message 0 (market/reserve): " prefix.
+	return strings.Replace(msg, code+": ", "", 1)
 }
 
 // explainTx makes tx failures one line each: a simulation's refusal (no
@@ -75,7 +76,7 @@ func writeError(w io.Writer, output string, err error) {
 		}{Error: err.Error()}
 		var ce *codedError
 		if errors.As(err, &ce) {
-			out.Code = ce.code
+			out.Error, out.Code = ce.msg, ce.code
 		}
 		b, _ := json.Marshal(out)
 		fmt.Fprintln(w, string(b))

@@ -131,7 +131,7 @@ func printMoves(w io.Writer, out txOut) {
 	for _, m := range out.Moves {
 		ref := ""
 		if m.Ref != "" {
-			ref = " (" + m.Ref + ")"
+			ref = " for " + m.Ref
 		}
 		fmt.Fprintf(w, "  %-13s %s%s\n", m.What+":", amt(m.Amount), ref)
 	}
