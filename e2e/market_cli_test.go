@@ -115,7 +115,7 @@ func (m *marketCLI) publishUnit() string {
 	}
 	out := fb("tx", "unit", "add", "--kind", "s3", "--region", "us-east", "--country", "US", "--capacity", "10GiB",
 		"--price", "1.5FLASH", "--sla-latency-ms", "100", "--from", "provider")
-	unit := strings.TrimSpace(out[strings.Index(out, "unit: ")+len("unit: "):])
+	unit := strings.Fields(out[strings.Index(out, "unit: ")+len("unit: "):])[0]
 	fb("tx", "unit", "update", unit, "--price", "2FLASH", "--sla-uptime", "99.5", "--encryption", "--from", "provider")
 	if u := m.unitView(unit); u.StoragePrice != 2_000_000 || u.SLA.MinUptimeBps != 9950 || u.SLA.MaxP95LatencyMs != 100 || !u.Features.EncryptionAtRest || u.AutoAccept {
 		t.Fatalf("unit after update: %+v", u)
