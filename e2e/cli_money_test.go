@@ -223,6 +223,10 @@ func TestCLIArgsAndKeys(t *testing.T) {
 			t.Fatalf("flashback %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
+	fb("query", "reservations", "--unit", "1") // a bare number in an id flag too
+	if out, err := runErr("query", "reservations", "--unit", "one", "--home", m.home); err == nil || !strings.Contains(out, "unit-3") {
+		t.Fatalf("query reservations --unit one: %v\n%s", err, out)
+	}
 	out, err := runErr("tx", "bank", "send", m.bob, "-5FLASH", "--from", "alice", "--home", m.home)
 	if err == nil || !strings.Contains(out, "amounts must be positive") || strings.Contains(out, "unknown shorthand") {
 		t.Fatalf("send -5FLASH: %v\n%s", err, out)

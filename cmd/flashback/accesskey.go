@@ -69,6 +69,9 @@ func accessKeyQueryCmd(g *globals) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			ctx, cancel := ctx10()
 			defer cancel()
+			if err := normFlag(resID, &res); err != nil {
+				return err
+			}
 			page, err := g.client().AccessKeys(ctx, res, prov, cursor)
 			if err != nil {
 				return explain(err)

@@ -96,3 +96,16 @@ func flagError(_ *cobra.Command, err error) error {
 	}
 	return err
 }
+
+// normFlag normalizes an id given in a flag (--unit 3), if set.
+func normFlag(k *idKind, p *string) error {
+	if *p == "" {
+		return nil
+	}
+	id, err := k.normalize(*p)
+	if err != nil {
+		return err
+	}
+	*p = id
+	return nil
+}

@@ -190,6 +190,9 @@ func reservationsQuery(g *globals) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			ctx, cancel := ctx10()
 			defer cancel()
+			if err := normFlag(unitID, &f.Unit); err != nil {
+				return err
+			}
 			p, err := g.client().Reservations(ctx, f)
 			if err != nil {
 				return explain(err)
