@@ -80,6 +80,10 @@ func (a *App) simulateQuery(req *abci.RequestQuery) (resp *abci.ResponseQuery) {
 			resp = &abci.ResponseQuery{Code: uint32(core.CodeInternal), Codespace: core.Codespace, Log: fmt.Sprint("simulate: ", v)}
 		}
 	}()
+	if a.Height() == 0 {
+		return &abci.ResponseQuery{Code: uint32(core.CodeWrongState), Codespace: core.Codespace,
+			Log: "the chain has not committed its first block yet; simulate again in a moment"}
+	}
 	out, err := a.Simulate(req.Data)
 	if err != nil {
 		return &abci.ResponseQuery{Code: uint32(core.CodeInternal), Codespace: core.Codespace, Log: err.Error()}
@@ -89,4 +93,11 @@ func (a *App) simulateQuery(req *abci.RequestQuery) (resp *abci.ResponseQuery) {
 		return &abci.ResponseQuery{Code: uint32(core.CodeInternal), Codespace: core.Codespace, Log: err.Error()}
 	}
 	return &abci.ResponseQuery{Value: b, Height: out.Height}
+}
+
+// Height is the last committed height.
+func (a *App) Height() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.store.Version()
 }

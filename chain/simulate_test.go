@@ -106,3 +106,14 @@ func hasEvent(evs []core.Event, typ string) bool {
 	}
 	return false
 }
+
+// TestSimulateBeforeFirstBlock is refused: there is no committed state to
+// simulate on yet (rather than a misleading "no funds").
+func TestSimulateBeforeFirstBlock(t *testing.T) {
+	keys := testKeys(2)
+	app := newTestApp(t, keys)
+	resp, err := app.Query(context.Background(), &abci.RequestQuery{Path: SimulatePath, Data: signSend(t, testChain, keys[0], 0, keyAddr(keys[1]), 1)})
+	if err != nil || resp.Code != uint32(core.CodeWrongState) {
+		t.Fatalf("simulate at height 0: %v %+v", err, resp)
+	}
+}

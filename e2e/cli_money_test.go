@@ -189,7 +189,7 @@ func TestReservePrecheckCLI(t *testing.T) {
 	carol := strings.TrimSpace(fb("keys", "show", "carol"))
 	fb("tx", "bank", "send", carol, "0.01FLASH", "--from", "alice")
 	out = m.refused(carol, "insufficient_funds", "tx", "reserve", m.unit, "--size", "10GiB", "--term", "30d", "--from", "carol")
-	if !strings.Contains(out, "has 0.009 FLASH, needs 10.2 FLASH") { // 0.01 less the fee
+	if !strings.Contains(out, "has 0.009 FLASH, needs 10.2 FLASH") || !strings.Contains(out, "after the 0.001 FLASH tx fee") { // 0.01 less the fee
 		t.Fatalf("insufficient-funds error not in FLASH:\n%s", out)
 	}
 

@@ -67,7 +67,7 @@ paths = {
         "description": "Runs the tx as the next tx of a block on a throwaway copy of the last committed state. A tx that would fail is answered 200 with its code and log; the signer's sequence is not used up.",
         "requestBody": {"required": True, "content": {"application/json": {"schema": ref("SimulateRequest")}}},
         "responses": {"200": ok(ref("SimulateResult"), "what the tx would do (code 0 = every message would succeed)"),
-                      "400": problem, "413": problem, "503": problem}}},
+                      "400": problem, "409": problem, "413": problem, "503": problem}}},
     "/v1/txs/{hash}": {"get": {"summary": "A committed tx's result", "operationId": "getTx",
         "parameters": [param("hash", desc="64 hex characters")],
         "responses": {"200": ok(ref("TxResult")), "400": problem, "404": problem}}},

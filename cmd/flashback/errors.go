@@ -48,7 +48,12 @@ func explainTx(err error) error {
 		if se.DryRun {
 			what = "dry run: the tx would fail (nothing sent)"
 		}
-		return &codedError{code: se.Result.CodeName, msg: what + ": " + withoutCode(se.Result.Log, se.Result.CodeName)}
+		msg := what + ": " + withoutCode(se.Result.Log, se.Result.CodeName)
+		if se.Result.CodeName == core.CodeInsufficientFunds.Name() && se.Result.Fee > 0 {
+			// The message's balance is what is left once the fee is paid.
+			msg += fmt.Sprintf(" (the balance shown is after the %duflash tx fee)", se.Result.Fee)
+		}
+		return &codedError{code: se.Result.CodeName, msg: msg}
 	}
 	var te *client.TxError
 	if errors.As(err, &te) {
