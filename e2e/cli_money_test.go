@@ -127,6 +127,14 @@ func TestMoneyCommandsCLI(t *testing.T) {
 	m.moved(m.bob, []string{"escrowed"}, "tx", "reservation", "resize", m.reservation, "--size", "2GiB", "--from", "bob")
 	m.refused(m.bob, "not_found", "tx", "reservation", "claim-compensation", m.reservation, "--from", "bob")
 	m.awaitPaid()
+	bob0 := m.balance(m.bob)
+	out = fb("tx", "reservation", "close", m.reservation, "--from", "bob", "--dry-run")
+	if !strings.Contains(out, "dry run") || !strings.Contains(out, "refunded:") || !strings.Contains(out, "would change balance by: +") {
+		t.Fatalf("close --dry-run:\n%s", out)
+	}
+	if r, err := m.c.Reservation(context.Background(), m.reservation); err != nil || r.Status != "active" || m.balance(m.bob) != bob0 {
+		t.Fatalf("close --dry-run closed or charged: %+v %v", r, err)
+	}
 	m.moved(m.bob, []string{"refunded"}, "tx", "reservation", "close", m.reservation, "--from", "bob")
 	m.awaitClaimable()
 	m.moved(m.prov, []string{"claimed"}, "tx", "provider", "claim", "--unit", m.unit, "--from", "provider")
