@@ -60,6 +60,7 @@ func New(node Node) *Server {
 	s.handle("GET", "/v1/params", s.query("params"))
 	s.handle("GET", "/v1/supply", s.query("supply"))
 	s.handle("POST", "/v1/txs", s.postTx)
+	s.handle("POST", "/v1/txs/simulate", s.postSimulate) // simulate.go
 	s.handle("GET", "/v1/txs/{hash}", s.getTx)
 	s.handle("GET", "/v1/providers", s.list("providers", providersParams))
 	s.handle("GET", "/v1/providers/{address}", s.provider)

@@ -307,8 +307,11 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 }
 
 // Query answers reads from the last committed state. The path is a contract
-// query path such as "/account/fb1…".
+// query path such as "/account/fb1…", or SimulatePath.
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (resp *abci.ResponseQuery, _ error) {
+	if isSimulate(req.Path) {
+		return a.simulateQuery(req), nil // simulate.go
+	}
 	a.mu.Lock()
 	kv, err := a.store.Committed()
 	height := a.store.Version()

@@ -46,6 +46,9 @@ func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message)
 // CodeOf returns the stable error code name of err, or "" if err is not an
 // API or tx error.
 func CodeOf(err error) string {
+	if c, ok := simulatedCode(err); ok {
+		return c.Name()
+	}
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae.Code
@@ -169,6 +172,7 @@ type Signer struct {
 	fee     core.Amount
 	seq     uint64
 	synced  bool
+	mode    SubmitMode // simulate.go
 }
 
 // Signer returns a Signer for priv.
@@ -198,6 +202,12 @@ func (s *Signer) sync(ctx context.Context) error {
 
 // Sign builds and signs a tx with the next sequence, without sending it.
 func (s *Signer) Sign(ctx context.Context, memo string, msgs ...core.Msg) ([]byte, error) {
+	return s.sign(ctx, memo, true, msgs...)
+}
+
+// sign signs msgs with the next sequence; advance uses it up (a simulation
+// does not).
+func (s *Signer) sign(ctx context.Context, memo string, advance bool, msgs ...core.Msg) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.synced {
@@ -217,12 +227,17 @@ func (s *Signer) Sign(ctx context.Context, memo string, msgs ...core.Msg) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	s.seq++
+	if advance {
+		s.seq++
+	}
 	return raw, nil
 }
 
 // Submit signs msgs into one tx, broadcasts it and waits for commit.
 func (s *Signer) Submit(ctx context.Context, msgs ...core.Msg) (*types.TxResult, error) {
+	if res, done, err := s.simulateFirst(ctx, msgs); done {
+		return res, err
+	}
 	for attempt := 0; ; attempt++ {
 		raw, err := s.Sign(ctx, "", msgs...)
 		if err != nil {

@@ -26,6 +26,9 @@ func (e *TxError) Code() core.Code { return core.Code(e.Result.Code) }
 
 // IsCode reports whether err is an API or tx error with the chain's code.
 func IsCode(err error, code core.Code) bool {
+	if c, ok := simulatedCode(err); ok {
+		return c == code
+	}
 	var te *TxError
 	if errors.As(err, &te) {
 		return te.Code() == code

@@ -188,7 +188,10 @@ func (m *marketScenario) reserve() {
 	if err == nil || !strings.Contains(out, "price_too_high") {
 		t.Fatalf("reserve above max price: err %v\n%s", err, out)
 	}
-	m.aliceTxs = 1 // the refused reserve still paid its tx fee
+	// The CLI's simulation refused it before broadcast: no tx fee.
+	if !strings.Contains(out, "no fee charged") {
+		t.Fatalf("reserve above max price was not refused locally:\n%s", out)
+	}
 	var reserved struct {
 		Code        uint32 `json:"code"`
 		Reservation string `json:"reservation"`

@@ -365,11 +365,17 @@ func (s *qosScenario) claimFailingCompensation() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comp := txEventAmount(t, s.fb("tx", "reservation", "claim-compensation", resB, "--from", "alice", "-o", "json"), "compensation_paid")
+	out := s.fb("tx", "reservation", "claim-compensation", resB, "--from", "alice", "-o", "json")
+	comp := txEventAmount(t, out, "compensation_paid")
 	s.comp = comp
 	aliceAfter, err := c.Account(ctx, s.alice)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The CLI's printed balance change is the account's (cli_money_test.go
+	// checks the other money commands).
+	if got, want := jsonString(t, out, "balance_change"), fmt.Sprint(int64(aliceAfter.Balance)-int64(aliceBefore.Balance)); got != want {
+		t.Errorf("claim-compensation printed balance_change %s; the account changed by %s", got, want)
 	}
 	if comp == 0 || aliceAfter.Balance != aliceBefore.Balance+comp-s.p.TxFee {
 		t.Errorf("alice compensated %d: balance %d -> %d (tx fee %d)", comp, aliceBefore.Balance, aliceAfter.Balance, s.p.TxFee)

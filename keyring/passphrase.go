@@ -38,7 +38,7 @@ func ReadPassphrase(prompt string, confirm bool) ([]byte, error) {
 		return readTerminal(fd, prompt, confirm)
 	}
 	if stdinFile != in || stdinReader == nil {
-		stdinFile, stdinReader = in, bufio.NewReader(in)
+		stdinFile, stdinReader = in, newStdinReader(in)
 	}
 	return readLine(stdinReader)
 }
@@ -82,3 +82,5 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	return line, nil
 }
+
+func newStdinReader(in *os.File) *bufio.Reader { return bufio.NewReader(in) }

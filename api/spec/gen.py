@@ -33,6 +33,14 @@ schemas = {
         "wait": {"type": "boolean", "default": True, "description": "wait for the tx to be committed"}}},
     "Event": {"type": "object", "properties": {"type": {"type": "string"}, "attributes": {"type": "array", "items": {
         "type": "object", "properties": {"key": {"type": "string"}, "value": {"type": "string"}}}}}},
+    "SimulateRequest": {"type": "object", "required": ["tx"], "properties": {
+        "tx": {"type": "string", "format": "byte", "description": "signed tx bytes, base64"}}},
+    "SimulateResult": {"type": "object", "required": ["hash", "height", "code", "code_name", "log", "events", "fee", "balance_before", "balance_after"], "properties": {
+        "hash": {"type": "string"}, "height": {"type": "integer", "format": "int64", "description": "the committed height simulated on"},
+        "code": {"type": "integer", "description": "0 when every message would succeed"}, "code_name": {"type": "string"},
+        "log": {"type": "string"}, "events": {"type": "array", "items": ref("Event")},
+        "fee": {**amount, "description": "the tx fee the tx would pay (0 when its ante checks fail)"},
+        "signer": {"type": "string"}, "balance_before": amount, "balance_after": amount}},
     "TxResult": {"type": "object", "properties": {
         "hash": {"type": "string"}, "height": {"type": "integer", "format": "int64"},
         "code": {"type": "integer", "description": "0 when every message succeeded"}, "code_name": {"type": "string"},
@@ -56,6 +64,11 @@ paths = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": ref("TxRequest")}}},
         "responses": {"200": ok(ref("TxResult"), "committed (code 0 = success)"), "202": ok(ref("TxResult"), "accepted, not waited for"),
                       "400": problem, "403": problem, "409": problem, "413": problem, "503": problem, "504": problem}}},
+    "/v1/txs/simulate": {"post": {"summary": "Simulate a signed tx on the committed state: nothing is broadcast, no fee is charged", "operationId": "simulateTx",
+        "description": "Runs the tx as the next tx of a block on a throwaway copy of the last committed state. A tx that would fail is answered 200 with its code and log; the signer's sequence is not used up.",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ref("SimulateRequest")}}},
+        "responses": {"200": ok(ref("SimulateResult"), "what the tx would do (code 0 = every message would succeed)"),
+                      "400": problem, "409": problem, "413": problem, "503": problem}}},
     "/v1/txs/{hash}": {"get": {"summary": "A committed tx's result", "operationId": "getTx",
         "parameters": [param("hash", desc="64 hex characters")],
         "responses": {"200": ok(ref("TxResult")), "400": problem, "404": problem}}},

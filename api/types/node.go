@@ -56,3 +56,21 @@ type TxResult struct {
 	Log      string       `json:"log"`
 	Events   []core.Event `json:"events"`
 }
+
+// SimulateResult is POST /v1/txs/simulate: what a signed tx would do if it
+// were the next tx in a block on the last committed state. Nothing is
+// broadcast and no fee is charged. Code 0 means every message would succeed.
+type SimulateResult struct {
+	Hash     string       `json:"hash"`
+	Height   int64        `json:"height"` // the committed height simulated on
+	Code     uint32       `json:"code"`
+	CodeName string       `json:"code_name"`
+	Log      string       `json:"log"`
+	Events   []core.Event `json:"events"`
+	// Fee is the tx fee the tx would pay (0 when the ante checks fail).
+	Fee core.Amount `json:"fee"`
+	// Signer and its balance before and after the simulated tx.
+	Signer        string      `json:"signer,omitempty"`
+	BalanceBefore core.Amount `json:"balance_before"`
+	BalanceAfter  core.Amount `json:"balance_after"`
+}

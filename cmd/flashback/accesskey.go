@@ -19,7 +19,7 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create RESERVATION",
 		Short: "Create an S3 key pair; only the secret sealed to the provider's bridge goes on chain; the secret is printed once",
-		Args:  cobra.ExactArgs(1),
+		Args:  idArgs(resID),
 		RunE: func(_ *cobra.Command, args []string) error {
 			priv, err := g.privKey(from)
 			if err != nil {
@@ -27,9 +27,12 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			k, err := g.client().Signer(priv).CreateAccessKey(ctx, args[0], perm)
+			k, err := g.newSigner(priv).CreateAccessKey(ctx, args[0], perm)
 			if err != nil {
 				return explain(err)
+			}
+			if g.dryRun {
+				return g.printTxOut(k.Tx, nil, txOut{})
 			}
 			out := createdKeyOut{CreatedKey: k}
 			out.StoredIn, out.NotStored, err = g.storeCreatedKey(k)
@@ -56,7 +59,7 @@ func accessKeyTxCmd(g *globals) *cobra.Command {
 	revoke := &cobra.Command{
 		Use:   "revoke ACCESS_KEY_ID",
 		Short: "Revoke a key; the bridge refuses it from the next block",
-		Args:  cobra.ExactArgs(1),
+		Args:  idArgs(accessKeyID),
 		RunE: func(_ *cobra.Command, args []string) error {
 			return g.submit(revokeFrom, &accesskey.MsgRevokeAccessKey{ID: args[0]})
 		},
@@ -102,6 +105,9 @@ func accessKeyQueryCmd(g *globals) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			ctx, cancel := ctx10()
 			defer cancel()
+			if err := normFlag(resID, &res); err != nil {
+				return err
+			}
 			page, err := g.client().AccessKeys(ctx, res, prov, cursor)
 			if err != nil {
 				return explain(err)

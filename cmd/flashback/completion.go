@@ -13,23 +13,23 @@ import (
 	"github.com/flashback-network/flashback/keyring"
 )
 
-// idKind is what a command's first argument names, read off its Use line
+// completionKind is what a command's first argument names, read off its Use line
 // ("reserve UNIT", "query reservation ID", "keys show NAME").
-type idKind int
+type completionKind int
 
 const (
-	idNone idKind = iota
-	idUnit
-	idReservation
-	idAccessKey
-	idProvider
-	idKeyName
+	compNone completionKind = iota
+	compUnit
+	compReservation
+	compAccessKey
+	compProvider
+	compKeyName
 )
 
-func argKind(c *cobra.Command) idKind {
+func argKind(c *cobra.Command) completionKind {
 	f := strings.Fields(c.Use)
 	if len(f) < 2 {
-		return idNone
+		return compNone
 	}
 	arg := strings.Trim(f[1], "[]")
 	parent := ""
@@ -38,17 +38,17 @@ func argKind(c *cobra.Command) idKind {
 	}
 	switch {
 	case arg == "UNIT" || arg == "UNIT_ID" || (f[0] == "unit" && arg == "ID"):
-		return idUnit
+		return compUnit
 	case arg == "RESERVATION" || arg == "RES" || (f[0] == "reservation" && arg == "ID"):
-		return idReservation
+		return compReservation
 	case arg == "ACCESS_KEY_ID":
-		return idAccessKey
+		return compAccessKey
 	case arg == "PROVIDER" || (f[0] == "provider" && arg == "ADDRESS"):
-		return idProvider
+		return compProvider
 	case arg == "NAME" && parent == "keys":
-		return idKeyName
+		return compKeyName
 	}
-	return idNone
+	return compNone
 }
 
 // addCompletions gives every command whose first argument is a unit,
@@ -58,7 +58,7 @@ func argKind(c *cobra.Command) idKind {
 func addCompletions(root *cobra.Command, g *globals) {
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
-		if k := argKind(c); k != idNone && c.ValidArgsFunction == nil {
+		if k := argKind(c); k != compNone && c.ValidArgsFunction == nil {
 			c.ValidArgsFunction = func(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
 				if len(args) > 0 {
 					return nil, cobra.ShellCompDirectiveNoFileComp
@@ -75,8 +75,8 @@ func addCompletions(root *cobra.Command, g *globals) {
 
 // completeIDs lists the ids of kind starting with prefix. It asks the node
 // with a short timeout: a completion that hangs the shell is worse than none.
-func completeIDs(g *globals, k idKind, prefix string) []string {
-	if k == idKeyName {
+func completeIDs(g *globals, k completionKind, prefix string) []string {
+	if k == compKeyName {
 		kr, err := keyring.Open(filepath.Join(g.home, "keyring"))
 		if err != nil {
 			return nil
@@ -96,19 +96,19 @@ func completeIDs(g *globals, k idKind, prefix string) []string {
 	c := g.client()
 	var out []string
 	switch k {
-	case idUnit:
+	case compUnit:
 		if p, err := c.Units(ctx, client.UnitFilter{}); err == nil {
 			for _, u := range p.Units {
 				out = appendPrefixed(out, prefix, u.ID)
 			}
 		}
-	case idReservation:
+	case compReservation:
 		if p, err := c.Reservations(ctx, client.ReservationFilter{}); err == nil {
 			for _, r := range p.Reservations {
 				out = appendPrefixed(out, prefix, r.ID)
 			}
 		}
-	case idAccessKey:
+	case compAccessKey:
 		// The node lists keys only per reservation or provider; the ones
 		// a user revokes are the ones this home made or imported.
 		if keys, err := g.loadS3Keys(); err == nil {
@@ -117,7 +117,7 @@ func completeIDs(g *globals, k idKind, prefix string) []string {
 			}
 			sort.Strings(out)
 		}
-	case idProvider:
+	case compProvider:
 		if p, err := c.Providers(ctx, client.ProviderOptions{}); err == nil {
 			for _, pr := range p.Providers {
 				out = appendPrefixed(out, prefix, pr.Address)

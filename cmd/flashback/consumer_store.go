@@ -88,7 +88,7 @@ func runStore(cmd *cobra.Command, g *globals, fl *storeFlags, files []string) er
 			bytesHuman(m.Bytes), durHuman(m.Term), bytesHuman(m.EgressBytes), client.FormatAmount(best.Cost.Total))
 	}
 
-	out, status, err := submitReserve(ctx, g, c.Signer(priv), m, best, text)
+	out, status, err := submitReserve(ctx, g, g.newSigner(priv), m, best, text) // prechecked: a reserve that would fail costs no fee
 	if err != nil {
 		return err
 	}

@@ -48,36 +48,88 @@ func keysCmd(g *globals) *cobra.Command {
 }
 
 func keysAddCmd(g *globals) *cobra.Command {
-	var unencrypted bool
+	var unencrypted, recover bool
 	add := &cobra.Command{
 		Use:   "add NAME",
-		Short: "Create a new key (encrypted with a passphrase unless --unencrypted)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Create a new key and print its BIP-39 recovery phrase; --recover rebuilds a key from a phrase",
+		Long: "Create a new key (encrypted with a passphrase unless --unencrypted) and print its 24-word\n" +
+			"BIP-39 recovery phrase once: write it down, it is the only way to rebuild the key.\n" +
+			"--recover reads a phrase (from the terminal, or the first line of stdin) and stores its key.\n" +
+			"The ed25519 key is derived from the BIP-39 seed with SLIP-10 along m/44'/118'/0'/0'/0'.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			kr, err := g.keyring()
 			if err != nil {
 				return err
 			}
-			var pass []byte
-			if !unencrypted {
-				if pass, err = keyring.ReadPassphrase("new passphrase: ", true); err != nil {
+			if err := keyring.ValidateName(args[0]); err != nil {
+				return err
+			}
+			var phrase string
+			if recover {
+				if phrase, err = keyring.ReadMnemonic("recovery phrase: "); err != nil {
 					return err
 				}
-				if len(pass) == 0 {
-					return fmt.Errorf("empty passphrase: use --unencrypted for a dev key")
+				if _, err := keyring.KeyFromMnemonic(phrase); err != nil {
+					return err
 				}
-			} else {
-				fmt.Fprintln(os.Stderr, "WARNING: storing key UNENCRYPTED (dev keyring)")
 			}
-			k, err := kr.Add(args[0], pass)
+			pass, err := newKeyPassphrase(unencrypted)
 			if err != nil {
 				return err
 			}
-			return g.print(k, func(w io.Writer) { fmt.Fprintf(w, "%s %s\n", k.Name, k.Address) })
+			return addKey(g, kr, args[0], phrase, pass)
 		},
 	}
 	add.Flags().BoolVar(&unencrypted, "unencrypted", false, "store the key without encryption (dev only)")
+	add.Flags().BoolVar(&recover, "recover", false, "rebuild the key from its BIP-39 recovery phrase instead of making a new one")
 	return add
+}
+
+// newKeyPassphrase asks for the passphrase of a new key, or warns that it
+// is stored unencrypted.
+func newKeyPassphrase(unencrypted bool) ([]byte, error) {
+	if unencrypted {
+		fmt.Fprintln(os.Stderr, "WARNING: storing key UNENCRYPTED (dev keyring)")
+		return nil, nil
+	}
+	pass, err := keyring.ReadPassphrase("new passphrase: ", true)
+	if err != nil {
+		return nil, err
+	}
+	if len(pass) == 0 {
+		return nil, fmt.Errorf("empty passphrase: use --unencrypted for a dev key")
+	}
+	return pass, nil
+}
+
+// addKey stores a new key (phrase "") or the key of phrase and prints it;
+// a new key's phrase is printed once.
+func addKey(g *globals, kr *keyring.Keyring, name, phrase string, pass []byte) error {
+	var k keyring.Key
+	var err error
+	recovered := phrase != ""
+	if recovered {
+		k, err = kr.Recover(name, phrase, pass)
+	} else {
+		k, phrase, err = kr.AddMnemonic(name, pass)
+	}
+	if err != nil {
+		return err
+	}
+	out := struct {
+		keyring.Key
+		Mnemonic string `json:"mnemonic,omitempty"`
+	}{Key: k}
+	if !recovered {
+		out.Mnemonic = phrase
+	}
+	return g.print(out, func(w io.Writer) {
+		fmt.Fprintf(w, "%s %s\n", k.Name, k.Address)
+		if !recovered {
+			fmt.Fprintf(w, "\nrecovery phrase (write it down and keep it safe; `keys add NAME --recover` rebuilds the key from it):\n%s\n", phrase)
+		}
+	})
 }
 
 func keysShowCmd(g *globals) *cobra.Command {

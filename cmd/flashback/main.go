@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,8 +18,9 @@ import (
 )
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
+	root := newRoot()
+	if err := root.Execute(); err != nil {
+		reportError(root, err) // errors.go
 		os.Exit(1)
 	}
 }
@@ -30,6 +30,7 @@ type globals struct {
 	home   string
 	node   string
 	output string
+	dryRun bool // tx --dry-run: simulate, never broadcast (tx.go)
 	out    io.Writer
 	// journalDir overrides the receipt journal (HOME/receipts) for the
 	// commands that take --journal.
@@ -130,13 +131,14 @@ func versionCmd(g *globals) *cobra.Command {
 	}
 }
 
-// explain turns API errors into one readable line with the stable code.
+// explain turns API and tx errors into one readable line with the stable
+// code (errors.go prints it once, in human units).
 func explain(err error) error {
 	var ae *client.Error
 	if errors.As(err, &ae) {
-		return fmt.Errorf("%s (%s)", strings.TrimSpace(ae.Message), ae.Code)
+		return &codedError{code: ae.Code, msg: withoutCode(ae.Message, ae.Code)}
 	}
-	return err
+	return explainTx(err)
 }
 
 // jsonUnmarshalStrict decodes JSON refusing unknown fields, so a typo in a

@@ -8,8 +8,6 @@ import (
 	"github.com/flashback-network/flashback/contract/qos"
 
 	"github.com/spf13/cobra"
-
-	"github.com/flashback-network/flashback/client"
 )
 
 type providerFlags struct {
@@ -75,7 +73,7 @@ func providerTxCmd(g *globals) *cobra.Command {
 
 	stake := leaf(g, "stake AMOUNT", "Bond stake (min_unit_stake per live unit); AMOUNT in uflash or with a unit (1000FLASH)", cobra.ExactArgs(1),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
-			a, err := client.ParseAmount(args[0])
+			a, err := parsePositiveAmount(args[0])
 			if err != nil {
 				return nil, err
 			}
@@ -83,7 +81,7 @@ func providerTxCmd(g *globals) *cobra.Command {
 		})
 	unstake := leaf(g, "unstake AMOUNT", "Start unbonding stake; it is paid back after unbonding_period and stays slashable until then", cobra.ExactArgs(1),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
-			a, err := client.ParseAmount(args[0])
+			a, err := parsePositiveAmount(args[0])
 			if err != nil {
 				return nil, err
 			}
@@ -91,10 +89,7 @@ func providerTxCmd(g *globals) *cobra.Command {
 		})
 	deregister := leaf(g, "deregister", "Retire the provider (every unit deleted first); all stake starts unbonding", cobra.NoArgs,
 		func(*cobra.Command, []string) (core.Msg, error) { return &market.MsgDeregisterProvider{}, nil })
-	var unit string
-	claim := leaf(g, "claim", "Collect the final revenue of one unit (--unit) or of all the provider's units", cobra.NoArgs,
-		func(*cobra.Command, []string) (core.Msg, error) { return &market.MsgClaim{Unit: unit}, nil })
-	claim.Flags().StringVar(&unit, "unit", "", "claim only this unit (default: all units)")
+	claim := providerClaimCmd(g)
 
 	related := leaf(g, "declare-related ADDRESS...", "Declare accounts related to the provider (its own oracles, partners): from the next epoch they are never assigned to audit its units; declarations cannot be withdrawn", cobra.MinimumNArgs(1),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
@@ -102,4 +97,53 @@ func providerTxCmd(g *globals) *cobra.Command {
 		})
 	cmd.AddCommand(register, update, stake, unstake, deregister, claim, related)
 	return cmd
+}
+
+// providerClaimCmd is `tx provider claim`: it refuses, before sending
+// anything, a claim that would collect nothing (a tx that only pays the
+// fee).
+func providerClaimCmd(g *globals) *cobra.Command {
+	var from, unit string
+	cmd := &cobra.Command{
+		Use: "claim", Short: "Collect the final revenue of one unit (--unit) or of all the provider's units", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			m := &market.MsgClaim{}
+			if unit != "" {
+				var err error
+				if m.Unit, err = unitID.normalize(unit); err != nil {
+					return err
+				}
+			}
+			s, ctx, cancel, err := g.signer(from)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			sim, err := s.Simulate(ctx, m)
+			if err != nil {
+				return explain(err)
+			}
+			if sim.Code == 0 && !hasEvent(sim.Events, "claim") {
+				what := "the provider's units have"
+				if m.Unit != "" {
+					what = m.Unit + " has"
+				}
+				return &codedError{code: core.CodeNotFound.Name(), msg: "nothing to claim: " + what + " no unclaimed revenue; nothing sent, no fee charged"}
+			}
+			res, err := s.Submit(ctx, m)
+			return g.printTxOut(res, err, txOut{})
+		},
+	}
+	cmd.Flags().StringVar(&unit, "unit", "", "claim only this unit (default: all units)")
+	addFrom(cmd, &from)
+	return cmd
+}
+
+func hasEvent(evs []core.Event, typ string) bool {
+	for _, e := range evs {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
 }

@@ -141,7 +141,7 @@ func unitsQuery(g *globals) *cobra.Command {
 
 func unitQuery(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use: "unit ID", Short: "A data unit: terms, SLA, capacity, revenue", Args: cobra.ExactArgs(1),
+		Use: "unit ID", Short: "A data unit: terms, SLA, capacity, revenue", Args: idArgs(unitID),
 		RunE: func(_ *cobra.Command, args []string) error {
 			ctx, cancel := ctx10()
 			defer cancel()
@@ -190,6 +190,9 @@ func reservationsQuery(g *globals) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			ctx, cancel := ctx10()
 			defer cancel()
+			if err := normFlag(unitID, &f.Unit); err != nil {
+				return err
+			}
 			p, err := g.client().Reservations(ctx, f)
 			if err != nil {
 				return explain(err)
@@ -217,7 +220,7 @@ func reservationsQuery(g *globals) *cobra.Command {
 
 func reservationQuery(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use: "reservation ID", Short: "A reservation: term, escrow, what it has paid and been refunded", Args: cobra.ExactArgs(1),
+		Use: "reservation ID", Short: "A reservation: term, escrow, what it has paid and been refunded", Args: idArgs(resID),
 		RunE: func(_ *cobra.Command, args []string) error {
 			ctx, cancel := ctx10()
 			defer cancel()

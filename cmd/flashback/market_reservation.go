@@ -16,7 +16,7 @@ func reserveCmd(g *globals) *cobra.Command {
 			"allowance and the platform fee are escrowed at once; closing early refunds the unused part.\n" +
 			"--max-price (per GiB-month) and --max-egress-price (per GiB) protect against a price change\n" +
 			"between quote and commit; they default to the unit's current prices.",
-		Args: cobra.ExactArgs(1),
+		Args: idArgs(unitID),
 		RunE: func(_ *cobra.Command, args []string) error {
 			m := &market.MsgReserve{Unit: args[0]}
 			var err error
@@ -89,26 +89,26 @@ func (g *globals) reservePriceLimits(m *market.MsgReserve, maxPrice, maxEgressPr
 
 func reservationTxCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "reservation", Short: "Manage a reservation: accept or reject (provider); close, top up, extend, resize, claim compensation (consumer)"}
-	accept := leaf(g, "accept ID", "Accept a pending reservation on your unit; its term starts now", cobra.ExactArgs(1),
+	accept := leaf(g, "accept ID", "Accept a pending reservation on your unit; its term starts now", idArgs(resID),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			var m market.MsgAcceptReservation
 			m.Reservation = args[0]
 			return &m, nil
 		})
-	reject := leaf(g, "reject ID", "Reject a pending reservation on your unit; the consumer gets everything back", cobra.ExactArgs(1),
+	reject := leaf(g, "reject ID", "Reject a pending reservation on your unit; the consumer gets everything back", idArgs(resID),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			var m market.MsgRejectReservation
 			m.Reservation = args[0]
 			return &m, nil
 		})
-	closeCmd := leaf(g, "close ID", "Close your reservation early: settled to now, the unused escrow refunded", cobra.ExactArgs(1),
+	closeCmd := leaf(g, "close ID", "Close your reservation early: settled to now, the unused escrow refunded", idArgs(resID),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			var m market.MsgCloseReservation
 			m.Reservation = args[0]
 			return &m, nil
 		})
 	var egress string
-	topup := leaf(g, "topup ID", "Add egress allowance (escrowed at the reservation's egress price)", cobra.ExactArgs(1),
+	topup := leaf(g, "topup ID", "Add egress allowance (escrowed at the reservation's egress price)", idArgs(resID),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			b, err := parseSize("egress", egress)
 			if err != nil {
@@ -119,7 +119,7 @@ func reservationTxCmd(g *globals) *cobra.Command {
 	topup.Flags().StringVar(&egress, "egress", "", "egress to add: bytes or with a unit (10GiB)")
 	_ = topup.MarkFlagRequired("egress")
 	var term string
-	extend := leaf(g, "extend ID", "Lengthen the term at the reservation's own price", cobra.ExactArgs(1),
+	extend := leaf(g, "extend ID", "Lengthen the term at the reservation's own price", idArgs(resID),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			d, err := parseDuration("term", term)
 			if err != nil {
@@ -130,7 +130,7 @@ func reservationTxCmd(g *globals) *cobra.Command {
 	extend.Flags().StringVar(&term, "term", "", "time to add: seconds or with a unit (30d)")
 	_ = extend.MarkFlagRequired("term")
 	var size string
-	resize := leaf(g, "resize ID", "Grow the reservation to a new total size for the rest of its term", cobra.ExactArgs(1),
+	resize := leaf(g, "resize ID", "Grow the reservation to a new total size for the rest of its term", idArgs(resID),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			b, err := parseSize("size", size)
 			if err != nil {
@@ -140,7 +140,7 @@ func reservationTxCmd(g *globals) *cobra.Command {
 		})
 	resize.Flags().StringVar(&size, "size", "", "new total size: bytes or with a unit (20GiB)")
 	_ = resize.MarkFlagRequired("size")
-	claimComp := leaf(g, "claim-compensation ID", "Collect the SLA-breach compensation your active reservation is owed (fails with not_found when there is none)", cobra.ExactArgs(1),
+	claimComp := leaf(g, "claim-compensation ID", "Collect the SLA-breach compensation your active reservation is owed (fails with not_found when there is none)", idArgs(resID),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			return &qos.MsgClaimCompensation{Reservation: args[0]}, nil
 		})

@@ -99,11 +99,11 @@ func anyChanged(changed func(string) bool, names []string) bool {
 
 func unitTxCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "unit", Short: "Publish and manage data units"}
-	decommission := leaf(g, "decommission UNIT", "Stop new reservations on a unit; existing ones run to term", cobra.ExactArgs(1),
+	decommission := leaf(g, "decommission UNIT", "Stop new reservations on a unit; existing ones run to term", idArgs(unitID),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			return &market.MsgDecommissionUnit{Unit: args[0]}, nil
 		})
-	del := leaf(g, "delete UNIT", "Delete a decommissioned unit after its last reservation ended (its revenue is claimed)", cobra.ExactArgs(1),
+	del := leaf(g, "delete UNIT", "Delete a decommissioned unit after its last reservation ended (its revenue is claimed)", idArgs(unitID),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			return &market.MsgDeleteUnit{Unit: args[0]}, nil
 		})
@@ -159,7 +159,7 @@ func unitAddCmd(g *globals) *cobra.Command {
 // unitUpdateCmd is `tx unit update`: change the terms given by flags.
 func unitUpdateCmd(g *globals) *cobra.Command {
 	var uf unitFlags
-	update := leaf(g, "update UNIT", "Change a unit's capacity, prices, SLA, features or auto-accept (new terms apply to new reservations)", cobra.ExactArgs(1),
+	update := leaf(g, "update UNIT", "Change a unit's capacity, prices, SLA, features or auto-accept (new terms apply to new reservations)", idArgs(unitID),
 		func(cmd *cobra.Command, args []string) (core.Msg, error) {
 			ch := cmd.Flags().Changed
 			m := &market.MsgUpdateUnit{Unit: args[0]}
@@ -223,7 +223,7 @@ func unitMaintenanceCmd(g *globals) *cobra.Command {
 	var fromTime, until string
 	maintenance := leaf(g, "maintenance UNIT start|end|announce",
 		"Put a unit into maintenance (start --until T), back (end), or announce a future window (announce --from-time T --until T)",
-		cobra.ExactArgs(2),
+		idArgs(unitID, nil),
 		func(_ *cobra.Command, args []string) (core.Msg, error) {
 			m := &market.MsgUnitMaintenance{Unit: args[0], Action: args[1]}
 			switch args[1] {

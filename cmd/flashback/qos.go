@@ -86,7 +86,7 @@ func qosEpochsCmd(g *globals) *cobra.Command {
 func qosUnitCmd(g *globals) *cobra.Command {
 	var rng epochRange
 	qos := &cobra.Command{
-		Use: "qos UNIT", Short: "A unit's QoS: score, sub-metrics and per-epoch history", Args: cobra.ExactArgs(1),
+		Use: "qos UNIT", Short: "A unit's QoS: score, sub-metrics and per-epoch history", Args: idArgs(unitID),
 		RunE: func(_ *cobra.Command, args []string) error {
 			ctx, cancel := ctx10()
 			defer cancel()

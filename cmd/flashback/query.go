@@ -18,6 +18,7 @@ func ctx10() (context.Context, context.CancelFunc) {
 
 func queryCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "query", Aliases: []string{"q"}, Short: "Read chain state"}
+	cmd.SetFlagErrorFunc(flagError) // args.go
 	account := &cobra.Command{
 		Use: "account ADDRESS", Short: "Balance and sequence of an account", Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -44,18 +45,7 @@ func queryCmd(g *globals) *cobra.Command {
 			return printTx(g, r)
 		},
 	}
-	params := &cobra.Command{
-		Use: "params", Short: "Chain parameters", Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			ctx, cancel := ctx10()
-			defer cancel()
-			p, err := g.client().Params(ctx)
-			if err != nil {
-				return explain(err)
-			}
-			return g.print(p, func(w io.Writer) { fmt.Fprintf(w, "tx_fee: %s uflash\n", p.TxFee) })
-		},
-	}
+	params := paramsCmd(g) // query_params.go
 	supply := &cobra.Command{
 		Use: "supply", Short: "Total supply and pool balances", Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {

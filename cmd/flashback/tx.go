@@ -1,22 +1,24 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/api/types"
-	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
 )
 
 func txCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "tx", Short: "Sign and submit transactions"}
+	cmd := &cobra.Command{Use: "tx", Short: "Sign and submit transactions",
+		Long: "Sign and submit transactions. Each tx is first simulated by the node: one that would fail\n" +
+			"is refused locally, with nothing broadcast and no fee charged. --dry-run stops after the\n" +
+			"simulation and prints what the tx would do."}
+	cmd.PersistentFlags().BoolVar(&g.dryRun, "dry-run", false, "simulate through the node and print what would happen; nothing is broadcast, no fee is charged")
+	cmd.SetFlagErrorFunc(flagError) // args.go
 	bankCmd := &cobra.Command{Use: "bank", Short: "Token transfers"}
 	var from string
 	send := &cobra.Command{
@@ -27,7 +29,7 @@ func txCmd(g *globals) *cobra.Command {
 			if _, err := address.Parse(args[0]); err != nil {
 				return err
 			}
-			amt, err := client.ParseAmount(args[1])
+			amt, err := parsePositiveAmount(args[1])
 			if err != nil {
 				return err
 			}
@@ -41,22 +43,16 @@ func txCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// submit signs msgs with the named key, broadcasts and prints the result.
+// submit signs msgs with the named key, broadcasts them (after the
+// simulation the signer runs) and prints the result and the moves.
 func (g *globals) submit(from string, msgs ...core.Msg) error {
-	priv, err := g.privKey(from)
+	s, ctx, cancel, err := g.signer(from)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	res, err := g.client().Signer(priv).Submit(ctx, msgs...)
-	if res != nil {
-		perr := printTx(g, res)
-		if err == nil {
-			err = perr
-		}
-	}
-	return explain(err)
+	res, err := s.Submit(ctx, msgs...)
+	return g.printTxOut(res, err, txOut{})
 }
 
 func printTx(g *globals, r *types.TxResult) error {

@@ -143,7 +143,7 @@ func (k *Keeper) fillKind(ctx *core.Context, q disputeParams, r *market.Reservat
 			return core.Errf(core.CodeNotFound, "reservation %s has no usage report for epoch %d in the last %d epochs", r.ID, m.Epoch, market.EgressLogEpochs)
 		}
 		if m.EgressBytes >= reported {
-			return core.Errf(core.CodeInvalidMessage, "your egress count %d for epoch %d is not below the reported %d; nothing to dispute", m.EgressBytes, m.Epoch, reported)
+			return core.Errf(core.CodeInvalidMessage, "your egress count %d bytes for epoch %d is not below the reported %d bytes; nothing to dispute", m.EgressBytes, m.Epoch, reported)
 		}
 		d.EgressEpoch, d.ClaimedEgress, d.ReportedEgress, d.EgressBefore = m.Epoch, m.EgressBytes, reported, before
 	}

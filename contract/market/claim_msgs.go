@@ -113,11 +113,11 @@ func (m *MsgReportUsage) ValidateBasic() error {
 // escrow beyond what the consumer bought.
 func checkUsage(r *Reservation, m *MsgReportUsage) (egress, ingress uint64, err error) {
 	if m.StoredBytes > r.Bytes {
-		return 0, 0, core.Errf(core.CodeUsageOutOfBounds, "report for %s says %d bytes stored; the reservation holds at most %d", r.ID, m.StoredBytes, r.Bytes)
+		return 0, 0, core.Errf(core.CodeUsageOutOfBounds, "report for %s says %d bytes stored; the reservation holds at most %d bytes", r.ID, m.StoredBytes, r.Bytes)
 	}
 	left := r.EgressBytes - min(r.EgressUsed, r.EgressBytes)
 	if m.EgressBytes > left {
-		return 0, 0, core.Errf(core.CodeUsageOutOfBounds, "report for %s says %d bytes of egress; %d are left of the allowance of %d (report at most that)", r.ID, m.EgressBytes, left, r.EgressBytes)
+		return 0, 0, core.Errf(core.CodeUsageOutOfBounds, "report for %s says %d bytes of egress; %d bytes are left of the allowance of %d bytes (report at most that)", r.ID, m.EgressBytes, left, r.EgressBytes)
 	}
 	ingress, err = core.AddU64(r.IngressBytes, m.IngressBytes)
 	if err != nil {

@@ -208,7 +208,7 @@ func (mk *Keeper) handleUnstake(ctx *core.Context, signer []byte, m *MsgUnstake)
 		return err
 	}
 	if p.Stake-m.Amount < need {
-		return core.Errf(core.CodeInsufficientStake, "%d live units need %d%s bonded (min_unit_stake %d each); at most %d%s can be unstaked", p.LiveUnits, need, core.Denom, mp.MinUnitStake, p.Stake-need, core.Denom)
+		return core.Errf(core.CodeInsufficientStake, "%d live units need %d%s bonded (min_unit_stake %d%s each); at most %d%s can be unstaked", p.LiveUnits, need, core.Denom, mp.MinUnitStake, core.Denom, p.Stake-need, core.Denom)
 	}
 	startUnbonding(ctx, signer, p, m.Amount)
 	mk.SetProvider(ctx.KV, signer, p)

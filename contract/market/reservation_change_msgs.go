@@ -165,14 +165,14 @@ func (mk *Keeper) handleResize(ctx *core.Context, signer []byte, m *MsgResize) e
 		return err
 	}
 	if m.Bytes <= r.Bytes {
-		return core.Errf(core.CodeInvalidMessage, "bytes %d must be larger than the reserved %d (reservations only grow)", m.Bytes, r.Bytes)
+		return core.Errf(core.CodeInvalidMessage, "bytes %d bytes must be larger than the reserved %d bytes (reservations only grow)", m.Bytes, r.Bytes)
 	}
 	if u.Status != UnitAvailable {
 		return core.Errf(core.CodeWrongState, "unit %s is %s; only available units can grow reservations", u.ID, u.Status)
 	}
 	grow := m.Bytes - r.Bytes
 	if grow > u.Capacity-u.Reserved {
-		return core.Errf(core.CodeNoCapacity, "unit %s has %d bytes free, %d more requested", u.ID, u.Capacity-u.Reserved, grow)
+		return core.Errf(core.CodeNoCapacity, "unit %s has %d bytes free, %d bytes more requested", u.ID, u.Capacity-u.Reserved, grow)
 	}
 	mp := ParamsOf(kv)
 	now := ctx.Now()

@@ -48,10 +48,10 @@ func (m *MsgReserve) ValidateBasic() error {
 // checkPrices refuses a unit whose prices rose above the consumer's limits.
 func (m *MsgReserve) checkPrices(u *Unit) error {
 	if u.StoragePrice > m.MaxPrice {
-		return core.Errf(core.CodePriceTooHigh, "unit %s costs %d%s per GiB-month, above your max_price %d", u.ID, u.StoragePrice, core.Denom, m.MaxPrice)
+		return core.Errf(core.CodePriceTooHigh, "unit %s costs %d%s per GiB-month, above your max_price %d%s", u.ID, u.StoragePrice, core.Denom, m.MaxPrice, core.Denom)
 	}
 	if m.MaxEgressPrice != nil && u.EgressPrice > *m.MaxEgressPrice {
-		return core.Errf(core.CodePriceTooHigh, "unit %s charges %d%s per GiB of egress, above your max_egress_price %d", u.ID, u.EgressPrice, core.Denom, *m.MaxEgressPrice)
+		return core.Errf(core.CodePriceTooHigh, "unit %s charges %d%s per GiB of egress, above your max_egress_price %d%s", u.ID, u.EgressPrice, core.Denom, *m.MaxEgressPrice, core.Denom)
 	}
 	return nil
 }
@@ -81,13 +81,13 @@ func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve)
 		return err
 	}
 	if m.Term > mp.MaxTerm {
-		return core.Errf(core.CodeInvalidMessage, "term_seconds %d is longer than max_term %d", m.Term, mp.MaxTerm)
+		return core.Errf(core.CodeInvalidMessage, "term_seconds is %d seconds, longer than max_term %d seconds", m.Term, mp.MaxTerm)
 	}
 	if err := m.checkPrices(u); err != nil {
 		return err
 	}
 	if m.Bytes > u.Capacity-u.Reserved {
-		return core.Errf(core.CodeNoCapacity, "unit %s has %d bytes free, %d requested", u.ID, u.Capacity-u.Reserved, m.Bytes)
+		return core.Errf(core.CodeNoCapacity, "unit %s has %d bytes free, %d bytes requested", u.ID, u.Capacity-u.Reserved, m.Bytes)
 	}
 	commit := new(big.Int).Mul(new(big.Int).Mul(core.BigFromUint(uint64(u.StoragePrice)), core.BigFromUint(m.Bytes)), core.BigFromInt(m.Term))
 	sEsc, err := storageEscrow(commit, u.FeeBps)

@@ -47,7 +47,7 @@ func (mk *Keeper) handleAddUnit(ctx *core.Context, signer []byte, m *MsgAddUnit)
 		return err
 	}
 	if p.Stake < need {
-		return core.Errf(core.CodeInsufficientStake, "%d units need %d%s bonded (min_unit_stake %d each), provider has %d%s; stake %d%s more", p.LiveUnits+1, need, core.Denom, mp.MinUnitStake, p.Stake, core.Denom, need-p.Stake, core.Denom)
+		return core.Errf(core.CodeInsufficientStake, "%d units need %d%s bonded (min_unit_stake %d%s each), provider has %d%s; stake %d%s more", p.LiveUnits+1, need, core.Denom, mp.MinUnitStake, core.Denom, p.Stake, core.Denom, need-p.Stake, core.Denom)
 	}
 	n := store.NextSequence(ctx.KV, KeySeqUnit)
 	now := ctx.Now()
@@ -132,7 +132,7 @@ func (mk *Keeper) handleUpdateUnit(ctx *core.Context, signer []byte, m *MsgUpdat
 		return core.Errf(core.CodeWrongState, "unit %s is %s; only available or maintenance units can be updated", u.ID, u.Status)
 	}
 	if m.Capacity != nil && *m.Capacity < u.Reserved {
-		return core.Errf(core.CodeNoCapacity, "capacity_bytes %d is below the %d bytes already reserved", *m.Capacity, u.Reserved)
+		return core.Errf(core.CodeNoCapacity, "capacity_bytes %d bytes is below the %d bytes already reserved", *m.Capacity, u.Reserved)
 	}
 	unindexUnit(ctx.KV, u)
 	if m.Capacity != nil {
