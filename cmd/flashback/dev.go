@@ -36,6 +36,7 @@ func devCmd(g *globals) *cobra.Command {
 	var o runOptions
 	var s3Addr, metricsAddr, gatewayAddr string
 	var basePort int
+	var epochSeconds int64
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole platform locally: a validator, a provider with a local-disk unit behind a bridge, a funded consumer with a ready reservation and S3 key, and the REST API",
@@ -50,7 +51,13 @@ func devCmd(g *globals) *cobra.Command {
 				}
 			}
 			if _, err := os.Stat(filepath.Join(g.home, "config", "genesis.json")); os.IsNotExist(err) {
-				if err := chain.Init(chain.InitOptions{Home: g.home, ChainID: "flashback-dev", Moniker: "dev", Dev: true, APIAddr: o.apiAddr, BasePort: basePort}); err != nil {
+				io := chain.InitOptions{Home: g.home, ChainID: "flashback-dev", Moniker: "dev", Dev: true, APIAddr: o.apiAddr, BasePort: basePort}
+				if epochSeconds > 0 {
+					p := chain.DevParams()
+					p.EpochSeconds = epochSeconds
+					io.Params = &p
+				}
+				if err := chain.Init(io); err != nil {
 					return err
 				}
 			}
@@ -66,6 +73,7 @@ func devCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&s3Addr, "s3-addr", "127.0.0.1:9000", "the bridge's S3 listen address")
 	cmd.Flags().StringVar(&metricsAddr, "bridge-metrics-addr", "127.0.0.1:9100", "the bridge's /metrics listen address")
 	cmd.Flags().StringVar(&gatewayAddr, "gateway-addr", "", "the repository gateway's S3 listen address (default: the port after the last bridge's, 127.0.0.1:9003); its admin status listens on the next port")
+	cmd.Flags().Int64Var(&epochSeconds, "epoch-seconds", 0, "at first start: the epoch length in seconds (default 10)")
 	cmd.Flags().DurationVar(&o.blockTime, "block-time", 0, "block interval (default 500ms)")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "error", "consensus log level: error, info or debug")
 	return cmd
