@@ -224,6 +224,8 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	go view.Run(runCtx, interval, func(err error) { logf("sync: %v", err) })
 	rep := &chainview.Reporter{View: view, Bridge: b, Signer: signer}
 	go rep.Run(runCtx, time.Second, func(err error) { logf("usage report: %v", err) })
+	// Failing probes cost stake silently otherwise: say so (probewatch.go).
+	go newProbeWatch(c, signer.Address(), cfg, logf).run(runCtx)
 
 	s3URL := "http://" + ln.Addr().String()
 	logf("serving S3 at %s for provider %s, units %v", s3URL, signer.Address(), units)
