@@ -123,3 +123,55 @@ func startDevPlatform(t *testing.T, logPath string, args ...string) {
 		}
 	})
 }
+
+// TestBridgeWarnsOfFailedProbes: a provider lists unit-1, served by its
+// bridge (ops listener on an arbitrary port), and unit-2, which the bridge
+// does not serve. A real oracle probes both: unit-1's probes pass through
+// the S3 port, unit-2's fail, and the bridge logs a WARNING naming unit-2,
+// the epoch and the failed probes, and none for unit-1.
+func TestBridgeWarnsOfFailedProbes(t *testing.T) {
+	base := freeBase(t, 4)
+	home, apiURL, c := startDevNodeParams(t, "e2e-probe-warn", base, map[string]any{"epoch_seconds": 4})
+	fb := homeCLI(t, home)
+	s3Addr, opsAddr := fmt.Sprintf("127.0.0.1:%d", base+10), fmt.Sprintf("127.0.0.1:%d", base+27)
+	pub := jsonString(t, fb("bridge", "init", "--unit", "unit-1=local:"+filepath.Join(t.TempDir(), "unit-1"), "--listen", s3Addr,
+		"--metrics-listen", opsAddr, "-o", "json"), "bridge_pub_key")
+	fb("tx", "provider", "register", "--name", "warn e2e", "--endpoint", "http://"+s3Addr, "--bridge-pubkey", pub, "--from", "provider")
+	fb("tx", "provider", "stake", "2000FLASH", "--from", "provider")
+	for range 2 {
+		fb("tx", "unit", "add", "--kind", "local", "--region", "eu-central", "--country", "DE", "--capacity", "10GiB",
+			"--price", "1FLASH", "--egress-price", "0.01FLASH", "--auto-accept", "--from", "provider")
+	}
+	startBridge(t, home, apiURL)
+	waitHealthz(t, opsAddr)
+	startProcess(t, home, "oracle", "oracle", "--home", home, "--node", apiURL, "--register", "1000FLASH",
+		"--pings", "3", "--probe-bytes", "256KiB")
+
+	logPath := filepath.Join(home, "bridge.log")
+	eventually(t, 120*time.Second, func() error {
+		b, _ := os.ReadFile(logPath)
+		log := string(b)
+		if strings.Contains(log, "WARNING: unit unit-1 ") {
+			t.Fatalf("the bridge warned of unit-1, whose probes pass:\n%s", log)
+		}
+		if !strings.Contains(log, "WARNING: unit unit-2 epoch ") || !strings.Contains(log, "oracle probes FAILED") ||
+			!strings.Contains(log, "this bridge does not serve unit-2") {
+			return fmt.Errorf("no warning of unit-2 in the bridge log yet")
+		}
+		return nil
+	})
+	// unit-1's probes went through the S3 port and passed.
+	q, err := c.UnitQoS(context.Background(), "unit-1", client.EpochRange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	passed := 0
+	for _, h := range q.History {
+		if h.Probes > 0 && h.Successes == h.Probes {
+			passed++
+		}
+	}
+	if passed == 0 {
+		t.Fatalf("unit-1 has no epoch with all probes passed: %+v", q.History)
+	}
+}
