@@ -7,6 +7,7 @@ import (
 
 	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
+	"github.com/flashback-network/flashback/contract/market"
 	"github.com/flashback-network/flashback/probe"
 )
 
@@ -54,12 +55,12 @@ func (w *probeWatch) run(ctx context.Context) {
 // check looks at the epochs judged since the last check of each of the
 // provider's units on chain (the first time, only the latest one).
 func (w *probeWatch) check(ctx context.Context) error {
-	units, err := w.c.Units(ctx, client.UnitFilter{Provider: w.provider})
+	units, err := w.units(ctx)
 	if err != nil {
 		return err
 	}
 	var endpoint string
-	for _, u := range units.Units {
+	for _, u := range units {
 		q, err := w.c.UnitQoS(ctx, u.ID, client.EpochRange{})
 		if err != nil {
 			return err
@@ -83,6 +84,23 @@ func (w *probeWatch) check(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// units lists the provider's units on chain (all pages).
+func (w *probeWatch) units(ctx context.Context) ([]types.UnitView, error) {
+	var out []types.UnitView
+	cursor := ""
+	for {
+		page, err := w.c.Units(ctx, client.UnitFilter{Provider: w.provider, Page: client.Page{Limit: market.MaxPageSize, Cursor: cursor}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Units...)
+		if page.NextCursor == "" || len(page.Units) == 0 {
+			return out, nil
+		}
+		cursor = page.NextCursor
+	}
 }
 
 // endpoint is the provider's registered bridge_endpoint ("?" if unknown).
