@@ -23,7 +23,8 @@ const probePortsEpochs = 10
 // "ops = S3 + 100" rule: the oracle must find every bridge's probe endpoint
 // from the registered endpoint alone, so for 10 epochs each unit's QoS on
 // chain shows every probe passed, nothing is slashed and no provider's stake
-// moves, and no bridge warns of failed probes.
+// moves, and no bridge warns of failed probes. Then unit-1's disk breaks
+// and dev's console warns of its failing probes.
 func TestDevProbesWithArbitraryPorts(t *testing.T) {
 	base := freeBase(t, 4) // base..base+39
 	s3, metrics := base+10, base+20
@@ -70,6 +71,23 @@ func TestDevProbesWithArbitraryPorts(t *testing.T) {
 	if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "WARNING") {
 		t.Fatalf("dev warned though every probe passed:\n%s", b)
 	}
+
+	// Now the first provider's disk breaks (its unit's directory becomes
+	// a file): the probes of unit-1 fail and dev's console says so.
+	dir := filepath.Join(home, "unit-data", "unit-1")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, func() error {
+		b, _ := os.ReadFile(logPath)
+		if !strings.Contains(string(b), "bridge: WARNING: unit unit-1 epoch ") || !strings.Contains(string(b), "oracle probes FAILED") {
+			return fmt.Errorf("dev has not warned of unit-1's failing probes yet")
+		}
+		return nil
+	})
 }
 
 // unitProbesAllPassed is nil once unit has probePortsEpochs judged epochs
