@@ -66,6 +66,9 @@ type Config struct {
 	// (required with a key).
 	ReceiptKey ed25519.PrivateKey
 	ChainID    string
+	// Probe, when set, is the oracles' probe endpoint (package probe),
+	// served on the S3 listener under probe.PathPrefix (probepath.go).
+	Probe http.Handler
 }
 
 // Bridge is an S3 endpoint over the reservations of some units.
@@ -145,7 +148,7 @@ func New(cfg Config) (*Bridge, error) {
 	b.srv, b.app = srv, app
 	if fs := app.Server(); fs != nil {
 		fs.ErrorHandler = connError
-		fs.Handler = s3front.DrainBody(fs.Handler)
+		fs.Handler = s3front.DrainBody(b.withProbe(fs.Handler))
 		fs.ExpectHandler = expectAuthenticated(app, &iam{keys: cfg.Keys}, root, cfg.Region)
 	}
 	return b, nil

@@ -56,6 +56,8 @@ type fixtureOpts struct {
 	backendFor func(dir string) storage.Backend
 	// receiptKey makes the bridge sign receipts for chain testChainID.
 	receiptKey ed25519.PrivateKey
+	// probe is served under probe.PathPrefix (Config.Probe).
+	probe http.Handler
 }
 
 const testChainID = "flashback-test"
@@ -88,6 +90,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		VirtualHostDomain: o.vhost,
 		ReceiptKey:        o.receiptKey,
 		ChainID:           chainIDIf(o.receiptKey),
+		Probe:             o.probe,
 	})
 	if err != nil {
 		t.Fatal(err)

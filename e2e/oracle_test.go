@@ -17,7 +17,8 @@ import (
 // TestOracleOnChain: a provider runs `flashback bridge` for unit-1 (a local
 // disk) and also lists unit-2, which its bridge does not serve. The dev
 // `oracle` key runs `flashback oracle --once --register`: it registers,
-// finds the probe endpoint by the port convention (S3 port + 100), probes
+// finds the probe endpoint from the registered endpoint (its S3 port's
+// /_flashback/probe/ path), probes
 // both units through the real bridge (the bridge checks the oracle's
 // registration on chain), and reports the epoch: unit-1 healthy, unit-2
 // failed. The report is on chain.

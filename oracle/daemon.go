@@ -26,7 +26,7 @@ type Daemon struct {
 	// GET /v1/oracles/{address}).
 	IsOracle func(ctx context.Context, addr string) (bool, error)
 	// Resolve finds a provider's probe URL from its bridge_endpoint
-	// (default PortOffsetResolver(PortOffset, nil)).
+	// (default EndpointResolver(nil): the endpoint's reserved probe path).
 	Resolve func(provider, bridgeEndpoint string) (string, error)
 	// Interval is how often the chain's time is checked (default 1 s).
 	Interval time.Duration
@@ -45,7 +45,7 @@ func New(nodeURL string, priv ed25519.PrivateKey, opts Options) *Daemon {
 		Signer:   c.Signer(priv),
 		Prober:   &Prober{Client: probe.NewClient(priv), Options: opts},
 		IsOracle: probe.ChainIsOracle(nodeURL),
-		Resolve:  PortOffsetResolver(PortOffset, nil),
+		Resolve:  EndpointResolver(nil),
 	}
 }
 

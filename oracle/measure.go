@@ -4,16 +4,14 @@
 // with a measurement per unit.
 //
 // Finding the probe endpoint. The chain records one URL per provider, its
-// bridge_endpoint (the S3 endpoint consumers use). The probe endpoint is
-// served by the bridge's ops listener (metrics_listen, next to /metrics and
-// /healthz), not on the S3 port. The oracle derives it by convention: the
-// bridge_endpoint's scheme and host with the port plus 100 (S3 on :9000,
-// ops on :9100: the `flashback bridge init` defaults; with no port in the
-// URL the scheme's default port plus 100), path "/probe/{unit}". A provider
-// that cannot follow the convention (reverse proxy, other port) tells the
-// oracles its URL out of band and they pass --probe-url PROVIDER=URL. If the
-// chain later records a probe URL per provider, PortOffsetResolver is the
-// one place to change.
+// bridge_endpoint (the S3 endpoint consumers use). The bridge serves the
+// probe endpoint on that same listener under the reserved path
+// /_flashback/probe/{unit} (probe.PathPrefix; "_" cannot start a bucket
+// name), so the oracle uses what is registered, with no port rule:
+// EndpointResolver. A provider behind something that does not pass that
+// path on tells the oracles its URL out of band and they pass --probe-url
+// PROVIDER=URL (e.g. the bridge's ops listener, which serves /probe/{unit}
+// too).
 //
 // Per unit and epoch the oracle makes Pings small reads (latency p50/p95 from
 // the round trips it saw) and Transfers writes of ProbeBytes random bytes
@@ -327,13 +325,26 @@ func median(xs []float64) uint32 {
 	return uint32(min(math.Round(v), math.MaxUint32))
 }
 
-// PortOffset is the default distance from a bridge's S3 port to its ops
-// (probe) port.
+// EndpointResolver derives a provider's probe URL from its bridge_endpoint:
+// the endpoint plus probe.PathPrefix, where the bridge serves the probe
+// endpoint on its S3 listener. Overrides (keyed by provider address) win.
+func EndpointResolver(overrides map[string]string) func(provider, bridgeEndpoint string) (string, error) {
+	return func(provider, bridgeEndpoint string) (string, error) {
+		if u, ok := overrides[provider]; ok {
+			return u, nil
+		}
+		return probe.BaseURL(bridgeEndpoint)
+	}
+}
+
+// PortOffset is the old convention's distance from a bridge's S3 port to
+// its ops port (deprecated: see EndpointResolver).
 const PortOffset = 100
 
-// PortOffsetResolver derives a provider's probe URL from its bridge_endpoint:
-// same scheme and host, port plus offset, path dropped. Overrides (keyed by
-// provider address) win.
+// PortOffsetResolver derives a provider's probe URL from its bridge_endpoint
+// by the deprecated port rule: same scheme and host, port plus offset,
+// path dropped (the bridge's ops listener). Overrides win. Only
+// `flashback oracle --probe-port-offset` still uses it.
 func PortOffsetResolver(offset int, overrides map[string]string) func(provider, bridgeEndpoint string) (string, error) {
 	return func(provider, bridgeEndpoint string) (string, error) {
 		if u, ok := overrides[provider]; ok {

@@ -240,3 +240,27 @@ func TestPortOffsetResolver(t *testing.T) {
 		}
 	}
 }
+
+// The default resolver uses the registered endpoint as it is: no port rule.
+func TestEndpointResolver(t *testing.T) {
+	r := EndpointResolver(map[string]string{"fb1special": "http://127.0.0.1:9100"})
+	for in, want := range map[string]string{
+		"http://127.0.0.1:9000":          "http://127.0.0.1:9000/_flashback",
+		"http://127.0.0.1:31337":         "http://127.0.0.1:31337/_flashback",
+		"https://s3.example.com/prefix/": "https://s3.example.com/prefix/_flashback",
+	} {
+		if got, err := r("fb1x", in); err != nil || got != want {
+			t.Errorf("%s: %q %v, want %q", in, got, err, want)
+		}
+	}
+	if got, _ := r("fb1special", "http://whatever:1"); got != "http://127.0.0.1:9100" {
+		t.Errorf("override: %q", got)
+	}
+	if _, err := r("fb1x", "not a url"); err == nil {
+		t.Error("a bad endpoint was accepted")
+	}
+	d := New("http://127.0.0.1:1", make([]byte, 64), Options{})
+	if got, _ := d.Resolve("fb1x", "http://127.0.0.1:4242"); got != "http://127.0.0.1:4242/_flashback" {
+		t.Errorf("the daemon's default resolver gave %q", got)
+	}
+}

@@ -59,8 +59,10 @@ func readError(resp *http.Response) error {
 	return &Error{Status: resp.StatusCode, Code: "http_error", Message: strings.TrimSpace(string(b))}
 }
 
-// endpoint builds base + the probe path; base is the bridge's ops URL
-// (e.g. http://host:9100, or with a path prefix behind a reverse proxy).
+// endpoint builds base + the probe path; base is BaseURL of the bridge's
+// registered endpoint (http://host:9000/_flashback: its S3 listener), or
+// its ops listener's URL (http://host:9100), or either with a prefix a
+// reverse proxy strips.
 func endpoint(base, unit, suffix string, q url.Values) string {
 	return strings.TrimRight(base, "/") + canonicalResource(url.PathEscape(unit), suffix, q)
 }

@@ -194,6 +194,9 @@ type UnitView struct {
 	Unit
 	FreeBytes uint64      `json:"free_bytes"`
 	Claimable core.Amount `json:"claimable"`
+	// TakesReservations is false while the unit is not available or its
+	// provider is under min_unit_stake per live unit (reserve refuses).
+	TakesReservations bool `json:"takes_reservations"`
 }
 
 // UnitsPage is the "units" query result.

@@ -33,11 +33,11 @@ type Config struct {
 	// ProviderKey names the keyring key that owns the units and signs
 	// usage reports.
 	ProviderKey string `json:"provider_key"`
-	// Listen is the S3 endpoint; MetricsListen (the ops listener) serves
-	// /metrics, /healthz and the oracles' probe endpoint /probe/{unit}
-	// (package probe). Oracles reach it at the provider's bridge_endpoint
-	// host with the port plus 100 unless told otherwise (package oracle),
-	// so with S3 on :9000 put it on :9100, reachable by oracles.
+	// Listen is the S3 endpoint; it also serves the oracles' probe
+	// endpoint under /_flashback/probe/{unit} (package probe), where
+	// oracles find it from the provider's registered bridge_endpoint.
+	// MetricsListen (the ops listener, any port) serves /metrics, /healthz
+	// and the same probe endpoint at /probe/{unit}.
 	Listen        string `json:"listen"`
 	MetricsListen string `json:"metrics_listen,omitempty"`
 	Region        string `json:"region,omitempty"`
@@ -188,10 +188,17 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	if err != nil {
 		return fmt.Errorf("chain id from %s: %w", cfg.Node, err)
 	}
+	// One probe handler for both listeners: they share its nonce cache,
+	// so a signed probe cannot be replayed on the other one.
+	probes := probe.NewHandler(probe.Config{
+		Backend:  probe.BackendMap(backends),
+		IsOracle: probe.CachedIsOracle(probe.ChainIsOracle(cfg.Node), 5*time.Second),
+		Log:      logf,
+	})
 	b, err := bridge.New(bridge.Config{
 		Region: cfg.Region, Backends: backends, Keys: view.Keys(), Reservations: view.Reservations(),
 		VirtualHostDomain: cfg.VirtualHostDomain, ListCacheBytes: cfg.ListCacheBytes,
-		ReceiptKey: o.ProviderPriv, ChainID: st.ChainID,
+		ReceiptKey: o.ProviderPriv, ChainID: st.ChainID, Probe: probes,
 	})
 	if err != nil {
 		return err
@@ -203,7 +210,7 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	errc := make(chan error, 2)
 	go func() { errc <- b.Serve(ln) }()
 
-	opsServer, metricsURL, err := serveOps(cfg, opsHandler(cfg.Node, b, view, backends, logf), errc)
+	opsServer, metricsURL, err := serveOps(cfg, opsHandler(b, view, probes), errc)
 	if err != nil {
 		_ = b.Shutdown(context.Background())
 		return err
@@ -217,6 +224,8 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	go view.Run(runCtx, interval, func(err error) { logf("sync: %v", err) })
 	rep := &chainview.Reporter{View: view, Bridge: b, Signer: signer}
 	go rep.Run(runCtx, time.Second, func(err error) { logf("usage report: %v", err) })
+	// Failing probes cost stake silently otherwise: say so (probewatch.go).
+	go newProbeWatch(c, signer.Address(), cfg, logf).run(runCtx)
 
 	s3URL := "http://" + ln.Addr().String()
 	logf("serving S3 at %s for provider %s, units %v", s3URL, signer.Address(), units)
@@ -262,7 +271,7 @@ func openBackends(unitConfigs map[string]storage.Config) (map[string]storage.Bac
 
 // opsHandler serves the ops listener: /metrics, /healthz and the oracles'
 // probe endpoint.
-func opsHandler(node string, b *bridge.Bridge, view *chainview.View, backends map[string]storage.Backend, logf func(string, ...any)) http.Handler {
+func opsHandler(b *bridge.Bridge, view *chainview.View, probes http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", b.MetricsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -271,11 +280,7 @@ func opsHandler(node string, b *bridge.Bridge, view *chainview.View, backends ma
 	})
 	// The oracles' probe endpoint (package probe): signed requests from
 	// active oracles only, through the same backends as S3.
-	mux.Handle("/probe/", probe.NewHandler(probe.Config{
-		Backend:  probe.BackendMap(backends),
-		IsOracle: probe.CachedIsOracle(probe.ChainIsOracle(node), 5*time.Second),
-		Log:      logf,
-	}))
+	mux.Handle("/probe/", probes)
 	return mux
 }
 

@@ -41,7 +41,7 @@ func bridgeCmd(g *globals) *cobra.Command {
 			return daemon.Run(ctx, g.home, cfg, daemon.Options{
 				ProviderPriv: priv, Log: os.Stderr,
 				Ready: func(s3URL, metricsURL string) {
-					fmt.Fprintf(os.Stderr, "bridge ready: S3 %s, metrics %s, following %s\n", s3URL, metricsURL, cfg.Node)
+					fmt.Fprintf(os.Stderr, "bridge ready: S3 %s (oracle probes at %s/_flashback/probe/), metrics %s, following %s\n", s3URL, s3URL, metricsURL, cfg.Node)
 				},
 			})
 		},
@@ -76,8 +76,8 @@ func bridgeCmd(g *globals) *cobra.Command {
 		},
 	}
 	initCmd.Flags().StringVar(&providerKey, "provider-key", "provider", "keyring key of the provider (signs usage reports)")
-	initCmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9000", "S3 listen address")
-	initCmd.Flags().StringVar(&metrics, "metrics-listen", "127.0.0.1:9100", "listen address for /metrics and /healthz (empty: off)")
+	initCmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9000", "S3 listen address; it also serves the oracles' probes under /_flashback/probe/, so register it (as seen from outside) as the provider's --endpoint")
+	initCmd.Flags().StringVar(&metrics, "metrics-listen", "127.0.0.1:9100", "listen address for /metrics and /healthz, any port (empty: off)")
 	initCmd.Flags().StringVar(&region, "region", "us-east-1", "SigV4 region clients sign for")
 	initCmd.Flags().StringVar(&vhost, "virtual-host-domain", "", "serve <bucket>.<domain> virtual-host style too")
 	initCmd.Flags().StringArrayVar(&units, "unit", nil, "UNIT=local:DIR, or UNIT=@FILE with a JSON backend config (repeatable)")

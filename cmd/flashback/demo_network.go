@@ -45,8 +45,9 @@ func (d *demo) startNetwork(ctx context.Context) (string, error) {
 		return "", err
 	}
 	for i := range d.bridgePorts {
-		// The oracles find the probe endpoint at the S3 port + 100.
-		if d.bridgePorts[i], err = freePorts(1, oracle.PortOffset); err != nil {
+		// S3 and ops ports: the oracles probe through the S3 one (its
+		// /_flashback/probe/ path), the ops one can be anywhere.
+		if d.bridgePorts[i], err = freePorts(2, 0); err != nil {
 			return "", err
 		}
 	}
@@ -136,10 +137,10 @@ func (d *demo) registerProviders(ctx context.Context) (string, error) {
 func (d *demo) bridgeConfigs() []*daemon.Config {
 	return []*daemon.Config{
 		{Node: d.apiURL, ProviderKey: "provider", Listen: fmt.Sprintf("127.0.0.1:%d", d.bridgePorts[0]),
-			MetricsListen: fmt.Sprintf("127.0.0.1:%d", d.bridgePorts[0]+oracle.PortOffset), Region: "us-east-1",
+			MetricsListen: fmt.Sprintf("127.0.0.1:%d", d.bridgePorts[0]+1), Region: "us-east-1",
 			Units: map[string]storage.Config{d.unitA: {Kind: storage.KindLocal, Local: &storage.LocalConfig{Root: filepath.Join(d.bridgeHome(0), "unit-data")}}}},
 		{Node: d.apiURL, ProviderKey: demoProvider2Key, Listen: fmt.Sprintf("127.0.0.1:%d", d.bridgePorts[1]),
-			MetricsListen: fmt.Sprintf("127.0.0.1:%d", d.bridgePorts[1]+oracle.PortOffset), Region: "us-east-1",
+			MetricsListen: fmt.Sprintf("127.0.0.1:%d", d.bridgePorts[1]+1), Region: "us-east-1",
 			// The SLA failure on purpose: nothing listens on port 1.
 			Units: map[string]storage.Config{d.unitB: {Kind: storage.KindS3, S3: &storage.S3Config{Endpoint: "http://127.0.0.1:1", Bucket: "gone",
 				PathStyle: true, AccessKeyID: "demo", SecretAccessKey: "demo"}}}},

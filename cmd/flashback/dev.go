@@ -38,6 +38,7 @@ func devCmd(g *globals) *cobra.Command {
 	var o runOptions
 	var s3Addr, metricsAddr, gatewayAddr string
 	var basePort int
+	var epochSeconds int64
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole platform locally: a validator, a provider with a local-disk unit behind a bridge, a funded consumer with a ready reservation and S3 key, and the REST API",
@@ -64,7 +65,13 @@ func devCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if !exists {
-				if err := chain.Init(chain.InitOptions{Home: g.home, ChainID: "flashback-dev", Moniker: "dev", Dev: true, APIAddr: o.apiAddr, BasePort: basePort}); err != nil {
+				io := chain.InitOptions{Home: g.home, ChainID: "flashback-dev", Moniker: "dev", Dev: true, APIAddr: o.apiAddr, BasePort: basePort}
+				if epochSeconds > 0 {
+					p := chain.DevParams()
+					p.EpochSeconds = epochSeconds
+					io.Params = &p
+				}
+				if err := chain.Init(io); err != nil {
 					return devStartFailed(g.home, true, err)
 				}
 			} else if basePort > 0 {
@@ -97,6 +104,7 @@ func devCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&s3Addr, "s3-addr", "127.0.0.1:9000", "the bridge's S3 listen address")
 	cmd.Flags().StringVar(&metricsAddr, "bridge-metrics-addr", "127.0.0.1:9100", "the bridge's /metrics listen address")
 	cmd.Flags().StringVar(&gatewayAddr, "gateway-addr", "", "the repository gateway's S3 listen address (default: the port after the last bridge's, 127.0.0.1:9003); its admin status listens on the next port")
+	cmd.Flags().Int64Var(&epochSeconds, "epoch-seconds", 0, "at first start: the epoch length in seconds (default 10)")
 	cmd.Flags().DurationVar(&o.blockTime, "block-time", 0, "block interval (default 500ms)")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "error", "consensus log level: error, info or debug")
 	return cmd
@@ -151,14 +159,16 @@ func runDevPlatform(ctx context.Context, g *globals, apiURL, s3Addr, metricsAddr
 	// The oracle: probes the units through the bridges every epoch and reports.
 	orc := oracle.New(apiURL, keys.oracle, oracle.Options{Pings: 5, ProbeBytes: 256 << 10, BudgetPerUnit: 4 << 20})
 	orc.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
-	if p, err := c.Params(ctx); err != nil {
+	p, err := c.Params(ctx)
+	if err != nil {
 		return err
-	} else if _, err := orc.EnsureRegistered(ctx, oracleBond(p)); err != nil {
+	}
+	if _, err := orc.EnsureRegistered(ctx, oracleBond(p)); err != nil {
 		return fmt.Errorf("register dev oracle: %w", err)
 	}
 
 	market := devMarket{apiURL: apiURL, providers: provs, reservation: resID, consumer: alice.Address(),
-		accessKeyID: env["AWS_ACCESS_KEY_ID"], envPath: envPath, oracle: orc.Address(), repo: repo}
+		accessKeyID: env["AWS_ACCESS_KEY_ID"], envPath: envPath, oracle: orc.Address(), repo: repo, epochSeconds: p.EpochSeconds}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	gwErr := make(chan error, 1)
@@ -278,6 +288,7 @@ type devMarket struct {
 	apiURL, reservation, consumer, accessKeyID, envPath, oracle string
 	providers                                                   []*devProvider
 	repo                                                        *devRepo
+	epochSeconds                                                int64
 }
 
 // printDevBanner tells the user what runs where, once the bridges serve.
@@ -292,8 +303,8 @@ Flashback dev platform is up.
   unit         %s (local disk, provider %s)
   reservation  %s (bucket), consumer alice %s
   S3 key       %s (secret in %s)
-  oracle       %s probes the units every 10 s epoch (GET %s/v1/units/%s/qos)
-`, apiURL, apiURL, urls.s3[0], urls.metrics[0], g.home, first.unit, address.FromPubKey(first.key.Public().(ed25519.PublicKey)), resID, m.consumer, m.accessKeyID, envPath, m.oracle, apiURL, first.unit)
+  oracle       %s probes the units every %d s epoch (GET %s/v1/units/%s/qos)
+`, apiURL, apiURL, urls.s3[0], urls.metrics[0], g.home, first.unit, address.FromPubKey(first.key.Public().(ed25519.PublicKey)), resID, m.consumer, m.accessKeyID, envPath, m.oracle, m.epochSeconds, apiURL, first.unit)
 	for i, p := range m.providers[1:] {
 		fmt.Fprintf(g.out, "  %-12s unit %s behind the bridge at %s (metrics %s/metrics)\n", p.name, p.unit, urls.s3[i+1], urls.metrics[i+1])
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/client"
 	"github.com/flashback-network/flashback/contract/market"
 )
@@ -118,7 +119,7 @@ func unitsQuery(g *globals) *cobra.Command {
 				fmt.Fprintln(tw, "ID\tKIND\tREGION\tCOUNTRY\tFREE\tCAPACITY\tPRICE uflash/GiB-month\tEGRESS uflash/GiB\tSCORE\tSTATUS\tPROVIDER")
 				for _, u := range p.Units {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", u.ID, u.Kind, u.Region, u.Country,
-						bytesHuman(u.FreeBytes), bytesHuman(u.Capacity), amtShort(u.StoragePrice), amtShort(u.EgressPrice), u.Score, u.Status, u.Provider)
+						bytesHuman(u.FreeBytes), bytesHuman(u.Capacity), amtShort(u.StoragePrice), amtShort(u.EgressPrice), u.Score, unitStatus(u), u.Provider)
 				}
 				tw.Flush()
 				nextPage(w, p.NextCursor)
@@ -155,7 +156,7 @@ func unitQuery(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "provider:\t%s\n", u.Provider)
 				fmt.Fprintf(tw, "kind:\t%s\n", u.Kind)
 				fmt.Fprintf(tw, "region:\t%s (%s)\n", u.Region, u.Country)
-				fmt.Fprintf(tw, "status:\t%s\n", u.Status)
+				fmt.Fprintf(tw, "status:\t%s\n", unitStatus(*u))
 				if m := u.Maintenance; m != nil {
 					fmt.Fprintf(tw, "maintenance:\t%s to %s\n", timeHuman(m.Start), timeHuman(m.End))
 				}
@@ -312,4 +313,13 @@ func quoteQuery(g *globals) *cobra.Command {
 	_ = cmd.MarkFlagRequired("size")
 	_ = cmd.MarkFlagRequired("term")
 	return cmd
+}
+
+// unitStatus is the unit's status, marked when an available unit takes no
+// reservations (its provider is under min_unit_stake per live unit).
+func unitStatus(u types.UnitView) string {
+	if u.Status == market.UnitAvailable && !u.TakesReservations {
+		return u.Status + " (paused: provider under min_unit_stake)"
+	}
+	return u.Status
 }

@@ -38,10 +38,12 @@ back of --probe-bytes for throughput and integrity), spread over the epoch,
 at most --concurrency at a time and --budget-per-unit bytes per unit, then
 signs and submits one report for the epoch once it has ended.
 
-The probe endpoint is on the bridge's ops listener (metrics_listen). By
-convention it is the provider's bridge_endpoint host with the port plus
---probe-port-offset (S3 :9000, ops :9100); override per provider with
---probe-url PROVIDER=URL.
+The probe endpoint is served by the bridge on its S3 listener under the
+reserved path /_flashback/probe/{unit}: the oracle finds it from the
+provider's registered bridge_endpoint, whatever port the bridge's ops
+listener is on. Override per provider with --probe-url PROVIDER=URL (the
+base the probe path is appended to, e.g. http://HOST:PORT/_flashback, or a
+bridge's ops listener http://HOST:OPSPORT, which serves /probe/{unit} too).
 
 --once probes right away, waits for the current epoch to end, reports it and
 exits (prints the measurements).`,
@@ -56,7 +58,8 @@ exits (prints the measurements).`,
 	f.StringVar(&fl.probeBytes, "probe-bytes", "1MiB", "size of the write+read probe (throughput, integrity; at most 16MiB)")
 	f.StringVar(&fl.budget, "budget-per-unit", "64MiB", "most bytes moved through a unit per epoch")
 	f.Float64Var(&fl.spread, "spread", 0.8, "spread the probes over this fraction of the epoch")
-	f.IntVar(&fl.portOffset, "probe-port-offset", oracle.PortOffset, "probe port = bridge_endpoint port + this")
+	f.IntVar(&fl.portOffset, "probe-port-offset", 0, "deprecated: probe the ops listener at bridge_endpoint port + this instead of the endpoint's /_flashback path")
+	_ = f.MarkDeprecated("probe-port-offset", "bridges serve the probe endpoint on their S3 port under /_flashback/probe/; use --probe-url PROVIDER=URL for a provider that needs another URL")
 	f.StringArrayVar(&fl.probeURLs, "probe-url", nil, "PROVIDER=URL: the probe endpoint of a provider's bridge (repeatable)")
 	f.StringVar(&fl.register, "register", "", "register the key as an oracle with this stake first if it is not one (e.g. 1000FLASH)")
 	f.BoolVar(&fl.once, "once", false, "probe now, report the current epoch once it ends, and exit")
@@ -115,7 +118,10 @@ func newOracleFromFlags(g *globals, fl *oracleFlags) (*oracle.Daemon, error) {
 	d := oracle.New(g.apiURL(), priv, oracle.Options{
 		Concurrency: fl.concurrency, Pings: fl.pings, ProbeBytes: int64(probeSize), BudgetPerUnit: int64(unitBudget),
 	})
-	d.Resolve = oracle.PortOffsetResolver(fl.portOffset, overrides)
+	d.Resolve = oracle.EndpointResolver(overrides)
+	if fl.portOffset > 0 {
+		d.Resolve = oracle.PortOffsetResolver(fl.portOffset, overrides)
+	}
 	d.Interval, d.SpreadFraction = fl.interval, fl.spread
 	d.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
 	return d, nil

@@ -210,6 +210,9 @@ type Oracles interface {
 // Market is what the module asks of the market keeper.
 type Market interface {
 	SetProvider(kv store.KV, owner []byte, p *market.Provider)
+	// SetProviderNoting is SetProvider after a slash: it emits the stake
+	// rule's events when the provider falls under min_unit_stake.
+	SetProviderNoting(ctx *core.Context, owner []byte, p *market.Provider)
 }
 
 // Scores lowers a unit's score (the QoS keeper).

@@ -21,7 +21,7 @@ const (
 func (k *Keeper) uphold(ctx *core.Context, d *Dispute) error {
 	kv := ctx.KV
 	consRaw, _ := address.Parse(d.Consumer)
-	taken, err := k.slashToConsumer(kv, d, paramsOf(kv).slash)
+	taken, err := k.slashToConsumer(ctx, d, paramsOf(kv).slash)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (k *Keeper) lowerFigure(ctx *core.Context, d *Dispute) error {
 	if err != nil {
 		return core.Errf(core.CodeOverflow, "dispute %s: egress refund overflows", d.ID)
 	}
-	got, err := k.slashToConsumer(ctx.KV, d, owed)
+	got, err := k.slashToConsumer(ctx, d, owed)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (k *Keeper) refundEpochs(ctx *core.Context, d *Dispute) error {
 	if err != nil {
 		return err
 	}
-	got, err := k.slashToConsumer(ctx.KV, d, owed)
+	got, err := k.slashToConsumer(ctx, d, owed)
 	if err != nil {
 		return err
 	}

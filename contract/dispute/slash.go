@@ -7,7 +7,6 @@ import (
 	"github.com/flashback-network/flashback/contract/bank"
 	"github.com/flashback-network/flashback/contract/core"
 	"github.com/flashback-network/flashback/contract/market"
-	"github.com/flashback-network/flashback/contract/store"
 )
 
 func utoa(v uint64) string { return strconv.FormatUint(v, 10) }
@@ -17,7 +16,8 @@ func utoa(v uint64) string { return strconv.FormatUint(v, 10) }
 // consumer; it returns what it took (less than amt when the stake is
 // short). The provider record goes through the market keeper so that the
 // QoS module hears of the change.
-func (k *Keeper) slashToConsumer(kv store.KV, d *Dispute, amt core.Amount) (core.Amount, error) {
+func (k *Keeper) slashToConsumer(ctx *core.Context, d *Dispute, amt core.Amount) (core.Amount, error) {
+	kv := ctx.KV
 	if amt == 0 {
 		return 0, nil
 	}
@@ -39,7 +39,7 @@ func (k *Keeper) slashToConsumer(kv store.KV, d *Dispute, amt core.Amount) (core
 	if take == 0 {
 		return 0, nil
 	}
-	k.market.SetProvider(kv, owner, p)
+	k.market.SetProviderNoting(ctx, owner, p)
 	consRaw, err := address.Parse(d.Consumer)
 	if err != nil {
 		return 0, core.Errf(core.CodeInternal, "dispute %s consumer: %v", d.ID, err)

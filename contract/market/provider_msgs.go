@@ -149,8 +149,8 @@ func (mk *Keeper) handleStake(ctx *core.Context, signer []byte, m *MsgStake) err
 	if err := bank.ToPool(ctx.KV, signer, bank.PoolStake, m.Amount); err != nil {
 		return err
 	}
-	mk.SetProvider(ctx.KV, signer, p)
 	ctx.Emit("stake", "provider", p.Address, "amount", m.Amount.String(), "stake", p.Stake.String())
+	mk.SetProviderNoting(ctx, signer, p) // a top-up may resume its units
 	return nil
 }
 

@@ -36,7 +36,7 @@ func NewProviderView(p *Provider) types.ProviderView {
 
 // NewUnitView is the REST view of u as of the last block.
 func NewUnitView(kv store.KV, u *Unit) types.UnitView {
-	v := types.UnitView{Unit: u.View(), FreeBytes: u.Capacity - u.Reserved}
+	v := types.UnitView{Unit: u.View(), FreeBytes: u.Capacity - u.Reserved, TakesReservations: UnitTakesReservations(kv, u)}
 	if u.Status != UnitDeleted {
 		v.Claimable = UnitClaimable(kv, u, max(LastBlockTime(kv), u.Settlement.AccruedTo.Unix()))
 	}
@@ -336,7 +336,7 @@ func queryQuote(kv store.KV, q url.Values) ([]byte, error) {
 			return false
 		}
 		u, ok := GetUnitN(kv, store.DecodeUint64(k[len(keyUnitPriceIdx)+8:]))
-		if !ok || u.Status != UnitAvailable || u.Capacity-u.Reserved < uint64(bytes) ||
+		if !ok || !UnitTakesReservations(kv, u) || u.Capacity-u.Reserved < uint64(bytes) ||
 			(region != "" && u.Region != region) || (country != "" && !strings.EqualFold(u.Country, country)) ||
 			(kind != "" && u.Kind != kind) {
 			return true

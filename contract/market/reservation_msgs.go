@@ -70,6 +70,9 @@ func (mk *Keeper) handleReserve(ctx *core.Context, signer []byte, m *MsgReserve)
 	if u.Status != UnitAvailable {
 		return core.Errf(core.CodeWrongState, "unit %s is %s; only available units take reservations", u.ID, u.Status)
 	}
+	if err := checkProviderStaked(kv, u, mp); err != nil { // stake_rule.go
+		return err
+	}
 	if err := mk.quality.CheckAdmits(kv, u); err != nil { // QoS (qos_epoch.go)
 		return err
 	}

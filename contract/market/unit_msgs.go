@@ -318,7 +318,7 @@ func (mk *Keeper) handleDeleteUnit(ctx *core.Context, signer []byte, m *MsgDelet
 	mk.setUnit(ctx.KV, u)
 	p, _ := GetProvider(ctx.KV, signer)
 	p.LiveUnits--
-	mk.SetProvider(ctx.KV, signer, p)
 	ctx.Emit("unit_deleted", "unit", u.ID)
+	mk.SetProviderNoting(ctx, signer, p) // fewer units may need no more than the stake
 	return nil
 }

@@ -354,7 +354,7 @@ func (qk *Keeper) slashForBreach(ctx *core.Context, q qosParams, u *market.Unit,
 	if taken == 0 {
 		return nil
 	}
-	qk.market.SetProvider(kv, owner, p)
+	qk.market.SetProviderNoting(ctx, owner, p) // may pause its units' reservations
 	var each core.Amount
 	if len(inMedian) > 0 {
 		each = bpsOf(taken, q.OracleShareBps) / core.Amount(len(inMedian))
