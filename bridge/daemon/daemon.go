@@ -18,6 +18,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/flashback-network/flashback/bridge"
 	"github.com/flashback-network/flashback/bridge/chainview"
 	"github.com/flashback-network/flashback/client"
@@ -284,6 +286,10 @@ func opsHandler(b *bridge.Bridge, view *chainview.View, probes http.Handler) htt
 	return mux
 }
 
+// maxOpsConns caps the ops listener's open connections (metrics scrapes,
+// health checks, probes).
+const maxOpsConns = 256
+
 // serveOps serves handler on cfg.MetricsListen, if set, reporting its end on
 // errc; it returns the server and its URL (nil and "" when not configured).
 func serveOps(cfg *Config, handler http.Handler, errc chan<- error) (*http.Server, string, error) {
@@ -294,8 +300,12 @@ func serveOps(cfg *Config, handler http.Handler, errc chan<- error) (*http.Serve
 	if err != nil {
 		return nil, "", fmt.Errorf("metrics listen: %w", err)
 	}
-	opsServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { errc <- opsServer.Serve(opsListener) }()
+	// Probes move at most 16 MiB each way; a client slower than the
+	// timeouts allow is not an oracle worth waiting for, and the connection
+	// cap keeps tricklers from holding the listener.
+	opsServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	go func() { errc <- opsServer.Serve(netutil.LimitListener(opsListener, maxOpsConns)) }()
 	return opsServer, "http://" + opsListener.Addr().String(), nil
 }
 

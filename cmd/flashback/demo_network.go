@@ -91,7 +91,7 @@ func (d *demo) serveNode(apiAddr string) error {
 		ln.Close()
 		return err
 	}
-	d.srv = &http.Server{Handler: api.New(d.node.RPC), ReadHeaderTimeout: 10 * time.Second}
+	d.srv = &http.Server{Handler: api.New(d.node.RPC), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() { _ = d.srv.Serve(ln) }()
 	d.apiURL = "http://" + ln.Addr().String()
 	d.rep.API = d.apiURL
