@@ -162,8 +162,9 @@ func TestBridgeWarnsOfFailedProbes(t *testing.T) {
 	}
 	startBridge(t, home, apiURL)
 	waitHealthz(t, opsAddr)
+	oracleOps := fmt.Sprintf("127.0.0.1:%d", base+29)
 	startProcess(t, home, "oracle", "oracle", "--home", home, "--node", apiURL, "--register", "1000FLASH",
-		"--pings", "3", "--probe-bytes", "256KiB")
+		"--pings", "3", "--probe-bytes", "256KiB", "--metrics-listen", oracleOps)
 
 	logPath := filepath.Join(home, "bridge.log")
 	eventually(t, 120*time.Second, func() error {
@@ -192,4 +193,21 @@ func TestBridgeWarnsOfFailedProbes(t *testing.T) {
 	if passed == 0 {
 		t.Fatalf("unit-1 has no epoch with all probes passed: %+v", q.History)
 	}
+	// The oracle's own metrics tell the same story.
+	if code, body, err := httpGet("http://" + oracleOps + "/readyz"); err != nil || code != 200 {
+		t.Fatalf("oracle /readyz: %d %v %s", code, err, body)
+	}
+	eventually(t, 30*time.Second, func() error {
+		_, body, err := httpGet("http://" + oracleOps + "/metrics")
+		if err != nil {
+			return err
+		}
+		for _, want := range []string{`flashback_oracle_probes_total{result="ok",unit="unit-1"}`, `flashback_oracle_probes_total{result="failed",unit="unit-2"}`,
+			`flashback_oracle_reports_total{result="committed"}`, "flashback_oracle_report_lag_seconds_count", "flashback_oracle_last_reported_epoch"} {
+			if !strings.Contains(body, want) {
+				return fmt.Errorf("oracle /metrics lacks %q:\n%s", want, body)
+			}
+		}
+		return nil
+	})
 }

@@ -35,6 +35,8 @@ type Daemon struct {
 	SpreadFraction float64
 	// Log receives progress lines (optional).
 	Log func(format string, args ...any)
+	// Metrics, when set, counts probes and reports (metrics.go).
+	Metrics *Metrics
 }
 
 // New builds a daemon for the oracle key priv against the node at nodeURL.
@@ -206,9 +208,11 @@ func (d *Daemon) Round(ctx context.Context, spreadFraction float64) (*RoundResul
 			d.logf("epoch %d: %s: %d/%d probes ok; %s", e, m.Unit, m.Successes, m.Probes, m.Errors[0])
 		}
 	}
+	d.Metrics.measured(res.Measurements)
 	if err := d.waitEpochEnd(ctx, e); err != nil {
 		return nil, err
 	}
+	ended := time.Now()
 	if len(res.Measurements) == 0 {
 		return res, nil
 	}
@@ -217,6 +221,7 @@ func (d *Daemon) Round(ctx context.Context, spreadFraction float64) (*RoundResul
 		res.Measurements = res.Measurements[:clk.maxUnits]
 	}
 	tx, err := d.Submit(ctx, e, res.Measurements)
+	d.Metrics.reported(e, time.Since(ended), err)
 	if err != nil {
 		return res, err
 	}

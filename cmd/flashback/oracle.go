@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/net/netutil"
 
 	"github.com/flashback-network/flashback/address"
 	"github.com/flashback-network/flashback/oracle"
@@ -20,6 +23,7 @@ import (
 // oracleFlags are the flags of `flashback oracle`.
 type oracleFlags struct {
 	from, probeBytes, budget, register string
+	metricsListen                      string
 	interval                           time.Duration
 	concurrency, pings, portOffset     int
 	spread                             float64
@@ -63,6 +67,7 @@ exits (prints the measurements).`,
 	f.StringArrayVar(&fl.probeURLs, "probe-url", nil, "PROVIDER=URL: the probe endpoint of a provider's bridge (repeatable)")
 	f.StringVar(&fl.register, "register", "", "register the key as an oracle with this stake first if it is not one (e.g. 1000FLASH)")
 	f.BoolVar(&fl.once, "once", false, "probe now, report the current epoch once it ends, and exit")
+	f.StringVar(&fl.metricsListen, "metrics-listen", "", "serve /metrics (probes, failures, reports, report lag), /healthz and /readyz on this address (empty: off)")
 	return cmd
 }
 
@@ -77,6 +82,13 @@ func runOracle(g *globals, fl *oracleFlags) error {
 	defer stop()
 	if err := ensureOracleRegistered(ctx, d, fl.register); err != nil {
 		return err
+	}
+	if fl.metricsListen != "" {
+		url, err := serveOracleOps(ctx, d, fl.metricsListen)
+		if err != nil {
+			return err
+		}
+		d.Log("metrics, health and readiness on %s", url)
 	}
 	if !fl.once {
 		d.Log("oracle %s following %s", d.Address(), g.apiURL())
@@ -123,6 +135,7 @@ func newOracleFromFlags(g *globals, fl *oracleFlags) (*oracle.Daemon, error) {
 		d.Resolve = oracle.PortOffsetResolver(fl.portOffset, overrides)
 	}
 	d.Interval, d.SpreadFraction = fl.interval, fl.spread
+	d.Metrics = oracle.NewMetrics()
 	d.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "oracle: "+format+"\n", args...) }
 	return d, nil
 }
@@ -166,4 +179,23 @@ func printOracleRound(w io.Writer, res *oracle.RoundResult) {
 			m.DownMbps, m.UpMbps, m.IntegrityPassed, m.IntegrityFailed, e)
 	}
 	tw.Flush()
+}
+
+// serveOracleOps serves the daemon's /metrics, /healthz and /readyz on addr
+// until ctx ends.
+func serveOracleOps(ctx context.Context, d *oracle.Daemon, addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("--metrics-listen: %w", err)
+	}
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
+	go func() { _ = srv.Serve(netutil.LimitListener(ln, 64)) }()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	return "http://" + ln.Addr().String(), nil
 }
