@@ -17,6 +17,7 @@ import (
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/chain"
+	"github.com/flashback-network/flashback/dashboard"
 	"github.com/flashback-network/flashback/keyring"
 	"github.com/flashback-network/flashback/oracle"
 )
@@ -97,10 +98,16 @@ func runNode(g *globals, o runOptions) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: api.New(n.RPC), ReadHeaderTimeout: 10 * time.Second}
+	apiURL := "http://" + ln.Addr().String()
+	handler, err := withDashboard(api.New(n.RPC), apiURL)
+	if err != nil {
+		ln.Close()
+		n.Stop()
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	apiURL := "http://" + ln.Addr().String()
 	fmt.Fprintf(os.Stderr, "node running: chain %s, home %s, REST API %s\n", n.App.ChainID(), g.home, apiURL)
 	if o.ready != nil {
 		o.ready(n, apiURL)
@@ -202,4 +209,19 @@ func testnetCmd(g *globals) *cobra.Command {
 	cmd.Flags().DurationVar(&blockTime, "block-time", time.Second, "block interval")
 	cmd.Flags().IntVar(&basePort, "base-port", 26600, "first port; node i uses base+10i (p2p), +1 (rpc), +2 (REST API)")
 	return cmd
+}
+
+// withDashboard serves the web dashboard at /ui beside the API, reading the
+// API at apiURL, and sends GET / to it; every other path is the API's.
+func withDashboard(apiHandler http.Handler, apiURL string) (http.Handler, error) {
+	dash, err := dashboard.New(apiURL)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(dashboard.Prefix, dash)
+	mux.Handle(dashboard.Prefix+"/", dash)
+	mux.Handle("GET /{$}", http.RedirectHandler(dashboard.Prefix, http.StatusFound))
+	mux.Handle("/", apiHandler)
+	return mux, nil
 }
