@@ -181,7 +181,12 @@ func scoreHistory(units []types.UnitView, hists map[string][]types.UnitEpochQoS)
 			mean[k] = sum[k] / cnt[k]
 		}
 	}
-	sets = append([]dataset{{Label: "provider (mean of units)", Data: mean, Color: colBlue, Step: true, Fill: true}}, sets...)
+	if len(units) == 1 {
+		// One unit: its line is the provider's.
+		sets = []dataset{{Label: "score of " + units[0].ID + " (the provider's only unit)", Data: mean, Color: colBlue, Step: true, Fill: true}}
+	} else {
+		sets = append([]dataset{{Label: "provider (mean of units)", Data: mean, Color: colBlue, Step: true, Fill: true}}, sets...)
+	}
 	sort.SliceStable(moves, func(i, j int) bool { return moves[i].Epoch > moves[j].Epoch })
 	if len(moves) > maxMoves {
 		moves = moves[:maxMoves]

@@ -31,7 +31,7 @@ func (h *Handler) reservation(ctx context.Context, r *http.Request) (view, error
 // show how much of the reserved space and egress allowance is used.
 func reservationCharts(r *types.ReservationView) []chart {
 	money := chart{ID: "chart-escrow", Type: "bar", Title: "Escrow: where the money went", YLabel: "FLASH",
-		Labels: []string{"escrowed", "paid", "refunded", "compensation", "owed to consumer", "remaining"},
+		Labels: []string{"escrowed", "paid", "refunded", "comp. paid", "comp. owed", "remaining"},
 		Datasets: []dataset{{Label: "FLASH", Color: colBlue, Data: []float64{
 			flashFloat(r.Escrowed), flashFloat(r.Paid), flashFloat(r.Refunded), flashFloat(r.Compensation),
 			flashFloat(r.CompensationOwed), flashFloat(r.RemainingEscrow)}}}}

@@ -63,9 +63,12 @@ func statsCharts(eps []types.EpochStats) []chart {
 			{Label: "slashed", Data: series(func(e types.EpochStats) float64 { return flashFloat(e.Slashed) }), Color: colRed},
 			{Label: "compensation", Data: series(func(e types.EpochStats) float64 { return flashFloat(e.Compensation) }), Color: colTeal},
 		}},
-		{ID: "chart-locked", Type: "line", Title: "Escrowed and staked", XLabel: "epoch", YLabel: "FLASH", Labels: labels, Datasets: []dataset{
-			{Label: "escrowed", Data: series(func(e types.EpochStats) float64 { return flashFloat(e.Escrowed) }), Color: colBlue},
-			{Label: "staked", Data: series(func(e types.EpochStats) float64 { return flashFloat(e.Staked) }), Color: colPurple},
+		// Escrow and stake differ by orders of magnitude: one chart each.
+		{ID: "chart-escrowed", Type: "line", Title: "Escrowed by consumers", XLabel: "epoch", YLabel: "FLASH", Labels: labels, Datasets: []dataset{
+			{Label: "escrowed", Data: series(func(e types.EpochStats) float64 { return flashFloat(e.Escrowed) }), Color: colBlue, Fill: true},
+		}},
+		{ID: "chart-staked", Type: "line", Title: "Staked by providers and oracles", XLabel: "epoch", YLabel: "FLASH", Labels: labels, Datasets: []dataset{
+			{Label: "staked", Data: series(func(e types.EpochStats) float64 { return flashFloat(e.Staked) }), Color: colPurple, Fill: true},
 		}},
 		{ID: "chart-qos", Type: "bar", Title: "Unit QoS outcomes", XLabel: "epoch", YLabel: "units", Stacked: true, Labels: labels, Datasets: []dataset{
 			{Label: "compliant", Data: series(func(e types.EpochStats) float64 { return float64(e.QoS.Compliant) }), Color: colGreen},
@@ -80,36 +83,4 @@ func statsCharts(eps []types.EpochStats) []chart {
 			{Label: "oracles", Data: series(func(e types.EpochStats) float64 { return float64(e.Oracles) }), Color: colAmber, Step: true},
 		}},
 	}
-}
-
-// oraclesPage is the data of oracles.html.
-type oraclesPage struct {
-	Oracles   []types.OracleView
-	Active    int
-	Truncated bool
-}
-
-func (h *Handler) oracles(ctx context.Context, _ *http.Request) (view, error) {
-	var p oraclesPage
-	cursor := ""
-	for i := 0; ; i++ {
-		if i == maxListPages {
-			p.Truncated = true
-			break
-		}
-		pg, err := h.api.Oracles(ctx, true, cursor)
-		if err != nil {
-			return view{}, err
-		}
-		p.Oracles = append(p.Oracles, pg.Oracles...)
-		if cursor = pg.NextCursor; cursor == "" {
-			break
-		}
-	}
-	for _, o := range p.Oracles {
-		if o.Active {
-			p.Active++
-		}
-	}
-	return view{Name: "oracles", Title: "Oracles", Data: p}, nil
 }

@@ -80,14 +80,16 @@ func TestDashboardBrowser(t *testing.T) {
 	b.open("/ui/stats", "stats")
 	b.wantText("stats", "#stat-capacity", wantGiB(st.CapacityOffered))
 	b.wantText("stats", "#stat-units", fmt.Sprintf("%d / %d", st.Providers, st.Units))
-	b.wantCharts("stats", "chart-capacity", "chart-money", "chart-locked", "chart-qos", "chart-counts")
+	b.wantCharts("stats", "chart-capacity", "chart-money", "chart-escrowed", "chart-staked", "chart-qos", "chart-counts")
 
 	ors, err := c.Oracles(ctx, true, "")
 	if err != nil || len(ors.Oracles) == 0 {
 		t.Fatalf("oracles: %v %+v", err, ors)
 	}
 	b.open("/ui/oracles", "oracles")
-	b.wantText("oracles", "#oracles", ors.Oracles[0].Address)
+	for _, o := range ors.Oracles {
+		b.wantText("oracles", fmt.Sprintf("tr[data-oracle=%q] .stake", o.Address), wantFlash(o.Stake))
+	}
 	b.wantText("oracles", "#oracle-active", strconv.FormatUint(st.ActiveOracles, 10))
 
 	checkNotFound(t, b, apiURL)

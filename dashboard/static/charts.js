@@ -12,7 +12,7 @@
         backgroundColor: spec.type === "bar" ? d.color : d.color + "22",
         borderWidth: d.dashed ? 1.5 : 2, borderDash: d.dashed ? [6, 4] : [],
         pointRadius: d.dashed ? 0 : (d.data.length > 40 ? 0 : 2.5),
-        pointHoverRadius: 4, fill: !!d.fill, stepped: !!d.step, tension: 0.25,
+        pointHoverRadius: 4, fill: !!d.fill, stepped: !!d.step, cubicInterpolationMode: "monotone",
       };
     });
     var y = { title: { display: !!spec.y_label, text: spec.y_label }, stacked: !!spec.stacked,
@@ -27,10 +27,10 @@
         interaction: { mode: "index", intersect: false },
         plugins: {
           title: { display: !!spec.title, text: spec.title, align: "start", font: { size: 14, weight: "600" }, color: "#0f172a" },
-          legend: { position: "bottom", labels: { boxWidth: 12, usePointStyle: true } },
+          legend: { display: spec.datasets.length > 1, position: "bottom", labels: { boxWidth: 12, usePointStyle: true } },
         },
         scales: {
-          x: { stacked: !!spec.stacked, grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8,
+          x: { stacked: !!spec.stacked, grid: { display: false }, ticks: { maxRotation: 0, autoSkip: !!spec.x_label, maxTicksLimit: spec.x_label ? 8 : undefined,
               // Epoch numbers are long: the axis shows their last digits, the tooltip the whole number.
               callback: function (v) { var l = String(this.getLabelForValue(v)); return /^\d{6,}$/.test(l) ? "…" + l.slice(-4) : l; } },
             title: { display: !!spec.x_label, text: spec.x_label } },
