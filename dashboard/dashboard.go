@@ -117,12 +117,12 @@ func (h *Handler) page(f pageFunc) http.HandlerFunc {
 		defer cancel()
 		st, err := h.api.Status(ctx)
 		if err != nil {
-			h.apiError(w, err)
+			h.apiError(w, err, nil)
 			return
 		}
 		v, err := f(ctx, r)
 		if err != nil {
-			h.apiError(w, err)
+			h.apiError(w, err, st)
 			return
 		}
 		h.render(w, http.StatusOK, layoutData{view: v, Status: st, NodeURL: h.url, Now: time.Now().UTC()})
@@ -156,31 +156,33 @@ type errorPage struct {
 }
 
 func (h *Handler) renderError(w http.ResponseWriter, status int, heading, detail string) {
-	h.render(w, status, layoutData{view: view{Name: "error", Title: heading,
-		Data: errorPage{Status: status, Heading: heading, Detail: detail}}, NodeURL: h.url, Now: time.Now().UTC()})
+	h.renderErrorAt(w, nil, status, heading, detail)
 }
 
-// notFound is returned by page loaders for ids the API does not know.
-type notFound struct{ what string }
-
-func (e notFound) Error() string { return e.what + " not found" }
+// renderErrorAt is renderError with the node's status for the header, when
+// the node answered it.
+func (h *Handler) renderErrorAt(w http.ResponseWriter, st *types.Status, status int, heading, detail string) {
+	h.render(w, status, layoutData{view: view{Name: "error", Title: heading,
+		Data: errorPage{Status: status, Heading: heading, Detail: detail}}, Status: st, NodeURL: h.url, Now: time.Now().UTC()})
+}
 
 // apiError maps an API or transport error to an error page: unknown ids
-// are 404s, anything else means the node could not answer (502).
-func (h *Handler) apiError(w http.ResponseWriter, err error) {
-	var nf notFound
+// are 404s, anything else means the node could not answer (502). st is the
+// node's status if it answered it.
+func (h *Handler) apiError(w http.ResponseWriter, err error, st *types.Status) {
 	var ae *client.Error
+	renderError := func(w http.ResponseWriter, status int, heading, detail string) {
+		h.renderErrorAt(w, st, status, heading, detail)
+	}
 	switch {
-	case errors.As(err, &nf):
-		h.renderError(w, http.StatusNotFound, "Not found", "There is no "+nf.what+" on this chain.")
 	case errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Code == "not_found"):
-		h.renderError(w, http.StatusNotFound, "Not found", ae.Message)
+		renderError(w, http.StatusNotFound, "Not found", ae.Message)
 	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
-		h.renderError(w, http.StatusBadRequest, "Bad request", ae.Message)
+		renderError(w, http.StatusBadRequest, "Bad request", ae.Message)
 	case errors.As(err, &ae):
-		h.renderError(w, http.StatusBadGateway, "The node answered with an error", fmt.Sprintf("%s (HTTP %d from %s)", ae.Error(), ae.Status, h.url))
+		renderError(w, http.StatusBadGateway, "The node answered with an error", fmt.Sprintf("%s (HTTP %d from %s)", ae.Error(), ae.Status, h.url))
 	default:
-		h.renderError(w, http.StatusBadGateway, "Cannot reach the node",
+		renderError(w, http.StatusBadGateway, "Cannot reach the node",
 			fmt.Sprintf("The dashboard reads the REST API at %s and could not get an answer: %v", h.url, err))
 	}
 }

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -113,27 +114,34 @@ func TestMarketFilterQuery(t *testing.T) {
 }
 
 // TestScoreHistory: a provider's chart carries each unit's score over the
-// epochs it was not reported in, and the moves list the score changes and
-// breaches, newest first.
+// epochs it was not reported in and ends with the score now; the moves list
+// score changes, breaches and the closed scoring period, newest first.
 func TestScoreHistory(t *testing.T) {
 	units := []types.UnitView{{Unit: types.Unit{ID: "unit-1"}}, {Unit: types.Unit{ID: "unit-2"}}}
-	hists := map[string][]types.UnitEpochQoS{
-		"unit-1": {{Epoch: 10, Score: 50, Status: "compliant"}, {Epoch: 11, Score: 56, Status: "compliant"}, {Epoch: 12, Score: 56, Status: "compliant"}},
-		"unit-2": {{Epoch: 11, Score: 50, Status: "compliant"}, {Epoch: 12, Score: 40, Status: "breached", Terms: []string{"p95_latency"}}},
+	qos := map[string]*types.UnitQoSView{
+		"unit-1": {Score: 62, UnitQoS: types.UnitQoS{LastScored: 7, LastDelta: 6}, History: []types.UnitEpochQoS{
+			{Epoch: 10, Score: 50, Status: "compliant"}, {Epoch: 11, Score: 56, Status: "compliant"}, {Epoch: 12, Score: 56, Status: "compliant"}}},
+		"unit-2": {Score: 40, History: []types.UnitEpochQoS{
+			{Epoch: 11, Score: 50, Status: "compliant"}, {Epoch: 12, Score: 40, Status: "breached", Terms: []string{"p95_latency"}}}},
 	}
-	charts, moves := scoreHistory(units, hists)
+	charts, moves := scoreHistory(units, qos)
 	c := charts[0]
-	if strings.Join(c.Labels, ",") != "10,11,12" || len(c.Datasets) != 3 {
+	if strings.Join(c.Labels, ",") != "10,11,12,now" || len(c.Datasets) != 3 {
 		t.Fatalf("chart: %+v", c)
 	}
-	if mean := c.Datasets[0].Data; mean[0] != 50 || mean[1] != 53 || mean[2] != 48 {
+	if mean := c.Datasets[0].Data; mean[0] != 50 || mean[1] != 53 || mean[2] != 48 || mean[3] != 51 {
 		t.Errorf("provider mean %v", mean)
 	}
-	if u2 := c.Datasets[2].Data; u2[0] != 50 || u2[2] != 40 {
+	if u2 := c.Datasets[2].Data; u2[0] != 50 || u2[2] != 40 || u2[3] != 40 {
 		t.Errorf("unit-2 series %v: epoch 10 should carry its first score", u2)
 	}
-	if len(moves) != 2 || moves[0].Epoch != 12 || moves[0].Unit != "unit-2" || moves[0].From != 50 || moves[0].To != 40 ||
-		moves[1].Epoch != 11 || moves[1].Unit != "unit-1" {
-		t.Errorf("moves %+v", moves)
+	want := []string{"-1 unit-1 56>62 scoring period 7 closed: +6", "12 unit-2 50>40 scoring period closed: −10, unreachable or below its terms",
+		"11 unit-1 50>56 scoring period closed: +6, reachable and within its terms"}
+	var got []string
+	for _, m := range moves {
+		got = append(got, fmt.Sprintf("%d %s %d>%d %s", m.Epoch, m.Unit, m.From, m.To, m.Reason))
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("moves\n%q\nwant\n%q", got, want)
 	}
 }
