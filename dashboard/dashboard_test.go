@@ -84,9 +84,10 @@ func TestFormat(t *testing.T) {
 		}
 	}
 	for b, want := range map[uint64]string{0: "0 GiB", 1 << 30: "1 GiB", 1024 << 30: "1,024 GiB", 3 << 29: "1.5 GiB",
-		(1 << 30) - 1: "0.99 GiB", 1: "< 0.01 GiB", 107374182400: "100 GiB"} {
-		if got := gib(b); got != want {
-			t.Errorf("gib(%d) = %q, want %q", b, got, want)
+		(1 << 30) - 1: "1,023.99 MiB", 1: "1 B", 1023: "1,023 B", 3 << 20: "3 MiB", 1536: "1.5 KiB",
+		107374182400: "100 GiB", ^uint64(0): "17,179,869,183.99 GiB"} {
+		if got := size(b); got != want {
+			t.Errorf("size(%d) = %q, want %q", b, got, want)
 		}
 	}
 	for bps, want := range map[uint32]string{10000: "100%", 9950: "99.5%", 1: "0.01%", 0: "0%"} {

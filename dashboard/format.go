@@ -13,7 +13,7 @@ import (
 // points as percentages, all with thousands separators.
 var funcs = template.FuncMap{
 	"flash":   flash,
-	"gib":     gib,
+	"size":    size,
 	"pct":     pct,
 	"when":    when,
 	"short":   short,
@@ -40,19 +40,31 @@ func flashFloat(a core.Amount) float64 { return float64(a) / uflashPerFlash }
 
 const bytesPerGiB = 1 << 30
 
-// gib writes bytes in GiB with up to two decimals, e.g. "1,024 GiB".
-func gib(b uint64) string {
-	whole, rem := b/bytesPerGiB, b%bytesPerGiB
-	s := thousands(strconv.FormatUint(whole, 10))
-	if rem != 0 {
-		// Two decimals, rounded down so a nearly full disk never reads as full.
-		cents := rem * 100 / bytesPerGiB
-		if cents == 0 {
-			return "< " + s + ".01 GiB"
+// size writes bytes in GiB with up to two decimals, e.g. "1,024 GiB";
+// sizes under a GiB are written in MiB, KiB or bytes, where "0.00 GiB"
+// would say nothing.
+func size(b uint64) string {
+	units := []struct {
+		name  string
+		bytes uint64
+	}{{"GiB", bytesPerGiB}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+	for _, u := range units {
+		if b >= u.bytes || (b == 0 && u.name == "GiB") {
+			return scaled(b, u.bytes) + " " + u.name
 		}
+	}
+	return thousands(strconv.FormatUint(b, 10)) + " B"
+}
+
+// scaled is b/unit with thousands separators and two decimals at most,
+// rounded down so a nearly full disk never reads as full.
+func scaled(b, unit uint64) string {
+	whole, rem := b/unit, b%unit
+	s := thousands(strconv.FormatUint(whole, 10))
+	if cents := rem * 100 / unit; cents != 0 { // rem < unit <= 2^30: no overflow
 		s += "." + strings.TrimRight(fmt.Sprintf("%02d", cents), "0")
 	}
-	return s + " GiB"
+	return s
 }
 
 // gibFloat is a size as a chart value in GiB.

@@ -35,11 +35,11 @@ func reservationCharts(r *types.ReservationView) []chart {
 		Datasets: []dataset{{Label: "FLASH", Color: colBlue, Data: []float64{
 			flashFloat(r.Escrowed), flashFloat(r.Paid), flashFloat(r.Refunded), flashFloat(r.Compensation),
 			flashFloat(r.CompensationOwed), flashFloat(r.RemainingEscrow)}}}}
-	usage := chart{ID: "chart-usage", Type: "bar", Title: "Usage against the reservation", YLabel: "GiB",
-		Labels: []string{"storage", "egress", "ingress"},
-		Datasets: []dataset{
-			{Label: "used", Color: colGreen, Data: []float64{gibFloat(r.StoredBytes), gibFloat(r.EgressUsed), gibFloat(r.IngressBytes)}},
-			{Label: "reserved / allowance", Color: "#cbd5e1", Data: []float64{gibFloat(r.Bytes), gibFloat(r.EgressBytes), 0}},
-		}}
+	// Usage as a share of what was reserved: bytes would put a few MiB
+	// stored next to a 10 GiB reservation at an invisible height.
+	usage := chart{ID: "chart-usage", Type: "bar", Title: "Used of the reservation", YLabel: "%", YMax: ptr(100),
+		Labels: []string{"storage", "egress allowance"},
+		Datasets: []dataset{{Label: "used %", Color: colGreen, Data: []float64{
+			usedPct(r.StoredBytes, r.Bytes), usedPct(r.EgressUsed, r.EgressBytes)}}}}
 	return []chart{money, usage}
 }

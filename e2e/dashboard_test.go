@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +27,7 @@ func TestDashboardBrowser(t *testing.T) {
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", w.base+2)
 	c := client.New(apiURL)
 	ctx := context.Background()
+	bucket := storeObject(t, w.home, c, 3<<20+12345)
 	waitQoSEpochs(t, c, "unit-1", 3)
 
 	checkRootRedirect(t, apiURL)
@@ -40,15 +44,15 @@ func TestDashboardBrowser(t *testing.T) {
 	for _, u := range units.Units {
 		row := fmt.Sprintf(`tr[data-unit=%q]`, u.ID)
 		b.wantText("market", row+" .price", wantFlash(u.StoragePrice))
-		b.wantText("market", row+" .capacity", wantGiB(u.Capacity))
-		b.wantText("market", row+" .free-v", wantGiB(u.FreeBytes))
+		b.wantText("market", row+" .capacity", wantSize(u.Capacity))
+		b.wantText("market", row+" .free-v", wantSize(u.FreeBytes))
 	}
 	checkMarketFilter(t, b, c, units.Units[0].FreeBytes)
 
 	u := units.Units[0]
 	b.open("/ui/units/"+u.ID, "unit")
 	b.wantText("unit", "#unit-price", wantFlash(u.StoragePrice))
-	b.wantText("unit", "#unit-capacity", wantGiB(u.Capacity))
+	b.wantText("unit", "#unit-capacity", wantSize(u.Capacity))
 	b.wantText("unit", "#sla", "≤ "+group(strconv.Itoa(int(u.SLA.MaxP95LatencyMs)))+" ms")
 	drawn := b.wantCharts("unit", "chart-latency", "chart-uptime", "chart-throughput", "chart-compliance")
 	checkLatencyChart(t, c, u.ID, drawn["chart-latency"])
@@ -62,15 +66,15 @@ func TestDashboardBrowser(t *testing.T) {
 	b.wantText("provider", "#provider-units", u.ID)
 	b.wantCharts("provider", "chart-score")
 
-	rs, err := c.Reservations(ctx, client.ReservationFilter{Unit: u.ID})
-	if err != nil || len(rs.Reservations) == 0 {
-		t.Fatalf("reservations on %s: %v %+v", u.ID, err, rs)
+	// The dev bucket's reservation, whose usage storeObject saw reported.
+	res, err := c.Reservation(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
 	}
-	res := rs.Reservations[0]
 	b.open("/ui/reservations/"+res.ID, "reservation")
 	b.wantText("reservation", "#res-escrowed", wantFlash(res.Escrowed))
 	b.wantText("reservation", "#res-refunded", wantFlash(res.Refunded))
-	b.wantText("reservation", "#res-stored", wantGiB(res.StoredBytes))
+	b.wantText("reservation", "#res-stored", wantSize(res.StoredBytes))
 	b.wantCharts("reservation", "chart-escrow", "chart-usage")
 
 	st, err := c.Stats(ctx)
@@ -78,7 +82,7 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.open("/ui/stats", "stats")
-	b.wantText("stats", "#stat-capacity", wantGiB(st.CapacityOffered))
+	b.wantText("stats", "#stat-capacity", wantSize(st.CapacityOffered))
 	b.wantText("stats", "#stat-units", fmt.Sprintf("%d / %d", st.Providers, st.Units))
 	b.wantCharts("stats", "chart-capacity", "chart-money", "chart-escrowed", "chart-staked", "chart-qos", "chart-counts")
 
@@ -93,6 +97,43 @@ func TestDashboardBrowser(t *testing.T) {
 	b.wantText("oracles", "#oracle-active", strconv.FormatUint(st.ActiveOracles, 10))
 
 	checkNotFound(t, b, apiURL)
+}
+
+// storeObject uploads n bytes through the dev bucket (dev.env's S3 key)
+// and waits until the bridge reported the usage, so the reservation page
+// has real figures.
+func storeObject(t *testing.T, home string, c *client.Client, n int) (reservation string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(home, "dev.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(l, "export "), "="); ok {
+			env[k] = strings.Trim(v, "'")
+		}
+	}
+	bucket := env["FLASHBACK_BUCKET"]
+	bk := client.NewBucket(env["AWS_ENDPOINT_URL"], bucket, env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+	ctx := context.Background()
+	if err := bk.WaitReady(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bk.Upload(ctx, "dashboard.bin", bytes.NewReader(make([]byte, n)), int64(n), client.UploadOptions{}); err != nil {
+		t.Fatalf("upload to %s: %v", bucket, err)
+	}
+	eventually(t, 2*time.Minute, func() error {
+		r, err := c.Reservation(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		if r.StoredBytes < uint64(n) {
+			return fmt.Errorf("%s stores %d bytes, want %d reported", bucket, r.StoredBytes, n)
+		}
+		return nil
+	})
+	return bucket
 }
 
 // waitQoSEpochs waits until the oracle's reports judged n epochs of unit.
@@ -198,14 +239,22 @@ func wantFlash(a core.Amount) string {
 	return group(whole) + frac + " FLASH"
 }
 
-// wantGiB writes bytes as GiB with at most two decimals, rounded down.
-func wantGiB(b uint64) string {
-	whole, rem := b>>30, b&(1<<30-1)
-	s := group(strconv.FormatUint(whole, 10))
-	if rem != 0 {
-		s += strings.TrimRight(fmt.Sprintf(".%02d", rem*100>>30), "0")
+// wantSize writes bytes as the dashboard should: GiB with at most two
+// decimals, rounded down; MiB, KiB or bytes under a GiB.
+func wantSize(b uint64) string {
+	for _, u := range []struct {
+		name  string
+		shift uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if b>>u.shift > 0 || b == 0 {
+			s := group(strconv.FormatUint(b>>u.shift, 10))
+			if c := (b & (1<<u.shift - 1)) * 100 >> u.shift; c != 0 {
+				s += strings.TrimRight(fmt.Sprintf(".%02d", c), "0")
+			}
+			return s + " " + u.name
+		}
 	}
-	return s + " GiB"
+	return group(strconv.FormatUint(b, 10)) + " B"
 }
 
 func group(d string) string {
