@@ -3,8 +3,10 @@ package dashboard
 import (
 	"context"
 	"net/http"
+	"sort"
 
 	"github.com/flashback-network/flashback/api/types"
+	"github.com/flashback-network/flashback/client"
 )
 
 // reservationPage is the data of reservation.html.
@@ -24,22 +26,43 @@ func (h *Handler) reservation(ctx context.Context, r *http.Request) (view, error
 		p.Unit = u
 	}
 	p.Charts = reservationCharts(res)
+	q, err := h.api.UnitQoS(ctx, res.Unit, client.EpochRange{})
+	if err != nil {
+		return view{}, err
+	}
+	p.Charts = append(p.Charts, serviceChart(res, q.History))
 	return view{Name: "reservation", Title: "Reservation " + res.ID, Data: p}, nil
 }
 
-// reservationCharts break the escrow down into where the money went and
-// show how much of the reserved space and egress allowance is used.
+// reservationCharts break the escrow down into where the money went.
 func reservationCharts(r *types.ReservationView) []chart {
 	money := chart{ID: "chart-escrow", Type: "bar", Title: "Escrow: where the money went", YLabel: "FLASH",
 		Labels: []string{"escrowed", "paid", "refunded", "comp. paid", "comp. owed", "remaining"},
 		Datasets: []dataset{{Label: "FLASH", Color: colBlue, Data: []float64{
 			flashFloat(r.Escrowed), flashFloat(r.Paid), flashFloat(r.Refunded), flashFloat(r.Compensation),
 			flashFloat(r.CompensationOwed), flashFloat(r.RemainingEscrow)}}}}
-	// Usage as a share of what was reserved: bytes would put a few MiB
-	// stored next to a 10 GiB reservation at an invisible height.
-	usage := chart{ID: "chart-usage", Type: "bar", Title: "Used of the reservation", YLabel: "%", YMax: ptr(100),
-		Labels: []string{"storage", "egress allowance"},
-		Datasets: []dataset{{Label: "used %", Color: colGreen, Data: []float64{
-			usedPct(r.StoredBytes, r.Bytes), usedPct(r.EgressUsed, r.EgressBytes)}}}}
-	return []chart{money, usage}
+	return []chart{money}
+}
+
+// serviceChart is the unit's p95 latency in the epochs since the
+// reservation started, against the SLA the reservation copied: what its
+// compensation is judged on.
+func serviceChart(r *types.ReservationView, hist []types.UnitEpochQoS) chart {
+	var epochs []int64
+	var p95 []float64
+	h := append([]types.UnitEpochQoS(nil), hist...)
+	sort.Slice(h, func(i, j int) bool { return h[i].Epoch < h[j].Epoch })
+	for _, e := range h {
+		if e.Epoch < r.CompStart {
+			continue
+		}
+		epochs = append(epochs, e.Epoch)
+		p95 = append(p95, float64(e.P95Ms))
+	}
+	n := len(epochs)
+	return chart{ID: "chart-service", Type: "line", Title: "p95 latency on " + r.Unit + " since the reservation started", XLabel: "epoch",
+		YLabel: "ms", Labels: epochLabels(epochs), Datasets: []dataset{
+			{Label: "p95 latency (ms)", Data: p95, Color: colBlue, Fill: true},
+			{Label: "SLA max p95 (ms)", Data: constant(float64(r.SLA.MaxP95LatencyMs), n), Color: colRed, Dashed: true},
+		}}
 }

@@ -75,7 +75,7 @@ func TestDashboardBrowser(t *testing.T) {
 	b.wantText("reservation", "#res-escrowed", wantFlash(res.Escrowed))
 	b.wantText("reservation", "#res-refunded", wantFlash(res.Refunded))
 	b.wantText("reservation", "#res-stored", wantSize(res.StoredBytes))
-	b.wantCharts("reservation", "chart-escrow", "chart-usage")
+	b.wantCharts("reservation", "chart-escrow", "chart-service")
 
 	st, err := c.Stats(ctx)
 	if err != nil {
