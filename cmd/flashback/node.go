@@ -97,11 +97,16 @@ func runNode(g *globals, o runOptions) error {
 		ln.Close()
 		return err
 	}
-	srv := nodeHTTPServer(g.home, n, o.blockTime)
+	apiURL := "http://" + ln.Addr().String()
+	srv, err := nodeHTTPServer(g.home, n, o.blockTime, apiURL)
+	if err != nil {
+		ln.Close()
+		n.Stop()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(netutil.LimitListener(ln, maxAPIConns)) }()
 	failed := watchNodeFailure(n)
-	apiURL := "http://" + ln.Addr().String()
 	fmt.Fprintf(os.Stderr, "node running: chain %s, home %s, REST API %s\n", n.App.ChainID(), g.home, apiURL)
 	if o.ready != nil {
 		o.ready(n, apiURL)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/flashback-network/flashback/api"
 	"github.com/flashback-network/flashback/chain"
+	"github.com/flashback-network/flashback/dashboard"
 )
 
 // maxAPIConns bounds the node API's open connections: beyond it new ones
@@ -15,16 +16,24 @@ import (
 const maxAPIConns = 512
 
 // nodeHTTPServer is the node's HTTP server on its API address: the REST API,
-// GET /metrics (Prometheus: the app's series and CometBFT's) and the health
-// endpoints, with read, write and idle timeouts.
-func nodeHTTPServer(home string, n *chain.Node, blockTime time.Duration) *http.Server {
+// the web dashboard at /ui (GET / redirects there), GET /metrics
+// (Prometheus: the app's series and CometBFT's) and the health endpoints,
+// with read, write and idle timeouts.
+func nodeHTTPServer(home string, n *chain.Node, blockTime time.Duration, apiURL string) (*http.Server, error) {
 	a := api.New(n.RPC)
 	a.Failure = n.Failure
 	a.MaxBlockAge = maxBlockAge(home, blockTime)
+	dash, err := dashboard.New(apiURL)
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	if n.Metrics != nil {
 		mux.Handle("GET /metrics", n.Metrics.Handler())
 	}
+	mux.Handle(dashboard.Prefix, dash)
+	mux.Handle(dashboard.Prefix+"/", dash)
+	mux.Handle("GET /{$}", http.RedirectHandler(dashboard.Prefix, http.StatusFound))
 	mux.Handle("/", a)
 	return &http.Server{
 		Handler:           mux,
@@ -35,7 +44,7 @@ func nodeHTTPServer(home string, n *chain.Node, blockTime time.Duration) *http.S
 		WriteTimeout:   a.CommitTimeout + 30*time.Second,
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
-	}
+	}, nil
 }
 
 // maxBlockAge is how stale the latest block may be before /readyz says the
