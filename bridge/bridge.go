@@ -272,6 +272,16 @@ func (b *Bridge) state(res Reservation) *resState {
 // Usage returns what was metered per reservation (those used since the
 // bridge started), keyed by reservation id.
 func (b *Bridge) Usage() map[string]Usage {
+	states := b.resStates()
+	out := make(map[string]Usage, len(states))
+	for _, st := range states {
+		out[st.id] = st.usage()
+	}
+	return out
+}
+
+// resStates are the reservations' states, by id.
+func (b *Bridge) resStates() []*resState {
 	b.mu.Lock()
 	states := make([]*resState, 0, len(b.states))
 	for _, st := range b.states {
@@ -279,9 +289,5 @@ func (b *Bridge) Usage() map[string]Usage {
 	}
 	b.mu.Unlock()
 	sort.Slice(states, func(i, j int) bool { return states[i].id < states[j].id })
-	out := make(map[string]Usage, len(states))
-	for _, st := range states {
-		out[st.id] = st.usage()
-	}
-	return out
+	return states
 }

@@ -65,12 +65,15 @@ var (
 	descStored  = prometheus.NewDesc("flashback_bridge_reservation_stored_bytes", "Bytes stored by a reservation.", []string{"reservation", "unit"}, nil)
 	descIngress = prometheus.NewDesc("flashback_bridge_reservation_ingress_bytes_total", "Bytes written to a reservation.", []string{"reservation", "unit"}, nil)
 	descEgress  = prometheus.NewDesc("flashback_bridge_reservation_egress_bytes_total", "Bytes read from a reservation.", []string{"reservation", "unit"}, nil)
+	descRefused = prometheus.NewDesc("flashback_bridge_quota_rejections_total",
+		"Requests refused for a reservation's limits: kind quota (storage) or egress (allowance).", []string{"reservation", "unit", "kind"}, nil)
 )
 
 func (c *usageCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descStored
 	ch <- descIngress
 	ch <- descEgress
+	ch <- descRefused
 }
 
 func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
@@ -78,6 +81,10 @@ func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descStored, prometheus.GaugeValue, float64(u.StoredBytes), id, u.Unit)
 		ch <- prometheus.MustNewConstMetric(descIngress, prometheus.CounterValue, float64(u.Ingress), id, u.Unit)
 		ch <- prometheus.MustNewConstMetric(descEgress, prometheus.CounterValue, float64(u.Egress), id, u.Unit)
+	}
+	for _, st := range c.b.resStates() {
+		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(st.quotaRejections.Load()), st.id, st.unit, "quota")
+		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(st.egressRejections.Load()), st.id, st.unit, "egress")
 	}
 }
 
@@ -123,6 +130,17 @@ func (b *Bridge) middleware(ctx fiber.Ctx) error {
 	b.metrics.requests.WithLabelValues(unit, op, strconv.Itoa(status)).Inc()
 	b.metrics.latency.WithLabelValues(unit, op).Observe(time.Since(start).Seconds())
 	return err
+}
+
+// RegisterMetrics adds collectors of the bridge's daemon (its chain view's
+// sync lag) to the bridge's registry.
+func (b *Bridge) RegisterMetrics(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := b.metrics.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MetricsHandler serves the bridge's Prometheus metrics (mount it at

@@ -38,6 +38,9 @@ type resState struct {
 
 	ingress atomic.Int64
 	egress  atomic.Int64
+	// Refused writes over the quota and reads over the egress allowance
+	// (metrics: a consumer hitting either wants to resize or top up).
+	quotaRejections, egressRejections atomic.Int64
 }
 
 // load sums the sizes of everything under the reservation's prefix (hidden
@@ -105,6 +108,7 @@ func (r *resState) reserve(res Reservation, n int64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if n > 0 && res.QuotaBytes >= 0 && r.stored+r.pending+n > res.QuotaBytes {
+		r.quotaRejections.Add(1)
 		return quotaErr(res.ID, res.QuotaBytes)
 	}
 	if n > 0 {
@@ -133,6 +137,7 @@ func (r *resState) reserveEgress(res Reservation, n int64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if res.EgressBytes >= 0 && res.EgressUsed+r.egress.Load()+r.egressReserved+n > res.EgressBytes {
+		r.egressRejections.Add(1)
 		return egressErr(res.ID, res.EgressBytes)
 	}
 	r.egressReserved += n

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,30 @@ func TestBridgeOnChain(t *testing.T) {
 	_, err = s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("res-1"), Key: aws.String("big"), Body: bytes.NewReader(make([]byte, 2<<20))})
 	if code := apiCode(err); code != "QuotaExceeded" {
 		t.Fatalf("over-quota put: %v", err)
+	}
+	// The ops listener: ready (its chain view is current), and the
+	// refusal, the traffic and the sync lag in /metrics.
+	ops := fmt.Sprintf("http://127.0.0.1:%d", base+11)
+	if code, body, err := httpGet(ops + "/readyz"); err != nil || code != 200 || !strings.Contains(body, `"ready"`) {
+		t.Fatalf("bridge /readyz: %d %v %s", code, err, body)
+	}
+	_, metrics, err := httpGet(ops + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The put above was refused at least once (the SDK may retry it).
+	if !regexp.MustCompile(`flashback_bridge_quota_rejections_total\{kind="quota",reservation="res-1",unit="unit-1"\} [1-9]`).MatchString(metrics) {
+		t.Errorf("bridge /metrics counts no quota rejection")
+	}
+	for _, want := range []string{`flashback_bridge_quota_rejections_total{kind="egress",reservation="res-1",unit="unit-1"} 0`,
+		`flashback_bridge_requests_total{op="PutObject",status="200",unit="unit-1"}`, `flashback_bridge_requests_total{op="PutObject",status="403",unit="unit-1"}`,
+		"flashback_bridge_chain_view_age_seconds ", "flashback_bridge_chain_view_height "} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("bridge /metrics lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("bridge /metrics:\n%s", metrics)
 	}
 
 	// Usage reaches the chain once an epoch (10 s on a dev chain) ends.

@@ -3,6 +3,7 @@ package chainview
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
@@ -31,6 +32,9 @@ func (v *View) Update(ctx context.Context) error {
 		return v.Sync(ctx)
 	}
 	if ch.Height == since {
+		v.mu.Lock()
+		v.checked = time.Now()
+		v.mu.Unlock()
 		return nil
 	}
 	if err := v.apply(ctx, ch); err != nil {
@@ -38,7 +42,7 @@ func (v *View) Update(ctx context.Context) error {
 		return fmt.Errorf("changes %d..%d: %w", since+1, ch.Height, err)
 	}
 	v.mu.Lock()
-	v.height = ch.Height
+	v.height, v.checked = ch.Height, time.Now()
 	v.mu.Unlock()
 	return nil
 }

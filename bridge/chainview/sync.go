@@ -3,6 +3,7 @@ package chainview
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/market"
@@ -55,7 +56,7 @@ func (v *View) Sync(ctx context.Context) error {
 			v.dropKey(id)
 		}
 	}
-	v.height, v.synced = ch.Height, true
+	v.height, v.synced, v.checked = ch.Height, true, time.Now()
 	return nil
 }
 

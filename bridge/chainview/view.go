@@ -43,6 +43,7 @@ type View struct {
 	// poll lists everything instead of trusting a view that missed changes.
 	height   int64
 	synced   bool
+	checked  time.Time                  // when the view last matched the chain (a poll that succeeded)
 	resKeys  map[string]map[string]bool // served reservation -> its served keys
 	keyRes   map[string]string          // served key -> its reservation
 	opened   map[[32]byte]string        // sealed secret hash -> secret
@@ -68,6 +69,14 @@ func (v *View) Keys() bridge.Keys { return v.keys }
 
 // Reservations is the bridge's reservation source.
 func (v *View) Reservations() bridge.Reservations { return v.res }
+
+// Freshness says whether the view is synced and when it last matched the
+// chain's committed state: the bridge's sync lag.
+func (v *View) Freshness() (synced bool, at time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.synced, v.checked
+}
 
 // Height is the block height the view reflects.
 func (v *View) Height() int64 {

@@ -209,6 +209,10 @@ func Run(ctx context.Context, home string, cfg *Config, o Options) error {
 	if err != nil {
 		return fmt.Errorf("S3 listen: %w", err)
 	}
+	if err := registerViewMetrics(b, view); err != nil {
+		ln.Close()
+		return fmt.Errorf("metrics: %w", err)
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- b.Serve(ln) }()
 
@@ -279,6 +283,15 @@ func opsHandler(b *bridge.Bridge, view *chainview.View, probes http.Handler) htt
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"status\":\"ok\",\"height\":%d}\n", view.Height())
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if err := viewReady(view); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "not ready", "error": err.Error(), "height": view.Height()})
+			return
+		}
+		fmt.Fprintf(w, "{\"status\":\"ready\",\"height\":%d}\n", view.Height())
 	})
 	// The oracles' probe endpoint (package probe): signed requests from
 	// active oracles only, through the same backends as S3.
