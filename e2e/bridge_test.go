@@ -86,6 +86,7 @@ func TestBridgeOnChain(t *testing.T) {
 			t.Errorf("bridge /metrics lacks %q", want)
 		}
 	}
+	checkGrafanaServed(t, metrics, grafanaMetrics(t, "flashback_bridge_", false))
 	if t.Failed() {
 		t.Fatalf("bridge /metrics:\n%s", metrics)
 	}

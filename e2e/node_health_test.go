@@ -65,6 +65,7 @@ func TestNodeMetricsAndReadiness(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	checkGrafanaServed(t, body, grafanaMetrics(t, "flashback_bridge_", true))
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", body)
 	}
