@@ -14,6 +14,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/flashback-network/flashback/api/types"
 	"github.com/flashback-network/flashback/contract/core"
@@ -51,28 +52,54 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "tx is empty")
 		return
 	}
-	res, err := s.node.BroadcastTxSync(r.Context(), req.Tx)
-	if err != nil {
-		if strings.Contains(err.Error(), "tx already exists in cache") {
-			writeContractError(w, core.CodeBadSequence, "this exact tx was already submitted")
-			return
-		}
+	raw := cmttypes.Tx(req.Tx)
+	res, err := s.node.BroadcastTxSync(r.Context(), raw)
+	switch {
+	case err != nil && strings.Contains(err.Error(), "tx already exists in cache"):
+		// The same bytes again (a client retrying after a timeout): answer
+		// as for the first submission, with its result once committed.
+		s.answerResubmitted(w, r, raw.Hash(), req.Wait)
+		return
+	case err != nil:
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
-	}
-	hash := strings.ToUpper(hex.EncodeToString(res.Hash))
-	if res.Code != 0 {
+	case res.Code == uint32(core.CodeBadSequence):
+		// Its sequence is used: by this very tx, if it was committed.
+		if tr, terr := s.node.Tx(r.Context(), raw.Hash(), false); terr == nil {
+			writeJSON(w, http.StatusOK, txResult(tr))
+			return
+		}
+		writeContractError(w, core.Code(res.Code), res.Log)
+		return
+	case res.Code != 0:
 		writeContractError(w, core.Code(res.Code), res.Log)
 		return
 	}
-	if req.Wait != nil && !*req.Wait {
+	s.awaitCommit(w, r, res.Hash, req.Wait)
+}
+
+// answerResubmitted answers a tx the mempool already holds or held: its
+// committed result, or (still pending) as a first submission would.
+func (s *Server) answerResubmitted(w http.ResponseWriter, r *http.Request, hash []byte, wait *bool) {
+	if tr, err := s.node.Tx(r.Context(), hash, false); err == nil {
+		writeJSON(w, http.StatusOK, txResult(tr))
+		return
+	}
+	s.awaitCommit(w, r, hash, wait)
+}
+
+// awaitCommit answers 202 for wait=false, else the tx's result once it is
+// committed (504 after CommitTimeout).
+func (s *Server) awaitCommit(w http.ResponseWriter, r *http.Request, txHash []byte, wait *bool) {
+	hash := strings.ToUpper(hex.EncodeToString(txHash))
+	if wait != nil && !*wait {
 		writeJSON(w, http.StatusAccepted, types.TxResult{Hash: hash, Code: 0, CodeName: "ok"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.CommitTimeout)
 	defer cancel()
 	for delay := 20 * time.Millisecond; ; delay = min(delay*2, 250*time.Millisecond) {
-		tr, err := s.node.Tx(ctx, res.Hash, false)
+		tr, err := s.node.Tx(ctx, txHash, false)
 		if err == nil {
 			writeJSON(w, http.StatusOK, txResult(tr))
 			return

@@ -55,24 +55,52 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 }
 
-// TestReplayRejectedOverAPI submits the same signed tx twice.
-func TestReplayRejectedOverAPI(t *testing.T) {
+// TestReplayAnsweredOverAPI submits the same signed tx again, once it is
+// in the mempool cache and once it is committed: both times the node
+// answers with the first submission's result and executes nothing twice.
+func TestReplayAnsweredOverAPI(t *testing.T) {
 	home, _, c := startDevNode(t, "e2e-replay", freeBase(t, 1))
 	ctx := context.Background()
 	s := c.Signer(devKey(t, home, "alice"))
 	bob := c.Signer(devKey(t, home, "bob")).Address()
+	before, err := c.Account(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
 	raw, err := s.Sign(ctx, "", &bank.MsgSend{To: bob, Amount: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.BroadcastTx(ctx, raw, true); err != nil {
+	// Another tx with the same sequence, signed before the first commits.
+	rival, err := c.Signer(devKey(t, home, "alice")).Sign(ctx, "", &bank.MsgSend{To: bob, Amount: 6})
+	if err != nil {
 		t.Fatal(err)
 	}
-	// Wait a block so the mempool cache no longer short-circuits.
-	waitHeight(t, c, mustStatus(t, c).Height+2, 30*time.Second)
-	_, err = c.BroadcastTx(ctx, raw, true)
-	if code := client.CodeOf(err); code != "bad_sequence" {
-		t.Fatalf("replay: code %q, err %v", code, err)
+	first, err := c.BroadcastTx(ctx, raw, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At once (the mempool cache knows the bytes), then after two blocks.
+	for i := 0; i < 2; i++ {
+		again, err := c.BroadcastTx(ctx, raw, true)
+		if err != nil {
+			t.Fatalf("resubmission %d: %v", i, err)
+		}
+		if again.Hash != first.Hash || again.Height != first.Height || again.Code != 0 {
+			t.Fatalf("resubmission %d answered %+v, the first %+v", i, again, first)
+		}
+		waitHeight(t, c, mustStatus(t, c).Height+2, 30*time.Second)
+	}
+	after, err := c.Account(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Balance-before.Balance != 5 {
+		t.Fatalf("bob received %d, want 5 once", after.Balance-before.Balance)
+	}
+	// A different tx with the used sequence is still refused.
+	if _, err := c.BroadcastTx(ctx, rival, true); client.CodeOf(err) != "bad_sequence" {
+		t.Fatalf("a rival tx with a used sequence: %v, want bad_sequence", err)
 	}
 }
 
