@@ -84,7 +84,8 @@ func New(node Node) *Server {
 	s.handle("GET", "/v1/repos/{owner}/{name}", s.repoByName)
 	s.handle("GET", "/v1/repo-keys", s.repoKeys)
 	s.handle("GET", "/v1/repo-keys/{id}", s.byID("repo-keys", "repo key", "FB", accessKeyIDPattern))
-	s.disputeRoutes() // dispute_queries.go
+	s.disputeRoutes()   // dispute_queries.go
+	s.statementRoutes() // statement.go
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s (see GET /openapi.json)", r.Method, r.URL.Path))
 	})
