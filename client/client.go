@@ -103,6 +103,10 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 	if out == nil {
 		return nil
 	}
+	if raw, ok := out.(*[]byte); ok { // a non-JSON body (statement.go's CSV)
+		*raw = data
+		return nil
+	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
 	}
