@@ -88,6 +88,9 @@ func TestReservationStatement(t *testing.T) {
 	st = statementOf(t, h, "res-1", nil)
 	checkStatement(t, h, st, breached)
 	r := h.res("res-1")
+	if st.Totals.Refund == 0 || st.Totals.Refund >= st.Totals.StoragePaid {
+		t.Fatalf("breached epoch refund %d of storage %d", st.Totals.Refund, st.Totals.StoragePaid)
+	}
 	if st.Through != r.ClosedAt || st.LastEpoch != (r.ClosedAt.Unix()-1)/ep || st.Totals.Refunded == 0 || st.Totals.EgressPaid == 0 {
 		t.Fatalf("closed statement %+v, reservation %+v", st, r)
 	}
@@ -123,4 +126,28 @@ func TestReservationStatementErrors(t *testing.T) {
 	if _, _, err := testApp.Market.Query(h.blk, []string{"reservations", "res-1", "statement"}, url.Values{"from": {"-1"}}); err == nil {
 		t.Fatal("from=-1 accepted")
 	}
+}
+
+// TestReservationStatementResized: after a resize the epoch split is
+// reconstructed (and says so), but the lines still sum exactly to totals
+// that reconcile, before and after the close.
+func TestReservationStatementResized(t *testing.T) {
+	h := newMkt(t, testParams(), 100_000_000, "prov", "alice")
+	h.ok("prov", regProvider("prov"), &market.MsgStake{Amount: 1_000}, addUnit(1_000_003, 500, 10*gib, true))
+	h.next(23)
+	h.ok("alice", &market.MsgReserve{Unit: "unit-1", Bytes: gib, Term: monthS, MaxPrice: 1_000_003})
+	h.next(130)
+	h.ok("alice", &market.MsgResize{Reservation: "res-1", Bytes: 3*gib + 11})
+	h.next(170)
+	st := statementOf(t, h, "res-1", nil)
+	checkStatement(t, h, st, -1)
+	reconstructed := false
+	for _, n := range st.Notes {
+		reconstructed = reconstructed || len(n) > 30 && n[:30] == "the reservation was resized or"
+	}
+	if !reconstructed {
+		t.Fatalf("no reconstruction note: %v", st.Notes)
+	}
+	h.ok("alice", &market.MsgCloseReservation{ResRef: market.ResRef{Reservation: "res-1"}})
+	checkStatement(t, h, statementOf(t, h, "res-1", nil), -1)
 }

@@ -131,6 +131,7 @@ func (mk *Keeper) queryStatement(kv store.KV, id string, q url.Values) ([]byte, 
 	u, haveUnit := GetUnit(kv, r.Unit)
 	if !haveUnit {
 		u = &Unit{ID: r.Unit} // deleted unit: no breach index left
+		st.Notes = append(st.Notes, "the unit is deleted: its breached epochs are no longer known, so no line is marked breached; totals are exact")
 	}
 	start, through, final, ok := statementSpan(kv, u, r, mp)
 	c := &stmtCalc{kv: kv, u: u, r: r, mp: mp, start: start, through: through, final: final}
