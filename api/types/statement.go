@@ -50,3 +50,40 @@ type Statement struct {
 	Totals      StatementTotals `json:"totals"`
 	Notes       []string        `json:"notes"`
 }
+
+// ProviderStatementLine is one epoch of a provider's statement: the sums
+// of its reservations' statement lines for the epoch.
+type ProviderStatementLine struct {
+	Epoch       int64       `json:"epoch"`
+	StoragePaid core.Amount `json:"storage_paid"` // charged to consumers: revenue + fee
+	Fee         core.Amount `json:"fee"`
+	Revenue     core.Amount `json:"revenue"` // storage_paid - fee
+}
+
+// ProviderStatementTotals: storage_paid, fee and revenue are the sums of
+// all epochs of all the provider's reservations; claimed and claimable are
+// what the units actually paid out and can pay (floors of each unit's
+// total, final epochs only), so claimed + claimable <= revenue.
+type ProviderStatementTotals struct {
+	StoragePaid core.Amount `json:"storage_paid"`
+	Fee         core.Amount `json:"fee"`
+	Revenue     core.Amount `json:"revenue"`
+	EgressPaid  core.Amount `json:"egress_paid"`
+	EgressFee   core.Amount `json:"egress_fee"`
+	Claimed     core.Amount `json:"claimed"`
+	ClaimedFee  core.Amount `json:"claimed_fee"`
+	Claimable   core.Amount `json:"claimable"`
+}
+
+// ProviderStatement is a page of a provider's per-epoch revenue statement.
+type ProviderStatement struct {
+	Provider     string                  `json:"provider"`
+	AsOf         core.Time               `json:"as_of"`
+	Reservations int                     `json:"reservations"`
+	FirstEpoch   int64                   `json:"first_epoch"`
+	LastEpoch    int64                   `json:"last_epoch"`
+	Lines        []ProviderStatementLine `json:"lines"`
+	NextFrom     int64                   `json:"next_from,omitempty"`
+	Totals       ProviderStatementTotals `json:"totals"`
+	Notes        []string                `json:"notes"`
+}

@@ -164,6 +164,8 @@ func (mk *Keeper) Query(kv store.KV, parts []string, q url.Values) (out []byte, 
 		out, err = json.Marshal(mk.NewReservationView(kv, r))
 	case len(parts) == 3 && parts[0] == "reservations" && parts[2] == "statement":
 		out, err = mk.queryStatement(kv, parts[1], q) // statement.go
+	case len(parts) == 3 && parts[0] == "providers" && parts[2] == "statement":
+		out, err = mk.queryProviderStatement(kv, parts[1], q) // statement_provider.go
 	case len(parts) == 1 && parts[0] == "quote":
 		out, err = queryQuote(kv, q)
 	default:

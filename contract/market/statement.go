@@ -115,6 +115,24 @@ func statementSpan(kv store.KV, u *Unit, r *Reservation, mp Params) (start, thro
 	return start, through, core.BigFromDecimal(r.PaidPBS), through > start
 }
 
+// newStmtCalc prepares r's statement; ok is false when r never started,
+// haveUnit when its unit (and so its breach index) is gone.
+func newStmtCalc(kv store.KV, r *Reservation, mp Params) (c *stmtCalc, ok, haveUnit bool) {
+	u, haveUnit := GetUnit(kv, r.Unit)
+	if !haveUnit {
+		u = &Unit{ID: r.Unit} // deleted unit: no breach index left
+	}
+	start, through, final, ok := statementSpan(kv, u, r, mp)
+	return &stmtCalc{kv: kv, u: u, r: r, mp: mp, start: start, through: through, final: final}, ok, haveUnit
+}
+
+// reconstructed reports whether the current rate over the compliant time
+// differs from the exact charge (a resize or held epochs).
+func (c *stmtCalc) reconstructed() bool {
+	x := new(big.Int).Mul(ResRate(c.r), core.BigFromInt(compliantSeconds(c.kv, c.u, c.start, c.through, c.mp.Epoch)))
+	return x.Cmp(c.final) != 0
+}
+
 func (mk *Keeper) queryStatement(kv store.KV, id string, q url.Values) ([]byte, error) {
 	r, found := GetReservation(kv, id)
 	if !found {
@@ -126,19 +144,16 @@ func (mk *Keeper) queryStatement(kv store.KV, id string, q url.Values) ([]byte, 
 		Notes: []string{
 			"egress is known only as running totals: it is in the totals, not in the epoch lines",
 			"compensation is paid from the provider's slashed stake, not from the escrow; it is in the totals, not per epoch",
-			"refund is storage not charged for breached time; it stays in the escrow until the reservation closes",
+			"refund is storage not charged for breached time; it is returned from the escrow when the reservation closes",
 		}}
-	u, haveUnit := GetUnit(kv, r.Unit)
+	c, ok, haveUnit := newStmtCalc(kv, r, mp)
 	if !haveUnit {
-		u = &Unit{ID: r.Unit} // deleted unit: no breach index left
 		st.Notes = append(st.Notes, "the unit is deleted: its breached epochs are no longer known, so no line is marked breached; totals are exact")
 	}
-	start, through, final, ok := statementSpan(kv, u, r, mp)
-	c := &stmtCalc{kv: kv, u: u, r: r, mp: mp, start: start, through: through, final: final}
 	if ok {
-		st.Through = core.Time(through)
-		st.FirstEpoch, st.LastEpoch = EpochOf(start, mp.Epoch), EpochOf(through-1, mp.Epoch)
-		if x := new(big.Int).Mul(ResRate(r), core.BigFromInt(compliantSeconds(kv, u, start, through, mp.Epoch))); x.Cmp(final) != 0 {
+		st.Through = core.Time(c.through)
+		st.FirstEpoch, st.LastEpoch = EpochOf(c.start, mp.Epoch), EpochOf(c.through-1, mp.Epoch)
+		if c.reconstructed() {
 			st.Notes = append(st.Notes, "the reservation was resized or had held epochs: the epoch split is reconstructed at its current size; totals are exact")
 		}
 		if err := c.page(&st, q); err != nil {
