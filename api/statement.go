@@ -23,8 +23,21 @@ var statementParams = map[string]queryParam{
 	"format": pEnum("json", "csv"),
 }
 
+var providerStatementParams = map[string]queryParam{
+	"from":  pIntRange(0, 1<<53),
+	"limit": pIntRange(1, market.MaxProviderStatementLines),
+}
+
 func (s *Server) statementRoutes() {
 	s.handle("GET", "/v1/reservations/{id}/statement", s.statement)
+	s.handle("GET", "/v1/providers/{address}/statement", func(w http.ResponseWriter, r *http.Request) {
+		addr, err := pAddress(r.PathValue("address"))
+		if err != nil {
+			writeContractError(w, core.CodeInvalidAddress, fmt.Sprintf("%q %v", r.PathValue("address"), err))
+			return
+		}
+		s.list("providers/"+addr+"/statement", providerStatementParams)(w, r)
+	})
 }
 
 func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +119,35 @@ func WriteStatementCSV(w interface{ Write([]byte) (int, error) }, st *types.Stat
 		row[0], row[len(row)-1] = "note", n
 		rows = append(rows, row)
 	}
+	if err := cw.WriteAll(rows); err != nil {
+		return err
+	}
+	return cw.Error()
+}
+
+// ProviderStatementCSVHeader is the header line of a provider statement's CSV.
+var ProviderStatementCSVHeader = []string{"kind", "epoch", "storage_paid", "fee", "revenue", "egress_paid", "egress_fee", "claimed", "claimed_fee", "claimable", "note"}
+
+// WriteProviderStatementCSV writes st as CSV: the header, one "epoch" row
+// per line, a "total" row (every epoch, whatever the page) and "note" rows.
+func WriteProviderStatementCSV(w interface{ Write([]byte) (int, error) }, st *types.ProviderStatement) error {
+	rows := [][]string{ProviderStatementCSVHeader}
+	for _, l := range st.Lines {
+		rows = append(rows, []string{"epoch", strconv.FormatInt(l.Epoch, 10), l.StoragePaid.String(), l.Fee.String(), l.Revenue.String(), "", "", "", "", "", ""})
+	}
+	t := st.Totals
+	rows = append(rows, []string{"total", "", t.StoragePaid.String(), t.Fee.String(), t.Revenue.String(), t.EgressPaid.String(), t.EgressFee.String(),
+		t.Claimed.String(), t.ClaimedFee.String(), t.Claimable.String(), "whole history, all pages"})
+	notes := st.Notes
+	if st.NextFrom != 0 {
+		notes = append(notes, fmt.Sprintf("more epochs: ask again with from=%d", st.NextFrom))
+	}
+	for _, n := range notes {
+		row := make([]string, len(ProviderStatementCSVHeader))
+		row[0], row[len(row)-1] = "note", n
+		rows = append(rows, row)
+	}
+	cw := csv.NewWriter(w)
 	if err := cw.WriteAll(rows); err != nil {
 		return err
 	}

@@ -60,6 +60,18 @@ func TestStatementRouteMatchesSpec(t *testing.T) {
 	for _, q := range []string{"format=xml", "limit=0", "limit=1001", "from=-1", "to=3"} {
 		sn.get(t, path, id, q, 400)
 	}
+	// The provider's statement: its one reservation's figures.
+	ppath, pp := "/v1/providers/{address}/statement", map[string]string{"address": prov.Address()}
+	var ps types.ProviderStatement
+	mustSpec(t, "decode provider statement", json.Unmarshal(sn.get(t, ppath, pp, "", 200), &ps))
+	if ps.Reservations != 1 || len(ps.Lines) < 3 || ps.FirstEpoch != st.FirstEpoch {
+		t.Fatalf("provider statement %+v", ps)
+	}
+	for _, q := range []string{"limit=101", "from=x", "format=csv"} {
+		sn.get(t, ppath, pp, q, 400)
+	}
+	sn.get(t, ppath, map[string]string{"address": alice.Address()}, "", 404)
+	sn.get(t, ppath, map[string]string{"address": "fb1nope"}, "", 400)
 	sn.get(t, path, map[string]string{"id": "res-999"}, "", 404)
 	sn.get(t, path, map[string]string{"id": "bogus"}, "", 404)
 }

@@ -60,3 +60,24 @@ func (c *Client) StatementCSV(ctx context.Context, id string, p StatementPage) (
 	var raw []byte
 	return raw, c.do(ctx, http.MethodGet, statementPath(id)+p.query("csv"), nil, &raw)
 }
+
+// ProviderStatement returns a page of a provider's per-epoch storage
+// revenue statement (its totals cover every epoch).
+func (c *Client) ProviderStatement(ctx context.Context, addr string, p StatementPage) (*types.ProviderStatement, error) {
+	var st types.ProviderStatement
+	return &st, c.do(ctx, http.MethodGet, "/v1/providers/"+url.PathEscape(addr)+"/statement"+p.query(""), nil, &st)
+}
+
+// ProviderStatementAll returns the whole provider statement, following the
+// pages.
+func (c *Client) ProviderStatementAll(ctx context.Context, addr string) (*types.ProviderStatement, error) {
+	st, err := c.ProviderStatement(ctx, addr, StatementPage{Limit: 100})
+	for err == nil && st.NextFrom != 0 {
+		var next *types.ProviderStatement
+		if next, err = c.ProviderStatement(ctx, addr, StatementPage{From: st.NextFrom, Limit: 100}); err == nil {
+			st.Lines = append(st.Lines, next.Lines...)
+			st.NextFrom, st.Totals, st.AsOf = next.NextFrom, next.Totals, next.AsOf
+		}
+	}
+	return st, err
+}

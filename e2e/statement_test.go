@@ -61,6 +61,9 @@ func TestReservationStatementCLI(t *testing.T) {
 	if _, err := c.StatementCSV(context.Background(), "res-999", client.StatementPage{}); !client.IsCode(err, core.CodeNotFound) {
 		t.Fatalf("statement of a missing reservation: %v", err)
 	}
+	// The provider's statement has this one reservation: its epoch lines
+	// sum to a total that is the reservation's storage charge.
+	checkProviderStatementCSV(t, fb, strings.TrimSpace(fb("keys", "show", "provider")), res)
 	// -o json carries the same totals.
 	var st types.Statement
 	if err := json.Unmarshal([]byte(fb("query", "statement", res, "-o", "json")), &st); err != nil || len(st.Lines) != lines || st.Status != "cancelled" {
@@ -137,4 +140,32 @@ func checkStatementCSV(t *testing.T, fb func(...string) string, res string, clos
 		t.Fatalf("closed: storage_paid %d, lines %d, left %d", rv.StoragePaid, storage, rv.RemainingEscrow)
 	}
 	return lines
+}
+
+// checkProviderStatementCSV checks `query provider-statement --csv` of a
+// provider whose only reservation is res (closed).
+func checkProviderStatementCSV(t *testing.T, fb func(...string) string, prov, res string) {
+	t.Helper()
+	out := fb("query", "provider-statement", prov, "--csv")
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) < 3 || rows[0][2] != "storage_paid" {
+		t.Fatalf("provider CSV (%v):\n%s", err, out)
+	}
+	var sum, total uint64
+	for _, row := range rows[1:] {
+		v, _ := strconv.ParseUint(row[2], 10, 64)
+		switch row[0] {
+		case "epoch":
+			sum += v
+		case "total":
+			total = v
+		}
+	}
+	var rv types.ReservationView
+	if err := json.Unmarshal([]byte(fb("query", "reservation", res, "-o", "json")), &rv); err != nil {
+		t.Fatal(err)
+	}
+	if sum != total || total != uint64(rv.StoragePaid) || total == 0 {
+		t.Fatalf("provider CSV: epochs sum to %d, total %d, reservation storage_paid %d\n%s", sum, total, rv.StoragePaid, out)
+	}
 }

@@ -51,6 +51,33 @@ frag = {"paths": {"/v1/reservations/{id}/statement": {"get": {
                   "400": problem, "404": problem}}}},
     "schemas": {"Statement": statement, "StatementLine": line, "StatementTotals": totals}}
 
+pline = {"type": "object", "required": ["epoch", "storage_paid", "fee", "revenue"], "properties": {
+    "epoch": epoch, "storage_paid": amount("charged to consumers for the epoch: revenue + fee"),
+    "fee": amount("the platform fee part of storage_paid"), "revenue": amount("storage_paid - fee")}}
+ptotals = {"type": "object", "properties": {
+    "storage_paid": amount("sum of the lines' storage_paid, the sum of the provider's reservation statements"),
+    "fee": amount("sum of the lines' fee"), "revenue": amount("sum of the lines' revenue"),
+    "egress_paid": amount("egress revenue (running total)"), "egress_fee": amount("fee on egress (running total)"),
+    "claimed": amount("storage revenue the units paid out"), "claimed_fee": amount("fee the units paid to the treasury"),
+    "claimable": amount("what the units could pay out now")}}
+pstatement = {"type": "object", "required": ["provider", "lines", "totals", "notes"], "properties": {
+    "provider": {"type": "string"}, "as_of": time("the block the statement is computed at"),
+    "reservations": {"type": "integer", "description": "reservations the provider has had"},
+    "first_epoch": epoch, "last_epoch": epoch, "lines": {"type": "array", "items": ref("ProviderStatementLine")},
+    "next_from": {**epoch, "description": "from= of the next page (absent at the end)"},
+    "totals": ref("ProviderStatementTotals"), "notes": {"type": "array", "items": {"type": "string"}}}}
+frag["paths"]["/v1/providers/{address}/statement"] = {"get": {
+    "summary": "A provider's storage revenue per epoch: the sums of its reservations' statements, with totals and what its units paid out",
+    "description": "Answers for providers with at most 1000 reservations (else 400: ask per reservation).",
+    "operationId": "getProviderStatement",
+    "parameters": [
+        {"name": "address", "in": "path", "required": True, "description": "bech32 fb1… address", "schema": {"type": "string"}},
+        {"name": "from", "in": "query", "required": False, "description": "first epoch of the page (default: the first of its reservations)", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "limit", "in": "query", "required": False, "description": "epochs per page (default and at most 100)", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+    "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": ref("ProviderStatement")}}},
+                  "400": problem, "404": problem}}}
+frag["schemas"].update({"ProviderStatement": pstatement, "ProviderStatementLine": pline, "ProviderStatementTotals": ptotals})
+
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "statement.json"), "w") as f:
     json.dump(frag, f, indent=1)

@@ -15,7 +15,7 @@ import (
 // marketQueryCmds are added under `flashback query`.
 func marketQueryCmds(g *globals) []*cobra.Command {
 	return []*cobra.Command{providersQuery(g), providerQuery(g), unitsQuery(g), unitQuery(g),
-		reservationsQuery(g), reservationQuery(g), quoteQuery(g), statementQuery(g)}
+		reservationsQuery(g), reservationQuery(g), quoteQuery(g), statementQuery(g), providerStatementQuery(g)}
 }
 
 func pageFlags(cmd *cobra.Command, p *client.Page) {

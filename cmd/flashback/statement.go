@@ -75,3 +75,59 @@ func printStatement(w io.Writer, st *types.Statement) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 }
+
+// providerStatementQuery is `flashback query provider-statement ADDRESS`:
+// the provider's storage revenue per epoch, summed from its reservations'
+// statements, and what its units paid out.
+func providerStatementQuery(g *globals) *cobra.Command {
+	var csvOut bool
+	var page client.StatementPage
+	cmd := &cobra.Command{
+		Use:   "provider-statement ADDRESS",
+		Short: "A provider's storage revenue per epoch (the sums of its reservations' statements) and what its units paid out",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := ctx10()
+			defer cancel()
+			var st *types.ProviderStatement
+			var err error
+			if cmd.Flags().Changed("from") || cmd.Flags().Changed("limit") {
+				st, err = g.client().ProviderStatement(ctx, args[0], page)
+			} else {
+				st, err = g.client().ProviderStatementAll(ctx, args[0])
+			}
+			if err != nil {
+				return explain(err)
+			}
+			if csvOut {
+				return api.WriteProviderStatementCSV(g.out, st)
+			}
+			return g.print(st, func(w io.Writer) { printProviderStatement(w, st) })
+		},
+	}
+	cmd.Flags().BoolVar(&csvOut, "csv", false, "print CSV (a header line, the epoch lines, a totals line, notes)")
+	cmd.Flags().Int64Var(&page.From, "from", 0, "first epoch (default: the first of its reservations)")
+	cmd.Flags().IntVar(&page.Limit, "limit", 0, fmt.Sprintf("epochs per page (at most %d)", market.MaxProviderStatementLines))
+	return cmd
+}
+
+func printProviderStatement(w io.Writer, st *types.ProviderStatement) {
+	tw := table(w)
+	fmt.Fprintf(tw, "provider:\t%s (%d reservations)\n", st.Provider, st.Reservations)
+	fmt.Fprintln(tw, "EPOCH\tSTORAGE PAID\tFEE\tREVENUE")
+	for _, l := range st.Lines {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", l.Epoch, amt(l.StoragePaid), amt(l.Fee), amt(l.Revenue))
+	}
+	t := st.Totals
+	fmt.Fprintf(tw, "total\t%s\t%s\t%s\n", amt(t.StoragePaid), amt(t.Fee), amt(t.Revenue))
+	fmt.Fprintf(tw, "egress:\t%s (+ fee %s)\n", amt(t.EgressPaid), amt(t.EgressFee))
+	fmt.Fprintf(tw, "claimed:\t%s (fee %s)\n", amt(t.Claimed), amt(t.ClaimedFee))
+	fmt.Fprintf(tw, "claimable:\t%s\n", amt(t.Claimable))
+	if st.NextFrom != 0 {
+		fmt.Fprintf(tw, "more:\t--from %d\n", st.NextFrom)
+	}
+	tw.Flush()
+	for _, n := range st.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
