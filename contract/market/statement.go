@@ -76,8 +76,8 @@ func (c *stmtCalc) uncharged(b int64) *big.Int {
 	return GrossCeil(new(big.Int).Mul(ResRate(c.r), core.BigFromInt(max(bad, 0))), c.r.FeeBps)
 }
 
-// diff is a(hi) - a(lo) as an amount (a is monotone, so never negative).
-func diff(hi, lo *big.Int, what string) (core.Amount, error) {
+// stepOf is a(hi) - a(lo) as an amount (a is monotone, so never negative).
+func stepOf(hi, lo *big.Int, what string) (core.Amount, error) {
 	return core.AmountFromBig(new(big.Int).Sub(hi, lo), what)
 }
 
@@ -87,13 +87,13 @@ func (c *stmtCalc) line(e int64) (types.StatementLine, error) {
 	l := types.StatementLine{Epoch: e, From: core.Time(lo), To: core.Time(hi), Breached: c.u.Settlement.BreachCount > 0 && IsBreached(c.kv, n, e)}
 	gLo, gHi := c.gross(c.cum(lo)), c.gross(c.cum(hi))
 	var err error
-	if l.StoragePaid, err = diff(gHi, gLo, "storage"); err != nil {
+	if l.StoragePaid, err = stepOf(gHi, gLo, "storage"); err != nil {
 		return l, err
 	}
-	if l.Fee, err = diff(c.feeOf(gHi), c.feeOf(gLo), "fee"); err != nil {
+	if l.Fee, err = stepOf(c.feeOf(gHi), c.feeOf(gLo), "fee"); err != nil {
 		return l, err
 	}
-	l.Refund, err = diff(c.uncharged(hi), c.uncharged(lo), "refund")
+	l.Refund, err = stepOf(c.uncharged(hi), c.uncharged(lo), "refund")
 	return l, err
 }
 
