@@ -76,6 +76,11 @@ func TestDashboardBrowser(t *testing.T) {
 	b.wantText("reservation", "#res-refunded", wantFlash(res.Refunded))
 	b.wantText("reservation", "#res-stored", wantSize(res.StoredBytes))
 	b.wantCharts("reservation", "chart-escrow", "chart-service")
+	// Its statement link serves the per-epoch CSV from the same node.
+	href := eval[string](b, `document.querySelector("#res-statement").href`)
+	if code, body, err := httpGet(href); err != nil || code != 200 || !strings.HasPrefix(body, "kind,epoch,") {
+		t.Fatalf("statement link %s: %d %v %.200s", href, code, err, body)
+	}
 
 	st, err := c.Stats(ctx)
 	if err != nil {
