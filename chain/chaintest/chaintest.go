@@ -6,9 +6,13 @@ package chaintest
 import (
 	"crypto/ed25519"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,11 +27,21 @@ import (
 func FreeBasePort(t testing.TB) int { t.Helper(); return FreePortRange(t, 3) }
 
 // FreePortRange returns a multiple of 10, p, with p..p+n-1 free on
-// 127.0.0.1 when it was checked.
+// 127.0.0.1 when it was checked. The ranges lie below the kernel's
+// ephemeral ports (ip_local_port_range), where outgoing connections of
+// parallel tests would otherwise take a port between the check and the
+// server's listen (a bridge once failed with "address already in use" on
+// such a port); within a process no range is handed out twice.
 func FreePortRange(t testing.TB, n int) int {
 	t.Helper()
-	for try := 0; try < 200; try++ {
-		base := 20000 + 10*int(time.Now().UnixNano()%3000)
+	lo, hi := 10000, ephemeralLow()-n
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for try := 0; try < 500; try++ {
+		base := lo + 10*rand.IntN((hi-lo)/10)
+		if portsTaken(base, n) {
+			continue
+		}
 		ok := true
 		for p := base; p < base+n && ok; p++ {
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
@@ -38,11 +52,44 @@ func FreePortRange(t testing.TB, n int) int {
 			ln.Close()
 		}
 		if ok {
+			portsGiven = append(portsGiven, [2]int{base, base + n})
 			return base
 		}
 	}
 	t.Fatalf("no %d free ports", n)
 	return 0
+}
+
+var (
+	portsMu    sync.Mutex
+	portsGiven [][2]int // [start, end) of every range handed out
+)
+
+func portsTaken(base, n int) bool {
+	for _, r := range portsGiven {
+		if base < r[1] && r[0] < base+n {
+			return true
+		}
+	}
+	return false
+}
+
+// ephemeralLow is the first port the kernel gives outgoing connections
+// (32768 when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 32768
+	}
+	v, err := strconv.Atoi(f[0])
+	if err != nil || v < 12000 {
+		return 32768
+	}
+	return v
 }
 
 // TempHome is a directory removed after the test. Not t.TempDir: CometBFT

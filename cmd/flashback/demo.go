@@ -316,15 +316,17 @@ func poll(ctx context.Context, interval time.Duration, f func() (bool, error)) e
 	}
 }
 
-// freePorts finds a port p such that p..p+n-1 and, with offset > 0, also
-// p+offset are free on 127.0.0.1.
+// freePorts finds a port p in 10000..29999 such that p..p+n-1 and, with
+// offset > 0, also p+offset are free on 127.0.0.1.
 func freePorts(n, offset int) (int, error) {
 	for range 200 {
 		v, err := rand.Int(rand.Reader, big.NewInt(20000))
 		if err != nil {
 			return 0, err
 		}
-		p := 20000 + int(v.Int64())
+		// Below the kernel's ephemeral ports (32768 and up by default),
+		// which outgoing connections take without asking.
+		p := 10000 + int(v.Int64())
 		ports := []int{}
 		for i := range n {
 			ports = append(ports, p+i)
