@@ -35,7 +35,7 @@ test: test-servers
 	@bash scripts/progress.sh compile $(GO) build -race -v $(PKGS)
 	@echo "==> go vet"
 	$(GO) vet $(PKGS)
-	@echo "==> go test -race ./... (about 9 minutes warm, 15 to 25 cold; a line per package as each finishes, e2e last at about 4 minutes of its own)"
+	@echo "==> go test -race ./... (about 9 minutes warm, 15 to 25 cold; a line per package as each finishes, e2e last at about 7 minutes of its own)"
 	FLASHBACK_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 45m $(PKGS)
 
 test-short:
