@@ -5,17 +5,18 @@ PKGS := ./...
 
 .PHONY: dev build install test test-short test-servers bench bench-1m lint fuzz
 
-# Cold, the first build downloads and compiles about 600 packages (CometBFT,
-# the cloud SDKs): about 9 minutes on 2 cores; progress.sh prints a line
+# Cold, the first build downloads about 200 modules and compiles about 1,400
+# packages (CometBFT, the cloud SDKs): 142 s on an idle 2-core machine with
+# empty caches (2026-12-06), up to 10 minutes on a loaded one; progress.sh prints a line
 # every 25 packages so it is never silent. Later builds take seconds.
 build:
-	@echo "==> building bin/flashback (first time about 9 minutes on 2 cores, then seconds)"
+	@echo "==> building bin/flashback (first time 2 to 10 minutes on 2 cores, then seconds)"
 	@bash scripts/progress.sh build $(GO) build -v -o bin/flashback ./cmd/flashback
 
 # Puts flashback on your PATH (in $(go env GOPATH)/bin, or GOBIN), so the
 # commands `flashback dev` prints work as written.
 install:
-	@echo "==> go install ./cmd/flashback into $$($(GO) env GOBIN | grep . || echo $$($(GO) env GOPATH)/bin) (first time about 9 minutes on 2 cores, then seconds)"
+	@echo "==> go install ./cmd/flashback into $$($(GO) env GOBIN | grep . || echo $$($(GO) env GOPATH)/bin) (first time 2 to 10 minutes on 2 cores, then seconds)"
 	@bash scripts/progress.sh install $(GO) install -v ./cmd/flashback
 	@echo "installed; if \`flashback version\` is not found, add that directory to PATH"
 
@@ -35,7 +36,7 @@ test: test-servers
 	@bash scripts/progress.sh compile $(GO) build -race -v $(PKGS)
 	@echo "==> go vet"
 	$(GO) vet $(PKGS)
-	@echo "==> go test -race ./... (about 9 minutes warm, 15 to 25 cold; a line per package as each finishes, e2e last at about 7 minutes of its own)"
+	@echo "==> go test -race ./... (9 to 12 minutes warm, 15 to 25 cold; a line per package as each finishes, e2e last at about 7 minutes of its own)"
 	FLASHBACK_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 45m $(PKGS)
 
 test-short:
