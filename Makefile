@@ -5,7 +5,7 @@ PKGS := ./...
 
 .PHONY: dev build install test test-short test-servers bench bench-1m lint fuzz
 
-# Cold, the first build downloads about 200 modules and compiles about 1,400
+# Cold, the first build downloads about 170 modules and compiles about 1,400
 # packages (CometBFT, the cloud SDKs): 142 s on an idle 2-core machine with
 # empty caches (2026-12-06), up to 10 minutes on a loaded one; progress.sh prints a line
 # every 25 packages so it is never silent. Later builds take seconds.
