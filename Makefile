@@ -74,3 +74,6 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTimeJSON$$' -fuzztime $(FUZZTIME) ./contract/core/
 	$(GO) test -run '^$$' -fuzz '^FuzzRecordCodec$$' -fuzztime $(FUZZTIME) ./contract/
 	$(GO) test -run '^$$' -fuzz '^FuzzS3Request$$' -fuzztime $(FUZZTIME) ./bridge/
+	$(GO) test -run '^$$' -fuzz '^FuzzHumanize$$' -fuzztime $(FUZZTIME) ./cmd/flashback/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeID$$' -fuzztime $(FUZZTIME) ./cmd/flashback/
+	$(GO) test -run '^$$' -fuzz '^FuzzProfileConfig$$' -fuzztime $(FUZZTIME) ./cmd/flashback/
