@@ -21,13 +21,23 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
 	}
-	if s.Failure != nil {
-		if ferr := s.Failure(); ferr != nil {
-			writeError(w, http.StatusServiceUnavailable, "node_failed", "block execution stopped: "+ferr.Error())
-			return
-		}
+	if s.answeredFailure(w) {
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "height": st.SyncInfo.LatestBlockHeight, "catching_up": st.SyncInfo.CatchingUp})
+}
+
+// answeredFailure answers 503 node_failed, and reports true, once the
+// node's block execution has stopped.
+func (s *Server) answeredFailure(w http.ResponseWriter) bool {
+	if s.Failure == nil {
+		return false
+	}
+	ferr := s.Failure()
+	if ferr != nil {
+		writeError(w, http.StatusServiceUnavailable, "node_failed", "block execution stopped: "+ferr.Error())
+	}
+	return ferr != nil
 }
 
 // readyz answers 200 only when the node can serve current state: it is
@@ -39,11 +49,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
 	}
-	if s.Failure != nil {
-		if ferr := s.Failure(); ferr != nil {
-			writeError(w, http.StatusServiceUnavailable, "node_failed", "block execution stopped: "+ferr.Error())
-			return
-		}
+	if s.answeredFailure(w) {
+		return
 	}
 	if st.SyncInfo.CatchingUp {
 		writeError(w, http.StatusServiceUnavailable, "catching_up", fmt.Sprintf("catching up: at height %d", st.SyncInfo.LatestBlockHeight))

@@ -29,6 +29,15 @@ type receiptWant struct {
 	size         int64 // -1: not checked
 }
 
+// PutReceiptOf finds and verifies the bridge's receipt of a completed
+// upload (PutObject or CompleteMultipartUpload) of size bytes to key in
+// reservation res, for callers that drive the S3 client themselves (the
+// CLI's resumable uploads). It returns (nil, "") when the bridge sent none,
+// and (nil, why) when the receipt does not hold.
+func PutReceiptOf(md middleware.Metadata, res, key string, size int64) (*receipt.Receipt, string) {
+	return receiptOf(md, receiptWant{res: res, key: key, op: receipt.OpPut, size: size})
+}
+
 // receiptOf finds, decodes and checks the receipt in a response's
 // metadata. It returns (nil, "") when the bridge sent none.
 func receiptOf(md middleware.Metadata, want receiptWant) (*receipt.Receipt, string) {

@@ -253,7 +253,7 @@ func completeUpload(ctx context.Context, b *client.Bucket, st *uploadState) (*cl
 		return nil, fmt.Errorf("complete the upload (its parts are kept; run the same command again): %w", s3Explain(err, b, st.Key))
 	}
 	o := &client.Object{Key: st.Key, Size: st.Size, ETag: strings.Trim(aws.ToString(out.ETag), `"`), LastModified: time.Now().UTC(), ContentType: contentType(st.Key)}
-	o.Receipt, o.ReceiptProblem = receiptOfPut(out.ResultMetadata, b.Name, st.Key, st.Size)
+	o.Receipt, o.ReceiptProblem = client.PutReceiptOf(out.ResultMetadata, b.Name, st.Key, st.Size)
 	return o, nil
 }
 

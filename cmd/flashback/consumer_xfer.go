@@ -7,13 +7,9 @@ import (
 	"sync"
 	"time"
 
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/spf13/cobra"
 
 	"github.com/flashback-network/flashback/client"
-	"github.com/flashback-network/flashback/receipt"
 )
 
 // xferOpts are the transfer flags shared by cp and sync.
@@ -99,30 +95,6 @@ func (r *limitedReader) Read(p []byte) (int, error) {
 }
 
 func (r *limitedReader) Seek(off int64, whence int) (int64, error) { return r.r.Seek(off, whence) }
-
-// receiptOfPut finds and verifies the bridge's receipt of a completed
-// upload, as client.Bucket does for its own uploads.
-func receiptOfPut(md middleware.Metadata, res, key string, size int64) (*receipt.Receipt, string) {
-	resp, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response)
-	if !ok {
-		return nil, ""
-	}
-	h := resp.Header.Get(receipt.Header)
-	if h == "" {
-		return nil, ""
-	}
-	r, err := receipt.Decode(h)
-	if err != nil {
-		return nil, err.Error()
-	}
-	if err := r.Verify(); err != nil {
-		return nil, err.Error()
-	}
-	if r.Reservation != res || r.Key != key || r.Op != receipt.OpPut || r.Size != size {
-		return nil, fmt.Sprintf("receipt is for %s of %s/%s (%d bytes), not put of %s/%s (%d bytes)", r.Op, r.Reservation, r.Key, r.Size, res, key, size)
-	}
-	return r, ""
-}
 
 // receiptMu serializes journal appends of concurrent transfers.
 var receiptMu sync.Mutex
